@@ -1,0 +1,119 @@
+import type { z } from 'zod';
+import type { ProviderName } from '../domain/checkout.js';
+import { ProviderError } from '../domain/errors.js';
+
+/** Human names of the providers, used in error messages. */
+export const PROVIDER_LABELS: Record<ProviderName, string> = {
+  SMARTCHECKOUT: 'Smartcheckout',
+  PAYERVAULT: 'PayerVault',
+  STAN: 'Stan',
+};
+
+/** One HTTP request to a provider. */
+export interface ProviderRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  /** Serialised as JSON when present. */
+  body?: unknown;
+  timeoutMs: number;
+}
+
+/** A provider's answer: status, headers and the body parsed as JSON (`undefined` if it was not JSON). */
+export interface ProviderResponse {
+  status: number;
+  headers: Headers;
+  json: unknown;
+  /** True when the body was present but not valid JSON. */
+  malformed: boolean;
+}
+
+const MAX_PROVIDER_MESSAGE = 500;
+
+/**
+ * Sends one request and reads the whole body. Network failures, timeouts and unreadable bodies
+ * become retryable `ProviderError`s; HTTP error statuses are returned for the adapter to map,
+ * because each provider documents its own meaning for them.
+ */
+export async function sendProviderRequest(provider: ProviderName, request: ProviderRequest): Promise<ProviderResponse> {
+  const label = PROVIDER_LABELS[provider];
+  const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+  if (request.body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(request.url, {
+      method: request.method,
+      headers,
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      signal: AbortSignal.timeout(request.timeoutMs),
+      redirect: 'error',
+    });
+    text = await response.text();
+  } catch (error) {
+    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+    const reason = timedOut ? `did not answer within ${request.timeoutMs} ms` : `could not be reached (${networkReason(error)})`;
+    throw new ProviderError(`${label} ${reason}`, { provider, retryable: true }, { cause: error });
+  }
+  if (text.trim() === '') return { status: response.status, headers: response.headers, json: undefined, malformed: false };
+  try {
+    return { status: response.status, headers: response.headers, json: JSON.parse(text), malformed: false };
+  } catch {
+    return { status: response.status, headers: response.headers, json: undefined, malformed: true };
+  }
+}
+
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : 'network error');
+}
+
+/** The provider's own error message from a JSON error body (`message`, `error` or `detail`). */
+export function providerMessageOf(json: unknown): string | null {
+  if (!json || typeof json !== 'object') return null;
+  const record = json as Record<string, unknown>;
+  for (const key of ['message', 'error', 'detail']) {
+    const value = record[key];
+    if (typeof value === 'string' && value.trim() !== '') return value.slice(0, MAX_PROVIDER_MESSAGE);
+  }
+  return null;
+}
+
+/** Maps a non-2xx status to a ProviderError: 408, 429 and 5xx are retryable, other 4xx are not. */
+export function providerErrorFromStatus(provider: ProviderName, response: ProviderResponse): ProviderError {
+  const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
+  const providerMessage = providerMessageOf(response.json);
+  return new ProviderError(
+    `${PROVIDER_LABELS[provider]} answered HTTP ${response.status}${providerMessage ? `: ${providerMessage}` : ''}`,
+    { provider, retryable, httpStatus: response.status, providerMessage },
+  );
+}
+
+/**
+ * Checks a 2xx response against the documented schema. A malformed or unexpected body is a
+ * provider fault, not retryable: asking again would get the same answer.
+ */
+export function parseProviderBody<T extends z.ZodType>(provider: ProviderName, response: ProviderResponse, schema: T): z.infer<T> {
+  const label = PROVIDER_LABELS[provider];
+  if (response.malformed || response.json === undefined) {
+    throw new ProviderError(`${label} answered HTTP ${response.status} without a JSON body`, {
+      provider,
+      retryable: false,
+      httpStatus: response.status,
+    });
+  }
+  const parsed = schema.safeParse(response.json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ProviderError(
+      `${label} answered an unexpected body${issue ? ` (${issue.path.join('.') || 'body'}: ${issue.message})` : ''}`,
+      { provider, retryable: false, httpStatus: response.status },
+    );
+  }
+  return parsed.data;
+}
+
+/** Joins an origin and a documented path without doubling or dropping the slash. */
+export function providerUrl(baseUrl: string, path: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}${path}`;
+}
