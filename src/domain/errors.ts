@@ -39,6 +39,12 @@ export interface ProviderErrorDetails {
   httpStatus?: number | null;
   /** The provider's own error message, when it sent one. Never contains our credentials. */
   providerMessage?: string | null;
+  /**
+   * Whether the request reached the provider: `no` (connection refused, unknown host), `yes` (it
+   * answered), `maybe` (timeout or reset after sending). A create call that `maybe` or `yes`
+   * reached the provider without a usable answer has an ambiguous outcome.
+   */
+  delivery?: 'no' | 'maybe' | 'yes';
 }
 
 /** The provider failed or answered something we could not understand. */
@@ -48,8 +54,10 @@ export class ProviderError extends DomainError {
   readonly retryable: boolean;
   readonly httpStatus: number | null;
   readonly providerMessage: string | null;
+  readonly delivery: 'no' | 'maybe' | 'yes';
   constructor(message: string, details: ProviderErrorDetails, options?: { cause?: unknown }) {
     super(message, options);
+    this.delivery = details.delivery ?? (details.httpStatus ? 'yes' : 'maybe');
     this.provider = details.provider;
     this.retryable = details.retryable;
     this.httpStatus = details.httpStatus ?? null;

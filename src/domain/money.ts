@@ -65,6 +65,7 @@ export function parseDecimalToMinor(value: string, currency: string): number {
 
 /** Formats minor units as a decimal string with the currency's exponent: (4999, "USD") -> "49.99". */
 export function formatMinorAsDecimal(amount: number, currency: string): string {
+  if (!Number.isSafeInteger(amount)) throw new MoneyFormatError(`${amount} is not an integer amount in minor units`);
   const exponent = currencyExponent(currency);
   const negative = amount < 0;
   const digits = String(Math.abs(amount)).padStart(exponent + 1, '0');

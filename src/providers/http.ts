@@ -53,7 +53,9 @@ export async function sendProviderRequest(provider: ProviderName, request: Provi
   } catch (error) {
     const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
     const reason = timedOut ? `did not answer within ${request.timeoutMs} ms` : `could not be reached (${networkReason(error)})`;
-    throw new ProviderError(`${label} ${reason}`, { provider, retryable: true }, { cause: error });
+    const code = networkReason(error);
+    const delivery = !timedOut && NOT_DELIVERED_CODES.has(code) ? 'no' : 'maybe';
+    throw new ProviderError(`${label} ${reason}`, { provider, retryable: true, delivery }, { cause: error });
   }
   if (text.trim() === '') return { status: response.status, headers: response.headers, json: undefined, malformed: false };
   try {
@@ -63,9 +65,16 @@ export async function sendProviderRequest(provider: ProviderName, request: Provi
   }
 }
 
+/** Network errors that prove the request never reached the provider. */
+const NOT_DELIVERED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * A short reason for a failed fetch. Only the cause's error code is used: fetch's own messages can
+ * quote header values (an invalid credential, for one), and credentials never go into errors.
+ */
 function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : 'network error');
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === 'string' ? cause.code : 'invalid request or network error';
 }
 
 /** The provider's own error message from a JSON error body (`message`, `error` or `detail`). */

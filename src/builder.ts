@@ -1,0 +1,54 @@
+import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
+import DirectivePlugin from '@pothos/plugin-directives';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import FederationPlugin from '@pothos/plugin-federation';
+import RelayPlugin from '@pothos/plugin-relay';
+import ZodPlugin from '@pothos/plugin-zod';
+import type { Context } from './context.js';
+import { ValidationError } from './domain/errors.js';
+
+/** The Pothos schema builder: configuration and plugin order only; types live in src/schema/. */
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+    ID: { Input: string; Output: string };
+  };
+  // Fields are non-null unless they say `nullable: true`: the contract promises what it can.
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: { list: false; items: false };
+  DefaultNodeNullability: false;
+}>({
+  defaultFieldNullability: false,
+  // Errors must wrap zod so that failed validation becomes a ValidationError result;
+  // federation comes after the plugins that wrap resolvers, as its docs require.
+  plugins: [ErrorsPlugin, ZodPlugin, RelayPlugin, DataloaderPlugin, DirectivePlugin, FederationPlugin],
+  zod: {
+    validationError: (error) =>
+      new ValidationError(
+        error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })),
+      ),
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodesQueryOptions: false,
+    nodeQueryOptions: { description: 'Fetches any object by its global id; null when it does not exist or is not yours.' },
+    nodeTypeOptions: { description: 'An object with a global id, fetchable with `node(id:)`.' },
+    idFieldOptions: { description: 'Global id (opaque; pass it back as is).' },
+    pageInfoTypeOptions: { description: 'Where a page sits in the whole list.' },
+    hasNextPageFieldOptions: { description: 'True when more items follow the last of this page.' },
+    hasPreviousPageFieldOptions: { description: 'True when more items precede the first of this page.' },
+    startCursorFieldOptions: { description: 'Cursor of the first item of this page.' },
+    endCursorFieldOptions: { description: 'Cursor of the last item of this page.' },
+    cursorFieldOptions: { description: 'Opaque position of this item, for `after` or `before`.' },
+    edgesFieldOptions: { nullable: { list: false, items: false }, description: 'The items of this page with their cursors.' },
+    nodeFieldOptions: { nullable: false, description: 'The item.' },
+    firstArgOptions: { description: 'Page forwards: at most this many items after `after`.' },
+    afterArgOptions: { description: 'Cursor to start after (forward pagination).' },
+    lastArgOptions: { description: 'Page backwards: at most this many items before `before`.' },
+    beforeArgOptions: { description: 'Cursor to end before (backward pagination).' },
+  },
+});

@@ -1,0 +1,182 @@
+import { z } from 'zod';
+
+const SECRET_VARIABLES = new Set([
+  'API_KEYS',
+  'SMARTCHECKOUT_API_KEY',
+  'PAYERVAULT_ACCESS_KEY',
+  'PAYERVAULT_ACCESS_SECRET',
+  'STAN_CLIENT_ID',
+  'STAN_CLIENT_SECRET',
+  'DATABASE_URL',
+  'REDIS_URL',
+]);
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const httpOrigin = optionalString.refine(
+  (value) => value === undefined || /^https?:\/\/[^/?#\s]+\/?$/.test(value),
+  'must be an http(s) origin such as https://api.example.com (no path)',
+);
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .default(String(fallback))
+    .refine((value) => /^\d+$/.test(value) && Number(value) >= min && Number(value) <= max, `must be an integer from ${min} to ${max}`)
+    .transform(Number);
+
+/**
+ * Every environment variable the API reads, in one place. `.describe()` is the documentation;
+ * README's configuration table is written from it.
+ */
+export const envSchema = z.object({
+  PORT: integer(4000, 0, 65535).describe('HTTP port of the API (GraphQL, GraphiQL, /health).'),
+  HOST: z.string().trim().min(1).default('0.0.0.0').describe('Interface the API listens on.'),
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development').describe('`production` requires API_KEYS.'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+  DATA_DIR: z.string().trim().min(1).default('.data').describe('PGlite data folder used when DATABASE_URL is not set (`memory://` keeps it in memory).'),
+  DATABASE_URL: optionalString
+    .refine((value) => value === undefined || /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL')
+    .describe('PostgreSQL connection string; when set, PostgreSQL replaces the embedded PGlite.'),
+  REDIS_URL: optionalString
+    .refine((value) => value === undefined || /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL')
+    .describe('Redis for pub/sub between instances (used by live status).'),
+  API_KEYS: optionalString
+    .transform((value, ctx) => (value === undefined ? undefined : parseApiKeys(value, ctx)))
+    .describe('Comma-separated `tenant:key` pairs. Clients send `Authorization: Bearer <key>`. Without it (outside production) every request is tenant `sandbox`.'),
+  POLL_INTERVAL_MS: integer(1000, 50, 3_600_000).describe('First interval between status polls of a processing checkout.'),
+  POLL_MAX_INTERVAL_MS: integer(30_000, 50, 86_400_000).describe('Longest interval between status polls (backoff cap).'),
+  PROVIDER_TIMEOUT_MS: integer(10_000, 100, 120_000).describe('Time budget of one provider HTTP request.'),
+  SMARTCHECKOUT_BASE_URL: httpOrigin.describe('Smartcheckout origin (live: https://api.smartcheckout.dev). Unset: the built-in sandbox.'),
+  SMARTCHECKOUT_API_KEY: optionalString.describe('Smartcheckout API key (Bearer). Required with SMARTCHECKOUT_BASE_URL.'),
+  PAYERVAULT_BASE_URL: httpOrigin.describe('PayerVault origin (live: https://merchant.payervault.com). Unset: the built-in sandbox.'),
+  PAYERVAULT_ACCESS_KEY: optionalString.describe('PayerVault `accessKey` header. Required with PAYERVAULT_BASE_URL.'),
+  PAYERVAULT_ACCESS_SECRET: optionalString.describe('PayerVault `accessSecret` header. Required with PAYERVAULT_BASE_URL.'),
+  STAN_BASE_URL: httpOrigin.describe('Stan origin (live: https://api.stan-app.fr). Unset: the built-in sandbox.'),
+  STAN_CLIENT_ID: optionalString.describe('Stan client id (Basic auth user). Required with STAN_BASE_URL.'),
+  STAN_CLIENT_SECRET: optionalString.describe('Stan client secret (Basic auth password). Required with STAN_BASE_URL.'),
+  STAN_CURRENCY: z
+    .string()
+    .trim()
+    .default('EUR')
+    .refine((value) => /^[A-Za-z]{3}$/.test(value), 'must be an ISO 4217 currency code such as EUR')
+    .transform((value) => value.toUpperCase())
+    .describe('Currency of Stan amounts (Stan amounts carry none).'),
+});
+
+function parseApiKeys(value: string, ctx: z.RefinementCtx): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const [index, pair] of value.split(',').entries()) {
+    const separator = pair.indexOf(':');
+    const tenant = pair.slice(0, separator).trim();
+    const key = pair.slice(separator + 1).trim();
+    if (separator < 1 || !/^[A-Za-z0-9_-]{1,64}$/.test(tenant) || key.length < 8) {
+      // The key itself is never echoed: only the position of the bad pair.
+      ctx.addIssue({ code: 'custom', message: `pair ${index + 1} must be tenant:key (tenant [A-Za-z0-9_-], key at least 8 characters)` });
+      continue;
+    }
+    if (keys.has(key)) ctx.addIssue({ code: 'custom', message: `pair ${index + 1} repeats a key already given to another tenant` });
+    keys.set(key, tenant);
+  }
+  return keys;
+}
+
+/** Credentials used for a built-in sandbox when the provider's real credentials are not configured. */
+export const SANDBOX_CREDENTIALS = {
+  smartcheckoutApiKey: 'sandbox-smartcheckout-key',
+  payervaultAccessKey: 'sandbox-access-key',
+  payervaultAccessSecret: 'sandbox-access-secret',
+  stanClientId: 'sandbox-client-id',
+  stanClientSecret: 'sandbox-client-secret',
+} as const;
+
+/** The validated runtime configuration. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  nodeEnv: 'development' | 'test' | 'production';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  dataDir: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  /** API key -> tenant. `undefined` means open access as tenant `sandbox` (refused in production). */
+  apiKeys?: ReadonlyMap<string, string>;
+  pollIntervalMs: number;
+  pollMaxIntervalMs: number;
+  providerTimeoutMs: number;
+  /** A provider whose `baseUrl` is undefined is served by its built-in sandbox. */
+  smartcheckout: { baseUrl?: string; apiKey: string };
+  payervault: { baseUrl?: string; accessKey: string; accessSecret: string };
+  stan: { baseUrl?: string; clientId: string; clientSecret: string; currency: string };
+}
+
+/** A configuration problem, with one line that names the variable. */
+export class ConfigError extends Error {}
+
+/**
+ * Reads and validates the environment. Throws ConfigError whose message is one line naming
+ * the first bad variable (never its value when it is a secret).
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    const raw = env[name];
+    const shown = raw === undefined || SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(raw)})`;
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
+  }
+  const e = parsed.data;
+  const requireWith = (base: string, names: string[]) => {
+    for (const name of names) {
+      if (e[base as keyof typeof e] !== undefined && e[name as keyof typeof e] === undefined) {
+        throw new ConfigError(`Invalid configuration: ${name} is required when ${base} is set`);
+      }
+    }
+  };
+  requireWith('SMARTCHECKOUT_BASE_URL', ['SMARTCHECKOUT_API_KEY']);
+  requireWith('PAYERVAULT_BASE_URL', ['PAYERVAULT_ACCESS_KEY', 'PAYERVAULT_ACCESS_SECRET']);
+  requireWith('STAN_BASE_URL', ['STAN_CLIENT_ID', 'STAN_CLIENT_SECRET']);
+  if (e.NODE_ENV === 'production' && (e.API_KEYS === undefined || e.API_KEYS.size === 0)) {
+    throw new ConfigError('Invalid configuration: API_KEYS is required when NODE_ENV is production');
+  }
+  if (e.POLL_MAX_INTERVAL_MS < e.POLL_INTERVAL_MS) {
+    throw new ConfigError('Invalid configuration: POLL_MAX_INTERVAL_MS must be at least POLL_INTERVAL_MS');
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    apiKeys: e.API_KEYS,
+    pollIntervalMs: e.POLL_INTERVAL_MS,
+    pollMaxIntervalMs: e.POLL_MAX_INTERVAL_MS,
+    providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+    smartcheckout: {
+      baseUrl: e.SMARTCHECKOUT_BASE_URL,
+      apiKey: e.SMARTCHECKOUT_API_KEY ?? SANDBOX_CREDENTIALS.smartcheckoutApiKey,
+    },
+    payervault: {
+      baseUrl: e.PAYERVAULT_BASE_URL,
+      accessKey: e.PAYERVAULT_ACCESS_KEY ?? SANDBOX_CREDENTIALS.payervaultAccessKey,
+      accessSecret: e.PAYERVAULT_ACCESS_SECRET ?? SANDBOX_CREDENTIALS.payervaultAccessSecret,
+    },
+    stan: {
+      baseUrl: e.STAN_BASE_URL,
+      clientId: e.STAN_CLIENT_ID ?? SANDBOX_CREDENTIALS.stanClientId,
+      clientSecret: e.STAN_CLIENT_SECRET ?? SANDBOX_CREDENTIALS.stanClientSecret,
+      currency: e.STAN_CURRENCY,
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import type { CheckoutService } from './domain/checkout-service.js';
+import type { CheckoutRepository } from './db/repository.js';
+import type { Logger } from './logger.js';
+
+/** What every resolver of one operation sees. Built per request by the server. */
+export interface Context {
+  /** The tenant the caller's API key belongs to; every read and write is scoped to it. */
+  tenant: string;
+  /** Correlates logs of one request; echoed in the `x-request-id` response header. */
+  requestId: string;
+  logger: Logger;
+  repository: CheckoutRepository;
+  checkouts: CheckoutService;
+}

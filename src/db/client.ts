@@ -1,0 +1,70 @@
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { Logger as DrizzleLogger } from 'drizzle-orm/logger';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+import * as schema from './schema.js';
+
+/** The Drizzle database, whichever driver is behind it. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** An open database plus what tests and operators need to know about it. */
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'pglite' | 'postgres';
+  /** Number of SQL statements sent so far (transaction control excluded); used to prove batching. */
+  readonly statementCount: number;
+  close(): Promise<void>;
+}
+
+/** Where the data lives: PostgreSQL when `databaseUrl` is set, otherwise PGlite in `dataDir`. */
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  dataDir: string;
+}
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url));
+/** Serialises migrations of several instances starting at once against one PostgreSQL. */
+const MIGRATION_LOCK_ID = 727_274_001;
+
+/** Opens the database and applies the migrations. */
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  let statementCount = 0;
+  const logger: DrizzleLogger = { logQuery: () => void statementCount++ };
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    const client = await pool.connect();
+    try {
+      await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+      await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
+      client.release();
+    }
+    const db = drizzlePg(pool, { schema, logger });
+    return {
+      db,
+      kind: 'postgres',
+      get statementCount() {
+        return statementCount;
+      },
+      close: () => pool.end(),
+    };
+  }
+  const client = await PGlite.create(options.dataDir);
+  const db = drizzlePglite(client, { schema, logger });
+  await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  statementCount = 0;
+  return {
+    db,
+    kind: 'pglite',
+    get statementCount() {
+      return statementCount;
+    },
+    close: () => client.close(),
+  };
+}

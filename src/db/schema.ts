@@ -1,0 +1,113 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * A merchant, one row per tenant and merchant identity (`key`), shared by every checkout of that
+ * tenant at that merchant. Kept per tenant so a merchant id never reveals another tenant's purchases.
+ */
+export const merchants = pgTable(
+  'merchants',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenant: text('tenant').notNull(),
+    provider: text('provider').notNull(),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    website: text('website'),
+    privacyPolicyUrl: text('privacy_policy_url'),
+    generalTermsUrl: text('general_terms_url'),
+    logoUrl: text('logo_url'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('merchants_tenant_provider_key').on(table.tenant, table.provider, table.key)],
+);
+
+/** One checkout at one provider. Provider-specific fields live in `details` (validated by zod on read). */
+export const checkouts = pgTable(
+  'checkouts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Insertion order: the stable sort key behind the newest-first connection cursors. */
+    seq: bigserial('seq', { mode: 'number' }).notNull().unique(),
+    tenant: text('tenant').notNull(),
+    provider: text('provider').notNull(),
+    providerCheckoutId: text('provider_checkout_id'),
+    status: text('status').notNull(),
+    currency: text('currency'),
+    totalAmount: integer('total_amount'),
+    checkoutUrl: text('checkout_url'),
+    testMode: boolean('test_mode').notNull(),
+    notes: text('notes'),
+    merchantId: uuid('merchant_id').references(() => merchants.id),
+    idempotencyKey: text('idempotency_key'),
+    requestHash: text('request_hash'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    index('checkouts_tenant_seq').on(table.tenant, table.seq),
+    index('checkouts_tenant_provider_seq').on(table.tenant, table.provider, table.seq),
+    uniqueIndex('checkouts_tenant_idempotency_key')
+      .on(table.tenant, table.idempotencyKey)
+      .where(sql`${table.idempotencyKey} is not null`),
+    check('checkouts_total_amount_nonnegative', sql`${table.totalAmount} is null or ${table.totalAmount} >= 0`),
+  ],
+);
+
+/** The lines of a checkout, in `position` order. Amounts in minor units of the checkout's currency. */
+export const lineItems = pgTable(
+  'line_items',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    checkoutId: uuid('checkout_id')
+      .notNull()
+      .references(() => checkouts.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    productId: text('product_id'),
+    description: text('description'),
+    sku: text('sku'),
+    quantity: integer('quantity').notNull(),
+    unitPrice: integer('unit_price'),
+    discount: integer('discount'),
+    total: integer('total'),
+    imageUrl: text('image_url'),
+    productUrl: text('product_url'),
+  },
+  (table) => [uniqueIndex('line_items_checkout_position').on(table.checkoutId, table.position)],
+);
+
+/** Append-only status history of a checkout. */
+export const checkoutEvents = pgTable(
+  'checkout_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    checkoutId: uuid('checkout_id')
+      .notNull()
+      .references(() => checkouts.id, { onDelete: 'cascade' }),
+    status: text('status').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    /** Who observed the change: `api` (our own writes), or the provider's name. */
+    source: text('source').notNull(),
+    notes: text('notes'),
+  },
+  (table) => [index('checkout_events_checkout_id').on(table.checkoutId, table.id)],
+);
+
+export type MerchantRow = typeof merchants.$inferSelect;
+export type CheckoutRow = typeof checkouts.$inferSelect;
+export type LineItemRow = typeof lineItems.$inferSelect;
+export type CheckoutEventRow = typeof checkoutEvents.$inferSelect;

@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CheckoutRepository, NewCheckout } from '../db/repository.js';
+import type { CheckoutRow } from '../db/schema.js';
+import type { PayerVaultAdapter } from '../providers/payervault/adapter.js';
+import { buildSmartcheckoutUserData, type SmartcheckoutAdapter } from '../providers/smartcheckout/adapter.js';
+import type { StanAdapter } from '../providers/stan/adapter.js';
+import type { CheckoutProviderAdapter, ProviderSnapshot } from '../providers/types.js';
+import { isTerminal, type ProviderName } from './checkout.js';
+import { EmptyCartError, IdempotencyKeyReuseError, NotFoundError, ProviderError } from './errors.js';
+import type { CreatePayerVaultCheckoutArgs, CreateSmartCheckoutArgs, CreateStanCheckoutArgs } from './inputs.js';
+import { computeStanTotals } from './stan-totals.js';
+
+/** The three provider adapters, wired to their live services or sandboxes. */
+export interface ProviderAdapters {
+  SMARTCHECKOUT: SmartcheckoutAdapter;
+  PAYERVAULT: PayerVaultAdapter;
+  STAN: StanAdapter;
+}
+
+/** Settings of the checkout service. */
+export interface CheckoutServiceOptions {
+  /** Providers served by a built-in sandbox: their checkouts are test mode from the start. */
+  sandboxed: ReadonlySet<ProviderName>;
+  /** Currency of Stan amounts. */
+  stanCurrency: string;
+}
+
+/** Providers whose create call is a POST that may create something even when no answer comes. */
+const NON_IDEMPOTENT_CREATE: ReadonlySet<ProviderName> = new Set(['SMARTCHECKOUT', 'STAN']);
+
+/**
+ * Creates and refreshes checkouts. The PENDING row is committed before any provider call, so a
+ * provider never sees a request we hold no record of; the provider's answer is applied after.
+ */
+export class CheckoutService {
+  constructor(
+    private readonly repository: CheckoutRepository,
+    private readonly adapters: ProviderAdapters,
+    private readonly options: CheckoutServiceOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  async createSmartCheckout(tenant: string, { idempotencyKey, ...request }: CreateSmartCheckoutArgs['input']): Promise<CheckoutRow> {
+    return this.create(
+      {
+        tenant,
+        provider: 'SMARTCHECKOUT',
+        details: { productUrl: request.productUrl, userData: buildSmartcheckoutUserData(request) },
+        lineItems: [{ productUrl: request.productUrl, quantity: 1 }],
+        idempotencyKey,
+        request,
+      },
+      () => this.adapters.SMARTCHECKOUT.create(request),
+    );
+  }
+
+  async createPayerVaultCheckout(tenant: string, { idempotencyKey, customerId }: CreatePayerVaultCheckoutArgs['input']): Promise<CheckoutRow> {
+    return this.create(
+      { tenant, provider: 'PAYERVAULT', details: { customerId }, idempotencyKey, request: { customerId } },
+      () => this.adapters.PAYERVAULT.create({ customerId }),
+    );
+  }
+
+  async createStanCheckout(tenant: string, { idempotencyKey, ...request }: CreateStanCheckoutArgs['input']): Promise<CheckoutRow> {
+    const totals = computeStanTotals(request);
+    // The input schema already ran the same computation; failing here means the two disagree.
+    if (!totals.ok) throw new Error('Stan totals rejected after validation accepted them');
+    const body = {
+      ...request,
+      subtotalAmount: totals.subtotal,
+      totalAmount: totals.total,
+      taxCost: request.taxCost ?? (request.taxRate ? totals.tax : null),
+    };
+    return this.create(
+      {
+        tenant,
+        provider: 'STAN',
+        currency: this.options.stanCurrency,
+        details: {
+          returnUrl: request.returnUrl,
+          subtotal: totals.subtotal,
+          discount: request.discountAmount ?? null,
+          taxRate: request.taxRate ?? null,
+          tax: body.taxCost ?? null,
+          discountCode: request.discountCode ?? null,
+          totalBeforeDiscount: totals.totalBeforeDiscount,
+          sessionId: request.sessionId ?? null,
+          orderId: request.orderId ?? null,
+        },
+        lineItems: request.lineItems.map((item) => ({
+          ...item,
+          unitPrice: item.unitPrice,
+          discount: item.discountAmount ?? null,
+          total: item.quantity * item.unitPrice - (item.discountAmount ?? 0),
+        })),
+        idempotencyKey,
+        request,
+      },
+      () => this.adapters.STAN.create(body),
+    );
+  }
+
+  /**
+   * Asks the provider for the checkout's current state and records any change. Providers without
+   * a status endpoint (PayerVault links, Stan sessions) and terminal checkouts are returned as stored.
+   */
+  async refresh(tenant: string, id: string, globalId: string): Promise<CheckoutRow> {
+    const [row] = await this.repository.findByIds(tenant, [id]);
+    if (!row) throw new NotFoundError(globalId);
+    const adapter: CheckoutProviderAdapter = this.adapters[row.provider as ProviderName];
+    if (!adapter.fetchStatus || !row.providerCheckoutId || isTerminal(row.status as never)) return row;
+    const snapshot = await adapter.fetchStatus(row.providerCheckoutId);
+    return this.repository.applySnapshot(row.id, snapshot, sourceOf(row.provider as ProviderName));
+  }
+
+  private async create(
+    pending: Omit<NewCheckout, 'testMode' | 'requestHash'> & { request: unknown },
+    callProvider: () => Promise<ProviderSnapshot>,
+  ): Promise<CheckoutRow> {
+    const { request, ...record } = pending;
+    const requestHash = hashRequest(record.provider, request);
+    if (record.idempotencyKey) {
+      const existing = await this.repository.findByIdempotencyKey(record.tenant, record.idempotencyKey);
+      if (existing) return this.replay(existing, requestHash, record.idempotencyKey);
+    }
+    let row: CheckoutRow;
+    try {
+      row = await this.repository.createPending({ ...record, requestHash, testMode: this.options.sandboxed.has(record.provider) });
+    } catch (error) {
+      // Two requests with one key raced past the look-up; the unique index let exactly one in.
+      const existing = record.idempotencyKey && (await this.repository.findByIdempotencyKey(record.tenant, record.idempotencyKey));
+      if (existing) return this.replay(existing, requestHash, record.idempotencyKey!);
+      throw error;
+    }
+    const log = this.logger.child({ checkoutId: row.id, provider: record.provider });
+    let snapshot: ProviderSnapshot;
+    try {
+      snapshot = await callProvider();
+    } catch (error) {
+      await this.recordCreateFailure(row, error, log);
+      throw error;
+    }
+    log.info({ status: snapshot.status }, 'checkout created at provider');
+    return this.repository.applySnapshot(row.id, snapshot, sourceOf(record.provider));
+  }
+
+  private replay(existing: CheckoutRow, requestHash: string, key: string): CheckoutRow {
+    if (existing.requestHash !== requestHash) throw new IdempotencyKeyReuseError(key);
+    return existing;
+  }
+
+  /**
+   * A failed create still leaves its row: FAILED when the provider certainly created nothing,
+   * UNKNOWN when a non-idempotent request may have been acted on (never retried blindly).
+   */
+  private async recordCreateFailure(row: CheckoutRow, error: unknown, log: Logger): Promise<void> {
+    const provider = row.provider as ProviderName;
+    let status: 'FAILED' | 'UNKNOWN' = 'UNKNOWN';
+    let notes = 'Internal error while calling the provider; the outcome is unknown';
+    if (error instanceof EmptyCartError) {
+      status = 'FAILED';
+      notes = error.message;
+    } else if (error instanceof ProviderError) {
+      const rejected = error.httpStatus !== null && error.httpStatus >= 400 && error.httpStatus < 500 && error.httpStatus !== 408;
+      const ambiguous = NON_IDEMPOTENT_CREATE.has(provider) && error.delivery !== 'no' && !rejected;
+      status = ambiguous ? 'UNKNOWN' : 'FAILED';
+      notes = ambiguous ? `${error.message}; the provider may have created the checkout` : error.message;
+    }
+    log.warn({ err: error instanceof Error ? error.message : String(error), status }, 'provider create failed');
+    await this.repository.applySnapshot(row.id, { status, notes }, sourceOf(provider));
+  }
+}
+
+function sourceOf(provider: ProviderName): string {
+  return provider.toLowerCase();
+}
+
+/** sha256 of the provider and the input with object keys sorted, so key order never matters. */
+export function hashRequest(provider: ProviderName, request: unknown): string {
+  return createHash('sha256').update(provider).update(stableStringify(request)).digest('hex');
+}
+
+function stableStringify(value: unknown): string {
+  if (value === undefined || value === null) return 'null';
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, entry]) => entry !== undefined && entry !== null)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${stableStringify(entry)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

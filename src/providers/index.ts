@@ -1,0 +1,50 @@
+import type { AppConfig } from '../config.js';
+import type { ProviderAdapters } from '../domain/checkout-service.js';
+import type { ProviderName } from '../domain/checkout.js';
+import { PayerVaultAdapter } from './payervault/adapter.js';
+import { PayerVaultClient } from './payervault/client.js';
+import { SmartcheckoutAdapter } from './smartcheckout/adapter.js';
+import { SmartcheckoutClient } from './smartcheckout/client.js';
+import { StanAdapter } from './stan/adapter.js';
+import { StanClient } from './stan/client.js';
+
+/**
+ * Builds the three adapters. `sandboxUrls` holds the origin of each provider served by a built-in
+ * sandbox; those checkouts are test mode.
+ */
+export function createProviderAdapters(config: AppConfig, sandboxUrls: Partial<Record<ProviderName, string>>): ProviderAdapters {
+  const timeoutMs = config.providerTimeoutMs;
+  const baseUrl = (provider: ProviderName, configured: string | undefined) => {
+    const url = configured ?? sandboxUrls[provider];
+    if (!url) throw new Error(`No base URL and no sandbox for ${provider}`);
+    return url;
+  };
+  return {
+    SMARTCHECKOUT: new SmartcheckoutAdapter(
+      new SmartcheckoutClient({ baseUrl: baseUrl('SMARTCHECKOUT', config.smartcheckout.baseUrl), timeoutMs, apiKey: config.smartcheckout.apiKey }),
+      { testMode: !config.smartcheckout.baseUrl },
+    ),
+    PAYERVAULT: new PayerVaultAdapter(
+      new PayerVaultClient({
+        baseUrl: baseUrl('PAYERVAULT', config.payervault.baseUrl),
+        timeoutMs,
+        accessKey: config.payervault.accessKey,
+        accessSecret: config.payervault.accessSecret,
+      }),
+      { testMode: !config.payervault.baseUrl },
+    ),
+    STAN: new StanAdapter(
+      new StanClient({ baseUrl: baseUrl('STAN', config.stan.baseUrl), timeoutMs, clientId: config.stan.clientId, clientSecret: config.stan.clientSecret }),
+      { currency: config.stan.currency },
+    ),
+  };
+}
+
+/** Providers with no configured base URL: the server starts their sandboxes. */
+export function sandboxedProviders(config: AppConfig): Set<ProviderName> {
+  const sandboxed = new Set<ProviderName>();
+  if (!config.smartcheckout.baseUrl) sandboxed.add('SMARTCHECKOUT');
+  if (!config.payervault.baseUrl) sandboxed.add('PAYERVAULT');
+  if (!config.stan.baseUrl) sandboxed.add('STAN');
+  return sandboxed;
+}

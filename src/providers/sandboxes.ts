@@ -1,0 +1,49 @@
+import type { AppConfig } from '../config.js';
+import type { ProviderName } from '../domain/checkout.js';
+import { startPayerVaultSandbox } from './payervault/sandbox.js';
+import type { RunningSandbox } from './sandbox-http.js';
+import { startSmartcheckoutSandbox } from './smartcheckout/sandbox.js';
+import { startStanSandbox } from './stan/sandbox.js';
+
+/** The sandboxes started for one process, by provider. */
+export interface RunningSandboxes {
+  urls: Partial<Record<ProviderName, string>>;
+  close(): Promise<void>;
+}
+
+/** Where to listen: loopback and a free port unless told otherwise. */
+export interface SandboxListenOptions {
+  host?: string;
+  /** Port per provider; 0 (the default) picks a free one. */
+  ports?: Partial<Record<ProviderName, number>>;
+}
+
+/**
+ * Starts the built-in sandbox of every provider in `providers`, checking the same credentials the
+ * API's clients will send, so a misconfigured credential fails in development as it would live.
+ */
+export async function startSandboxes(
+  config: Pick<AppConfig, 'smartcheckout' | 'payervault' | 'stan'>,
+  providers: Iterable<ProviderName>,
+  listen: SandboxListenOptions = {},
+): Promise<RunningSandboxes> {
+  const host = listen.host ?? '127.0.0.1';
+  const running: Partial<Record<ProviderName, RunningSandbox>> = {};
+  const starters: Record<ProviderName, (port: number) => Promise<RunningSandbox>> = {
+    SMARTCHECKOUT: (port) => startSmartcheckoutSandbox({ apiKey: config.smartcheckout.apiKey, host, port }),
+    PAYERVAULT: (port) =>
+      startPayerVaultSandbox({ accessKey: config.payervault.accessKey, accessSecret: config.payervault.accessSecret, host, port }),
+    STAN: (port) => startStanSandbox({ clientId: config.stan.clientId, clientSecret: config.stan.clientSecret, host, port }),
+  };
+  const close = async () => {
+    await Promise.all(Object.values(running).map((sandbox) => sandbox.close()));
+  };
+  try {
+    for (const provider of providers) running[provider] = await starters[provider](listen.ports?.[provider] ?? 0);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const urls = Object.fromEntries(Object.entries(running).map(([provider, sandbox]) => [provider, sandbox.url]));
+  return { urls, close };
+}

@@ -1,0 +1,140 @@
+import type { CheckoutStatus } from '../../domain/checkout.js';
+import { ProviderError, ValidationError } from '../../domain/errors.js';
+import { MoneyFormatError, normalizeCurrency, parseDecimalToMinor } from '../../domain/money.js';
+import type { CheckoutProviderAdapter, ProviderSnapshot } from '../types.js';
+import type { SmartcheckoutClient } from './client.js';
+import {
+  isAbsoluteHttpUrl,
+  type SmartcheckoutCheckoutDetails,
+  type SmartcheckoutShippingAddress,
+  type SmartcheckoutUserData,
+} from './contract.js';
+
+/** A postal address for the purchase; sent in `user_data.shipping_address` with snake_case keys. */
+export interface ShippingAddress {
+  name?: string | null;
+  line1: string;
+  line2?: string | null;
+  city: string;
+  postalCode: string;
+  state?: string | null;
+  country: string;
+  phone?: string | null;
+}
+
+/** What the graph asks Smartcheckout to buy. */
+export interface SmartcheckoutCreateInput {
+  /** Absolute http(s) URL of the product page. */
+  productUrl: string;
+  email: string;
+  /** Free-text instructions such as size or colour. */
+  prompt?: string | null;
+  shippingAddress?: ShippingAddress | null;
+  /** Extra `user_data` keys; `email`, `prompt` and `shipping_address` given above take precedence. */
+  userData?: Record<string, unknown> | null;
+}
+
+const STATUS_MAP: Readonly<Record<string, CheckoutStatus>> = {
+  processing: 'PROCESSING',
+  completed: 'COMPLETED',
+  failed: 'FAILED',
+};
+
+/** Wire form of a shipping address: snake_case, keys without a value left out. */
+export function toSmartcheckoutShippingAddress(address: ShippingAddress): SmartcheckoutShippingAddress {
+  const wire: SmartcheckoutShippingAddress = {
+    line1: address.line1,
+    city: address.city,
+    postal_code: address.postalCode,
+    country: address.country,
+  };
+  if (address.name != null) wire.name = address.name;
+  if (address.line2 != null) wire.line2 = address.line2;
+  if (address.state != null) wire.state = address.state;
+  if (address.phone != null) wire.phone = address.phone;
+  return wire;
+}
+
+/**
+ * The exact `user_data` object sent for an input: extra keys first, then the explicit fields,
+ * so that `email`, `prompt` and `shipping_address` cannot be overridden by `userData`.
+ * Exported so the caller can store what was actually sent.
+ */
+export function buildSmartcheckoutUserData(input: SmartcheckoutCreateInput): SmartcheckoutUserData {
+  const userData: SmartcheckoutUserData = { ...(input.userData ?? {}), email: input.email };
+  if (input.prompt != null) userData.prompt = input.prompt;
+  if (input.shippingAddress != null) userData.shipping_address = toSmartcheckoutShippingAddress(input.shippingAddress);
+  return userData;
+}
+
+/** Maps a Smartcheckout status; an undocumented one becomes UNKNOWN with a note naming it. */
+export function mapSmartcheckoutStatus(status: string): { status: CheckoutStatus; unknownNote: string | null } {
+  const mapped = Object.hasOwn(STATUS_MAP, status) ? STATUS_MAP[status] : undefined;
+  if (mapped) return { status: mapped, unknownNote: null };
+  return { status: 'UNKNOWN', unknownNote: `Smartcheckout reported an undocumented status ${JSON.stringify(status)}` };
+}
+
+/** Smartcheckout behind the common adapter interface: an asynchronous purchase polled by id. */
+export class SmartcheckoutAdapter implements CheckoutProviderAdapter {
+  readonly provider = 'SMARTCHECKOUT' as const;
+  private readonly testMode: boolean;
+
+  constructor(
+    private readonly client: SmartcheckoutClient,
+    options: { testMode: boolean },
+  ) {
+    this.testMode = options.testMode;
+  }
+
+  /**
+   * Starts the purchase. The line item is the product URL (price unknown until completion) and
+   * the merchant is the store behind it, keyed by origin so checkouts at one store share it.
+   */
+  async create(input: SmartcheckoutCreateInput): Promise<ProviderSnapshot> {
+    if (!isAbsoluteHttpUrl(input.productUrl)) {
+      throw new ValidationError([{ path: ['input', 'productUrl'], message: 'must be an absolute http(s) URL' }]);
+    }
+    const url = new URL(input.productUrl);
+    const created = await this.client.createCheckout({ url: input.productUrl, user_data: buildSmartcheckoutUserData(input) });
+    const { status, unknownNote } = mapSmartcheckoutStatus(created.status);
+    return {
+      providerCheckoutId: created.checkout_id,
+      status,
+      notes: unknownNote,
+      testMode: this.testMode,
+      merchant: { key: url.origin, name: url.hostname, website: url.origin },
+      lineItems: [{ productUrl: input.productUrl, quantity: 1 }],
+    };
+  }
+
+  /** Polls `GET /v0/checkout/{id}`; the total is known once the provider reports an amount. */
+  async fetchStatus(providerCheckoutId: string): Promise<ProviderSnapshot> {
+    const details = await this.client.getCheckout(providerCheckoutId);
+    return snapshotOfDetails(details);
+  }
+}
+
+function snapshotOfDetails(details: SmartcheckoutCheckoutDetails): ProviderSnapshot {
+  const { status, unknownNote } = mapSmartcheckoutStatus(details.status);
+  const providerNotes = details.notes != null && details.notes.trim() !== '' ? details.notes : null;
+  const snapshot: ProviderSnapshot = {
+    status,
+    notes: unknownNote && providerNotes ? `${unknownNote}: ${providerNotes}` : (unknownNote ?? providerNotes),
+  };
+  const amount = details.amount_str?.trim();
+  const currency = details.currency?.trim();
+  if (amount && currency) {
+    try {
+      snapshot.currency = normalizeCurrency(currency);
+      snapshot.total = parseDecimalToMinor(amount, snapshot.currency);
+    } catch (error) {
+      if (!(error instanceof MoneyFormatError)) throw error;
+      throw new ProviderError(
+        `Smartcheckout answered an amount we cannot represent exactly: ${error.message}`,
+        { provider: 'SMARTCHECKOUT', retryable: false, httpStatus: 200 },
+        { cause: error },
+      );
+    }
+  }
+  return snapshot;
+}

@@ -1,0 +1,170 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  BadRequestBody,
+  readJsonBody,
+  sendJson,
+  startSandboxServer,
+  type RunningSandbox,
+  type SandboxHandler,
+} from '../sandbox-http.js';
+import { SMARTCHECKOUT_CREATE_PATH, SmartcheckoutCreateRequestSchema, type SmartcheckoutStatus } from './contract.js';
+
+/** Settings of a Smartcheckout sandbox. */
+export interface SmartcheckoutSandboxOptions {
+  /**
+   * The API key(s) the sandbox accepts as `Authorization: Bearer <key>`. Each checkout belongs to
+   * the key that created it and is invisible (404) to the others, as on a multi-account service.
+   */
+  apiKey: string | readonly string[];
+}
+
+/** The scenario a product URL asks for through its `sandbox_*` query parameters (DESIGN §5). */
+export interface SmartcheckoutSandboxScenario {
+  outcome: 'completed' | 'failed';
+  /** The status flips on this GET of the checkout (1 = the first poll already sees it). */
+  afterPolls: number;
+  /** Sent verbatim as `amount_str`, so tests can also feed the client amounts it must refuse. */
+  amount: string;
+  /** Sent verbatim as `currency`. */
+  currency: string;
+}
+
+interface SandboxCheckout {
+  id: string;
+  owner: string;
+  scenario: SmartcheckoutSandboxScenario;
+  polls: number;
+}
+
+const DEFAULT_SCENARIO: SmartcheckoutSandboxScenario = { outcome: 'completed', afterPolls: 2, amount: '49.99', currency: 'USD' };
+const MAX_AFTER_POLLS = 1000;
+const MAX_CONTROL_LENGTH = 64;
+// A long-running dev server must not grow without bound; the oldest checkouts go first.
+const MAX_CHECKOUTS = 10_000;
+const FAILED_NOTE = 'Sandbox: the purchase could not be completed (sandbox_outcome=failed)';
+
+/** Reads the scenario controls of a product URL; a string explains an invalid control. */
+export function smartcheckoutSandboxScenario(productUrl: string): SmartcheckoutSandboxScenario | string {
+  const params = new URL(productUrl).searchParams;
+  const scenario = { ...DEFAULT_SCENARIO };
+  const outcome = params.get('sandbox_outcome');
+  if (outcome !== null) {
+    if (outcome !== 'completed' && outcome !== 'failed') return 'sandbox_outcome must be "completed" or "failed"';
+    scenario.outcome = outcome;
+  }
+  const afterPolls = params.get('sandbox_after_polls');
+  if (afterPolls !== null) {
+    if (!/^\d{1,4}$/.test(afterPolls) || Number(afterPolls) < 1 || Number(afterPolls) > MAX_AFTER_POLLS) {
+      return `sandbox_after_polls must be an integer from 1 to ${MAX_AFTER_POLLS}`;
+    }
+    scenario.afterPolls = Number(afterPolls);
+  }
+  const amount = params.get('sandbox_amount');
+  if (amount !== null) {
+    if (amount === '' || amount.length > MAX_CONTROL_LENGTH) return `sandbox_amount must be 1 to ${MAX_CONTROL_LENGTH} characters`;
+    scenario.amount = amount;
+  }
+  const currency = params.get('sandbox_currency');
+  if (currency !== null) {
+    if (currency === '' || currency.length > MAX_CONTROL_LENGTH) return `sandbox_currency must be 1 to ${MAX_CONTROL_LENGTH} characters`;
+    scenario.currency = currency;
+  }
+  return scenario;
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/**
+ * A request handler speaking Smartcheckout's documented contract from memory: bearer auth,
+ * `POST /v0/checkout` and `GET /v0/checkout/{id}`, with the scenario chosen by the product URL.
+ */
+export function createSmartcheckoutSandbox(options: SmartcheckoutSandboxOptions): SandboxHandler {
+  const keys = (typeof options.apiKey === 'string' ? [options.apiKey] : [...options.apiKey]).filter((key) => key !== '');
+  if (keys.length === 0) throw new Error('The Smartcheckout sandbox needs a non-empty API key');
+  // Comparing fixed-length digests keeps the check constant-time whatever the key length.
+  const keyDigests = keys.map((key) => ({ owner: digest(key).toString('hex'), bytes: digest(key) }));
+  const checkouts = new Map<string, SandboxCheckout>();
+
+  /** The owner id of the presented key, or null. */
+  function authenticate(req: IncomingMessage): string | null {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
+    if (!match) return null;
+    const presented = digest(match[1]!);
+    let owner: string | null = null;
+    for (const key of keyDigests) if (timingSafeEqual(key.bytes, presented)) owner = key.owner;
+    return owner;
+  }
+
+  async function create(req: IncomingMessage, res: ServerResponse, owner: string): Promise<void> {
+    let body: unknown;
+    try {
+      body = await readJsonBody(req);
+    } catch (error) {
+      if (error instanceof BadRequestBody) return sendJson(res, 400, { message: error.message });
+      throw error;
+    }
+    const parsed = SmartcheckoutCreateRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+      return sendJson(res, 400, { message: `Invalid request body: ${where}${issue?.message ?? 'invalid'}` });
+    }
+    const scenario = smartcheckoutSandboxScenario(parsed.data.url);
+    if (typeof scenario === 'string') return sendJson(res, 400, { message: scenario });
+    const id = randomUUID();
+    if (checkouts.size >= MAX_CHECKOUTS) checkouts.delete(checkouts.keys().next().value!);
+    checkouts.set(id, { id, owner, scenario, polls: 0 });
+    const status: SmartcheckoutStatus = 'processing';
+    sendJson(res, 200, { checkout_id: id, status });
+  }
+
+  function get(res: ServerResponse, rawId: string, owner: string): void {
+    let id: string;
+    try {
+      id = decodeURIComponent(rawId);
+    } catch {
+      return sendJson(res, 404, { message: 'Checkout not found' });
+    }
+    const checkout = checkouts.get(id);
+    if (!checkout || checkout.owner !== owner) return sendJson(res, 404, { message: 'Checkout not found' });
+    checkout.polls += 1;
+    const { scenario } = checkout;
+    if (checkout.polls < scenario.afterPolls) {
+      return sendJson(res, 200, { id, status: 'processing', amount_str: null, currency: null, notes: '' });
+    }
+    if (scenario.outcome === 'failed') {
+      return sendJson(res, 200, { id, status: 'failed', amount_str: null, currency: null, notes: FAILED_NOTE });
+    }
+    sendJson(res, 200, { id, status: 'completed', amount_str: scenario.amount, currency: scenario.currency, notes: '' });
+  }
+
+  return async (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
+    const isCollection = path === SMARTCHECKOUT_CREATE_PATH;
+    const itemMatch = path.startsWith(`${SMARTCHECKOUT_CREATE_PATH}/`) ? path.slice(SMARTCHECKOUT_CREATE_PATH.length + 1) : null;
+    const itemId = itemMatch !== null && itemMatch !== '' && !itemMatch.includes('/') ? itemMatch : null;
+    if (!isCollection && itemId === null) return sendJson(res, 404, { message: 'Not Found' });
+    const allowed = isCollection ? 'POST' : 'GET';
+    if (req.method !== allowed) {
+      res.setHeader('allow', allowed);
+      return sendJson(res, 405, { message: 'Method Not Allowed' });
+    }
+    const owner = authenticate(req);
+    if (owner === null) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return sendJson(res, 401, { message: 'Invalid or missing API key' });
+    }
+    if (isCollection) return create(req, res, owner);
+    return get(res, itemId!, owner);
+  };
+}
+
+/** Starts a Smartcheckout sandbox on loopback (port 0 by default picks a free port). */
+export function startSmartcheckoutSandbox(
+  options: SmartcheckoutSandboxOptions & { port?: number; host?: string },
+): Promise<RunningSandbox> {
+  return startSandboxServer(createSmartcheckoutSandbox(options), { port: options.port, host: options.host });
+}

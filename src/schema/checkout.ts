@@ -1,0 +1,194 @@
+import { GraphQLError } from 'graphql';
+import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import { builder } from '../builder.js';
+import type { LineItemWithCurrency } from '../db/repository.js';
+import type { CheckoutEventRow, CheckoutRow } from '../db/schema.js';
+import { CHECKOUT_STATUSES, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
+import { NotFoundError, ProviderError } from '../domain/errors.js';
+import { CheckoutProviderEnum } from './errors.js';
+import { decodeGlobalIdSafely, MerchantNode } from './merchant.js';
+import { money, MoneyRef } from './money.js';
+
+const STATUS_DESCRIPTIONS: Record<CheckoutStatus, string> = {
+  PENDING: 'Recorded here; the provider has not answered yet.',
+  OPEN: 'Created at the provider and waiting for the shopper (a link or session to open).',
+  PROCESSING: 'The provider is working on the purchase.',
+  COMPLETED: 'The purchase succeeded. Terminal.',
+  FAILED: 'The purchase or its creation failed; see notes. Terminal.',
+  EXPIRED: 'The provider gave up waiting for the shopper. Terminal.',
+  UNKNOWN: 'The outcome at the provider is not known (for example, it never answered a create call).',
+};
+
+export const CheckoutStatusEnum = builder.enumType('CheckoutStatus', {
+  description: 'Where a checkout is, in one vocabulary for every provider.',
+  values: Object.fromEntries(CHECKOUT_STATUSES.map((status) => [status, { value: status, description: STATUS_DESCRIPTIONS[status] }])) as Record<
+    CheckoutStatus,
+    { value: CheckoutStatus; description: string }
+  >,
+});
+
+const LineItemRef = builder.objectRef<LineItemWithCurrency>('LineItem').implement({
+  description: 'One line of a checkout. Amounts are in the checkout\'s currency.',
+  fields: (t) => ({
+    productId: t.exposeString('productId', { nullable: true, description: 'The merchant\'s product id.' }),
+    description: t.exposeString('description', { nullable: true, description: 'What is bought.' }),
+    sku: t.exposeString('sku', { nullable: true, description: 'Stock keeping unit.' }),
+    quantity: t.exposeInt('quantity', { description: 'How many units.' }),
+    unitPrice: t.field({ type: MoneyRef, nullable: true, description: 'Price of one unit; null while unknown.', resolve: (item) => money(item.unitPrice, item.currency) }),
+    discount: t.field({ type: MoneyRef, nullable: true, description: 'Discount on this line.', resolve: (item) => money(item.discount, item.currency) }),
+    total: t.field({ type: MoneyRef, nullable: true, description: 'quantity x unitPrice - discount; null while unknown.', resolve: (item) => money(item.total, item.currency) }),
+    imageUrl: t.exposeString('imageUrl', { nullable: true, description: 'Product image.' }),
+    productUrl: t.exposeString('productUrl', { nullable: true, description: 'Product page.' }),
+  }),
+});
+
+const CheckoutEventRef = builder.objectRef<CheckoutEventRow>('CheckoutEvent').implement({
+  description: 'One status change of a checkout.',
+  fields: (t) => ({
+    status: t.field({ type: CheckoutStatusEnum, description: 'The status entered.', resolve: (event) => event.status as CheckoutStatus }),
+    at: t.field({ type: 'DateTime', description: 'When the change was recorded.', resolve: (event) => event.at }),
+    source: t.exposeString('source', { description: 'Who reported it: `api` for our own records, or the provider (e.g. `smartcheckout`).' }),
+    notes: t.exposeString('notes', { nullable: true, description: 'Explanation, e.g. why a purchase failed.' }),
+  }),
+});
+
+const TYPENAMES: Record<ProviderName, string> = {
+  SMARTCHECKOUT: 'SmartCheckout',
+  PAYERVAULT: 'PayerVaultCheckout',
+  STAN: 'StanCheckout',
+};
+
+export const CheckoutInterface = builder.interfaceRef<CheckoutRow>('Checkout').implement({
+  description: 'A checkout at any provider. Query provider-specific fields with fragments on the implementations.',
+  interfaces: [builder.nodeInterfaceRef()],
+  resolveType: (row) => TYPENAMES[row.provider as ProviderName],
+  fields: (t) => ({
+    provider: t.field({ type: CheckoutProviderEnum, description: 'The provider behind this checkout.', resolve: (row) => row.provider as ProviderName }),
+    providerCheckoutId: t.exposeString('providerCheckoutId', { nullable: true, description: 'The provider\'s own id, when it gives one.' }),
+    status: t.field({ type: CheckoutStatusEnum, description: 'Current status.', resolve: (row) => row.status as CheckoutStatus }),
+    total: t.field({ type: MoneyRef, nullable: true, description: 'Amount to pay or paid; null while unknown.', resolve: (row) => money(row.totalAmount, row.currency) }),
+    lineItems: t.loadableGroup({
+      type: LineItemRef,
+      description: 'What is bought, in order.',
+      load: (ids: string[], ctx) => ctx.repository.lineItemsOf(ids),
+      group: (item) => item.checkoutId,
+      resolve: (row) => row.id,
+    }),
+    merchant: t.field({ type: MerchantNode, nullable: true, description: 'The store, when known.', resolve: (row) => row.merchantId }),
+    checkoutUrl: t.exposeString('checkoutUrl', { nullable: true, description: 'Where to send the shopper to pay, when the provider gives a page.' }),
+    testMode: t.exposeBoolean('testMode', { description: 'True for sandbox or provider test mode: no real money moves.' }),
+    notes: t.exposeString('notes', { nullable: true, description: 'The provider\'s or our explanation of the current status.' }),
+    createdAt: t.field({ type: 'DateTime', description: 'When the checkout was recorded.', resolve: (row) => row.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (row) => row.updatedAt }),
+    events: t.loadableGroup({
+      type: CheckoutEventRef,
+      description: 'Status history, oldest first.',
+      load: (ids: string[], ctx) => ctx.repository.eventsOf(ids),
+      group: (event) => event.checkoutId,
+      resolve: (row) => row.id,
+    }),
+  }),
+});
+
+type CheckoutNodeRef = ReturnType<typeof defineCheckoutNode>;
+const nodesByTypename = new Map<string, CheckoutNodeRef>();
+
+/**
+ * Declares one provider's Checkout implementation: a Relay node and a federation entity keyed
+ * by `id`, loaded in batches through a DataLoader scoped to the caller's tenant.
+ */
+export function defineCheckoutNode(provider: ProviderName) {
+  const typename = TYPENAMES[provider];
+  const ref = builder.loadableNodeRef(typename, {
+    id: { resolve: (row: CheckoutRow) => row.id },
+    load: async (ids: string[], ctx) => (await ctx.repository.findByIds(ctx.tenant, ids)).filter((row) => row.provider === provider),
+    sort: (row) => row.id,
+  });
+  builder.asEntity(ref, {
+    key: builder.selection<{ id: string }>('id'),
+    resolveReference: (reference, ctx) => loadCheckout(reference.id, ctx),
+  });
+  nodesByTypename.set(typename, ref);
+  return ref;
+}
+
+/** `isTypeOf` of a provider's Checkout implementation. */
+export function isCheckoutOf(provider: ProviderName) {
+  return (value: unknown) => typeof value === 'object' && value !== null && (value as Partial<CheckoutRow>).provider === provider;
+}
+
+/** Loads a checkout of the caller's tenant by global id; null for unknown, foreign or malformed ids. */
+export async function loadCheckout(globalId: string, ctx: Parameters<CheckoutNodeRef['getDataloader']>[0]): Promise<CheckoutRow | null> {
+  const decoded = decodeGlobalIdSafely(globalId);
+  const ref = decoded && nodesByTypename.get(decoded.typename);
+  return ref && decoded ? ref.getDataloader(ctx).load(decoded.id) : null;
+}
+
+const CheckoutFilter = builder.inputType('CheckoutFilter', {
+  description: 'Narrows the checkouts listed.',
+  fields: (t) => ({
+    provider: t.field({ type: CheckoutProviderEnum, description: 'Only this provider\'s checkouts.' }),
+    status: t.field({ type: [CheckoutStatusEnum], description: 'Only checkouts in one of these statuses.' }),
+  }),
+});
+
+const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 20;
+
+builder.queryFields((t) => ({
+  checkout: t.field({
+    type: CheckoutInterface,
+    nullable: true,
+    description: 'One of your checkouts by id; null when it does not exist or is not yours.',
+    args: { id: t.arg.id({ required: true, description: 'Global id of the checkout.' }) },
+    resolve: (_root, args, ctx) => loadCheckout(String(args.id), ctx),
+  }),
+  checkouts: t.connection(
+    {
+      type: CheckoutInterface,
+      description: `Your checkouts, newest first. Pages hold ${DEFAULT_PAGE_SIZE} by default and at most ${MAX_PAGE_SIZE}.`,
+      args: { filter: t.arg({ type: CheckoutFilter, description: 'Narrows the list.' }) },
+      resolve: (_root, args, ctx) =>
+        resolveCursorConnection(
+          { args, toCursor: (row: CheckoutRow) => String(row.seq), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
+          ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
+            ctx.repository.page(
+              ctx.tenant,
+              { provider: args.filter?.provider, statuses: args.filter?.status },
+              { afterSeq: parseCursor(after), beforeSeq: parseCursor(before), limit, inverted },
+            ),
+        ),
+    },
+    { name: 'CheckoutConnection', description: 'A page of checkouts.' },
+    { name: 'CheckoutEdge', description: 'One checkout in a page, with its cursor.' },
+  ),
+}));
+
+function parseCursor(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(cursor)) {
+    throw new GraphQLError('Invalid cursor: pass a cursor from a previous page', { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  return Number(cursor);
+}
+
+builder.mutationFields((t) => ({
+  refreshCheckout: t.field({
+    type: CheckoutInterface,
+    description:
+      'Asks the provider for the checkout\'s current status now and records any change. PayerVault and Stan document no status endpoint: their checkouts are returned as stored.',
+    args: { id: t.arg.id({ required: true, description: 'Global id of the checkout.' }) },
+    errors: {
+      types: [NotFoundError, ProviderError],
+      result: { name: 'RefreshCheckoutSuccess', description: 'The checkout after the refresh.' },
+      union: { name: 'RefreshCheckoutResult', description: 'The refreshed checkout, or why it could not be refreshed.' },
+      dataField: { name: 'checkout', description: 'The checkout after the refresh.' },
+    },
+    resolve: async (_root, args, ctx) => {
+      const globalId = String(args.id);
+      const row = await loadCheckout(globalId, ctx);
+      if (!row) throw new NotFoundError(globalId);
+      return ctx.checkouts.refresh(ctx.tenant, row.id, globalId);
+    },
+  }),
+}));

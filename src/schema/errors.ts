@@ -1,0 +1,101 @@
+import { builder } from '../builder.js';
+import { PROVIDERS } from '../domain/checkout.js';
+import {
+  DomainError,
+  EmptyCartError,
+  ERROR_CODES,
+  IdempotencyKeyReuseError,
+  NotFoundError,
+  ProviderError,
+  ValidationError,
+  type FieldError,
+} from '../domain/errors.js';
+
+export const ErrorCodeEnum = builder.enumType('ErrorCode', {
+  description: 'Machine-readable kind of an expected failure.',
+  values: {
+    VALIDATION_FAILED: { value: 'VALIDATION_FAILED', description: 'The input was invalid (ValidationError).' },
+    PROVIDER_ERROR: { value: 'PROVIDER_ERROR', description: 'The provider failed or could not be used (ProviderError).' },
+    EMPTY_CART: { value: 'EMPTY_CART', description: 'The PayerVault cart is empty (EmptyCartError).' },
+    IDEMPOTENCY_KEY_REUSE: { value: 'IDEMPOTENCY_KEY_REUSE', description: 'The idempotency key was used with another input (IdempotencyKeyReuseError).' },
+    NOT_FOUND: { value: 'NOT_FOUND', description: 'No such checkout is visible to you (NotFoundError).' },
+  } as const satisfies Record<(typeof ERROR_CODES)[number], unknown>,
+});
+
+export const CheckoutProviderEnum = builder.enumType('CheckoutProvider', {
+  description: 'The third-party provider behind a checkout.',
+  values: {
+    SMARTCHECKOUT: { value: 'SMARTCHECKOUT', description: 'Smartcheckout: agentic purchase of any product URL.' },
+    PAYERVAULT: { value: 'PAYERVAULT', description: 'PayerVault: hosted checkout page for a cart kept at PayerVault.' },
+    STAN: { value: 'STAN', description: 'Stan: checkout session from line items and totals.' },
+  } as const satisfies Record<(typeof PROVIDERS)[number], unknown>,
+});
+
+/** The `Error` interface every typed failure implements. */
+export const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
+  description: 'An expected failure, returned as a typed result instead of a GraphQL error.',
+  fields: (t) => ({
+    message: t.exposeString('message', { description: 'Human-readable explanation, safe to show to a developer.' }),
+    code: t.field({ type: ErrorCodeEnum, description: 'Machine-readable kind of failure.', resolve: (error) => error.code }),
+  }),
+});
+
+const FieldErrorRef = builder.objectRef<FieldError>('FieldError').implement({
+  description: 'One invalid input field.',
+  fields: (t) => ({
+    path: t.exposeStringList('path', { description: 'Path of the field from the argument, e.g. ["input", "lineItems", "0", "quantity"].' }),
+    message: t.exposeString('message', { description: 'What is wrong with the value.' }),
+  }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'The input was rejected before anything was stored or sent to a provider.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    fieldErrors: t.field({ type: [FieldErrorRef], description: 'Every invalid field, not only the first.', resolve: (error) => error.fieldErrors }),
+  }),
+});
+
+builder.objectType(ProviderError, {
+  name: 'ProviderError',
+  description: 'The provider failed, timed out, could not be reached or answered something unusable.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    provider: t.field({ type: CheckoutProviderEnum, description: 'Which provider failed.', resolve: (error) => error.provider }),
+    retryable: t.exposeBoolean('retryable', { description: 'True when the same request may succeed later (timeouts, 5xx, 429).' }),
+    httpStatus: t.exposeInt('httpStatus', { nullable: true, description: 'The provider\'s HTTP status, when it answered.' }),
+    providerMessage: t.exposeString('providerMessage', { nullable: true, description: 'The provider\'s own error message, when it sent one.' }),
+  }),
+});
+
+builder.objectType(EmptyCartError, {
+  name: 'EmptyCartError',
+  description: 'PayerVault has no products in this customer\'s cart.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    customerId: t.exposeString('customerId', { description: 'The customer whose cart is empty.' }),
+    providerMessage: t.exposeString('providerMessage', { nullable: true, description: 'PayerVault\'s message, e.g. "No products in cart".' }),
+  }),
+});
+
+builder.objectType(IdempotencyKeyReuseError, {
+  name: 'IdempotencyKeyReuseError',
+  description: 'The idempotency key was already used with a different input.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    idempotencyKey: t.exposeString('idempotencyKey', { description: 'The reused key.' }),
+  }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  description: 'No checkout with this id is visible to you.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The id that was asked for.' }),
+  }),
+});
+
+/** Errors every create mutation can return. */
+export const CREATE_ERRORS = [ValidationError, ProviderError, IdempotencyKeyReuseError];

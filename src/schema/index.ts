@@ -1,0 +1,19 @@
+import type { GraphQLSchema } from 'graphql';
+import { builder } from '../builder.js';
+import './scalars.js';
+import './errors.js';
+import './money.js';
+import './merchant.js';
+import './checkout.js';
+import './smart-checkout.js';
+import './payervault-checkout.js';
+import './stan-checkout.js';
+
+builder.queryType({ description: 'Read your checkouts.' });
+builder.mutationType({ description: 'Create and refresh checkouts.' });
+
+/** The executable schema, an Apollo Federation v2 subgraph whose checkouts and merchants are entities keyed by `id`. */
+export const schema: GraphQLSchema = builder.toSubGraphSchema({
+  linkUrl: 'https://specs.apollo.dev/federation/v2.6',
+  federationDirectives: ['@key'],
+});
