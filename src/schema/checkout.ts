@@ -150,7 +150,7 @@ builder.queryFields((t) => ({
       args: { filter: t.arg({ type: CheckoutFilter, description: 'Narrows the list.' }) },
       resolve: (_root, args, ctx) =>
         resolveCursorConnection(
-          { args, toCursor: (row: CheckoutRow) => String(row.seq), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
+          { args, toCursor: (row: CheckoutRow) => Buffer.from(`checkout:${row.seq}`).toString('base64url'), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
           ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
             ctx.repository.page(
               ctx.tenant,
@@ -164,12 +164,14 @@ builder.queryFields((t) => ({
   ),
 }));
 
+/** Cursors are opaque (base64url of `checkout:<seq>`) so clients never build them by hand. */
 function parseCursor(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(cursor)) {
+  const match = /^checkout:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) {
     throw new GraphQLError('Invalid cursor: pass a cursor from a previous page', { extensions: { code: 'BAD_USER_INPUT' } });
   }
-  return Number(cursor);
+  return Number(match[1]);
 }
 
 builder.mutationFields((t) => ({
