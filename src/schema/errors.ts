@@ -98,4 +98,21 @@ builder.objectType(NotFoundError, {
 });
 
 /** Errors every create mutation can return. */
-export const CREATE_ERRORS = [ValidationError, ProviderError, IdempotencyKeyReuseError];
+const CREATE_ERRORS = [ValidationError, ProviderError, IdempotencyKeyReuseError];
+
+/**
+ * The errors-plugin options of a `create<Provider>Checkout` mutation: a `<Name>Success { checkout }`
+ * member and a `<Name>Result` union of it with the create errors (plus provider-specific ones).
+ */
+export function createCheckoutResult(name: string, extraErrors: (typeof EmptyCartError)[] = []) {
+  return {
+    types: [...CREATE_ERRORS, ...extraErrors],
+    result: { name: `${name}Success`, description: 'The checkout was created.' },
+    union: { name: `${name}Result`, description: 'The new checkout, or why it was not created.' },
+    dataField: { name: 'checkout', description: 'The new checkout.' },
+  };
+}
+
+/** Description of every create input's `idempotencyKey`. */
+export const IDEMPOTENCY_KEY_DESCRIPTION =
+  'Your key for safe retries (1 to 255 printable characters): the same key and input return the original checkout.';

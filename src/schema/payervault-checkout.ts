@@ -3,7 +3,7 @@ import type { CheckoutRow } from '../db/schema.js';
 import { EmptyCartError } from '../domain/errors.js';
 import { createPayerVaultCheckoutSchema, type CreatePayerVaultCheckoutArgs } from '../domain/inputs.js';
 import { CheckoutInterface, defineCheckoutNode, isCheckoutOf } from './checkout.js';
-import { CREATE_ERRORS } from './errors.js';
+import { createCheckoutResult, IDEMPOTENCY_KEY_DESCRIPTION } from './errors.js';
 
 export const PayerVaultCheckoutNode = defineCheckoutNode('PAYERVAULT').implement({
   description: 'A hosted PayerVault checkout page for a customer\'s cart kept at PayerVault. OPEN with a `checkoutUrl` to send the shopper to.',
@@ -17,7 +17,7 @@ export const PayerVaultCheckoutNode = defineCheckoutNode('PAYERVAULT').implement
 const CreatePayerVaultCheckoutInput = builder.inputType('CreatePayerVaultCheckoutInput', {
   description: 'The PayerVault customer whose cart to check out.',
   fields: (t) => ({
-    idempotencyKey: t.string({ description: 'Your key for safe retries (1 to 255 printable characters): the same key and input return the original checkout.' }),
+    idempotencyKey: t.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
     customerId: t.string({ required: true, description: 'The customer id at PayerVault.' }),
   }),
 });
@@ -28,12 +28,7 @@ builder.mutationFields((t) => ({
     description: 'Gets the hosted checkout link for a PayerVault customer\'s cart.',
     args: { input: t.arg({ type: CreatePayerVaultCheckoutInput, required: true }) },
     validate: { schema: createPayerVaultCheckoutSchema },
-    errors: {
-      types: [...CREATE_ERRORS, EmptyCartError],
-      result: { name: 'CreatePayerVaultCheckoutSuccess', description: 'The checkout link was created.' },
-      union: { name: 'CreatePayerVaultCheckoutResult', description: 'The new checkout, or why it was not created.' },
-      dataField: { name: 'checkout', description: 'The new checkout.' },
-    },
+    errors: createCheckoutResult('CreatePayerVaultCheckout', [EmptyCartError]),
     resolve: (_root, args, ctx) => ctx.checkouts.createPayerVaultCheckout(ctx.tenant, (args as unknown as CreatePayerVaultCheckoutArgs).input),
   }),
 }));

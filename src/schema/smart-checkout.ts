@@ -2,7 +2,7 @@ import { builder } from '../builder.js';
 import type { CheckoutRow } from '../db/schema.js';
 import { createSmartCheckoutSchema, type CreateSmartCheckoutArgs } from '../domain/inputs.js';
 import { CheckoutInterface, defineCheckoutNode, isCheckoutOf } from './checkout.js';
-import { CREATE_ERRORS } from './errors.js';
+import { createCheckoutResult, IDEMPOTENCY_KEY_DESCRIPTION } from './errors.js';
 
 interface SmartCheckoutDetails {
   productUrl: string;
@@ -38,7 +38,7 @@ const AddressInput = builder.inputType('AddressInput', {
 const CreateSmartCheckoutInput = builder.inputType('CreateSmartCheckoutInput', {
   description: 'What Smartcheckout needs to buy a product for a shopper. No card data: Smartcheckout pays with its own virtual cards.',
   fields: (t) => ({
-    idempotencyKey: t.string({ description: 'Your key for safe retries (1 to 255 printable characters): the same key and input return the original checkout.' }),
+    idempotencyKey: t.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
     productUrl: t.string({ required: true, description: 'Absolute http(s) URL of the product page.' }),
     email: t.string({ required: true, description: 'The shopper\'s email.' }),
     prompt: t.string({ description: 'Instructions for the purchase, e.g. "Size Large, Color Blue".' }),
@@ -53,12 +53,7 @@ builder.mutationFields((t) => ({
     description: 'Starts a Smartcheckout purchase. The checkout is recorded before Smartcheckout is called and comes back PROCESSING.',
     args: { input: t.arg({ type: CreateSmartCheckoutInput, required: true }) },
     validate: { schema: createSmartCheckoutSchema },
-    errors: {
-      types: CREATE_ERRORS,
-      result: { name: 'CreateSmartCheckoutSuccess', description: 'The checkout was created.' },
-      union: { name: 'CreateSmartCheckoutResult', description: 'The new checkout, or why it was not created.' },
-      dataField: { name: 'checkout', description: 'The new checkout.' },
-    },
+    errors: createCheckoutResult('CreateSmartCheckout'),
     // The zod plugin hands the resolver the parsed (trimmed, normalised) input.
     resolve: (_root, args, ctx) => ctx.checkouts.createSmartCheckout(ctx.tenant, (args as unknown as CreateSmartCheckoutArgs).input),
   }),

@@ -2,7 +2,7 @@ import { builder } from '../builder.js';
 import type { CheckoutRow } from '../db/schema.js';
 import { createStanCheckoutSchema, type CreateStanCheckoutArgs } from '../domain/inputs.js';
 import { CheckoutInterface, defineCheckoutNode, isCheckoutOf } from './checkout.js';
-import { CREATE_ERRORS } from './errors.js';
+import { createCheckoutResult, IDEMPOTENCY_KEY_DESCRIPTION } from './errors.js';
 import { money, MoneyRef } from './money.js';
 
 interface StanCheckoutDetails {
@@ -54,7 +54,7 @@ const CreateStanCheckoutInput = builder.inputType('CreateStanCheckoutInput', {
   description:
     'A Stan checkout session. Amounts are integers in minor units of STAN_CURRENCY. subtotalAmount and totalAmount are computed when omitted and must match the lines when given; tax is taxCost, or taxRate percent of (subtotal - discount) rounded half up.',
   fields: (t) => ({
-    idempotencyKey: t.string({ description: 'Your key for safe retries (1 to 255 printable characters): the same key and input return the original checkout.' }),
+    idempotencyKey: t.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
     returnUrl: t.string({ required: true, description: 'Where Stan sends the shopper at the end of the checkout.' }),
     lineItems: t.field({ type: [StanLineItemInput], required: true, description: '1 to 100 lines.' }),
     discountAmount: t.int({ description: 'Absolute discount on the checkout.' }),
@@ -74,12 +74,7 @@ builder.mutationFields((t) => ({
     description: 'Creates a Stan checkout session with computed and checked totals.',
     args: { input: t.arg({ type: CreateStanCheckoutInput, required: true }) },
     validate: { schema: createStanCheckoutSchema },
-    errors: {
-      types: CREATE_ERRORS,
-      result: { name: 'CreateStanCheckoutSuccess', description: 'The checkout session was created.' },
-      union: { name: 'CreateStanCheckoutResult', description: 'The new checkout, or why it was not created.' },
-      dataField: { name: 'checkout', description: 'The new checkout.' },
-    },
+    errors: createCheckoutResult('CreateStanCheckout'),
     resolve: (_root, args, ctx) => ctx.checkouts.createStanCheckout(ctx.tenant, (args as unknown as CreateStanCheckoutArgs).input),
   }),
 }));
