@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { sql } from 'drizzle-orm';
 import { ApiKeyAuthenticator } from './auth.js';
@@ -73,6 +74,8 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: config.nodeEnv !== 'production' && { title: 'Checkout graph', defaultQuery: DEFAULT_QUERY },
+    // GraphiQL's assets are served from this package rather than a CDN, so it works offline.
+    renderGraphiQL,
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
