@@ -186,20 +186,33 @@ export class CheckoutRepository {
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
+/**
+ * Inserts the merchant or refreshes its row. A field the latest answer leaves out keeps its known
+ * value: one sparse answer must not blank the merchant shown on every earlier checkout.
+ */
 async function upsertMerchant(tx: Transaction, tenant: string, provider: string, merchant: MerchantInfo): Promise<string> {
-  const values = {
-    name: merchant.name,
-    website: merchant.website ?? null,
-    privacyPolicyUrl: merchant.privacyPolicyUrl ?? null,
-    generalTermsUrl: merchant.generalTermsUrl ?? null,
-    logoUrl: merchant.logoUrl ?? null,
-  };
   const [row] = await tx
     .insert(merchants)
-    .values({ tenant, provider, key: merchant.key, ...values })
+    .values({
+      tenant,
+      provider,
+      key: merchant.key,
+      name: merchant.name,
+      website: merchant.website ?? null,
+      privacyPolicyUrl: merchant.privacyPolicyUrl ?? null,
+      generalTermsUrl: merchant.generalTermsUrl ?? null,
+      logoUrl: merchant.logoUrl ?? null,
+    })
     .onConflictDoUpdate({
       target: [merchants.tenant, merchants.provider, merchants.key],
-      set: { ...values, updatedAt: new Date() },
+      set: {
+        name: sql`excluded.name`,
+        website: sql`coalesce(excluded.website, ${merchants.website})`,
+        privacyPolicyUrl: sql`coalesce(excluded.privacy_policy_url, ${merchants.privacyPolicyUrl})`,
+        generalTermsUrl: sql`coalesce(excluded.general_terms_url, ${merchants.generalTermsUrl})`,
+        logoUrl: sql`coalesce(excluded.logo_url, ${merchants.logoUrl})`,
+        updatedAt: new Date(),
+      },
     })
     .returning({ id: merchants.id });
   return row!.id;
