@@ -26,6 +26,8 @@ export interface ProviderResponse {
   json: unknown;
   /** True when the body was present but not valid JSON. */
   malformed: boolean;
+  /** Credentials this request carried; scrubbed from any provider text we pass on. */
+  secrets: readonly string[];
 }
 
 const MAX_PROVIDER_MESSAGE = 500;
@@ -39,6 +41,7 @@ export async function sendProviderRequest(provider: ProviderName, request: Provi
   const label = PROVIDER_LABELS[provider];
   const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
+  const secrets = secretsOf(request.headers);
   let response: Response;
   let text: string;
   try {
@@ -57,11 +60,12 @@ export async function sendProviderRequest(provider: ProviderName, request: Provi
     const delivery = !timedOut && NOT_DELIVERED_CODES.has(code) ? 'no' : 'maybe';
     throw new ProviderError(`${label} ${reason}`, { provider, retryable: true, delivery }, { cause: error });
   }
-  if (text.trim() === '') return { status: response.status, headers: response.headers, json: undefined, malformed: false };
+  const answer = { status: response.status, headers: response.headers, secrets };
+  if (text.trim() === '') return { ...answer, json: undefined, malformed: false };
   try {
-    return { status: response.status, headers: response.headers, json: JSON.parse(text), malformed: false };
+    return { ...answer, json: JSON.parse(text), malformed: false };
   } catch {
-    return { status: response.status, headers: response.headers, json: undefined, malformed: true };
+    return { ...answer, json: undefined, malformed: true };
   }
 }
 
@@ -77,13 +81,43 @@ function networkReason(error: unknown): string {
   return typeof cause?.code === 'string' ? cause.code : 'invalid request or network error';
 }
 
-/** The provider's own error message from a JSON error body (`message`, `error` or `detail`). */
-export function providerMessageOf(json: unknown): string | null {
+/**
+ * Every credential in the request's headers: whole header values (other than the content
+ * negotiation ones), the token after an auth scheme, and the decoded parts of Basic credentials.
+ */
+function secretsOf(headers: Record<string, string>): string[] {
+  const secrets: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (/^(accept|content-type)$/i.test(name)) continue;
+    secrets.push(value);
+    const scheme = /^(Bearer|Basic)\s+(.+)$/i.exec(value);
+    if (!scheme) continue;
+    secrets.push(scheme[2]!);
+    if (scheme[1]!.toLowerCase() === 'basic') {
+      const decoded = Buffer.from(scheme[2]!, 'base64').toString('utf8');
+      secrets.push(decoded, ...decoded.split(':'));
+    }
+  }
+  // Longest first so a whole credential is replaced before any part of it.
+  return secrets.filter((secret) => secret.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The provider's own error message from a JSON error body (`message`, `error` or `detail`), with
+ * any credential of the request replaced: a provider or proxy echoing our key must not make us
+ * echo it to clients, logs or stored notes.
+ */
+export function providerMessageOf(response: Pick<ProviderResponse, 'json' | 'secrets'>): string | null {
+  const json = response.json;
   if (!json || typeof json !== 'object') return null;
   const record = json as Record<string, unknown>;
   for (const key of ['message', 'error', 'detail']) {
     const value = record[key];
-    if (typeof value === 'string' && value.trim() !== '') return value.slice(0, MAX_PROVIDER_MESSAGE);
+    if (typeof value === 'string' && value.trim() !== '') {
+      let message = value;
+      for (const secret of response.secrets) message = message.split(secret).join('[redacted]');
+      return message.slice(0, MAX_PROVIDER_MESSAGE);
+    }
   }
   return null;
 }
@@ -91,7 +125,7 @@ export function providerMessageOf(json: unknown): string | null {
 /** Maps a non-2xx status to a ProviderError: 408, 429 and 5xx are retryable, other 4xx are not. */
 export function providerErrorFromStatus(provider: ProviderName, response: ProviderResponse): ProviderError {
   const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
-  const providerMessage = providerMessageOf(response.json);
+  const providerMessage = providerMessageOf(response);
   return new ProviderError(
     `${PROVIDER_LABELS[provider]} answered HTTP ${response.status}${providerMessage ? `: ${providerMessage}` : ''}`,
     { provider, retryable, httpStatus: response.status, providerMessage },

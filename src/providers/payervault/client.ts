@@ -55,7 +55,7 @@ export class PayerVaultClient {
       // The documented 404 carries a JSON message; a 404 without JSON is some other server
       // (a proxy, a wrong base URL) and must not be reported to the shopper as an empty cart.
       if (response.json !== null && typeof response.json === 'object') {
-        throw new EmptyCartError(customerId, providerMessageOf(response.json));
+        throw new EmptyCartError(customerId, providerMessageOf(response));
       }
       throw new ProviderError('PayerVault answered HTTP 404 without its documented JSON error body', {
         provider: 'PAYERVAULT',
