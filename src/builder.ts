@@ -35,7 +35,8 @@ export const builder = new SchemaBuilder<{
     clientMutationId: 'omit',
     cursorType: 'String',
     nodesQueryOptions: false,
-    nodeQueryOptions: { description: 'Fetches any object by its global id; null when it does not exist or is not yours.' },
+    // `node` is defined in src/schema/node.ts so that malformed ids answer null.
+    nodeQueryOptions: false,
     nodeTypeOptions: { description: 'An object with a global id, fetchable with `node(id:)`.' },
     idFieldOptions: { description: 'Global id (opaque; pass it back as is).' },
     pageInfoTypeOptions: { description: 'Where a page sits in the whole list.' },

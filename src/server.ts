@@ -1,8 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, maskError, type Plugin } from 'graphql-yoga';
+import { createYoga } from 'graphql-yoga';
 import { sql } from 'drizzle-orm';
 import { ApiKeyAuthenticator } from './auth.js';
 import type { AppConfig } from './config.js';
@@ -35,6 +36,12 @@ export interface BuildAppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const requestContext = new AsyncLocalStorage<{ requestId: string }>();
+
+/** The id of the HTTP request being handled, wherever in its async work this runs. */
+function currentRequestId(): string | undefined {
+  return requestContext.getStore()?.requestId;
+}
 /** How long `stop()` waits for in-flight requests before cutting connections. */
 const DRAIN_TIMEOUT_MS = 8_000;
 
@@ -61,14 +68,6 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   );
   const authenticator = new ApiKeyAuthenticator(config.apiKeys);
 
-  const requestIdPlugin: Plugin<Context> = {
-    onResponse({ request, response }) {
-      const id = requestIds.get(request);
-      if (id) response.headers.set('x-request-id', id);
-    },
-  };
-  const requestIds = new WeakMap<Request, string>();
-
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -77,25 +76,22 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     // GraphiQL's assets are served from this package rather than a CDN, so it works offline.
     renderGraphiQL,
     logging: {
-      debug: (...args) => logger.debug(args.map(String).join(' ')),
-      info: (...args) => logger.info(args.map(String).join(' ')),
-      warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
-    },
-    maskedErrors: {
-      // Unexpected errors are logged with the request id and reach clients as a bare message.
-      maskError: (error, message) => {
-        const masked = maskError(error, message, false);
-        if (masked !== error) logger.error({ err: (error as { originalError?: unknown }).originalError ?? error }, 'unexpected error in a GraphQL operation');
-        return masked;
+      debug: (...args) => logger.debug({ requestId: currentRequestId() }, args.map(String).join(' ')),
+      info: (...args) => logger.info({ requestId: currentRequestId() }, args.map(String).join(' ')),
+      warn: (...args) => logger.warn({ requestId: currentRequestId() }, args.map(String).join(' ')),
+      // Yoga calls this once for every error it masks: log the original, with the request id.
+      error: (...args) => {
+        const error = args.find((arg) => arg instanceof Error) as (Error & { originalError?: unknown }) | undefined;
+        logger.error(
+          { requestId: currentRequestId(), err: error?.originalError ?? error ?? args.map(String).join(' ') },
+          'unexpected error in a GraphQL operation',
+        );
       },
-      isDev: false,
     },
-    plugins: [requestIdPlugin],
+    // Unexpected errors reach clients as a bare "Unexpected error." without stack or cause.
+    maskedErrors: { isDev: false },
     context: ({ request }): Context => {
-      const headerId = request.headers.get('x-request-id');
-      const requestId = headerId && REQUEST_ID.test(headerId) ? headerId : randomUUID();
-      requestIds.set(request, requestId);
+      const requestId = currentRequestId() ?? randomUUID();
       const tenant = authenticator.tenantFor(request.headers.get('authorization'));
       return { tenant, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service };
     },
@@ -109,7 +105,12 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
       });
       return;
     }
-    void yoga.handle(req, res);
+    // The request id is fixed before Yoga runs, so it is echoed on every answer (even one that
+    // fails validation) and reaches every log line of the request through async context.
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    void requestContext.run({ requestId }, () => yoga.handle(req, res));
   });
 
   let stopping: Promise<void> | undefined;

@@ -8,6 +8,7 @@ import './checkout.js';
 import './smart-checkout.js';
 import './payervault-checkout.js';
 import './stan-checkout.js';
+import './node.js';
 
 builder.queryType({ description: 'Read your checkouts.' });
 builder.mutationType({ description: 'Create and refresh checkouts.' });

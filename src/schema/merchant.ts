@@ -7,6 +7,8 @@ export const MerchantNode = builder.loadableNode('Merchant', {
   id: { resolve: (merchant: MerchantRow) => merchant.id },
   load: (ids: string[], ctx) => ctx.repository.merchantsByIds(ctx.tenant, ids),
   sort: (merchant) => merchant.id,
+  // `node(id:)` resolves the Node interface by isTypeOf; only merchant rows have a `key`.
+  isTypeOf: (value) => typeof value === 'object' && value !== null && 'key' in value && !('status' in value),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Display name (for Smartcheckout, the store\'s host name).' }),
     website: t.exposeString('website', { nullable: true, description: 'The store\'s website.' }),
