@@ -1,4 +1,4 @@
-import { loadConfig } from './config.js';
+import { loadConfig, SANDBOX_CREDENTIALS } from './config.js';
 import { PROVIDERS } from './domain/checkout.js';
 import { startSandboxes } from './providers/sandboxes.js';
 
@@ -12,11 +12,13 @@ const sandboxes = await startSandboxes(config, PROVIDERS, {
   host: process.env.SANDBOX_HOST ?? '127.0.0.1',
   ports: { SMARTCHECKOUT: base, PAYERVAULT: base + 1, STAN: base + 2 },
 });
+// Only the built-in sandbox credentials are printed; credentials from the environment never are.
+const shown = (value: string) => ((Object.values(SANDBOX_CREDENTIALS) as string[]).includes(value) ? value : '<from your environment>');
 process.stdout.write(
   [
-    `Smartcheckout  ${sandboxes.urls.SMARTCHECKOUT}  Authorization: Bearer ${config.smartcheckout.apiKey}`,
-    `PayerVault     ${sandboxes.urls.PAYERVAULT}  accessKey: ${config.payervault.accessKey}  accessSecret: ${config.payervault.accessSecret}`,
-    `Stan           ${sandboxes.urls.STAN}  Authorization: Basic base64(${config.stan.clientId}:${config.stan.clientSecret})`,
+    `Smartcheckout  ${sandboxes.urls.SMARTCHECKOUT}  Authorization: Bearer ${shown(config.smartcheckout.apiKey)}`,
+    `PayerVault     ${sandboxes.urls.PAYERVAULT}  accessKey: ${shown(config.payervault.accessKey)}  accessSecret: ${shown(config.payervault.accessSecret)}`,
+    `Stan           ${sandboxes.urls.STAN}  Authorization: Basic base64(${shown(config.stan.clientId)}:${shown(config.stan.clientSecret)})`,
     'Ctrl-C to stop.',
     '',
   ].join('\n'),
