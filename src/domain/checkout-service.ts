@@ -6,8 +6,8 @@ import type { PayerVaultAdapter } from '../providers/payervault/adapter.js';
 import { buildSmartcheckoutUserData, type SmartcheckoutAdapter } from '../providers/smartcheckout/adapter.js';
 import type { StanAdapter } from '../providers/stan/adapter.js';
 import type { CheckoutProviderAdapter, ProviderSnapshot } from '../providers/types.js';
-import { isTerminal, type ProviderName } from './checkout.js';
-import { EmptyCartError, IdempotencyKeyReuseError, NotFoundError, ProviderError } from './errors.js';
+import { isTerminal, type CheckoutStatus, type ProviderName } from './checkout.js';
+import { EmptyCartError, IdempotencyKeyReuseError, ProviderError } from './errors.js';
 import type { CreatePayerVaultCheckoutArgs, CreateSmartCheckoutArgs, CreateStanCheckoutArgs } from './inputs.js';
 import { computeStanTotals } from './stan-totals.js';
 
@@ -88,11 +88,10 @@ export class CheckoutService {
           sessionId: request.sessionId ?? null,
           orderId: request.orderId ?? null,
         },
-        lineItems: request.lineItems.map((item) => ({
+        lineItems: request.lineItems.map(({ discountAmount, ...item }) => ({
           ...item,
-          unitPrice: item.unitPrice,
-          discount: item.discountAmount ?? null,
-          total: item.quantity * item.unitPrice - (item.discountAmount ?? 0),
+          discount: discountAmount ?? null,
+          total: item.quantity * item.unitPrice - (discountAmount ?? 0),
         })),
         idempotencyKey,
         request,
@@ -105,13 +104,12 @@ export class CheckoutService {
    * Asks the provider for the checkout's current state and records any change. Providers without
    * a status endpoint (PayerVault links, Stan sessions) and terminal checkouts are returned as stored.
    */
-  async refresh(tenant: string, id: string, globalId: string): Promise<CheckoutRow> {
-    const [row] = await this.repository.findByIds(tenant, [id]);
-    if (!row) throw new NotFoundError(globalId);
-    const adapter: CheckoutProviderAdapter = this.adapters[row.provider as ProviderName];
-    if (!adapter.fetchStatus || !row.providerCheckoutId || isTerminal(row.status as never)) return row;
+  async refresh(row: CheckoutRow): Promise<CheckoutRow> {
+    const provider = row.provider as ProviderName;
+    const adapter: CheckoutProviderAdapter = this.adapters[provider];
+    if (!adapter.fetchStatus || !row.providerCheckoutId || isTerminal(row.status as CheckoutStatus)) return row;
     const snapshot = await adapter.fetchStatus(row.providerCheckoutId);
-    return this.repository.applySnapshot(row.id, snapshot, sourceOf(row.provider as ProviderName));
+    return this.repository.applySnapshot(row.id, snapshot, sourceOf(provider));
   }
 
   private async create(

@@ -196,7 +196,7 @@ builder.mutationFields((t) => ({
       const globalId = String(args.id);
       const row = await loadCheckout(globalId, ctx);
       if (!row) throw new NotFoundError(globalId);
-      return ctx.checkouts.refresh(ctx.tenant, row.id, globalId);
+      return ctx.checkouts.refresh(row);
     },
   }),
 }));
