@@ -45,26 +45,23 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
       client.release();
     }
-    const db = drizzlePg(pool, { schema, logger });
-    return {
-      db,
-      kind: 'postgres',
-      get statementCount() {
-        return statementCount;
-      },
-      close: () => pool.end(),
-    };
+    return handle(drizzlePg(pool, { schema, logger }), 'postgres', () => pool.end());
   }
   const client = await PGlite.create(options.dataDir);
   const db = drizzlePglite(client, { schema, logger });
   await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  // Migrations ran through the counting logger; the count starts with the application's work.
   statementCount = 0;
-  return {
-    db,
-    kind: 'pglite',
-    get statementCount() {
-      return statementCount;
-    },
-    close: () => client.close(),
-  };
+  return handle(db, 'pglite', () => client.close());
+
+  function handle(db: Database, kind: DatabaseHandle['kind'], close: () => Promise<void>): DatabaseHandle {
+    return {
+      db,
+      kind,
+      get statementCount() {
+        return statementCount;
+      },
+      close,
+    };
+  }
 }
