@@ -54,6 +54,10 @@ export const envSchema = z.object({
     .describe('Comma-separated `tenant:key` pairs. Clients send `Authorization: Bearer <key>`. Without it (outside production) every request is tenant `sandbox`.'),
   POLL_INTERVAL_MS: integer(1000, 50, 3_600_000).describe('First interval between status polls of a processing checkout.'),
   POLL_MAX_INTERVAL_MS: integer(30_000, 50, 86_400_000).describe('Longest interval between status polls (backoff cap).'),
+  POLLER: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe('`off` runs an API-only instance that serves subscriptions but polls no provider.'),
   PROVIDER_TIMEOUT_MS: integer(10_000, 100, 120_000).describe('Time budget of one provider HTTP request.'),
   SMARTCHECKOUT_BASE_URL: httpOrigin.describe('Smartcheckout origin (live: https://api.smartcheckout.dev). Unset: the built-in sandbox.'),
   SMARTCHECKOUT_API_KEY: optionalString.describe('Smartcheckout API key (Bearer). Required with SMARTCHECKOUT_BASE_URL.'),
@@ -111,6 +115,8 @@ export interface AppConfig {
   apiKeys?: ReadonlyMap<string, string>;
   pollIntervalMs: number;
   pollMaxIntervalMs: number;
+  /** Whether this instance runs the shared status poller. */
+  poller: boolean;
   providerTimeoutMs: number;
   /** A provider whose `baseUrl` is undefined is served by its built-in sandbox. */
   smartcheckout: { baseUrl?: string; apiKey: string };
@@ -162,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKeys: e.API_KEYS,
     pollIntervalMs: e.POLL_INTERVAL_MS,
     pollMaxIntervalMs: e.POLL_MAX_INTERVAL_MS,
+    poller: e.POLLER === 'on',
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     smartcheckout: {
       baseUrl: e.SMARTCHECKOUT_BASE_URL,

@@ -1,6 +1,7 @@
 import type { CheckoutService } from './domain/checkout-service.js';
 import type { CheckoutRepository } from './db/repository.js';
 import type { Logger } from './logger.js';
+import type { CheckoutPubSub } from './realtime/pubsub.js';
 
 /** What every resolver of one operation sees. Built per request by the server. */
 export interface Context {
@@ -11,4 +12,6 @@ export interface Context {
   logger: Logger;
   repository: CheckoutRepository;
   checkouts: CheckoutService;
+  /** Status changes, one topic per checkout (in memory or Redis). */
+  pubsub: CheckoutPubSub;
 }

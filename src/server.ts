@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -14,6 +15,9 @@ import { CheckoutService } from './domain/checkout-service.js';
 import { createLogger, type Logger } from './logger.js';
 import { createProviderAdapters, sandboxedProviders } from './providers/index.js';
 import { startSandboxes, type RunningSandboxes } from './providers/sandboxes.js';
+import { Poller } from './realtime/poller.js';
+import { createRealtimeBus, type RealtimeBus } from './realtime/pubsub.js';
+import { attachGraphQLWebSocket, type GraphQLWebSocket } from './realtime/websocket.js';
 import { schema } from './schema/index.js';
 
 /** A built application: one HTTP server carrying GraphQL (with GraphiQL) and /health. */
@@ -27,6 +31,10 @@ export interface App {
   /** Origins of the built-in provider sandboxes that were started. */
   readonly sandboxUrls: RunningSandboxes['urls'];
   readonly logger: Logger;
+  /** The shared status poller (started by `start()` unless POLLER=off). */
+  readonly poller: Poller;
+  /** Open graphql-ws sockets. */
+  readonly webSocket: GraphQLWebSocket;
 }
 
 /** Options for tests and embedding. */
@@ -59,20 +67,37 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   }
   for (const [provider, url] of Object.entries(sandboxes.urls)) logger.info({ provider, url }, 'provider sandbox started');
 
+  let bus: RealtimeBus;
+  try {
+    bus = await createRealtimeBus(config.redisUrl);
+  } catch (error) {
+    await sandboxes.close();
+    await database.close();
+    throw error;
+  }
+  const { pubsub } = bus;
+
   const repository = new CheckoutRepository(database.db);
   const service = new CheckoutService(
     repository,
     createProviderAdapters(config, sandboxes.urls),
-    { sandboxed, stanCurrency: config.stan.currency },
+    { sandboxed, stanCurrency: config.stan.currency, pubsub, pollIntervalMs: config.pollIntervalMs },
     logger,
   );
   const authenticator = new ApiKeyAuthenticator(config.apiKeys);
+  const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const poller = new Poller(repository, service, logger.child({ component: 'poller', instanceId }), {
+    instanceId,
+    intervalMs: config.pollIntervalMs,
+    maxIntervalMs: config.pollMaxIntervalMs,
+    leaseMs: config.providerTimeoutMs + 5_000,
+  });
 
-  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
+  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse; tenant?: string }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: config.nodeEnv !== 'production' && { title: 'Checkout graph', defaultQuery: DEFAULT_QUERY },
+    graphiql: config.nodeEnv !== 'production' && { title: 'Checkout graph', defaultQuery: DEFAULT_QUERY, subscriptionsProtocol: 'WS' },
     // GraphiQL's assets are served from this package rather than a CDN, so it works offline.
     renderGraphiQL,
     logging: {
@@ -90,10 +115,12 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     },
     // Unexpected errors reach clients as a bare "Unexpected error." without stack or cause.
     maskedErrors: { isDev: false },
-    context: ({ request }): Context => {
+    context: (initial): Context => {
       const requestId = currentRequestId() ?? randomUUID();
-      const tenant = authenticator.tenantFor(request.headers.get('authorization'));
-      return { tenant, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service };
+      // graphql-ws checked the key in onConnect and passes the tenant; HTTP sends it on every request.
+      const tenant =
+        typeof initial.tenant === 'string' ? initial.tenant : authenticator.tenantFor(initial.request.headers.get('authorization'));
+      return { tenant, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, pubsub };
     },
   });
 
@@ -113,11 +140,15 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     void requestContext.run({ requestId }, () => yoga.handle(req, res));
   });
 
+  const webSocket = attachGraphQLWebSocket(server, yoga, authenticator, logger);
+
   let stopping: Promise<void> | undefined;
   return {
     database,
     sandboxUrls: sandboxes.urls,
     logger,
+    poller,
+    webSocket,
     async start() {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -126,7 +157,8 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
       const { port } = server.address() as AddressInfo;
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-      logger.info({ url: `${url}/graphql`, database: database.kind }, 'checkout graph listening');
+      if (config.poller) poller.start();
+      logger.info({ url: `${url}/graphql`, database: database.kind, pubsub: bus.kind, poller: config.poller }, 'checkout graph listening');
       return url;
     },
     stop() {
@@ -134,8 +166,10 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+        await Promise.all([webSocket.close(), poller.stop()]);
         await closed;
         clearTimeout(timer);
+        await bus.close();
         await sandboxes.close();
         await database.close();
         logger.info('checkout graph stopped');

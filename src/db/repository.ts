@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { CheckoutStatus, ProviderName } from '../domain/checkout.js';
 import type { LineItemInfo, MerchantInfo, ProviderSnapshot } from '../providers/types.js';
 import type { Database } from './client.js';
@@ -7,7 +7,9 @@ import {
   checkouts,
   lineItems,
   merchants,
+  pollSchedules,
   type CheckoutEventRow,
+  type PollScheduleRow,
   type CheckoutRow,
   type LineItemRow,
   type MerchantRow,
@@ -23,6 +25,29 @@ export interface NewCheckout {
   lineItems?: LineItemInfo[];
   idempotencyKey?: string | null;
   requestHash?: string | null;
+}
+
+/** How the poll schedule changes along with a write. */
+export type ScheduleChange =
+  | { kind: 'keep' }
+  /** Start polling in `delayMs` unless a schedule exists already. */
+  | { kind: 'ensure'; delayMs: number }
+  /** The poller's verdict after a poll: next poll in `delayMs`, lease released. */
+  | { kind: 'next'; owner: string; delayMs: number; attempts: number; error?: string | null }
+  /** No more polling (terminal status). */
+  | { kind: 'remove' };
+
+/** The checkout after a write, and the event appended if its status changed. */
+export interface SnapshotResult {
+  row: CheckoutRow;
+  event: CheckoutEventRow | null;
+}
+
+/** A poll schedule claimed by this instance. */
+export interface ClaimedPoll {
+  checkout: CheckoutRow;
+  /** Polls since the last change; the backoff grows with it. */
+  attempts: number;
 }
 
 /** A line item with the currency of its checkout. */
@@ -79,10 +104,16 @@ export class CheckoutRepository {
 
   /**
    * Applies what a provider said: upserts the merchant, updates the checkout, replaces line items
-   * when given, and appends an event when the status changed, all in one transaction. The row is
-   * locked first so two concurrent refreshes cannot both record the same change.
+   * when given, appends an event when the status changed, and changes the poll schedule, all in
+   * one transaction. The row is locked first so two concurrent writers cannot both record the
+   * same change.
    */
-  async applySnapshot(checkoutId: string, snapshot: ProviderSnapshot, source: string): Promise<CheckoutRow> {
+  async applySnapshot(
+    checkoutId: string,
+    snapshot: ProviderSnapshot,
+    source: string,
+    schedule: ScheduleChange = { kind: 'keep' },
+  ): Promise<SnapshotResult> {
     return this.db.transaction(async (tx) => {
       const [current] = await tx.select().from(checkouts).where(eq(checkouts.id, checkoutId)).for('update');
       if (!current) throw new Error(`checkout ${checkoutId} vanished while being updated`);
@@ -113,11 +144,85 @@ export class CheckoutRepository {
           await tx.insert(lineItems).values(snapshot.lineItems.map((item, position) => lineItemValues(checkoutId, position, item)));
         }
       }
+      let event: CheckoutEventRow | null = null;
       if (current.status !== snapshot.status) {
-        await tx.insert(checkoutEvents).values({ checkoutId, status: snapshot.status, source, notes: snapshot.notes ?? null, at: now });
+        [event = null] = await tx
+          .insert(checkoutEvents)
+          .values({ checkoutId, status: snapshot.status, source, notes: snapshot.notes ?? null, at: now })
+          .returning();
       }
-      return updated!;
+      await changeSchedule(tx, checkoutId, schedule);
+      return { row: updated!, event };
     });
+  }
+
+  /**
+   * Claims up to `limit` due poll schedules for `owner` until the lease expires. Rows another
+   * instance holds (locked now or leased) are skipped, never waited for.
+   */
+  async claimDuePolls(owner: string, limit: number, leaseMs: number): Promise<ClaimedPoll[]> {
+    const result = await this.db.execute(sql`
+      update ${pollSchedules}
+      set lease_owner = ${owner}, lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
+      where checkout_id in (
+        select checkout_id from ${pollSchedules}
+        where next_poll_at <= now() and (lease_expires_at is null or lease_expires_at < now())
+        order by next_poll_at
+        limit ${limit}
+        for update skip locked
+      )
+      returning checkout_id, attempts`);
+    const rows = (result as unknown as { rows: { checkout_id: string; attempts: number }[] }).rows;
+    if (rows.length === 0) return [];
+    const found = await this.db.select().from(checkouts).where(inArray(checkouts.id, rows.map((row) => row.checkout_id)));
+    const byId = new Map(found.map((row) => [row.id, row]));
+    return rows.flatMap((row) => {
+      const checkout = byId.get(row.checkout_id);
+      return checkout ? [{ checkout, attempts: Number(row.attempts) }] : [];
+    });
+  }
+
+  /** Gives up `owner`'s leases (on shutdown) so another instance can poll those checkouts at once. */
+  async releaseLeases(owner: string): Promise<number> {
+    const released = await this.db
+      .update(pollSchedules)
+      .set({ leaseOwner: null, leaseExpiresAt: null })
+      .where(eq(pollSchedules.leaseOwner, owner))
+      .returning({ checkoutId: pollSchedules.checkoutId });
+    return released.length;
+  }
+
+  /** The schedule of one checkout, if it has one (for tests and operators). */
+  async pollScheduleOf(checkoutId: string): Promise<PollScheduleRow | undefined> {
+    const [row] = await this.db.select().from(pollSchedules).where(eq(pollSchedules.checkoutId, checkoutId));
+    return row;
+  }
+
+  /** Number of schedules due now and not leased: the poller's backlog. */
+  async dueBacklog(): Promise<number> {
+    const [row] = await this.db
+      .select({ count: sql<number>`count(*)::int` })
+      .from(pollSchedules)
+      .where(and(lte(pollSchedules.nextPollAt, sql`now()`), or(isNull(pollSchedules.leaseExpiresAt), lt(pollSchedules.leaseExpiresAt, sql`now()`))));
+    return Number(row?.count ?? 0);
+  }
+
+  /** Reschedules a poll that failed without a snapshot (provider error), if `owner` still holds it. */
+  async reschedulePoll(checkoutId: string, change: Extract<ScheduleChange, { kind: 'next' }>): Promise<void> {
+    await changeSchedule(this.db, checkoutId, change);
+  }
+
+  /** A checkout of the tenant with the id of its latest event, read fresh (no loader cache). */
+  async currentState(tenant: string, id: string): Promise<{ row: CheckoutRow; lastEventId: number } | undefined> {
+    const [row] = await this.findByIds(tenant, [id]);
+    if (!row) return undefined;
+    const [last] = await this.db
+      .select({ id: checkoutEvents.id })
+      .from(checkoutEvents)
+      .where(eq(checkoutEvents.checkoutId, id))
+      .orderBy(desc(checkoutEvents.id))
+      .limit(1);
+    return { row, lastEventId: last?.id ?? 0 };
   }
 
   /** The tenant's checkouts among `ids`, in no particular order; foreign and unknown ids are absent. */
@@ -185,6 +290,37 @@ export class CheckoutRepository {
 }
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+async function changeSchedule(db: Database | Transaction, checkoutId: string, change: ScheduleChange): Promise<void> {
+  switch (change.kind) {
+    case 'keep':
+      return;
+    case 'remove':
+      await db.delete(pollSchedules).where(eq(pollSchedules.checkoutId, checkoutId));
+      return;
+    case 'ensure':
+      // A refresh must not reset the backoff of a schedule that already exists.
+      await db
+        .insert(pollSchedules)
+        .values({ checkoutId, nextPollAt: sql`now() + ${change.delayMs} * interval '1 millisecond'` })
+        .onConflictDoNothing();
+      return;
+    case 'next':
+      // Only the lease holder moves the schedule: a lapsed lease now belongs to someone else.
+      await db
+        .update(pollSchedules)
+        .set({
+          nextPollAt: sql`now() + ${change.delayMs} * interval '1 millisecond'`,
+          attempts: change.attempts,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          lastPolledAt: sql`now()`,
+          lastError: change.error ?? null,
+        })
+        .where(and(eq(pollSchedules.checkoutId, checkoutId), eq(pollSchedules.leaseOwner, change.owner)));
+      return;
+  }
+}
 
 /**
  * Inserts the merchant or refreshes its row. A field the latest answer leaves out keeps its known

@@ -111,3 +111,27 @@ export type MerchantRow = typeof merchants.$inferSelect;
 export type CheckoutRow = typeof checkouts.$inferSelect;
 export type LineItemRow = typeof lineItems.$inferSelect;
 export type CheckoutEventRow = typeof checkoutEvents.$inferSelect;
+
+/**
+ * The durable poll schedule: one row per checkout whose provider must be asked for its status.
+ * Instances claim due rows with `FOR UPDATE SKIP LOCKED` and hold a lease while polling, so no two
+ * instances poll one checkout at once and a crashed instance's leases lapse and are taken over.
+ */
+export const pollSchedules = pgTable(
+  'poll_schedules',
+  {
+    checkoutId: uuid('checkout_id')
+      .primaryKey()
+      .references(() => checkouts.id, { onDelete: 'cascade' }),
+    nextPollAt: timestamp('next_poll_at', { withTimezone: true }).notNull(),
+    /** Polls since the status last changed (or failed polls in a row); drives the backoff. */
+    attempts: integer('attempts').notNull().default(0),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
+    lastPolledAt: timestamp('last_polled_at', { withTimezone: true }),
+    lastError: text('last_error'),
+  },
+  (table) => [index('poll_schedules_due').on(table.nextPollAt)],
+);
+
+export type PollScheduleRow = typeof pollSchedules.$inferSelect;

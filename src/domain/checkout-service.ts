@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CheckoutRepository, NewCheckout } from '../db/repository.js';
+import type { CheckoutRepository, NewCheckout, ScheduleChange } from '../db/repository.js';
 import type { CheckoutRow } from '../db/schema.js';
 import type { PayerVaultAdapter } from '../providers/payervault/adapter.js';
 import { buildSmartcheckoutUserData, type SmartcheckoutAdapter } from '../providers/smartcheckout/adapter.js';
 import type { StanAdapter } from '../providers/stan/adapter.js';
 import type { CheckoutProviderAdapter, ProviderSnapshot } from '../providers/types.js';
+import { publishChange, type CheckoutPubSub } from '../realtime/pubsub.js';
 import { isTerminal, type CheckoutStatus, type ProviderName } from './checkout.js';
 import { EmptyCartError, IdempotencyKeyReuseError, ProviderError } from './errors.js';
 import type { CreatePayerVaultCheckoutArgs, CreateSmartCheckoutArgs, CreateStanCheckoutArgs } from './inputs.js';
@@ -20,6 +21,10 @@ export interface ProviderAdapters {
 
 /** Settings of the checkout service. */
 export interface CheckoutServiceOptions {
+  /** Where status changes are published (one topic per checkout). */
+  pubsub: CheckoutPubSub;
+  /** Delay before the first status poll of a new asynchronous checkout. */
+  pollIntervalMs: number;
   /** Providers served by a built-in sandbox: their checkouts are test mode from the start. */
   sandboxed: ReadonlySet<ProviderName>;
   /** Currency of Stan amounts. */
@@ -105,11 +110,32 @@ export class CheckoutService {
    * a status endpoint (PayerVault links, Stan sessions) and terminal checkouts are returned as stored.
    */
   async refresh(row: CheckoutRow): Promise<CheckoutRow> {
-    const provider = row.provider as ProviderName;
-    const adapter: CheckoutProviderAdapter = this.adapters[provider];
-    if (!adapter.fetchStatus || !row.providerCheckoutId || isTerminal(row.status as CheckoutStatus)) return row;
-    const snapshot = await adapter.fetchStatus(row.providerCheckoutId);
-    return this.repository.applySnapshot(row.id, snapshot, sourceOf(provider));
+    if (!this.isPollable(row.provider as ProviderName, row.providerCheckoutId, row.status as CheckoutStatus)) return row;
+    const snapshot = await this.fetchStatus(row);
+    return this.record(row, snapshot, isTerminal(snapshot.status) ? { kind: 'remove' } : { kind: 'keep' });
+  }
+
+  /** True when the poller should follow this checkout: a status endpoint, an id there, not final. */
+  isPollable(provider: ProviderName, providerCheckoutId: string | null | undefined, status: CheckoutStatus): boolean {
+    return Boolean(this.adapterOf(provider).fetchStatus && providerCheckoutId && !isTerminal(status));
+  }
+
+  /** One status request to the checkout's provider (the checkout must be pollable). */
+  async fetchStatus(row: CheckoutRow): Promise<ProviderSnapshot> {
+    const adapter = this.adapterOf(row.provider as ProviderName);
+    if (!adapter.fetchStatus || !row.providerCheckoutId) throw new Error(`checkout ${row.id} has no status endpoint to poll`);
+    return adapter.fetchStatus(row.providerCheckoutId);
+  }
+
+  private adapterOf(provider: ProviderName): CheckoutProviderAdapter {
+    return this.adapters[provider];
+  }
+
+  /** Writes a snapshot with its schedule change and publishes the status change, if any, after commit. */
+  async record(row: CheckoutRow, snapshot: ProviderSnapshot, schedule: ScheduleChange): Promise<CheckoutRow> {
+    const result = await this.repository.applySnapshot(row.id, snapshot, sourceOf(row.provider as ProviderName), schedule);
+    if (result.event) publishChange(this.options.pubsub, result.row, result.event);
+    return result.row;
   }
 
   private async create(
@@ -140,7 +166,8 @@ export class CheckoutService {
       throw error;
     }
     log.info({ status: snapshot.status }, 'checkout created at provider');
-    return this.repository.applySnapshot(row.id, snapshot, sourceOf(record.provider));
+    const pollable = this.isPollable(record.provider, snapshot.providerCheckoutId, snapshot.status);
+    return this.record(row, snapshot, pollable ? { kind: 'ensure', delayMs: this.options.pollIntervalMs } : { kind: 'keep' });
   }
 
   private replay(existing: CheckoutRow, requestHash: string, key: string): CheckoutRow {
@@ -166,7 +193,7 @@ export class CheckoutService {
       notes = ambiguous ? `${error.message}; the provider may have created the checkout` : error.message;
     }
     log.warn({ err: error instanceof Error ? error.message : String(error), status }, 'provider create failed');
-    await this.repository.applySnapshot(row.id, { status, notes }, sourceOf(provider));
+    await this.record(row, { status, notes }, { kind: 'keep' });
   }
 }
 

@@ -45,6 +45,8 @@ export interface ProviderErrorDetails {
    * reached the provider without a usable answer has an ambiguous outcome.
    */
   delivery?: 'no' | 'maybe' | 'yes';
+  /** How long the provider asked us to wait (its `Retry-After` on 429/503), in milliseconds. */
+  retryAfterMs?: number | null;
 }
 
 /** The provider failed or answered something we could not understand. */
@@ -55,8 +57,10 @@ export class ProviderError extends DomainError {
   readonly httpStatus: number | null;
   readonly providerMessage: string | null;
   readonly delivery: 'no' | 'maybe' | 'yes';
+  readonly retryAfterMs: number | null;
   constructor(message: string, details: ProviderErrorDetails, options?: { cause?: unknown }) {
     super(message, options);
+    this.retryAfterMs = details.retryAfterMs ?? null;
     this.delivery = details.delivery ?? (details.httpStatus ? 'yes' : 'maybe');
     this.provider = details.provider;
     this.retryable = details.retryable;

@@ -128,8 +128,17 @@ export function providerErrorFromStatus(provider: ProviderName, response: Provid
   const providerMessage = providerMessageOf(response);
   return new ProviderError(
     `${PROVIDER_LABELS[provider]} answered HTTP ${response.status}${providerMessage ? `: ${providerMessage}` : ''}`,
-    { provider, retryable, httpStatus: response.status, providerMessage },
+    { provider, retryable, httpStatus: response.status, providerMessage, retryAfterMs: retryAfterMsOf(response.headers.get('retry-after')) },
   );
+}
+
+/** `Retry-After` as milliseconds from now: delta-seconds or an HTTP date; null when absent or unreadable. */
+export function retryAfterMsOf(value: string | null, now = Date.now()): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
 /**

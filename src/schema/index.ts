@@ -9,9 +9,11 @@ import './smart-checkout.js';
 import './payervault-checkout.js';
 import './stan-checkout.js';
 import './node.js';
+import './checkout-subscription.js';
 
 builder.queryType({ description: 'Read your checkouts.' });
 builder.mutationType({ description: 'Create and refresh checkouts.' });
+builder.subscriptionType({ description: 'Watch checkouts live (graphql-ws on /graphql, or SSE).' });
 
 /** The executable schema, an Apollo Federation v2 subgraph whose checkouts and merchants are entities keyed by `id`. */
 export const schema: GraphQLSchema = builder.toSubGraphSchema({

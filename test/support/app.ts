@@ -50,6 +50,9 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     DATABASE_URL: process.env.DATABASE_URL,
     API_KEYS: `${tenants.a}:${keys.a},${tenants.b}:${keys.b}`,
     PROVIDER_TIMEOUT_MS: '2000',
+    // Off unless a test is about polling: a background poll would race tests that count provider
+    // requests or step a sandbox checkout through refreshCheckout.
+    POLLER: 'off',
     ...env,
   });
   const app = await buildApp(config, {

@@ -1,0 +1,149 @@
+import type { Logger } from 'pino';
+import type { ClaimedPoll, CheckoutRepository } from '../db/repository.js';
+import type { CheckoutService } from '../domain/checkout-service.js';
+import { isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
+import { ProviderError } from '../domain/errors.js';
+
+/** Settings of the shared status poller. */
+export interface PollerOptions {
+  /** Identifies this instance's leases in the database. */
+  instanceId: string;
+  /** First interval between polls of a checkout; doubles while nothing changes. */
+  intervalMs: number;
+  /** Longest interval between polls (backoff cap). */
+  maxIntervalMs: number;
+  /** How long a claimed poll is ours; must exceed the provider timeout. */
+  leaseMs: number;
+  /** Schedules claimed per round trip. */
+  batchSize?: number;
+  /** Provider requests in flight at once. */
+  concurrency?: number;
+  /** Pause between looks for due schedules when there was nothing to do. */
+  idleMs?: number;
+  /** Source of jitter in [0, 1); tests pass a fixed one. */
+  random?: () => number;
+}
+
+/** Longest `Retry-After` we honour; a provider asking for more is asked again after this. */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/**
+ * The one poller behind every subscription: it polls each pollable checkout on its durable
+ * schedule, however many clients watch it (0 or 10,000 subscribers cause the same provider GETs).
+ * Due schedules are claimed with leases, so instances sharing a database never poll one checkout
+ * at once, and the leases of a crashed instance lapse and are taken over.
+ */
+export class Poller {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly idleMs: number;
+  private readonly random: () => number;
+  /** Counters since start, for logs, metrics and tests. */
+  readonly stats = { polls: 0, changes: 0, errors: 0 };
+
+  constructor(
+    private readonly repository: CheckoutRepository,
+    private readonly service: CheckoutService,
+    private readonly logger: Logger,
+    private readonly options: PollerOptions,
+  ) {
+    this.batchSize = options.batchSize ?? 100;
+    this.concurrency = options.concurrency ?? 16;
+    this.idleMs = options.idleMs ?? Math.min(250, Math.max(10, Math.floor(options.intervalMs / 4)));
+    this.random = options.random ?? Math.random;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops claiming, lets in-flight polls finish, and gives back this instance's leases. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    const released = await this.repository.releaseLeases(this.options.instanceId).catch(() => 0);
+    this.logger.info({ released, ...this.stats }, 'poller stopped');
+  }
+
+  /** Claims one batch of due schedules and polls them; resolves to how many were claimed. */
+  async pollDue(): Promise<number> {
+    const claimed = await this.repository.claimDuePolls(this.options.instanceId, this.batchSize, this.options.leaseMs);
+    let next = 0;
+    const worker = async () => {
+      while (next < claimed.length) await this.pollOne(claimed[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, claimed.length) }, worker));
+    return claimed.length;
+  }
+
+  /** The delay before the next poll after `attempts` polls without change: exponential, jittered ±20%. */
+  backoffMs(attempts: number): number {
+    const { intervalMs, maxIntervalMs } = this.options;
+    const exponential = Math.min(maxIntervalMs, intervalMs * 2 ** Math.min(attempts, 30));
+    const jittered = exponential * (0.8 + 0.4 * this.random());
+    return Math.round(Math.min(maxIntervalMs, Math.max(intervalMs, jittered)));
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let claimed = 0;
+      try {
+        claimed = await this.pollDue();
+      } catch (error) {
+        this.logger.error({ err: error }, 'poller round failed');
+      }
+      // A full batch means more may be due: go again at once; otherwise rest until the next look.
+      if (claimed < this.batchSize && this.running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.idleMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  private async pollOne({ checkout, attempts }: ClaimedPoll): Promise<void> {
+    const log = this.logger.child({ checkoutId: checkout.id, provider: checkout.provider });
+    const owner = this.options.instanceId;
+    // Changed since it was scheduled (a refresh reached a final status): never GET again.
+    if (!this.service.isPollable(checkout.provider as ProviderName, checkout.providerCheckoutId, checkout.status as CheckoutStatus)) {
+      await this.service.record(checkout, { status: checkout.status as CheckoutStatus }, { kind: 'remove' });
+      return;
+    }
+    this.stats.polls++;
+    try {
+      const snapshot = await this.service.fetchStatus(checkout);
+      const changed = snapshot.status !== checkout.status;
+      const nextAttempts = changed ? 0 : attempts + 1;
+      if (changed) this.stats.changes++;
+      await this.service.record(
+        checkout,
+        snapshot,
+        isTerminal(snapshot.status)
+          ? { kind: 'remove' }
+          : { kind: 'next', owner, attempts: nextAttempts, delayMs: this.backoffMs(nextAttempts) },
+      );
+      if (changed) log.info({ from: checkout.status, to: snapshot.status }, 'status changed');
+    } catch (error) {
+      // A provider fault backs off without touching the status; Retry-After wins when longer.
+      this.stats.errors++;
+      const retryAfterMs = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
+      const delayMs = Math.max(this.backoffMs(attempts + 1), Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
+      const message = error instanceof Error ? error.message : String(error);
+      log.warn({ err: message, delayMs }, 'status poll failed');
+      await this.repository
+        .reschedulePoll(checkout.id, { kind: 'next', owner, attempts: attempts + 1, delayMs, error: message })
+        .catch((rescheduleError: unknown) => log.error({ err: rescheduleError }, 'could not reschedule poll'));
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub, type PubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+import type { CheckoutEventRow, CheckoutRow } from '../db/schema.js';
+
+/** What is published when a checkout's status changes: the row as written, and its event id. */
+export interface CheckoutChange {
+  /** Id of the appended checkout event; subscribers skip changes they have already seen. */
+  eventId: number;
+  /** The checkout row right after the change, JSON-safe (dates as ISO strings). */
+  checkout: Omit<CheckoutRow, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
+}
+
+/** One topic per checkout: `checkoutChanged:<checkout id>`. */
+export type CheckoutPubSub = PubSub<{ checkoutChanged: [checkoutId: string, change: CheckoutChange] }>;
+
+/** The pub/sub and how to close its connections. */
+export interface RealtimeBus {
+  pubsub: CheckoutPubSub;
+  kind: 'memory' | 'redis';
+  close(): Promise<void>;
+}
+
+/**
+ * In memory by default; with `redisUrl`, through Redis so that a change polled by one instance
+ * reaches subscribers connected to any other.
+ */
+export async function createRealtimeBus(redisUrl: string | undefined): Promise<RealtimeBus> {
+  if (!redisUrl) return { pubsub: createPubSub(), kind: 'memory', close: async () => undefined };
+  const options = { lazyConnect: true, maxRetriesPerRequest: 3 };
+  const publishClient = new Redis(redisUrl, options);
+  const subscribeClient = new Redis(redisUrl, options);
+  await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+  return {
+    pubsub: createPubSub({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) }),
+    kind: 'redis',
+    async close() {
+      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+    },
+  };
+}
+
+/** Publishes a status change to the checkout's topic. */
+export function publishChange(pubsub: CheckoutPubSub, checkout: CheckoutRow, event: CheckoutEventRow): void {
+  pubsub.publish('checkoutChanged', checkout.id, {
+    eventId: event.id,
+    checkout: { ...checkout, createdAt: checkout.createdAt.toISOString(), updatedAt: checkout.updatedAt.toISOString() },
+  });
+}
+
+/** The checkout row of a published change, with its dates restored. */
+export function checkoutOf(change: CheckoutChange): CheckoutRow {
+  return { ...change.checkout, createdAt: new Date(change.checkout.createdAt), updatedAt: new Date(change.checkout.updatedAt) };
+}

@@ -1,0 +1,121 @@
+import type { Server } from 'node:http';
+import type { ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ApiKeyAuthenticator } from '../auth.js';
+import type { Logger } from '../logger.js';
+
+/** Limits of the WebSocket transport. */
+export interface WebSocketOptions {
+  /** Largest client message; bigger ones close the socket (1009). */
+  maxPayloadBytes?: number;
+  /**
+   * Bytes a client may leave unread in its socket's send buffer. A subscriber that stops reading
+   * is cut off past this, so it can neither grow the server's memory nor hold back the others.
+   */
+  maxBufferedBytes?: number;
+  /** Interval of the ping/pong that finds vanished clients and releases their subscriptions. */
+  keepAliveMs?: number;
+}
+
+/** The graphql-ws endpoint on the API's own server. */
+export interface GraphQLWebSocket {
+  /** Open sockets right now. */
+  readonly clientCount: number;
+  /** Closes every socket with 1001 (going away) and stops accepting new ones. */
+  close(): Promise<void>;
+}
+
+interface SubscribeRoot {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/**
+ * graphql-ws (`graphql-transport-ws` protocol) on the same port and path as Yoga, running every
+ * operation through Yoga's envelop so it gets the same context, auth, plugins and limits as HTTP
+ * (the graphql-yoga `graphql-ws` example). The API key comes from `connectionParams.authorization`
+ * and is checked once, in `onConnect`.
+ */
+export function attachGraphQLWebSocket(
+  server: Server,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  yoga: YogaServerInstance<any, any>,
+  authenticator: ApiKeyAuthenticator,
+  logger: Logger,
+  options: WebSocketOptions = {},
+): GraphQLWebSocket {
+  const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: options.maxPayloadBytes ?? 262_144 });
+  const tenants = new WeakMap<WebSocket, string>();
+
+  wss.on('connection', (socket) => {
+    const send = socket.send.bind(socket);
+    socket.send = ((...args: Parameters<WebSocket['send']>) => {
+      if (socket.bufferedAmount > maxBufferedBytes) {
+        logger.warn({ bufferedAmount: socket.bufferedAmount }, 'closing a WebSocket client that stopped reading');
+        socket.terminate();
+        return;
+      }
+      send(...args);
+    }) as WebSocket['send'];
+  });
+
+  useServer(
+    {
+      execute: (args) => (args.rootValue as SubscribeRoot).execute(args) as never,
+      subscribe: (args) => (args.rootValue as SubscribeRoot).subscribe(args) as never,
+      onConnect: (ctx) => {
+        try {
+          tenants.set(ctx.extra.socket, authenticator.tenantFor(authorizationOf(ctx.connectionParams)));
+          return true;
+        } catch {
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          tenant: tenants.get(ctx.extra.socket),
+        });
+        const args = {
+          schema,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe } satisfies SubscribeRoot,
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wss,
+    options.keepAliveMs,
+  );
+
+  return {
+    get clientCount() {
+      return wss.clients.size;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.close(1001, 'Server shutting down');
+        wss.close(() => resolve());
+        // Clients that do not answer the close handshake are cut after a grace period.
+        setTimeout(() => {
+          for (const client of wss.clients) client.terminate();
+        }, 1_000).unref();
+      }),
+  };
+}
+
+function authorizationOf(params: Readonly<Record<string, unknown>> | undefined): string | null {
+  const value = params?.authorization ?? params?.Authorization;
+  return typeof value === 'string' ? value : null;
+}
