@@ -30,6 +30,9 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
+/** Where pub/sub runs in tests: Redis when REDIS_URL is set, else in memory. */
+export const PUBSUB_KIND = process.env.REDIS_URL ? 'redis' : 'memory';
+
 /** Where the tests' data lives: PostgreSQL when DATABASE_URL is set, else an in-memory PGlite. */
 export const DATABASE_KIND = process.env.DATABASE_URL ? 'postgres' : 'pglite';
 
@@ -48,6 +51,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     LOG_LEVEL: 'info',
     DATA_DIR: 'memory://',
     DATABASE_URL: process.env.DATABASE_URL,
+    REDIS_URL: process.env.REDIS_URL,
     API_KEYS: `${tenants.a}:${keys.a},${tenants.b}:${keys.b}`,
     PROVIDER_TIMEOUT_MS: '2000',
     // Off unless a test is about polling: a background poll would race tests that count provider
