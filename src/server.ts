@@ -188,13 +188,18 @@ async function health(database: DatabaseHandle): Promise<{ status: number; body:
   }
 }
 
-const DEFAULT_QUERY = /* GraphQL */ `# Start a purchase in the Smartcheckout sandbox, then refresh it until COMPLETED.
+const DEFAULT_QUERY = /* GraphQL */ `# Start a purchase in the Smartcheckout sandbox, then watch it until COMPLETED:
+# run Buy, copy the checkout id into Watch, run Watch (it streams over WebSocket).
 mutation Buy {
   createSmartCheckout(input: { productUrl: "https://shop.example/item?sandbox_amount=49.99", email: "ada@example.com" }) {
     __typename
     ... on CreateSmartCheckoutSuccess { checkout { id status merchant { name } } }
     ... on Error { message }
   }
+}
+
+subscription Watch {
+  checkoutStatusChanged(id: "<checkout id>") { status total { decimal currency } notes }
 }
 
 query Recent {
