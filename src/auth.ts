@@ -19,6 +19,11 @@ export class ApiKeyAuthenticator {
 
   private readonly open: boolean;
 
+  /** False when every request is tenant `sandbox` (no API keys configured). */
+  get requiresKey(): boolean {
+    return !this.open;
+  }
+
   /** The caller's tenant, or a 401 GraphQL error (never a stack trace, never the key). */
   tenantFor(authorization: string | null): string {
     if (this.open) return SANDBOX_TENANT;

@@ -14,7 +14,7 @@ export interface PollerOptions {
   maxIntervalMs: number;
   /** How long a claimed poll is ours; must exceed the provider timeout. */
   leaseMs: number;
-  /** Schedules claimed per round trip. */
+  /** Most schedules claimed per round trip. */
   batchSize?: number;
   /** Provider requests in flight at once. */
   concurrency?: number;
@@ -35,6 +35,8 @@ const MAX_RETRY_AFTER_MS = 3_600_000;
  */
 export class Poller {
   private running = false;
+  /** Set by stop(): claimed polls not yet started are left for releaseLeases to hand back. */
+  private stopRequested = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly batchSize: number;
@@ -51,7 +53,7 @@ export class Poller {
     private readonly options: PollerOptions,
   ) {
     this.batchSize = options.batchSize ?? 100;
-    this.concurrency = options.concurrency ?? 16;
+    this.concurrency = options.concurrency ?? 32;
     this.idleMs = options.idleMs ?? Math.min(250, Math.max(10, Math.floor(options.intervalMs / 4)));
     this.random = options.random ?? Math.random;
   }
@@ -59,6 +61,7 @@ export class Poller {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopRequested = false;
     this.loop = this.run();
   }
 
@@ -66,6 +69,7 @@ export class Poller {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopRequested = true;
     this.wake?.();
     await this.loop;
     const released = await this.repository.releaseLeases(this.options.instanceId).catch(() => 0);
@@ -77,7 +81,7 @@ export class Poller {
     const claimed = await this.repository.claimDuePolls(this.options.instanceId, this.batchSize, this.options.leaseMs);
     let next = 0;
     const worker = async () => {
-      while (next < claimed.length) await this.pollOne(claimed[next++]!);
+      while (next < claimed.length && !this.stopRequested) await this.pollOne(claimed[next++]!);
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, claimed.length) }, worker));
     return claimed.length;
@@ -91,25 +95,41 @@ export class Poller {
     return Math.round(Math.min(maxIntervalMs, Math.max(intervalMs, jittered)));
   }
 
+  /**
+   * Keeps up to `concurrency` polls in flight, claiming only as many schedules as there are free
+   * slots: one slow provider answer holds one slot, not the whole poller, and no claimed schedule
+   * waits in memory with its lease running.
+   */
   private async run(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
     while (this.running) {
-      let claimed = 0;
-      try {
-        claimed = await this.pollDue();
-      } catch (error) {
-        this.logger.error({ err: error }, 'poller round failed');
+      const free = this.concurrency - inFlight.size;
+      let claimed: ClaimedPoll[] = [];
+      if (free > 0) {
+        try {
+          claimed = await this.repository.claimDuePolls(this.options.instanceId, Math.min(free, this.batchSize), this.options.leaseMs);
+        } catch (error) {
+          this.logger.error({ err: error }, 'could not claim due polls');
+        }
+        for (const claim of claimed) {
+          const poll: Promise<void> = this.pollOne(claim).finally(() => inFlight.delete(poll));
+          inFlight.add(poll);
+        }
       }
-      // A full batch means more may be due: go again at once; otherwise rest until the next look.
-      if (claimed < this.batchSize && this.running) {
+      // Claim again at once while there is work and room; otherwise rest until a slot frees or the next look.
+      if (this.running && (claimed.length === 0 || inFlight.size >= this.concurrency)) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.idleMs);
-          this.wake = () => {
+          const done = () => {
             clearTimeout(timer);
             resolve();
           };
+          this.wake = done;
+          if (inFlight.size >= this.concurrency) void Promise.race(inFlight).then(done);
         });
       }
     }
+    await Promise.all(inFlight);
   }
 
   private async pollOne({ checkout, attempts }: ClaimedPoll): Promise<void> {
@@ -135,10 +155,13 @@ export class Poller {
       );
       if (changed) log.info({ from: checkout.status, to: snapshot.status }, 'status changed');
     } catch (error) {
-      // A provider fault backs off without touching the status; Retry-After wins when longer.
+      // A provider fault backs off without touching the status; Retry-After wins when longer. An
+      // answer that asking again cannot change (a 4xx such as 404) waits the longest interval at once.
       this.stats.errors++;
       const retryAfterMs = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
-      const delayMs = Math.max(this.backoffMs(attempts + 1), Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
+      const permanent = error instanceof ProviderError && !error.retryable;
+      const backoff = permanent ? this.options.maxIntervalMs : this.backoffMs(attempts + 1);
+      const delayMs = Math.max(backoff, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
       const message = error instanceof Error ? error.message : String(error);
       log.warn({ err: message, delayMs }, 'status poll failed');
       await this.repository

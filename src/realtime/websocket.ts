@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -36,7 +36,8 @@ interface SubscribeRoot {
  * graphql-ws (`graphql-transport-ws` protocol) on the same port and path as Yoga, running every
  * operation through Yoga's envelop so it gets the same context, auth, plugins and limits as HTTP
  * (the graphql-yoga `graphql-ws` example). The API key comes from `connectionParams.authorization`
- * and is checked once, in `onConnect`.
+ * and is checked once, in `onConnect` (a wrong key closes the socket with 4403). A socket opened
+ * without one (GraphiQL's) must send the key with every operation, in `extensions.headers`.
  */
 export function attachGraphQLWebSocket(
   server: Server,
@@ -67,20 +68,33 @@ export function attachGraphQLWebSocket(
       execute: (args) => (args.rootValue as SubscribeRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as SubscribeRoot).subscribe(args) as never,
       onConnect: (ctx) => {
+        const authorization = authorizationOf(ctx.connectionParams);
+        // GraphiQL sends no connectionParams; its operations carry the key instead (see onSubscribe).
+        if (authorization === null && authenticator.requiresKey) return true;
         try {
-          tenants.set(ctx.extra.socket, authenticator.tenantFor(authorizationOf(ctx.connectionParams)));
+          tenants.set(ctx.extra.socket, authenticator.tenantFor(authorization));
           return true;
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
       },
       onSubscribe: async (ctx, _id, params) => {
+        let tenant = tenants.get(ctx.extra.socket);
+        if (tenant === undefined) {
+          // A socket opened without a key: each operation must bring one in `extensions.headers`
+          // (what GraphiQL does with its Headers editor), checked exactly like an HTTP request.
+          try {
+            tenant = authenticator.tenantFor(authorizationOf(params.extensions?.headers as Record<string, unknown> | undefined));
+          } catch (error) {
+            return [error as GraphQLError];
+          }
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
-          tenant: tenants.get(ctx.extra.socket),
+          tenant,
         });
         const args = {
           schema,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
+import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { buildApp, type App } from '../../src/server.js';
 
@@ -41,6 +42,9 @@ export const DATABASE_KIND = process.env.DATABASE_URL ? 'postgres' : 'pglite';
  * database (and run in parallel) without seeing each other's checkouts.
  */
 export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+  // A poller claims due schedules of every tenant; apps that poll get a database of their own on
+  // PostgreSQL so that test files running side by side never poll each other's checkouts.
+  const scratch = env.POLLER === 'on' && process.env.DATABASE_URL && env.DATABASE_URL === undefined ? await createScratchDatabase(process.env.DATABASE_URL) : undefined;
   const suffix = randomUUID().slice(0, 8);
   const keys = { a: `key-a-${randomUUID()}`, b: `key-b-${randomUUID()}` };
   const tenants = { a: `tenant-a-${suffix}`, b: `tenant-b-${suffix}` };
@@ -50,7 +54,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     PORT: '0',
     LOG_LEVEL: 'info',
     DATA_DIR: 'memory://',
-    DATABASE_URL: process.env.DATABASE_URL,
+    DATABASE_URL: scratch?.url ?? process.env.DATABASE_URL,
     REDIS_URL: process.env.REDIS_URL,
     API_KEYS: `${tenants.a}:${keys.a},${tenants.b}:${keys.b}`,
     PROVIDER_TIMEOUT_MS: '2000',
@@ -59,15 +63,22 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     POLLER: 'off',
     ...env,
   });
-  const app = await buildApp(config, {
-    logDestination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        callback();
-      },
-    }),
-  });
-  const url = await app.start();
+  let app: App;
+  let url: string;
+  try {
+    app = await buildApp(config, {
+      logDestination: new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+          callback();
+        },
+      }),
+    });
+    url = await app.start();
+  } catch (error) {
+    await scratch?.drop();
+    throw error;
+  }
   return {
     app,
     url,
@@ -88,8 +99,29 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
       const body = (await response.json()) as Omit<GraphQLResponse<never>, 'status' | 'headers'>;
       return { status: response.status, headers: response.headers, ...body } as GraphQLResponse<never>;
     },
-    stop: () => app.stop(),
+    async stop() {
+      await app.stop();
+      await scratch?.drop();
+    },
   };
+}
+
+/** A fresh PostgreSQL database next to `baseUrl`'s, dropped by `drop()`. */
+export async function createScratchDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `checkout_graph_test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: baseUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
 }
 
 /** Asserts a result union member by `__typename` and narrows it. */

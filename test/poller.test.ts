@@ -1,0 +1,485 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { createPubSub } from 'graphql-yoga';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/client.js';
+import { CheckoutRepository } from '../src/db/repository.js';
+import { CheckoutService } from '../src/domain/checkout-service.js';
+import { createLogger } from '../src/logger.js';
+import { createProviderAdapters } from '../src/providers/index.js';
+import { startSmartcheckoutSandbox } from '../src/providers/smartcheckout/sandbox.js';
+import { Poller } from '../src/realtime/poller.js';
+import type { CheckoutPubSub } from '../src/realtime/pubsub.js';
+import {
+  CheckoutDocument,
+  CreatePayerVaultCheckoutDocument,
+  CreateSmartCheckoutDocument,
+  CreateStanCheckoutDocument,
+} from './generated/graphql.js';
+import { expectType, startTestApp, type TestApp } from './support/app.js';
+
+/*
+ * The shared status poller through the real app and database: durable schedules, backoff,
+ * provider errors, leases, and (on PostgreSQL) two instances polling each checkout exactly once.
+ * Provider GETs are counted by a proxy in front of the Smartcheckout sandbox. Assertions are on
+ * counts and stored schedule values, never on how long something took.
+ */
+
+const INTERVAL_MS = 100;
+const MAX_INTERVAL_MS = 400;
+const POLL = { POLLER: 'on', POLL_INTERVAL_MS: String(INTERVAL_MS), POLL_MAX_INTERVAL_MS: String(MAX_INTERVAL_MS) };
+
+/** Waits for a condition by looking again every few milliseconds; fails with `what` after `timeoutMs`. */
+async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A database of its own when the suite runs on PostgreSQL: the poller claims every due schedule
+ * in its database whatever the tenant, so pollers of other test files (other provider settings)
+ * would otherwise poll these checkouts, and these pollers theirs. PGlite apps are private anyway.
+ */
+async function isolatedDatabase(label: string): Promise<{ url: string | undefined; drop(): Promise<void> }> {
+  const base = process.env.DATABASE_URL;
+  if (!base) return { url: undefined, drop: async () => undefined };
+  const name = `cg_${label}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: base });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
+interface ProviderOverride {
+  status: number;
+  headers?: Record<string, string>;
+  body: unknown;
+}
+
+/**
+ * The built-in Smartcheckout sandbox (real contract, `sandbox_*` scenarios) behind a proxy that
+ * records the arrival time of every status GET per provider checkout id, can hold a checkout's
+ * GETs (`hold` before the poll, `allow` to let them through) and can answer them itself (`override`).
+ */
+async function startCountingSmartcheckout() {
+  const apiKey = `sc-test-${randomUUID()}`;
+  const sandbox = await startSmartcheckoutSandbox({ apiKey });
+  const gets = new Map<string, number[]>();
+  const gates = new Map<string, { allowed: number; passed: number; waiters: (() => void)[] }>();
+  const read = async (req: IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  };
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const body = await read(req);
+      const item = /^\/v0\/checkout\/([^/?]+)$/.exec(req.url ?? '');
+      if (req.method === 'GET' && item) {
+        const id = decodeURIComponent(item[1]!);
+        gets.set(id, [...(gets.get(id) ?? []), Date.now()]);
+        const gate = gates.get(id);
+        if (gate) {
+          while (gate.passed >= gate.allowed) await new Promise<void>((resolve) => gate.waiters.push(resolve));
+          gate.passed++;
+        }
+        const override = proxy.override?.(id);
+        if (override) {
+          res.writeHead(override.status, { 'content-type': 'application/json', ...override.headers });
+          res.end(JSON.stringify(override.body));
+          return;
+        }
+      }
+      const answer = await fetch(`${sandbox.url}${req.url}`, {
+        method: req.method,
+        headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' },
+        body: req.method === 'POST' ? body : undefined,
+      });
+      const text = await answer.text();
+      if (req.method === 'POST' && answer.ok && proxy.holdNew) {
+        gates.set((JSON.parse(text) as { checkout_id: string }).checkout_id, { allowed: 0, passed: 0, waiters: [] });
+      }
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(text);
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxy = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    apiKey,
+    /** Checkouts created while this is on get no GET answered until `allow`. */
+    holdNew: false,
+    /** Answers a checkout's GETs instead of the sandbox when it returns something. */
+    override: undefined as ((id: string) => ProviderOverride | undefined) | undefined,
+    /** Arrival times of the status GETs of this provider checkout id. */
+    getTimes: (id: string) => gets.get(id) ?? [],
+    getCount: (id: string) => gets.get(id)?.length ?? 0,
+    allow(id: string, count = Number.POSITIVE_INFINITY) {
+      const gate = gates.get(id);
+      if (!gate) return;
+      gate.allowed += count;
+      for (const wake of gate.waiters.splice(0)) wake();
+    },
+    allowAll() {
+      for (const id of gates.keys()) proxy.allow(id);
+    },
+    async close() {
+      proxy.allowAll();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await sandbox.close();
+    },
+  };
+  return proxy;
+}
+
+type CountingProvider = Awaited<ReturnType<typeof startCountingSmartcheckout>>;
+
+const rowId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
+
+function providerEnv(provider: CountingProvider) {
+  return { SMARTCHECKOUT_BASE_URL: provider.url, SMARTCHECKOUT_API_KEY: provider.apiKey };
+}
+
+async function createSmart(t: TestApp, query: string) {
+  const response = await t.request(CreateSmartCheckoutDocument, {
+    input: { productUrl: `https://poll-shop.example/item?${query}`, email: 'ada@example.com' },
+  });
+  const checkout = expectType(response.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
+  expect(checkout.status).toBe('PROCESSING');
+  return { id: checkout.id, rowId: rowId(checkout.id), providerId: checkout.providerCheckoutId!, createdAt: checkout.createdAt as string };
+}
+
+async function checkoutOf(t: TestApp, id: string) {
+  const response = await t.request(CheckoutDocument, { id });
+  expect(response.errors).toBeUndefined();
+  return response.data!.checkout!;
+}
+
+/** Milliseconds between two stored timestamps. */
+const gap = (later: Date | null | undefined, earlier: Date | null | undefined) => later!.getTime() - earlier!.getTime();
+
+describe('poll schedules and backoff (one instance)', () => {
+  let t: TestApp;
+  let provider: CountingProvider;
+  let database: Awaited<ReturnType<typeof isolatedDatabase>>;
+  let repository: CheckoutRepository;
+
+  beforeAll(async () => {
+    database = await isolatedDatabase('poller');
+    provider = await startCountingSmartcheckout();
+    t = await startTestApp({ ...POLL, DATABASE_URL: database.url, PROVIDER_TIMEOUT_MS: '10000', ...providerEnv(provider) });
+    repository = new CheckoutRepository(t.app.database.db);
+  });
+
+  afterAll(async () => {
+    provider?.allowAll();
+    await t?.stop();
+    await provider?.close();
+    await database?.drop();
+  });
+
+  it('schedules a new Smartcheckout checkout, polls it to COMPLETED, then removes the schedule and never GETs again', async () => {
+    provider.holdNew = true;
+    const checkout = await createSmart(t, 'sandbox_after_polls=3');
+    provider.holdNew = false;
+
+    const schedule = await repository.pollScheduleOf(checkout.rowId);
+    expect(schedule).toBeDefined();
+    expect(schedule!.attempts).toBe(0);
+    expect(schedule!.lastError).toBeNull();
+    // The first poll is due one interval after the provider accepted the purchase.
+    const created = new Date(checkout.createdAt);
+    expect(gap(schedule!.nextPollAt, created)).toBeGreaterThanOrEqual(INTERVAL_MS);
+
+    provider.allow(checkout.providerId);
+    await waitFor(async () => (await checkoutOf(t, checkout.id)).status === 'COMPLETED', 'the checkout to complete');
+    expect(await repository.pollScheduleOf(checkout.rowId)).toBeUndefined();
+    expect(provider.getCount(checkout.providerId)).toBe(3);
+
+    // A few backoff caps later, still no GET after the terminal status.
+    await pause(3 * MAX_INTERVAL_MS);
+    expect(provider.getCount(checkout.providerId)).toBe(3);
+    const stored = await checkoutOf(t, checkout.id);
+    expect(stored.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
+    expect(stored.events.at(-1)!.source).toBeTruthy();
+  });
+
+  it('never schedules PayerVault or Stan checkouts (no status endpoint)', async () => {
+    const payervault = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: `cust-${randomUUID()}` } });
+    const p = expectType(payervault.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout;
+    const stan = await t.request(CreateStanCheckoutDocument, {
+      input: { returnUrl: 'https://poll-shop.example/return', lineItems: [{ productId: 'p1', quantity: 1, unitPrice: 990 }] },
+    });
+    const s = expectType(stan.data?.createStanCheckout, 'CreateStanCheckoutSuccess').checkout;
+    expect([p.status, s.status]).toEqual(['OPEN', 'OPEN']);
+    // Give a running poller the time of a few polls to (wrongly) schedule anything.
+    await pause(2 * INTERVAL_MS);
+    expect(await repository.pollScheduleOf(rowId(p.id))).toBeUndefined();
+    expect(await repository.pollScheduleOf(rowId(s.id))).toBeUndefined();
+  });
+
+  it('backs off exponentially while nothing changes, capped at POLL_MAX_INTERVAL_MS', async () => {
+    const checkout = await createSmart(t, 'sandbox_after_polls=1000');
+    // attempts -> (next_poll_at - last_polled_at): both are set by one statement, so this is the chosen delay.
+    const delays = new Map<number, number>();
+    await waitFor(async () => {
+      const row = await repository.pollScheduleOf(checkout.rowId);
+      if (row && row.attempts > 0 && row.lastPolledAt && !delays.has(row.attempts)) delays.set(row.attempts, gap(row.nextPollAt, row.lastPolledAt));
+      return delays.has(5);
+    }, 'five polls without change');
+
+    expect([...delays.keys()].sort()).toEqual([1, 2, 3, 4, 5]);
+    const d = (attempts: number) => delays.get(attempts)!;
+    // interval * 2^attempts with +-20% jitter, never below the interval nor above the cap.
+    // attempts 1: 200 ms +-20%; from attempts 2 on, 2^attempts intervals exceed the cap: the cap, jittered down by at most 20%.
+    expect(d(1)).toBeGreaterThanOrEqual(0.8 * 2 * INTERVAL_MS - 1);
+    expect(d(1)).toBeLessThanOrEqual(1.2 * 2 * INTERVAL_MS + 1);
+    for (const attempts of [2, 3, 4, 5]) {
+      expect(d(attempts)).toBeGreaterThanOrEqual(0.8 * MAX_INTERVAL_MS - 1);
+      expect(d(attempts)).toBeLessThanOrEqual(MAX_INTERVAL_MS + 1);
+      expect(d(attempts)).toBeGreaterThan(d(1));
+    }
+
+    const stored = await checkoutOf(t, checkout.id);
+    expect(stored.status).toBe('PROCESSING');
+    expect(stored.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING']);
+    expect(provider.getCount(checkout.providerId)).toBeGreaterThanOrEqual(5);
+  });
+
+  it('Poller.backoffMs is exponential from the interval and capped, deterministic with a fixed random', () => {
+    const config = loadConfig({ DATA_DIR: 'memory://' });
+    const adapters = createProviderAdapters(config, { SMARTCHECKOUT: provider.url, PAYERVAULT: provider.url, STAN: provider.url });
+    const pubsub: CheckoutPubSub = createPubSub();
+    const logger = createLogger('silent');
+    const service = new CheckoutService(repository, adapters, { pubsub, pollIntervalMs: 100, sandboxed: new Set(), stanCurrency: 'EUR' }, logger);
+    const make = (random: () => number) =>
+      new Poller(repository, service, logger, { instanceId: 'backoff-test', intervalMs: 100, maxIntervalMs: 1_000, leaseMs: 5_000, random });
+
+    const middle = make(() => 0.5);
+    expect([0, 1, 2, 3, 4, 5, 10, 40].map((attempts) => middle.backoffMs(attempts))).toEqual([100, 200, 400, 800, 1000, 1000, 1000, 1000]);
+    // The jitter stays within +-20% and never leaves [interval, cap]; at the cap it can only shorten.
+    const low = make(() => 0);
+    expect([0, 1, 2, 3, 4, 40].map((attempts) => low.backoffMs(attempts))).toEqual([100, 160, 320, 640, 800, 800]);
+    const high = make(() => 0.999_999);
+    expect([0, 1, 2, 3].map((attempts) => high.backoffMs(attempts))).toEqual([120, 240, 480, 960]);
+    expect(high.backoffMs(4)).toBe(1000);
+  });
+
+  it('backs off on a provider error without changing the status, honouring Retry-After, then recovers', async () => {
+    let failing = true;
+    // Every status GET fails until recovery (the override is on before the checkout exists).
+    provider.override = () =>
+      failing ? { status: 503, headers: { 'retry-after': '2' }, body: { message: 'Service Unavailable' } } : undefined;
+    const checkout = await createSmart(t, 'sandbox_after_polls=1');
+    try {
+      await waitFor(async () => Boolean((await repository.pollScheduleOf(checkout.rowId))?.lastError), 'the failed poll to be recorded');
+      const schedule = (await repository.pollScheduleOf(checkout.rowId))!;
+      expect(schedule.lastError).toContain('503');
+      expect(schedule.attempts).toBe(1);
+      expect(schedule.leaseOwner).toBeNull();
+      // Retry-After: 2 beats the backoff (about 200 ms here).
+      expect(gap(schedule.nextPollAt, schedule.lastPolledAt)).toBeGreaterThanOrEqual(1_999);
+      expect(provider.getCount(checkout.providerId)).toBe(1);
+
+      const during = await checkoutOf(t, checkout.id);
+      expect(during.status).toBe('PROCESSING');
+      expect(during.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING']);
+
+      failing = false;
+      await waitFor(async () => (await checkoutOf(t, checkout.id)).status === 'COMPLETED', 'the checkout to complete after recovery');
+      expect(await repository.pollScheduleOf(checkout.rowId)).toBeUndefined();
+      const times = provider.getTimes(checkout.providerId);
+      expect(times).toHaveLength(2);
+      // The retry did not come before the provider asked (a lower bound, not a duration claim).
+      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1_900);
+      const after = await checkoutOf(t, checkout.id);
+      expect(after.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
+    } finally {
+      provider.override = undefined;
+    }
+  });
+});
+
+describe('leases (poller driven one round at a time)', () => {
+  let t: TestApp;
+  let provider: CountingProvider;
+  let database: Awaited<ReturnType<typeof isolatedDatabase>>;
+  let repository: CheckoutRepository;
+
+  /** Sets a schedule's lease and makes it due now. */
+  async function lease(checkoutRowId: string, owner: string, expiresIn: '-1 second' | '1 hour') {
+    await t.app.database.db.execute(sql`
+      update poll_schedules
+      set lease_owner = ${owner}, lease_expires_at = now() + ${expiresIn}::interval, next_poll_at = now() - interval '1 second'
+      where checkout_id = ${checkoutRowId}`);
+  }
+
+  beforeAll(async () => {
+    database = await isolatedDatabase('leases');
+    provider = await startCountingSmartcheckout();
+    // POLLER off: the test calls pollDue(), the poller loop's own round, when it wants one.
+    t = await startTestApp({ POLL_INTERVAL_MS: String(INTERVAL_MS), DATABASE_URL: database.url, ...providerEnv(provider) });
+    repository = new CheckoutRepository(t.app.database.db);
+  });
+
+  afterAll(async () => {
+    await t?.stop();
+    await provider?.close();
+    await database?.drop();
+  });
+
+  it('takes over a lease whose owner died, and leaves a live lease alone until it expires', async () => {
+    const orphaned = await createSmart(t, 'sandbox_after_polls=1');
+    const leased = await createSmart(t, 'sandbox_after_polls=1');
+    await lease(orphaned.rowId, 'crashed-instance', '-1 second');
+    await lease(leased.rowId, 'live-instance', '1 hour');
+
+    expect(await t.app.poller.pollDue()).toBe(1);
+    expect(provider.getCount(orphaned.providerId)).toBe(1);
+    expect((await checkoutOf(t, orphaned.id)).status).toBe('COMPLETED');
+    expect(await repository.pollScheduleOf(orphaned.rowId)).toBeUndefined();
+
+    expect(provider.getCount(leased.providerId)).toBe(0);
+    expect((await repository.pollScheduleOf(leased.rowId))?.leaseOwner).toBe('live-instance');
+    expect(await t.app.poller.pollDue()).toBe(0);
+    expect(provider.getCount(leased.providerId)).toBe(0);
+    expect((await checkoutOf(t, leased.id)).status).toBe('PROCESSING');
+
+    // Once the live owner's lease lapses, it is taken over too.
+    await lease(leased.rowId, 'live-instance', '-1 second');
+    expect(await t.app.poller.pollDue()).toBe(1);
+    expect(provider.getCount(leased.providerId)).toBe(1);
+    expect((await checkoutOf(t, leased.id)).status).toBe('COMPLETED');
+  });
+});
+
+describe('stopping an instance', () => {
+  it('gives back the leases it holds, and only those', { timeout: 60_000 }, async () => {
+    const database = await isolatedDatabase('stop');
+    const dataDir = database.url ? undefined : await mkdtemp(join(tmpdir(), 'checkout-graph-poller-'));
+    const provider = await startCountingSmartcheckout();
+    const t = await startTestApp({
+      ...POLL,
+      DATABASE_URL: database.url,
+      ...(dataDir && { DATA_DIR: dataDir }),
+      PROVIDER_TIMEOUT_MS: '10000',
+      ...providerEnv(provider),
+    });
+    let stopped = false;
+    try {
+      const repository = new CheckoutRepository(t.app.database.db);
+      provider.holdNew = true;
+      const inFlight = await createSmart(t, 'sandbox_after_polls=1000');
+      provider.holdNew = false;
+      // Its GET is held, so the lease is visible: that owner is this instance.
+      await waitFor(async () => provider.getCount(inFlight.providerId) === 1, 'the first poll to reach the provider');
+      const owner = (await repository.pollScheduleOf(inFlight.rowId))!.leaseOwner;
+      expect(owner).toBeTruthy();
+
+      // Two more schedules leased far into the future: one by this instance, one by another.
+      provider.holdNew = true;
+      const ours = await createSmart(t, 'sandbox_after_polls=1000');
+      const theirs = await createSmart(t, 'sandbox_after_polls=1000');
+      provider.holdNew = false;
+      for (const [checkout, leaseOwner] of [[ours, owner!], [theirs, 'other-instance']] as const) {
+        await t.app.database.db.execute(sql`
+          update poll_schedules
+          set lease_owner = ${leaseOwner}, lease_expires_at = now() + interval '1 hour', next_poll_at = now() + interval '1 hour'
+          where checkout_id = ${checkout.rowId}`);
+      }
+
+      const stopping = t.stop();
+      provider.allowAll(); // the in-flight poll finishes during the stop
+      await stopping;
+      stopped = true;
+
+      const reopened = await openDatabase({ databaseUrl: database.url, dataDir: dataDir ?? 'memory://' });
+      try {
+        const after = new CheckoutRepository(reopened.db);
+        const [a, b, c] = await Promise.all([inFlight, ours, theirs].map((checkout) => after.pollScheduleOf(checkout.rowId)));
+        expect(a).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, attempts: 1 });
+        expect(b).toMatchObject({ leaseOwner: null, leaseExpiresAt: null });
+        expect(c!.leaseOwner).toBe('other-instance');
+        expect(c!.leaseExpiresAt).not.toBeNull();
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      if (!stopped) {
+        provider.allowAll();
+        await t.stop();
+      }
+      await provider.close();
+      await database.drop();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+const SHARED_POSTGRES = Boolean(process.env.DATABASE_URL);
+if (!SHARED_POSTGRES) {
+  console.log('poller.test.ts: "two instances poll each checkout exactly once" skipped: it needs a shared PostgreSQL (set DATABASE_URL).');
+}
+
+describe.runIf(SHARED_POSTGRES)('two instances sharing PostgreSQL', () => {
+  it('poll each checkout exactly once per due time and never after its terminal status', { timeout: 60_000 }, async () => {
+    const database = await isolatedDatabase('instances');
+    const provider = await startCountingSmartcheckout();
+    const env = { ...POLL, DATABASE_URL: database.url, ...providerEnv(provider) };
+    const apps: TestApp[] = [];
+    try {
+      apps.push(await startTestApp(env), await startTestApp(env));
+      const [first] = apps as [TestApp, TestApp];
+      const checkouts = await Promise.all(Array.from({ length: 20 }, () => createSmart(first, 'sandbox_after_polls=3')));
+      const repository = new CheckoutRepository(first.app.database.db);
+
+      await waitFor(async () => {
+        const schedules = await Promise.all(checkouts.map((checkout) => repository.pollScheduleOf(checkout.rowId)));
+        return schedules.every((schedule) => schedule === undefined);
+      }, 'every checkout to reach its terminal status', 30_000);
+      // A few backoff caps later: any GET after a terminal status would show now.
+      await pause(3 * MAX_INTERVAL_MS);
+
+      for (const checkout of checkouts) {
+        expect((await checkoutOf(first, checkout.id)).status).toBe('COMPLETED');
+        const times = provider.getTimes(checkout.providerId);
+        expect(times, checkout.id).toHaveLength(3);
+        // Two instances polling one due time would show as two GETs milliseconds apart.
+        for (let index = 1; index < times.length; index++) {
+          expect(times[index]! - times[index - 1]!, checkout.id).toBeGreaterThanOrEqual(INTERVAL_MS / 2);
+        }
+      }
+      const polls = apps.map((app) => app.app.poller.stats.polls);
+      expect(polls[0]! + polls[1]!).toBe(60);
+      console.log(`poller.test.ts: polls per instance ${polls.join(' + ')}`);
+    } finally {
+      await Promise.all(apps.map((app) => app.stop()));
+      await provider.close();
+      await database.drop();
+    }
+  });
+});

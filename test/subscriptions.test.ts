@@ -1,0 +1,549 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CheckoutRepository } from '../src/db/repository.js';
+import { startSmartcheckoutSandbox } from '../src/providers/smartcheckout/sandbox.js';
+import {
+  CheckoutDocument,
+  CheckoutStatusChangedDocument,
+  CreateSmartCheckoutDocument,
+  type CheckoutStatusChangedSubscription,
+} from './generated/graphql.js';
+import { expectType, startTestApp, type TestApp } from './support/app.js';
+import { recordSse, recordSubscription, wsClient, type SubscriptionRecording } from './support/subscriptions.js';
+
+/*
+ * checkoutStatusChanged over graphql-ws and SSE against the real server, its real poller and a
+ * Smartcheckout sandbox behind a counting gate: the gate holds a checkout's status GETs until the
+ * test lets them through, so "the subscriber saw PROCESSING before the change" is a fact, not a race.
+ */
+
+const POLL = { POLLER: 'on', POLL_INTERVAL_MS: '100', POLL_MAX_INTERVAL_MS: '400' };
+const FAILED_NOTE = 'Sandbox: the purchase could not be completed (sandbox_outcome=failed)';
+
+type Event = CheckoutStatusChangedSubscription['checkoutStatusChanged'];
+
+/** Waits for a condition by looking again every few milliseconds; fails with `what` after `timeoutMs`. */
+async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A database of its own when the suite runs on PostgreSQL: the poller claims every due schedule
+ * in its database whatever the tenant, so pollers of other test files (other provider settings)
+ * would otherwise poll these checkouts, and this one theirs. PGlite apps are private anyway.
+ */
+async function isolatedDatabase(label: string): Promise<{ url: string | undefined; drop(): Promise<void> }> {
+  const base = process.env.DATABASE_URL;
+  if (!base) return { url: undefined, drop: async () => undefined };
+  const name = `cg_${label}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: base });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
+/**
+ * The built-in Smartcheckout sandbox (real contract, `sandbox_*` scenarios) behind a proxy that
+ * records every status GET per provider checkout id and can hold them: a checkout created while
+ * `holdNew` is on gets no GET through until `allow(id)`.
+ */
+async function startGatedSmartcheckout() {
+  const apiKey = `sc-test-${randomUUID()}`;
+  const sandbox = await startSmartcheckoutSandbox({ apiKey });
+  const gets = new Map<string, number[]>();
+  const gates = new Map<string, { allowed: number; passed: number; waiters: (() => void)[] }>();
+  const read = async (req: IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  };
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const body = await read(req);
+      const item = /^\/v0\/checkout\/([^/?]+)$/.exec(req.url ?? '');
+      if (req.method === 'GET' && item) {
+        const id = decodeURIComponent(item[1]!);
+        gets.set(id, [...(gets.get(id) ?? []), Date.now()]);
+        const gate = gates.get(id);
+        if (gate) {
+          while (gate.passed >= gate.allowed) await new Promise<void>((resolve) => gate.waiters.push(resolve));
+          gate.passed++;
+        }
+      }
+      const answer = await fetch(`${sandbox.url}${req.url}`, {
+        method: req.method,
+        headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' },
+        body: req.method === 'POST' ? body : undefined,
+      });
+      const text = await answer.text();
+      if (req.method === 'POST' && answer.ok && proxy.holdNew) {
+        gates.set((JSON.parse(text) as { checkout_id: string }).checkout_id, { allowed: 0, passed: 0, waiters: [] });
+      }
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(text);
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxy = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    apiKey,
+    holdNew: true,
+    /** Status GETs the provider received for this provider checkout id (held ones included). */
+    getCount: (id: string) => gets.get(id)?.length ?? 0,
+    /** Lets `count` more GETs of the checkout through (all of them by default). */
+    allow(id: string, count = Number.POSITIVE_INFINITY) {
+      const gate = gates.get(id);
+      if (!gate) return;
+      gate.allowed += count;
+      for (const wake of gate.waiters.splice(0)) wake();
+    },
+    allowAll() {
+      for (const id of gates.keys()) proxy.allow(id);
+    },
+    async close() {
+      proxy.allowAll();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await sandbox.close();
+    },
+  };
+  return proxy;
+}
+
+const globalId = (typename: string, id: string) => Buffer.from(`${typename}:${id}`).toString('base64');
+const rowId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
+const statuses = (events: { checkoutStatusChanged: Event }[]) => events.map((event) => event.checkoutStatusChanged.status);
+
+/** Subscribes over SSE and reads the stream as it arrives (recordSse only returns at the end). */
+function streamSse<TResult, TVariables>(baseUrl: string, apiKey: string, document: TypedDocumentNode<TResult, TVariables>, variables: TVariables) {
+  const events: { data?: TResult; errors?: unknown[] }[] = [];
+  const state = { completed: false };
+  const controller = new AbortController();
+  const done = (async () => {
+    const response = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify({ query: print(document), variables }),
+      signal: controller.signal,
+    });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (\w+)/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event === 'next' && data) events.push(JSON.parse(data));
+        if (event === 'complete') state.completed = true;
+      }
+    }
+  })();
+  return { events, state, done, abort: () => controller.abort() };
+}
+
+/** A subscription's outcome as a client sees it, with `id` replaced so two answers can be compared. */
+function visibleErrors(errors: unknown, id: string): string {
+  return JSON.stringify(errors).split(id).join('<id>');
+}
+
+describe('checkoutStatusChanged', () => {
+  let t: TestApp;
+  let provider: Awaited<ReturnType<typeof startGatedSmartcheckout>>;
+  let database: Awaited<ReturnType<typeof isolatedDatabase>>;
+  let repository: CheckoutRepository;
+  const clients: ReturnType<typeof wsClient>[] = [];
+
+  /** A graphql-ws client closed after the file. */
+  const client = (apiKey: string | null = t.keys.a!) => {
+    const created = wsClient(t.url, apiKey);
+    clients.push(created);
+    return created;
+  };
+
+  async function createSmart(query: string, options: { apiKey?: string; userData?: Record<string, unknown> } = {}) {
+    const response = await t.request(
+      CreateSmartCheckoutDocument,
+      { input: { productUrl: `https://live-shop.example/item?${query}`, email: 'ada@example.com', userData: options.userData } },
+      { apiKey: options.apiKey },
+    );
+    const checkout = expectType(response.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
+    expect(checkout.status).toBe('PROCESSING');
+    return { id: checkout.id, providerId: checkout.providerCheckoutId! };
+  }
+
+  async function statusOf(id: string) {
+    const response = await t.request(CheckoutDocument, { id });
+    return response.data?.checkout?.status;
+  }
+
+  beforeAll(async () => {
+    database = await isolatedDatabase('subscriptions');
+    provider = await startGatedSmartcheckout();
+    t = await startTestApp({
+      ...POLL,
+      DATABASE_URL: database.url,
+      // Held GETs must not time out: the gate decides when they are answered.
+      PROVIDER_TIMEOUT_MS: '20000',
+      SMARTCHECKOUT_BASE_URL: provider.url,
+      SMARTCHECKOUT_API_KEY: provider.apiKey,
+    });
+    repository = new CheckoutRepository(t.app.database.db);
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(clients.map((c) => c.dispose()));
+    provider?.allowAll();
+    await t?.stop();
+    await provider?.close();
+    await database?.drop();
+  });
+
+  describe('event sequence over graphql-ws', () => {
+    it('sends the current state, then the change, then completes (sandbox_after_polls=3)', async () => {
+      const checkout = await createSmart('sandbox_after_polls=3&sandbox_amount=49.99&sandbox_currency=USD');
+      const recording = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await waitFor(() => recording.events.length === 1, 'the current state');
+      expect(provider.getCount(checkout.providerId)).toBeLessThanOrEqual(1); // held: nothing answered yet
+      provider.allow(checkout.providerId);
+      await recording.done;
+
+      expect(recording.errors).toBeUndefined();
+      expect(recording.completed).toBe(true);
+      expect(statuses(recording.events)).toEqual(['PROCESSING', 'COMPLETED']);
+      const [first, last] = recording.events.map((event) => event.checkoutStatusChanged);
+      expect(first).toMatchObject({ __typename: 'SmartCheckout', id: checkout.id, provider: 'SMARTCHECKOUT', total: null });
+      expect(first!.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING']);
+      expect(last).toMatchObject({ id: checkout.id, total: { amount: 4999, currency: 'USD', decimal: '49.99' } });
+      expect(last!.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
+      expect(provider.getCount(checkout.providerId)).toBe(3);
+    });
+
+    it('ends with FAILED and its notes when the purchase fails', async () => {
+      const checkout = await createSmart('sandbox_outcome=failed&sandbox_after_polls=2');
+      const recording = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await waitFor(() => recording.events.length === 1, 'the current state');
+      provider.allow(checkout.providerId);
+      await recording.done;
+
+      expect(recording.errors).toBeUndefined();
+      expect(recording.completed).toBe(true);
+      expect(statuses(recording.events)).toEqual(['PROCESSING', 'FAILED']);
+      expect(recording.events[1]!.checkoutStatusChanged.notes).toBe(FAILED_NOTE);
+      expect(recording.events[1]!.checkoutStatusChanged.total).toBeNull();
+    });
+
+    it('sends only the terminal state and completes at once for a checkout already COMPLETED', async () => {
+      const checkout = await createSmart('sandbox_after_polls=1');
+      provider.allow(checkout.providerId);
+      await waitFor(async () => (await statusOf(checkout.id)) === 'COMPLETED', 'the checkout to complete');
+
+      const recording = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await recording.done;
+      expect(recording.errors).toBeUndefined();
+      expect(recording.completed).toBe(true);
+      expect(statuses(recording.events)).toEqual(['COMPLETED']);
+      expect(provider.getCount(checkout.providerId)).toBe(1);
+    });
+
+    it('loses and repeats nothing when a client disposes and resubscribes', async () => {
+      const checkout = await createSmart('sandbox_after_polls=3');
+      const first = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await waitFor(() => first.events.length === 1, 'the first subscription\'s current state');
+      first.dispose();
+
+      // One poll happens while nobody listens: still PROCESSING, so nothing to tell anyone.
+      provider.allow(checkout.providerId, 1);
+      await waitFor(async () => (await repository.pollScheduleOf(rowId(checkout.id)))?.attempts === 1, 'the first poll');
+
+      const second = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await waitFor(() => second.events.length === 1, 'the second subscription\'s current state');
+      provider.allow(checkout.providerId);
+      await second.done;
+
+      expect(statuses(first.events)).toEqual(['PROCESSING']);
+      expect(second.errors).toBeUndefined();
+      expect(second.completed).toBe(true);
+      expect(statuses(second.events)).toEqual(['PROCESSING', 'COMPLETED']);
+
+      // A client that comes back after the end gets the terminal state, once, and completion.
+      const third = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await third.done;
+      expect(statuses(third.events)).toEqual(['COMPLETED']);
+      expect(third.completed).toBe(true);
+      expect(provider.getCount(checkout.providerId)).toBe(3);
+    });
+  });
+
+  describe('event sequence over SSE', () => {
+    it('streams the same sequence and a complete event', async () => {
+      const checkout = await createSmart('sandbox_after_polls=3');
+      const stream = streamSse(t.url, t.keys.a!, CheckoutStatusChangedDocument, { id: checkout.id });
+      await waitFor(() => stream.events.length === 1, 'the current state over SSE');
+      provider.allow(checkout.providerId);
+      await stream.done;
+
+      expect(stream.state.completed).toBe(true);
+      expect(stream.events.every((event) => event.errors === undefined)).toBe(true);
+      expect(stream.events.map((event) => event.data!.checkoutStatusChanged.status)).toEqual(['PROCESSING', 'COMPLETED']);
+      expect(stream.events[1]!.data!.checkoutStatusChanged.total).toEqual({ amount: 4999, currency: 'USD', decimal: '49.99' });
+    });
+
+    it('gives only the terminal state for a finished checkout (recordSse)', async () => {
+      const checkout = await createSmart('sandbox_outcome=failed&sandbox_after_polls=1');
+      provider.allow(checkout.providerId);
+      await waitFor(async () => (await statusOf(checkout.id)) === 'FAILED', 'the checkout to fail');
+
+      const recorded = await recordSse(t.url, t.keys.a!, CheckoutStatusChangedDocument, { id: checkout.id });
+      expect(recorded.completed).toBe(true);
+      expect(recorded.events.map((event) => event.data?.checkoutStatusChanged.status)).toEqual(['FAILED']);
+      expect(recorded.events[0]!.data!.checkoutStatusChanged.notes).toBe(FAILED_NOTE);
+    });
+  });
+
+  describe('ids that are not the caller\'s', () => {
+    let foreign: { id: string; providerId: string };
+    beforeAll(async () => {
+      // Never completes, so it is still PROCESSING after tenant b's attempts.
+      foreign = await createSmart('sandbox_after_polls=1000');
+      provider.allow(foreign.providerId);
+    });
+
+    const cases = () => [
+      { name: 'an unknown id', id: globalId('SmartCheckout', randomUUID()), apiKey: t.keys.a! },
+      { name: 'a malformed id', id: 'not a global id', apiKey: t.keys.a! },
+      { name: 'another tenant\'s id', id: foreign.id, apiKey: t.keys.b! },
+    ];
+
+    it('ends each at once with NOT_FOUND over graphql-ws, the same for unknown and foreign ids', async () => {
+      const seen: Record<string, string> = {};
+      for (const { name, id, apiKey } of cases()) {
+        const recording = recordSubscription(client(apiKey), CheckoutStatusChangedDocument, { id });
+        await recording.done;
+        expect(recording.events, name).toEqual([]);
+        expect(recording.errors, name).toHaveLength(1);
+        expect(recording.errors![0]!.extensions?.code, name).toBe('NOT_FOUND');
+        expect(recording.errors![0]!.message, name).toContain(id);
+        seen[name] = visibleErrors(recording.errors, id);
+      }
+      expect(seen['another tenant\'s id']).toBe(seen['an unknown id']);
+      // Tenant b's attempt did not reveal, poll or change tenant a's checkout.
+      expect(await statusOf(foreign.id)).toBe('PROCESSING');
+    });
+
+    it('ends each at once with NOT_FOUND over SSE, the same for unknown and foreign ids', async () => {
+      const seen: Record<string, string> = {};
+      for (const { name, id, apiKey } of cases()) {
+        const recorded = await recordSse(t.url, apiKey, CheckoutStatusChangedDocument, { id });
+        expect(recorded.completed, name).toBe(true);
+        expect(recorded.events, name).toHaveLength(1);
+        expect(recorded.events[0]!.data ?? null, name).toBeNull();
+        const errors = recorded.events[0]!.errors as { message: string; extensions?: { code?: string } }[];
+        expect(errors, name).toHaveLength(1);
+        expect(errors[0]!.extensions?.code, name).toBe('NOT_FOUND');
+        seen[name] = visibleErrors(errors, id);
+      }
+      expect(seen['another tenant\'s id']).toBe(seen['an unknown id']);
+    });
+  });
+
+  describe('authentication over graphql-ws', () => {
+    it('closes the socket with 4403 and runs nothing with an unknown key', async () => {
+      const checkout = await createSmart('sandbox_after_polls=1');
+      const recording = recordSubscription(client(`key-unknown-${randomUUID()}`), CheckoutStatusChangedDocument, { id: checkout.id });
+      await recording.done;
+      provider.allow(checkout.providerId);
+      expect(recording.events).toEqual([]);
+      expect(recording.completed).toBe(false);
+      expect(recording.errors?.[0]?.extensions?.closeCode).toBe(4403);
+    });
+
+    it('refuses each operation of a socket opened without a key unless the operation brings one (GraphiQL)', async () => {
+      const checkout = await createSmart('sandbox_after_polls=1');
+      const keyless = client(null);
+      const refused = recordSubscription(keyless, CheckoutStatusChangedDocument, { id: checkout.id });
+      await refused.done;
+      expect(refused.events).toEqual([]);
+      expect(refused.completed).toBe(false);
+      expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+      const wrong = await new Promise<readonly { extensions?: Record<string, unknown> }[]>((resolve) => {
+        keyless.subscribe(
+          { query: print(CheckoutStatusChangedDocument), variables: { id: checkout.id }, extensions: { headers: { authorization: 'Bearer nope-nope-nope' } } },
+          { next: () => undefined, error: (error) => resolve(error as never), complete: () => resolve([]) },
+        );
+      });
+      expect(wrong[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+      const statuses: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        keyless.subscribe<{ checkoutStatusChanged: { status: string } }>(
+          { query: print(CheckoutStatusChangedDocument), variables: { id: checkout.id }, extensions: { headers: { authorization: `Bearer ${t.keys.a}` } } },
+          { next: ({ data }) => void statuses.push(data!.checkoutStatusChanged.status), error: reject, complete: resolve },
+        );
+        provider.allow(checkout.providerId);
+      });
+      expect(statuses).toEqual(['PROCESSING', 'COMPLETED']);
+      await keyless.dispose();
+    });
+
+    it('lets tenant b follow its own checkout but not tenant a\'s', async () => {
+      const own = await createSmart('sandbox_after_polls=1', { apiKey: t.keys.b });
+      const ofA = await createSmart('sandbox_after_polls=1');
+      const b = client(t.keys.b!);
+      const mine = recordSubscription(b, CheckoutStatusChangedDocument, { id: own.id });
+      const theirs = recordSubscription(b, CheckoutStatusChangedDocument, { id: ofA.id });
+      await theirs.done;
+      expect(theirs.events).toEqual([]);
+      expect(theirs.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+
+      await waitFor(() => mine.events.length === 1, 'tenant b\'s current state');
+      provider.allow(own.providerId);
+      provider.allow(ofA.providerId);
+      await mine.done;
+      expect(statuses(mine.events)).toEqual(['PROCESSING', 'COMPLETED']);
+      expect(theirs.events).toEqual([]); // a's completion never reached b
+    });
+  });
+
+  describe('fan-out', () => {
+    it('polls a checkout with 1000 subscribers exactly as often as one with a single subscriber', { timeout: 120_000 }, async () => {
+      const single = await createSmart('sandbox_after_polls=3');
+      const crowded = await createSmart('sandbox_after_polls=3');
+
+      const oneSocket = client();
+      const one = recordSubscription(oneSocket, CheckoutStatusChangedDocument, { id: single.id });
+      // 10 sockets with 100 subscriptions each.
+      const sockets = Array.from({ length: 10 }, () => client());
+      const many: SubscriptionRecording<CheckoutStatusChangedSubscription>[] = sockets.flatMap((socket) =>
+        Array.from({ length: 100 }, () => recordSubscription(socket, CheckoutStatusChangedDocument, { id: crowded.id })),
+      );
+      await waitFor(
+        () => one.events.length === 1 && many.every((recording) => recording.events.length === 1),
+        'every subscriber\'s current state',
+        60_000,
+      );
+      expect(t.app.webSocket.clientCount).toBeGreaterThanOrEqual(11);
+
+      provider.allow(single.providerId);
+      provider.allow(crowded.providerId);
+      await Promise.all([one.done, ...many.map((recording) => recording.done)]);
+
+      expect(one.completed).toBe(true);
+      expect(statuses(one.events)).toEqual(['PROCESSING', 'COMPLETED']);
+      expect(many).toHaveLength(1000);
+      for (const recording of many) {
+        expect(recording.errors).toBeUndefined();
+        expect(recording.completed).toBe(true);
+        expect(statuses(recording.events)).toEqual(['PROCESSING', 'COMPLETED']);
+      }
+      // Both schedules are gone (terminal), so the counts below are final.
+      await waitFor(
+        async () =>
+          (await repository.pollScheduleOf(rowId(single.id))) === undefined &&
+          (await repository.pollScheduleOf(rowId(crowded.id))) === undefined,
+        'both poll schedules to be removed',
+      );
+      expect(provider.getCount(crowded.providerId)).toBe(provider.getCount(single.providerId));
+      expect(provider.getCount(crowded.providerId)).toBe(3);
+
+      // Closed sockets release their subscriptions.
+      await Promise.all([...sockets, oneSocket].map((socket) => socket.dispose()));
+      await waitFor(() => t.app.webSocket.clientCount === 0, 'every socket to be released');
+    });
+
+    it('releases the subscriptions of sockets that close while their checkout is still processing', async () => {
+      const checkout = await createSmart('sandbox_after_polls=2');
+      const sockets = Array.from({ length: 3 }, () => client());
+      const recordings = sockets.map((socket) => recordSubscription(socket, CheckoutStatusChangedDocument, { id: checkout.id }));
+      await waitFor(() => recordings.every((recording) => recording.events.length === 1), 'the current states');
+      expect(t.app.webSocket.clientCount).toBe(3);
+
+      await Promise.all(sockets.map((socket) => socket.dispose()));
+      await waitFor(() => t.app.webSocket.clientCount === 0, 'the sockets to be released');
+
+      // The change still happens, and a new subscriber still gets [current, change].
+      const later = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await waitFor(() => later.events.length === 1, 'the new subscriber\'s current state');
+      provider.allow(checkout.providerId);
+      await later.done;
+      expect(statuses(later.events)).toEqual(['PROCESSING', 'COMPLETED']);
+      for (const recording of recordings) expect(statuses(recording.events)).toEqual(['PROCESSING']);
+    });
+  });
+
+  describe('a client that stops reading', () => {
+    it('is cut off without holding back a normal client', { timeout: 60_000 }, async () => {
+      // 16 KB of user data selected 60 times: about 1 MB per event.
+      const userData = { blob: 'x'.repeat(16_000) };
+      const heavy = await Promise.all(Array.from({ length: 4 }, () => createSmart('sandbox_after_polls=2', { userData })));
+      const aliases = Array.from({ length: 60 }, (_, index) => `u${index}: userData`).join(' ');
+      const query = `subscription Heavy($id: ID!) { checkoutStatusChanged(id: $id) { id status events { status at source } ... on SmartCheckout { productUrl ${aliases} } } }`;
+
+      const normal = recordSubscription(client(), CheckoutStatusChangedDocument, { id: heavy[0]!.id });
+      await waitFor(() => normal.events.length === 1, 'the normal client\'s current state');
+      const before = t.app.webSocket.clientCount;
+
+      const slow = new WebSocket(`${t.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+      try {
+        await new Promise<void>((resolve, reject) => {
+          slow.once('open', resolve);
+          slow.once('error', reject);
+        });
+        const acked = new Promise<void>((resolve) =>
+          slow.on('message', (data) => {
+            if ((JSON.parse(String(data)) as { type: string }).type === 'connection_ack') resolve();
+          }),
+        );
+        slow.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${t.keys.a}` } }));
+        await acked;
+        expect(t.app.webSocket.clientCount).toBe(before + 1);
+
+        // Stop reading: the server's writes pile up in the kernel, then in its own send buffer.
+        (slow as unknown as { _socket: { pause(): void } })._socket.pause();
+        let n = 0;
+        for (let round = 0; round < 10; round++) {
+          for (const checkout of heavy) {
+            slow.send(JSON.stringify({ id: `s${n++}`, type: 'subscribe', payload: { query, variables: { id: checkout.id } } }));
+          }
+        }
+
+        // About 40 MB of first events against 1 MiB allowed (plus what the kernel buffers): the server cuts it off.
+        await waitFor(() => t.app.webSocket.clientCount === before, 'the server to drop the client that stopped reading', 30_000);
+        expect(t.logs.some((line) => line.includes('closing a WebSocket client that stopped reading'))).toBe(true);
+
+        // The normal client is still served: the change reaches it and it completes.
+        for (const checkout of heavy) provider.allow(checkout.providerId);
+        await normal.done;
+        expect(normal.errors).toBeUndefined();
+        expect(statuses(normal.events)).toEqual(['PROCESSING', 'COMPLETED']);
+      } finally {
+        slow.terminate();
+      }
+    });
+  });
+});

@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { envSchema } from '../../src/config.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** One log line of a server process (pino JSON). */
+export type LogLine = Record<string, unknown> & { msg?: string };
+
+/** A real API server process: `node --import tsx src/main.ts`. */
+export interface ServerProcess {
+  readonly name: string;
+  readonly pid: number;
+  /** Base URL, e.g. `http://127.0.0.1:41234` (no `/graphql`). */
+  readonly url: string;
+  /** Every JSON log line it wrote on stdout, parsed. */
+  readonly logs: LogLine[];
+  /** Everything else it wrote (stderr and non-JSON stdout), for failure messages. */
+  readonly otherOutput: string[];
+  /** Resolves when the process has exited. */
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: boolean;
+  kill(signal: NodeJS.Signals): void;
+}
+
+const children = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/**
+ * Starts `node --import tsx src/main.ts` with `env` on top of a clean environment (no inherited
+ * app variable), and resolves once it logged its URL and /health answers 200. PORT defaults to 0:
+ * the URL is read from the "checkout graph listening" log line, so no port is ever guessed.
+ */
+export async function startServerProcess(name: string, env: Record<string, string>, readyTimeoutMs = 30_000): Promise<ServerProcess> {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // A crashed test worker must not leave servers behind.
+    process.once('exit', () => {
+      for (const child of children) child.kill('SIGKILL');
+    });
+  }
+  const base: Record<string, string | undefined> = { ...process.env };
+  for (const key of Object.keys(envSchema.shape)) delete base[key];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...base, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const logs: LogLine[] = [];
+  const otherOutput: string[] = [];
+  let exited = false;
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = true;
+      children.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  let listening: ((url: string) => void) | undefined;
+  const urlPromise = new Promise<string>((resolve) => (listening = resolve));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      const parsed = JSON.parse(line) as LogLine;
+      logs.push(parsed);
+      if (parsed.msg === 'checkout graph listening' && typeof parsed.url === 'string') listening?.(parsed.url.replace(/\/graphql$/, ''));
+    } catch {
+      otherOutput.push(line);
+    }
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => otherOutput.push(line));
+
+  const handle: ServerProcess = {
+    name,
+    pid: child.pid!,
+    url: '',
+    logs,
+    otherOutput,
+    exit,
+    get exited() {
+      return exited;
+    },
+    kill: (signal) => {
+      if (!exited) child.kill(signal);
+    },
+  };
+  const failure = (reason: string) => new Error(`${name} ${reason}\n${otherOutput.join('\n')}`);
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(failure(`not ready within ${readyTimeoutMs} ms`)), readyTimeoutMs).unref());
+  const died = exit.then(({ code, signal }) => Promise.reject(failure(`exited during start-up (code ${code}, signal ${signal})`)));
+  try {
+    const url = await Promise.race([urlPromise, timeout, died]);
+    Object.defineProperty(handle, 'url', { value: url });
+    await Promise.race([
+      waitFor(async () => (await fetch(`${url}/health`).catch(() => undefined))?.status === 200, { timeoutMs: readyTimeoutMs, what: `${name} /health` }),
+      died,
+    ]);
+  } catch (error) {
+    handle.kill('SIGKILL');
+    throw error;
+  }
+  return handle;
+}
+
+/** SIGTERM, then SIGKILL if it is still there after `graceMs`. Resolves with how it exited. */
+export async function stopServerProcess(server: ServerProcess | undefined, graceMs = 12_000) {
+  if (!server) return undefined;
+  if (server.exited) return server.exit;
+  server.kill('SIGTERM');
+  const timer = setTimeout(() => server.kill('SIGKILL'), graceMs);
+  const result = await server.exit;
+  clearTimeout(timer);
+  return result;
+}
+
+/** SIGKILLs every server process this module started that is still running. */
+export async function killAllServerProcesses(): Promise<void> {
+  const waiting = [...children].map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  }));
+  await Promise.all(waiting);
+}
+
+/** Polls `condition` every `intervalMs` until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  { timeoutMs = 10_000, intervalMs = 20, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
