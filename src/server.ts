@@ -56,7 +56,11 @@ const DRAIN_TIMEOUT_MS = 8_000;
 /** Builds the app: database (migrated), provider sandboxes where needed, Yoga on one node:http server. */
 export async function buildApp(config: AppConfig, options: BuildAppOptions = {}): Promise<App> {
   const logger = createLogger(config.logLevel, options.logDestination);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    onIdleConnectionError: (error) => logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'),
+  });
   const sandboxed = sandboxedProviders(config);
   let sandboxes: RunningSandboxes;
   try {

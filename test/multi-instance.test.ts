@@ -12,7 +12,7 @@ import {
   CreateSmartCheckoutDocument,
   type CheckoutStatusChangedSubscription,
 } from './generated/graphql.js';
-import { expectType } from './support/app.js';
+import { expectType, isolatedDatabase } from './support/app.js';
 import { killAllServerProcesses, startServerProcess, stopServerProcess, waitFor, type ServerProcess } from './support/process.js';
 import { recordSubscription, wsClient } from './support/subscriptions.js';
 
@@ -254,27 +254,12 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
   beforeAll(async () => {
     sandbox = await startSmartcheckoutSandbox({ apiKey: PROVIDER_KEY });
     front = new ProviderFront(sandbox.url);
-    // A scratch database on the same server (see the note at the top); the shared one if we may not create one.
-    const name = `multi_instance_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    const admin = new pg.Client({ connectionString: DATABASE_URL });
-    await admin.connect();
-    try {
-      await admin.query(`create database "${name}"`);
-      const url = new URL(DATABASE_URL!);
-      url.pathname = `/${name}`;
-      databaseUrl = url.toString();
-      dropDatabase = async () => {
-        const again = new pg.Client({ connectionString: DATABASE_URL });
-        await again.connect();
-        await again.query(`drop database if exists "${name}" with (force)`).finally(() => again.end());
-      };
-    } catch (error) {
-      console.log(`multi-instance tests: could not create a scratch database (${String(error)}); using DATABASE_URL itself`);
-      databaseUrl = DATABASE_URL!;
-    } finally {
-      await admin.end();
-    }
+    // A database of its own on the same server (see the note at the top).
+    const database = await isolatedDatabase('multi_instance');
+    databaseUrl = database.url!;
+    dropDatabase = database.drop;
     sql = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    sql.on('error', () => undefined); // idle connections are cut when the database is dropped
   });
 
   afterAll(async () => {

@@ -14,7 +14,7 @@ import {
   CreateSmartCheckoutDocument,
   type CheckoutStatusChangedSubscription,
 } from './generated/graphql.js';
-import { expectType, startTestApp, type TestApp } from './support/app.js';
+import { expectType, startTestApp, type TestApp, isolatedDatabase } from './support/app.js';
 import { recordSse, recordSubscription, wsClient, type SubscriptionRecording } from './support/subscriptions.js';
 
 /*
@@ -37,29 +37,6 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
   }
 }
 
-/**
- * A database of its own when the suite runs on PostgreSQL: the poller claims every due schedule
- * in its database whatever the tenant, so pollers of other test files (other provider settings)
- * would otherwise poll these checkouts, and this one theirs. PGlite apps are private anyway.
- */
-async function isolatedDatabase(label: string): Promise<{ url: string | undefined; drop(): Promise<void> }> {
-  const base = process.env.DATABASE_URL;
-  if (!base) return { url: undefined, drop: async () => undefined };
-  const name = `cg_${label}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: base });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
-}
 
 /**
  * The built-in Smartcheckout sandbox (real contract, `sandbox_*` scenarios) behind a proxy that

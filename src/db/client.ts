@@ -25,6 +25,11 @@ export interface DatabaseHandle {
 export interface DatabaseOptions {
   databaseUrl?: string;
   dataDir: string;
+  /**
+   * Told about errors of idle PostgreSQL connections (server restart, terminated backend). Without
+   * a listener such an error would crash the process; the pool replaces the connection by itself.
+   */
+  onIdleConnectionError?: (error: Error) => void;
 }
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -37,6 +42,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   const logger: DrizzleLogger = { logQuery: () => void statementCount++ };
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    pool.on('error', (error) => options.onIdleConnectionError?.(error));
     const client = await pool.connect();
     try {
       await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);

@@ -44,7 +44,7 @@ export const DATABASE_KIND = process.env.DATABASE_URL ? 'postgres' : 'pglite';
 export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
   // A poller claims due schedules of every tenant; apps that poll get a database of their own on
   // PostgreSQL so that test files running side by side never poll each other's checkouts.
-  const scratch = env.POLLER === 'on' && process.env.DATABASE_URL && env.DATABASE_URL === undefined ? await createScratchDatabase(process.env.DATABASE_URL) : undefined;
+  const scratch = env.POLLER === 'on' && env.DATABASE_URL === undefined ? await isolatedDatabase('app') : undefined;
   const suffix = randomUUID().slice(0, 8);
   const keys = { a: `key-a-${randomUUID()}`, b: `key-b-${randomUUID()}` };
   const tenants = { a: `tenant-a-${suffix}`, b: `tenant-b-${suffix}` };
@@ -106,11 +106,18 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
   };
 }
 
-/** A fresh PostgreSQL database next to `baseUrl`'s, dropped by `drop()`. */
-export async function createScratchDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `checkout_graph_test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+/**
+ * A database of its own when the suite runs on PostgreSQL (next to DATABASE_URL's, dropped by
+ * `drop()`): a poller claims every due schedule in its database whatever the tenant, so pollers of
+ * test files running side by side would otherwise poll each other's checkouts. PGlite apps are
+ * private anyway: `url` is then undefined.
+ */
+export async function isolatedDatabase(label: string): Promise<{ url: string | undefined; drop(): Promise<void> }> {
+  const base = process.env.DATABASE_URL;
+  if (!base) return { url: undefined, drop: async () => undefined };
+  const name = `cg_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: baseUrl });
+    const client = new pg.Client({ connectionString: base });
     await client.connect();
     try {
       await client.query(statement);
@@ -119,7 +126,7 @@ export async function createScratchDatabase(baseUrl: string): Promise<{ url: str
     }
   };
   await admin(`create database ${name}`);
-  const url = new URL(baseUrl);
+  const url = new URL(base);
   url.pathname = `/${name}`;
   return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
 }
