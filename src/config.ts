@@ -58,7 +58,14 @@ export const envSchema = z.object({
     .enum(['on', 'off'])
     .default('on')
     .describe('`off` runs an API-only instance that serves subscriptions but polls no provider.'),
-  PROVIDER_TIMEOUT_MS: integer(10_000, 100, 120_000).describe('Time budget of one provider HTTP request.'),
+  PROVIDER_TIMEOUT_MS: integer(10_000, 100, 120_000).describe('Time budget of one provider HTTP request, connect to last byte.'),
+  PROVIDER_CONNECT_TIMEOUT_MS: integer(3_000, 50, 120_000).describe('Time budget of the connection to a provider.'),
+  PROVIDER_GET_RETRIES: integer(2, 0, 10).describe('Retries of a failed safe (GET) provider request, with jittered exponential backoff. POSTs are never retried.'),
+  PROVIDER_BREAKER_THRESHOLD: integer(5, 1, 1_000_000).describe('Consecutive provider failures that open its circuit breaker.'),
+  PROVIDER_BREAKER_HALF_OPEN_MS: integer(10_000, 100, 3_600_000).describe('How long an open breaker fails calls fast before letting one probe through.'),
+  IDEMPOTENCY_KEY_TTL_HOURS: integer(24, 24, 24 * 365).describe('How long idempotency keys are kept (at least 24 hours) before they are pruned.'),
+  PENDING_GRACE_MS: integer(120_000, 1_000, 86_400_000).describe('A checkout still PENDING this long after creation (its create call died with a crash) becomes UNKNOWN.'),
+  SANDBOX_FAULTS: z.enum(['on', 'off']).default('off').describe('`on` enables the sandboxes\' fault-injection endpoint (/__faults, loopback only).'),
   SMARTCHECKOUT_BASE_URL: httpOrigin.describe('Smartcheckout origin (live: https://api.smartcheckout.dev). Unset: the built-in sandbox.'),
   SMARTCHECKOUT_API_KEY: optionalString.describe('Smartcheckout API key (Bearer). Required with SMARTCHECKOUT_BASE_URL.'),
   PAYERVAULT_BASE_URL: httpOrigin.describe('PayerVault origin (live: https://merchant.payervault.com). Unset: the built-in sandbox.'),
@@ -118,6 +125,14 @@ export interface AppConfig {
   /** Whether this instance runs the shared status poller. */
   poller: boolean;
   providerTimeoutMs: number;
+  providerConnectTimeoutMs: number;
+  providerGetRetries: number;
+  providerBreakerThreshold: number;
+  providerBreakerHalfOpenMs: number;
+  idempotencyKeyTtlHours: number;
+  pendingGraceMs: number;
+  /** Whether the built-in sandboxes accept fault injection. */
+  sandboxFaults: boolean;
   /** A provider whose `baseUrl` is undefined is served by its built-in sandbox. */
   smartcheckout: { baseUrl?: string; apiKey: string };
   payervault: { baseUrl?: string; accessKey: string; accessSecret: string };
@@ -170,6 +185,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pollMaxIntervalMs: e.POLL_MAX_INTERVAL_MS,
     poller: e.POLLER === 'on',
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+    providerConnectTimeoutMs: e.PROVIDER_CONNECT_TIMEOUT_MS,
+    providerGetRetries: e.PROVIDER_GET_RETRIES,
+    providerBreakerThreshold: e.PROVIDER_BREAKER_THRESHOLD,
+    providerBreakerHalfOpenMs: e.PROVIDER_BREAKER_HALF_OPEN_MS,
+    idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS,
+    pendingGraceMs: e.PENDING_GRACE_MS,
+    sandboxFaults: e.SANDBOX_FAULTS === 'on',
     smartcheckout: {
       baseUrl: e.SMARTCHECKOUT_BASE_URL,
       apiKey: e.SMARTCHECKOUT_API_KEY ?? SANDBOX_CREDENTIALS.smartcheckoutApiKey,

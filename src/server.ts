@@ -12,6 +12,7 @@ import type { Context } from './context.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
 import { CheckoutRepository } from './db/repository.js';
 import { CheckoutService } from './domain/checkout-service.js';
+import { Maintenance } from './domain/maintenance.js';
 import { createLogger, type Logger } from './logger.js';
 import { createProviderAdapters, sandboxedProviders } from './providers/index.js';
 import { startSandboxes, type RunningSandboxes } from './providers/sandboxes.js';
@@ -35,6 +36,8 @@ export interface App {
   readonly poller: Poller;
   /** Open graphql-ws sockets. */
   readonly webSocket: GraphQLWebSocket;
+  /** PENDING sweep and idempotency-key pruning (runs on its own; `runOnce` for tests). */
+  readonly maintenance: Maintenance;
 }
 
 /** Options for tests and embedding. */
@@ -89,6 +92,10 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     logger,
   );
   const authenticator = new ApiKeyAuthenticator(config.apiKeys);
+  const maintenance = new Maintenance(repository, service, logger.child({ component: 'maintenance' }), {
+    pendingGraceMs: config.pendingGraceMs,
+    idempotencyKeyTtlHours: config.idempotencyKeyTtlHours,
+  });
   const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const poller = new Poller(repository, service, logger.child({ component: 'poller', instanceId }), {
     instanceId,
@@ -153,6 +160,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     logger,
     poller,
     webSocket,
+    maintenance,
     async start() {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -162,6 +170,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       if (config.poller) poller.start();
+      maintenance.start();
       logger.info({ url: `${url}/graphql`, database: database.kind, pubsub: bus.kind, poller: config.poller }, 'checkout graph listening');
       return url;
     },
@@ -170,7 +179,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
-        await Promise.all([webSocket.close(), poller.stop()]);
+        await Promise.all([webSocket.close(), poller.stop(), maintenance.stop()]);
         await closed;
         clearTimeout(timer);
         await bus.close();

@@ -389,16 +389,18 @@ describe('stopping an instance', () => {
           where checkout_id = ${checkout.rowId}`);
       }
 
-      const stopping = t.stop();
-      provider.allowAll(); // the in-flight poll finishes during the stop
-      await stopping;
+      // The held poll is abandoned by the stop (its request aborted), not waited for.
+      await t.stop();
+      provider.allowAll();
       stopped = true;
 
       const reopened = await openDatabase({ databaseUrl: database.url, dataDir: dataDir ?? 'memory://' });
       try {
         const after = new CheckoutRepository(reopened.db);
         const [a, b, c] = await Promise.all([inFlight, ours, theirs].map((checkout) => after.pollScheduleOf(checkout.rowId)));
-        expect(a).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, attempts: 1 });
+        // Handed back due at once, its attempts unchanged: the abandoned poll does not count.
+        expect(a).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, attempts: 0, lastError: null });
+        expect(a!.nextPollAt.getTime()).toBeLessThanOrEqual(Date.now());
         expect(b).toMatchObject({ leaseOwner: null, leaseExpiresAt: null });
         expect(c!.leaseOwner).toBe('other-instance');
         expect(c!.leaseExpiresAt).not.toBeNull();

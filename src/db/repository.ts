@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { CheckoutStatus, ProviderName } from '../domain/checkout.js';
 import type { LineItemInfo, MerchantInfo, ProviderSnapshot } from '../providers/types.js';
 import type { Database } from './client.js';
@@ -10,6 +10,7 @@ import {
   pollSchedules,
   type CheckoutEventRow,
   type PollScheduleRow,
+  type StoredCreateError,
   type CheckoutRow,
   type LineItemRow,
   type MerchantRow,
@@ -36,6 +37,16 @@ export type ScheduleChange =
   | { kind: 'next'; owner: string; delayMs: number; attempts: number; error?: string | null }
   /** No more polling (terminal status). */
   | { kind: 'remove' };
+
+/** What else a snapshot write does. */
+export interface ApplyOptions {
+  /** How the poll schedule changes in the same transaction (default: unchanged). */
+  schedule?: ScheduleChange;
+  /** The create mutation's typed error, stored for idempotent replay. */
+  createError?: StoredCreateError;
+  /** Write only if the checkout is still in this status (otherwise leave it and report no event). */
+  onlyFrom?: CheckoutStatus;
+}
 
 /** The checkout after a write, and the event appended if its status changed. */
 export interface SnapshotResult {
@@ -112,11 +123,13 @@ export class CheckoutRepository {
     checkoutId: string,
     snapshot: ProviderSnapshot,
     source: string,
-    schedule: ScheduleChange = { kind: 'keep' },
+    options: ApplyOptions = {},
   ): Promise<SnapshotResult> {
+    const { schedule = { kind: 'keep' }, createError, onlyFrom } = options;
     return this.db.transaction(async (tx) => {
       const [current] = await tx.select().from(checkouts).where(eq(checkouts.id, checkoutId)).for('update');
       if (!current) throw new Error(`checkout ${checkoutId} vanished while being updated`);
+      if (onlyFrom && current.status !== onlyFrom) return { row: current, event: null };
       let merchantId = current.merchantId;
       if (snapshot.merchant) {
         merchantId = await upsertMerchant(tx, current.tenant, current.provider, snapshot.merchant);
@@ -135,6 +148,7 @@ export class CheckoutRepository {
           ...(snapshot.checkoutUrl !== undefined && { checkoutUrl: snapshot.checkoutUrl }),
           ...(snapshot.testMode !== undefined && { testMode: snapshot.testMode }),
           ...(snapshot.details && { details: sql`${checkouts.details} || ${JSON.stringify(snapshot.details)}::jsonb` }),
+          ...(createError && { createError }),
         })
         .where(eq(checkouts.id, checkoutId))
         .returning();
@@ -190,6 +204,29 @@ export class CheckoutRepository {
       .where(eq(pollSchedules.leaseOwner, owner))
       .returning({ checkoutId: pollSchedules.checkoutId });
     return released.length;
+  }
+
+  /** Checkouts of any tenant still PENDING `graceMs` after creation: their create call died with its process. */
+  async stalePending(graceMs: number, limit: number): Promise<CheckoutRow[]> {
+    return this.db
+      .select()
+      .from(checkouts)
+      .where(and(eq(checkouts.status, 'PENDING'), lt(checkouts.createdAt, sql`now() - ${graceMs} * interval '1 millisecond'`)))
+      .orderBy(asc(checkouts.seq))
+      .limit(limit);
+  }
+
+  /**
+   * Forgets idempotency keys older than `ttlHours` (the checkouts stay): after that a key may be
+   * used again for a new checkout. Returns how many were forgotten.
+   */
+  async pruneIdempotencyKeys(ttlHours: number): Promise<number> {
+    const pruned = await this.db
+      .update(checkouts)
+      .set({ idempotencyKey: null, requestHash: null })
+      .where(and(isNotNull(checkouts.idempotencyKey), lt(checkouts.createdAt, sql`now() - ${ttlHours} * interval '1 hour'`)))
+      .returning({ id: checkouts.id });
+    return pruned.length;
   }
 
   /** The schedule of one checkout, if it has one (for tests and operators). */

@@ -13,6 +13,11 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
+/** A create mutation's typed error, as stored for idempotent replay. */
+export type StoredCreateError =
+  | { type: 'ProviderError'; message: string; provider: string; retryable: boolean; httpStatus: number | null; providerMessage: string | null }
+  | { type: 'EmptyCartError'; customerId: string; providerMessage: string | null };
+
 /**
  * A merchant, one row per tenant and merchant identity (`key`), shared by every checkout of that
  * tenant at that merchant. Kept per tenant so a merchant id never reveals another tenant's purchases.
@@ -55,6 +60,8 @@ export const checkouts = pgTable(
     idempotencyKey: text('idempotency_key'),
     requestHash: text('request_hash'),
     details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    /** The typed error the create mutation answered, replayed as is for a retry with the same key. */
+    createError: jsonb('create_error').$type<StoredCreateError>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

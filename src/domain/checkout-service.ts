@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CheckoutRepository, NewCheckout, ScheduleChange } from '../db/repository.js';
-import type { CheckoutRow } from '../db/schema.js';
+import type { ApplyOptions, CheckoutRepository, NewCheckout, ScheduleChange } from '../db/repository.js';
+import type { CheckoutRow, StoredCreateError } from '../db/schema.js';
 import type { PayerVaultAdapter } from '../providers/payervault/adapter.js';
 import { buildSmartcheckoutUserData, type SmartcheckoutAdapter } from '../providers/smartcheckout/adapter.js';
 import type { StanAdapter } from '../providers/stan/adapter.js';
@@ -121,10 +121,10 @@ export class CheckoutService {
   }
 
   /** One status request to the checkout's provider (the checkout must be pollable). */
-  async fetchStatus(row: CheckoutRow): Promise<ProviderSnapshot> {
+  async fetchStatus(row: CheckoutRow, options: { signal?: AbortSignal } = {}): Promise<ProviderSnapshot> {
     const adapter = this.adapterOf(row.provider as ProviderName);
     if (!adapter.fetchStatus || !row.providerCheckoutId) throw new Error(`checkout ${row.id} has no status endpoint to poll`);
-    return adapter.fetchStatus(row.providerCheckoutId);
+    return adapter.fetchStatus(row.providerCheckoutId, options);
   }
 
   private adapterOf(provider: ProviderName): CheckoutProviderAdapter {
@@ -132,8 +132,8 @@ export class CheckoutService {
   }
 
   /** Writes a snapshot with its schedule change and publishes the status change, if any, after commit. */
-  async record(row: CheckoutRow, snapshot: ProviderSnapshot, schedule: ScheduleChange): Promise<CheckoutRow> {
-    const result = await this.repository.applySnapshot(row.id, snapshot, sourceOf(row.provider as ProviderName), schedule);
+  async record(row: CheckoutRow, snapshot: ProviderSnapshot, schedule: ScheduleChange, options: Omit<ApplyOptions, 'schedule'> = {}): Promise<CheckoutRow> {
+    const result = await this.repository.applySnapshot(row.id, snapshot, sourceOf(row.provider as ProviderName), { ...options, schedule });
     if (result.event) publishChange(this.options.pubsub, result.row, result.event);
     return result.row;
   }
@@ -170,8 +170,23 @@ export class CheckoutService {
     return this.record(row, snapshot, pollable ? { kind: 'ensure', delayMs: this.options.pollIntervalMs } : { kind: 'keep' });
   }
 
+  /**
+   * Stripe's semantics: the same key with another input is refused; with the same input the first
+   * answer is given again, without calling the provider: the checkout, or the same typed error. A
+   * first call still in flight answers with its checkout as it stands (PENDING): the same checkout.
+   */
   private replay(existing: CheckoutRow, requestHash: string, key: string): CheckoutRow {
     if (existing.requestHash !== requestHash) throw new IdempotencyKeyReuseError(key);
+    const stored = existing.createError;
+    if (stored?.type === 'EmptyCartError') throw new EmptyCartError(stored.customerId, stored.providerMessage);
+    if (stored?.type === 'ProviderError') {
+      throw new ProviderError(stored.message, {
+        provider: stored.provider as ProviderName,
+        retryable: stored.retryable,
+        httpStatus: stored.httpStatus,
+        providerMessage: stored.providerMessage,
+      });
+    }
     return existing;
   }
 
@@ -183,17 +198,41 @@ export class CheckoutService {
     const provider = row.provider as ProviderName;
     let status: 'FAILED' | 'UNKNOWN' = 'UNKNOWN';
     let notes = 'Internal error while calling the provider; the outcome is unknown';
+    let stored: StoredCreateError | undefined;
     if (error instanceof EmptyCartError) {
       status = 'FAILED';
       notes = error.message;
+      stored = { type: 'EmptyCartError', customerId: error.customerId, providerMessage: error.providerMessage };
     } else if (error instanceof ProviderError) {
       const rejected = error.httpStatus !== null && error.httpStatus >= 400 && error.httpStatus < 500 && error.httpStatus !== 408;
       const ambiguous = NON_IDEMPOTENT_CREATE.has(provider) && error.delivery !== 'no' && !rejected;
       status = ambiguous ? 'UNKNOWN' : 'FAILED';
       notes = ambiguous ? `${error.message}; the provider may have created the checkout` : error.message;
+      stored = {
+        type: 'ProviderError',
+        message: error.message,
+        provider: error.provider,
+        retryable: error.retryable,
+        httpStatus: error.httpStatus,
+        providerMessage: error.providerMessage,
+      };
     }
     log.warn({ err: error instanceof Error ? error.message : String(error), status }, 'provider create failed');
-    await this.record(row, { status, notes }, { kind: 'keep' });
+    await this.record(row, { status, notes }, { kind: 'keep' }, { createError: stored });
+  }
+
+  /**
+   * A checkout whose create call died with its process (row written, answer never recorded)
+   * becomes UNKNOWN: the provider may or may not have acted, and it is not asked again blindly.
+   */
+  async markAbandoned(row: CheckoutRow): Promise<void> {
+    await this.record(
+      row,
+      { status: 'UNKNOWN', notes: 'The provider\'s answer to the create call was never recorded (the process stopped); the provider may have created the checkout' },
+      { kind: 'keep' },
+      // The create call may have finished since the row was found stale: then its answer stands.
+      { onlyFrom: 'PENDING' },
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { Agent, fetch } from 'undici';
 import type { z } from 'zod';
 import type { ProviderName } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
@@ -16,13 +17,18 @@ export interface ProviderRequest {
   headers: Record<string, string>;
   /** Serialised as JSON when present. */
   body?: unknown;
+  /** Total budget, connect to last byte. */
   timeoutMs: number;
+  /** Budget for the TCP (and TLS) connection alone; defaults to the total budget. */
+  connectTimeoutMs?: number;
+  /** Aborts the request from outside (e.g. the poller stopping). */
+  signal?: AbortSignal;
 }
 
 /** A provider's answer: status, headers and the body parsed as JSON (`undefined` if it was not JSON). */
 export interface ProviderResponse {
   status: number;
-  headers: Headers;
+  headers: { get(name: string): string | null };
   json: unknown;
   /** True when the body was present but not valid JSON. */
   malformed: boolean;
@@ -42,23 +48,31 @@ export async function sendProviderRequest(provider: ProviderName, request: Provi
   const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
   const secrets = secretsOf(request.headers);
-  let response: Response;
+  let response: Awaited<ReturnType<typeof fetch>>;
   let text: string;
+  const timeout = AbortSignal.timeout(request.timeoutMs);
   try {
     response = await fetch(request.url, {
       method: request.method,
       headers,
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
-      signal: AbortSignal.timeout(request.timeoutMs),
+      signal: request.signal ? AbortSignal.any([timeout, request.signal]) : timeout,
       redirect: 'error',
+      dispatcher: dispatcherFor(request.connectTimeoutMs ?? request.timeoutMs),
     });
     text = await response.text();
   } catch (error) {
-    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
-    const reason = timedOut ? `did not answer within ${request.timeoutMs} ms` : `could not be reached (${networkReason(error)})`;
+    const timedOut = timeout.aborted;
     const code = networkReason(error);
+    const reason = timedOut
+      ? `did not answer within ${request.timeoutMs} ms`
+      : request.signal?.aborted
+        ? 'request was abandoned because this instance is stopping'
+        : `could not be reached (${code})`;
     const delivery = !timedOut && NOT_DELIVERED_CODES.has(code) ? 'no' : 'maybe';
-    throw new ProviderError(`${label} ${reason}`, { provider, retryable: true, delivery }, { cause: error });
+    // Abandoned on purpose (shutdown): not a provider fault, so neither retried nor held against its breaker.
+    const abandoned = !timedOut && request.signal?.aborted === true;
+    throw new ProviderError(`${label} ${reason}`, { provider, retryable: !abandoned, delivery }, { cause: error });
   }
   const answer = { status: response.status, headers: response.headers, secrets };
   if (text.trim() === '') return { ...answer, json: undefined, malformed: false };
@@ -70,7 +84,19 @@ export async function sendProviderRequest(provider: ProviderName, request: Provi
 }
 
 /** Network errors that prove the request never reached the provider. */
-const NOT_DELIVERED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NOT_DELIVERED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+const dispatchers = new Map<number, Agent>();
+
+/** One connection pool per connect timeout (in practice one per process), with that connect budget. */
+function dispatcherFor(connectTimeoutMs: number): Agent {
+  let agent = dispatchers.get(connectTimeoutMs);
+  if (!agent) {
+    agent = new Agent({ connect: { timeout: connectTimeoutMs } });
+    dispatchers.set(connectTimeoutMs, agent);
+  }
+  return agent;
+}
 
 /**
  * A short reason for a failed fetch. Only the cause's error code is used: fetch's own messages can

@@ -2,6 +2,7 @@ import type { AppConfig } from '../config.js';
 import type { ProviderAdapters } from '../domain/checkout-service.js';
 import type { ProviderName } from '../domain/checkout.js';
 import { PayerVaultAdapter } from './payervault/adapter.js';
+import { ProviderResilience } from './resilience.js';
 import { PayerVaultClient } from './payervault/client.js';
 import { SmartcheckoutAdapter } from './smartcheckout/adapter.js';
 import { SmartcheckoutClient } from './smartcheckout/client.js';
@@ -14,6 +15,14 @@ import { StanClient } from './stan/client.js';
  */
 export function createProviderAdapters(config: AppConfig, sandboxUrls: Partial<Record<ProviderName, string>>): ProviderAdapters {
   const timeoutMs = config.providerTimeoutMs;
+  const connectTimeoutMs = config.providerConnectTimeoutMs;
+  // One breaker per provider for the whole process: the poller's failures open it for the mutations too.
+  const resilience = (provider: ProviderName) =>
+    new ProviderResilience(provider, {
+      breakerThreshold: config.providerBreakerThreshold,
+      halfOpenAfterMs: config.providerBreakerHalfOpenMs,
+      getRetries: config.providerGetRetries,
+    });
   const baseUrl = (provider: ProviderName, configured: string | undefined) => {
     const url = configured ?? sandboxUrls[provider];
     if (!url) throw new Error(`No base URL and no sandbox for ${provider}`);
@@ -21,20 +30,35 @@ export function createProviderAdapters(config: AppConfig, sandboxUrls: Partial<R
   };
   return {
     SMARTCHECKOUT: new SmartcheckoutAdapter(
-      new SmartcheckoutClient({ baseUrl: baseUrl('SMARTCHECKOUT', config.smartcheckout.baseUrl), timeoutMs, apiKey: config.smartcheckout.apiKey }),
+      new SmartcheckoutClient({
+        baseUrl: baseUrl('SMARTCHECKOUT', config.smartcheckout.baseUrl),
+        timeoutMs,
+        connectTimeoutMs,
+        resilience: resilience('SMARTCHECKOUT'),
+        apiKey: config.smartcheckout.apiKey,
+      }),
       { testMode: !config.smartcheckout.baseUrl },
     ),
     PAYERVAULT: new PayerVaultAdapter(
       new PayerVaultClient({
         baseUrl: baseUrl('PAYERVAULT', config.payervault.baseUrl),
         timeoutMs,
+        connectTimeoutMs,
+        resilience: resilience('PAYERVAULT'),
         accessKey: config.payervault.accessKey,
         accessSecret: config.payervault.accessSecret,
       }),
       { testMode: !config.payervault.baseUrl },
     ),
     STAN: new StanAdapter(
-      new StanClient({ baseUrl: baseUrl('STAN', config.stan.baseUrl), timeoutMs, clientId: config.stan.clientId, clientSecret: config.stan.clientSecret }),
+      new StanClient({
+        baseUrl: baseUrl('STAN', config.stan.baseUrl),
+        timeoutMs,
+        connectTimeoutMs,
+        resilience: resilience('STAN'),
+        clientId: config.stan.clientId,
+        clientSecret: config.stan.clientSecret,
+      }),
       { currency: config.stan.currency },
     ),
   };

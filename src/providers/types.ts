@@ -1,4 +1,5 @@
 import type { CheckoutStatus, ProviderName } from '../domain/checkout.js';
+import type { ProviderResilience } from './resilience.js';
 
 /** A merchant as a provider describes it. `key` identifies the merchant across checkouts. */
 export interface MerchantInfo {
@@ -51,6 +52,10 @@ export interface ProviderClientOptions {
   baseUrl: string;
   /** Total time budget of one HTTP request, connect to last byte, in milliseconds. */
   timeoutMs: number;
+  /** Budget of the connection alone; defaults to `timeoutMs`. */
+  connectTimeoutMs?: number;
+  /** Retry (GETs only) and circuit breaker shared by every call to this provider; one of its own by default. */
+  resilience?: ProviderResilience;
 }
 
 /** What every provider adapter has in common. */
@@ -60,5 +65,5 @@ export interface CheckoutProviderAdapter {
    * Asks the provider for the current state of a checkout. Present only on providers with a
    * documented status endpoint (Smartcheckout); the others are links or sessions with no status.
    */
-  fetchStatus?(providerCheckoutId: string): Promise<ProviderSnapshot>;
+  fetchStatus?(providerCheckoutId: string, options?: { signal?: AbortSignal }): Promise<ProviderSnapshot>;
 }

@@ -37,6 +37,8 @@ export class Poller {
   private running = false;
   /** Set by stop(): claimed polls not yet started are left for releaseLeases to hand back. */
   private stopRequested = false;
+  /** Aborts in-flight provider requests on stop, so shutdown never waits out a provider timeout. */
+  private abort = new AbortController();
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly batchSize: number;
@@ -62,6 +64,7 @@ export class Poller {
     if (this.running) return;
     this.running = true;
     this.stopRequested = false;
+    this.abort = new AbortController();
     this.loop = this.run();
   }
 
@@ -70,6 +73,7 @@ export class Poller {
     if (!this.running) return;
     this.running = false;
     this.stopRequested = true;
+    this.abort.abort();
     this.wake?.();
     await this.loop;
     const released = await this.repository.releaseLeases(this.options.instanceId).catch(() => 0);
@@ -142,7 +146,7 @@ export class Poller {
     }
     this.stats.polls++;
     try {
-      const snapshot = await this.service.fetchStatus(checkout);
+      const snapshot = await this.service.fetchStatus(checkout, { signal: this.abort.signal });
       const changed = snapshot.status !== checkout.status;
       const nextAttempts = changed ? 0 : attempts + 1;
       if (changed) this.stats.changes++;
@@ -155,6 +159,13 @@ export class Poller {
       );
       if (changed) log.info({ from: checkout.status, to: snapshot.status }, 'status changed');
     } catch (error) {
+      if (this.abort.signal.aborted) {
+        // Abandoned because this instance is stopping: due again at once, for whoever polls next.
+        await this.repository
+          .reschedulePoll(checkout.id, { kind: 'next', owner, attempts, delayMs: 0 })
+          .catch((rescheduleError: unknown) => log.error({ err: rescheduleError }, 'could not hand back an abandoned poll'));
+        return;
+      }
       // A provider fault backs off without touching the status; Retry-After wins when longer. An
       // answer that asking again cannot change (a 4xx such as 404) waits the longest interval at once.
       this.stats.errors++;

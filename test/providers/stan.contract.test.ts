@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { ProviderError } from '../../src/domain/errors.js';
 import { StanAdapter, type StanCreateInput } from '../../src/providers/stan/adapter.js';
+import { ProviderResilience } from '../../src/providers/resilience.js';
 import { StanClient } from '../../src/providers/stan/client.js';
 import { startRecordingServer, type CannedResponse, type RecordedRequest } from '../support/recording-server.js';
 
@@ -139,7 +140,15 @@ let adapter: StanAdapter;
 
 beforeAll(async () => {
   server = await startRecordingServer((request) => respond(request));
-  client = new StanClient({ baseUrl: `${server.url}/`, timeoutMs: 2000, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+  // Each test checks one call's mapping; one breaker over the whole file would open after the
+  // deliberate failures (the breaker has tests of its own).
+  client = new StanClient({
+    baseUrl: `${server.url}/`,
+    timeoutMs: 2000,
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    resilience: new ProviderResilience('STAN', { breakerThreshold: 1_000_000 }),
+  });
   adapter = new StanAdapter(client, { currency: 'eur' });
 });
 

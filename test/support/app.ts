@@ -61,6 +61,10 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     // Off unless a test is about polling: a background poll would race tests that count provider
     // requests or step a sandbox checkout through refreshCheckout.
     POLLER: 'off',
+    // Likewise no retries and a breaker that never opens, unless a test is about them: most tests
+    // count provider requests, and one app sees many deliberate provider failures in a row.
+    PROVIDER_GET_RETRIES: '0',
+    PROVIDER_BREAKER_THRESHOLD: '1000000',
     ...env,
   });
   let app: App;

@@ -108,8 +108,8 @@ export class SmartcheckoutAdapter implements CheckoutProviderAdapter {
   }
 
   /** Polls `GET /v0/checkout/{id}`; the total is known once the provider reports an amount. */
-  async fetchStatus(providerCheckoutId: string): Promise<ProviderSnapshot> {
-    const details = await this.client.getCheckout(providerCheckoutId);
+  async fetchStatus(providerCheckoutId: string, options: { signal?: AbortSignal } = {}): Promise<ProviderSnapshot> {
+    const details = await this.client.getCheckout(providerCheckoutId, options);
     return snapshotOfDetails(details);
   }
 }

@@ -1,4 +1,5 @@
 import { parseProviderBody, providerErrorFromStatus, providerUrl, sendProviderRequest } from '../http.js';
+import { ProviderResilience } from '../resilience.js';
 import type { ProviderClientOptions } from '../types.js';
 import {
   STAN_CHECKOUTS_PATH,
@@ -20,6 +21,9 @@ export class StanClient {
   readonly #baseUrl: string;
   readonly #timeoutMs: number;
   readonly #authorization: string;
+  readonly #connectTimeoutMs: number | undefined;
+  /** Shared with whoever else calls Stan in this process. */
+  readonly resilience: ProviderResilience;
 
   constructor(options: StanClientOptions) {
     // A colon in the user name would shift the split point on Stan's side and send the wrong
@@ -28,6 +32,8 @@ export class StanClient {
     this.#baseUrl = options.baseUrl;
     this.#timeoutMs = options.timeoutMs;
     this.#authorization = `Basic ${Buffer.from(`${options.clientId}:${options.clientSecret}`, 'utf8').toString('base64')}`;
+    this.#connectTimeoutMs = options.connectTimeoutMs;
+    this.resilience = options.resilience ?? new ProviderResilience('STAN');
   }
 
   /**
@@ -36,14 +42,17 @@ export class StanClient {
    * not retryable for other statuses, a body that is not JSON or one without an `id`.
    */
   async createCheckout(body: StanCreateCheckoutRequest): Promise<StanCheckoutResponse> {
-    const response = await sendProviderRequest('STAN', {
-      method: 'POST',
-      url: providerUrl(this.#baseUrl, STAN_CHECKOUTS_PATH),
-      headers: { authorization: this.#authorization, 'content-type': 'application/json' },
-      body,
-      timeoutMs: this.#timeoutMs,
+    return this.resilience.execute('POST', async () => {
+      const response = await sendProviderRequest('STAN', {
+        method: 'POST',
+        url: providerUrl(this.#baseUrl, STAN_CHECKOUTS_PATH),
+        headers: { authorization: this.#authorization, 'content-type': 'application/json' },
+        body,
+        timeoutMs: this.#timeoutMs,
+        connectTimeoutMs: this.#connectTimeoutMs,
+      });
+      if (response.status < 200 || response.status > 299) throw providerErrorFromStatus('STAN', response);
+      return parseProviderBody('STAN', response, stanCheckoutResponseSchema);
     });
-    if (response.status < 200 || response.status > 299) throw providerErrorFromStatus('STAN', response);
-    return parseProviderBody('STAN', response, stanCheckoutResponseSchema);
   }
 }

@@ -1,0 +1,98 @@
+import {
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleWhen,
+  isBrokenCircuitError,
+  retry,
+  type CircuitBreakerPolicy,
+  type IPolicy,
+} from 'cockatiel';
+import type { ProviderName } from '../domain/checkout.js';
+import { ProviderError } from '../domain/errors.js';
+import { PROVIDER_LABELS } from './http.js';
+
+/** Tuning of one provider's retry and circuit breaker. */
+export interface ResilienceOptions {
+  /** Consecutive failures (timeouts, refused connections, 5xx) that open the breaker. */
+  breakerThreshold?: number;
+  /** How long the breaker stays open before one half-open probe may pass. */
+  halfOpenAfterMs?: number;
+  /** Extra attempts of a safe (GET) request after a retryable failure. POSTs are never retried. */
+  getRetries?: number;
+  /** First retry delay; later ones grow exponentially with jitter up to `retryMaxDelayMs`. */
+  retryInitialDelayMs?: number;
+  retryMaxDelayMs?: number;
+}
+
+/** Breaker states as reported to operators and metrics. */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** A failure that says something about the provider's health (not a 4xx about our request, not a 429). */
+function isOutage(error: Error): boolean {
+  return error instanceof ProviderError && error.retryable && error.httpStatus !== 429;
+}
+
+/**
+ * Retry, and a circuit breaker, for every call to one provider (cockatiel, shared by the
+ * mutations and the poller of this process). Only GETs are retried, with jittered exponential
+ * backoff, and never when the provider asked us to wait (Retry-After): a create POST that may have
+ * reached the provider must not be sent twice. While the breaker is open every call fails at once
+ * with a retryable ProviderError and no request leaves the process.
+ */
+export class ProviderResilience {
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly safeRetry: IPolicy;
+  private readonly halfOpenAfterMs: number;
+  private readonly threshold: number;
+
+  constructor(
+    readonly provider: ProviderName,
+    options: ResilienceOptions = {},
+  ) {
+    this.threshold = options.breakerThreshold ?? 5;
+    this.halfOpenAfterMs = options.halfOpenAfterMs ?? 10_000;
+    this.breaker = circuitBreaker(handleWhen(isOutage), {
+      halfOpenAfter: this.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(this.threshold),
+    });
+    this.safeRetry = retry(
+      handleWhen((error) => isOutage(error) && (error as ProviderError).retryAfterMs === null),
+      {
+        maxAttempts: options.getRetries ?? 2,
+        backoff: new ExponentialBackoff({ initialDelay: options.retryInitialDelayMs ?? 100, maxDelay: options.retryMaxDelayMs ?? 1_000 }),
+      },
+    );
+  }
+
+  /** The breaker's state right now. */
+  get state(): BreakerState {
+    switch (this.breaker.state) {
+      case CircuitState.Open:
+      case CircuitState.Isolated:
+        return 'open';
+      case CircuitState.HalfOpen:
+        return 'half-open';
+      default:
+        return 'closed';
+    }
+  }
+
+  /** Runs one provider request under the breaker (and, for GETs, the retry policy inside it). */
+  async execute<T>(method: 'GET' | 'POST', request: () => Promise<T>): Promise<T> {
+    const guarded = () => this.breaker.execute(request);
+    try {
+      return method === 'GET' ? await this.safeRetry.execute(guarded) : await guarded();
+    } catch (error) {
+      if (isBrokenCircuitError(error)) {
+        throw new ProviderError(
+          `${PROVIDER_LABELS[this.provider]} is unavailable: ${this.threshold} calls in a row failed, so calls are paused for up to ${Math.ceil(this.halfOpenAfterMs / 1000)} s`,
+          { provider: this.provider, retryable: true, delivery: 'no' },
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+}
