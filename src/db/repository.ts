@@ -262,6 +262,13 @@ export class CheckoutRepository {
     return { row, lastEventId: last?.id ?? 0 };
   }
 
+  /** A checkout of any tenant (operator tools only; the API always scopes by tenant). */
+  async findAnyById(id: string): Promise<CheckoutRow | undefined> {
+    if (!isRowId(id)) return undefined;
+    const [row] = await this.db.select().from(checkouts).where(eq(checkouts.id, id));
+    return row;
+  }
+
   /** The tenant's checkouts among `ids`, in no particular order; foreign and unknown ids are absent. */
   async findByIds(tenant: string, ids: readonly string[]): Promise<CheckoutRow[]> {
     const rowIds = ids.filter(isRowId);
