@@ -11,6 +11,7 @@ const base = Number(process.env.SANDBOX_PORT ?? 4100);
 const sandboxes = await startSandboxes(config, PROVIDERS, {
   host: process.env.SANDBOX_HOST ?? '127.0.0.1',
   ports: { SMARTCHECKOUT: base, PAYERVAULT: base + 1, STAN: base + 2 },
+  faults: config.sandboxFaults,
 });
 // Only the built-in sandbox credentials are printed; credentials from the environment never are.
 const shown = (value: string) => ((Object.values(SANDBOX_CREDENTIALS) as string[]).includes(value) ? value : '<from your environment>');

@@ -67,7 +67,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   const sandboxed = sandboxedProviders(config);
   let sandboxes: RunningSandboxes;
   try {
-    sandboxes = await startSandboxes(config, sandboxed);
+    sandboxes = await startSandboxes(config, sandboxed, { faults: config.sandboxFaults });
   } catch (error) {
     await database.close();
     throw error;

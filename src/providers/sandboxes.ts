@@ -16,6 +16,11 @@ export interface SandboxListenOptions {
   host?: string;
   /** Port per provider; 0 (the default) picks a free one. */
   ports?: Partial<Record<ProviderName, number>>;
+  /**
+   * Serve each sandbox's fault-injection endpoint `/__faults` (loopback clients only; see
+   * `withSandboxFaults`). Off by default: the API server turns it on with `SANDBOX_FAULTS=on`.
+   */
+  faults?: boolean;
 }
 
 /**
@@ -28,12 +33,13 @@ export async function startSandboxes(
   listen: SandboxListenOptions = {},
 ): Promise<RunningSandboxes> {
   const host = listen.host ?? '127.0.0.1';
+  const faults = listen.faults ?? false;
   const running: Partial<Record<ProviderName, RunningSandbox>> = {};
   const starters: Record<ProviderName, (port: number) => Promise<RunningSandbox>> = {
-    SMARTCHECKOUT: (port) => startSmartcheckoutSandbox({ apiKey: config.smartcheckout.apiKey, host, port }),
+    SMARTCHECKOUT: (port) => startSmartcheckoutSandbox({ apiKey: config.smartcheckout.apiKey, faults, host, port }),
     PAYERVAULT: (port) =>
-      startPayerVaultSandbox({ accessKey: config.payervault.accessKey, accessSecret: config.payervault.accessSecret, host, port }),
-    STAN: (port) => startStanSandbox({ clientId: config.stan.clientId, clientSecret: config.stan.clientSecret, host, port }),
+      startPayerVaultSandbox({ accessKey: config.payervault.accessKey, accessSecret: config.payervault.accessSecret, faults, host, port }),
+    STAN: (port) => startStanSandbox({ clientId: config.stan.clientId, clientSecret: config.stan.clientSecret, faults, host, port }),
   };
   const close = async () => {
     await Promise.all(Object.values(running).map((sandbox) => sandbox.close()));

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { withSandboxFaults } from '../sandbox-faults.js';
 import { sendJson, startSandboxServer, type RunningSandbox, type SandboxHandler } from '../sandbox-http.js';
 import {
   PAYERVAULT_ACCESS_KEY_HEADER,
@@ -13,7 +14,15 @@ import {
 export interface PayerVaultSandboxOptions {
   accessKey: string;
   accessSecret: string;
+  /**
+   * Serve the fault-injection endpoint `/__faults` (loopback only; see `withSandboxFaults`).
+   * Operation: `link` (GET /api/v1/checkout-link/{customer_id}). Off by default.
+   */
+  faults?: boolean;
 }
+
+/** The documented operations of PayerVault, as the fault layer names them. */
+export const PAYERVAULT_SANDBOX_OPERATIONS = ['link'] as const;
 
 const CHECKOUT_PAGE_PATH = '/checkout/';
 
@@ -29,13 +38,12 @@ export function createPayerVaultSandbox(options: PayerVaultSandboxOptions): Sand
     matches(headerValue(req, PAYERVAULT_ACCESS_KEY_HEADER), expectedKey) &&
     matches(headerValue(req, PAYERVAULT_ACCESS_SECRET_HEADER), expectedSecret);
 
-  return (req, res) => {
-    // Raw path, not `new URL(...)`: URL parsing would resolve dot segments the client never sent.
-    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+  const handler: SandboxHandler = (req, res) => {
+    const path = rawPath(req);
 
     if (path.startsWith(PAYERVAULT_CHECKOUT_LINK_PATH)) {
-      const segment = path.slice(PAYERVAULT_CHECKOUT_LINK_PATH.length);
-      if (segment === '' || segment.includes('/')) return notFound(res);
+      const segment = linkSegment(path);
+      if (segment === null) return notFound(res);
       if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
       if (!authorised(req)) return error(res, 401, 'Unauthorized');
       const customerId = decodeSegment(segment);
@@ -58,14 +66,33 @@ export function createPayerVaultSandbox(options: PayerVaultSandboxOptions): Sand
 
     return notFound(res);
   };
+  if (!options.faults) return handler;
+  return withSandboxFaults(handler, {
+    operations: PAYERVAULT_SANDBOX_OPERATIONS,
+    // The same routing as the handler, so a fault never lands on a request it would refuse as 404/405.
+    operationOf: (req) => (req.method === 'GET' && linkSegment(rawPath(req)) !== null ? 'link' : null),
+    authorized: authorised,
+  });
+}
+
+/** The request path without its query. Raw, not `new URL(...)`: URL parsing would resolve dot segments the client never sent. */
+function rawPath(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?', 1)[0] ?? '/';
+}
+
+/** The customer id segment of a checkout-link path, or null when the path is not one. */
+function linkSegment(path: string): string | null {
+  if (!path.startsWith(PAYERVAULT_CHECKOUT_LINK_PATH)) return null;
+  const segment = path.slice(PAYERVAULT_CHECKOUT_LINK_PATH.length);
+  return segment === '' || segment.includes('/') ? null : segment;
 }
 
 /** Starts the PayerVault sandbox on loopback (port 0 picks a free port). */
 export function startPayerVaultSandbox(
   options: PayerVaultSandboxOptions & { port?: number; host?: string },
 ): Promise<RunningSandbox> {
-  const { port, host, ...credentials } = options;
-  return startSandboxServer(createPayerVaultSandbox(credentials), { port, host });
+  const { port, host, ...settings } = options;
+  return startSandboxServer(createPayerVaultSandbox(settings), { port, host });
 }
 
 function error(res: ServerResponse, status: number, message: string): void {

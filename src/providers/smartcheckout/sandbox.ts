@@ -8,6 +8,7 @@ import {
   type RunningSandbox,
   type SandboxHandler,
 } from '../sandbox-http.js';
+import { withSandboxFaults } from '../sandbox-faults.js';
 import { SMARTCHECKOUT_CREATE_PATH, SmartcheckoutCreateRequestSchema, type SmartcheckoutStatus } from './contract.js';
 
 /** Settings of a Smartcheckout sandbox. */
@@ -17,7 +18,15 @@ export interface SmartcheckoutSandboxOptions {
    * the key that created it and is invisible (404) to the others, as on a multi-account service.
    */
   apiKey: string | readonly string[];
+  /**
+   * Serve the fault-injection endpoint `/__faults` (loopback only; see `withSandboxFaults`).
+   * Operations: `create` (POST /v0/checkout) and `status` (GET /v0/checkout/{id}). Off by default.
+   */
+  faults?: boolean;
 }
+
+/** The documented operations of Smartcheckout, as the fault layer names them. */
+export const SMARTCHECKOUT_SANDBOX_OPERATIONS = ['create', 'status'] as const;
 
 /** The scenario a product URL asks for through its `sandbox_*` query parameters (DESIGN §5). */
 export interface SmartcheckoutSandboxScenario {
@@ -141,11 +150,8 @@ export function createSmartcheckoutSandbox(options: SmartcheckoutSandboxOptions)
     sendJson(res, 200, { id, status: 'completed', amount_str: scenario.amount, currency: scenario.currency, notes: '' });
   }
 
-  return async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
-    const isCollection = path === SMARTCHECKOUT_CREATE_PATH;
-    const itemMatch = path.startsWith(`${SMARTCHECKOUT_CREATE_PATH}/`) ? path.slice(SMARTCHECKOUT_CREATE_PATH.length + 1) : null;
-    const itemId = itemMatch !== null && itemMatch !== '' && !itemMatch.includes('/') ? itemMatch : null;
+  const handler: SandboxHandler = async (req, res) => {
+    const { isCollection, itemId } = route(req);
     if (!isCollection && itemId === null) return sendJson(res, 404, { message: 'Not Found' });
     const allowed = isCollection ? 'POST' : 'GET';
     if (req.method !== allowed) {
@@ -160,11 +166,32 @@ export function createSmartcheckoutSandbox(options: SmartcheckoutSandboxOptions)
     if (isCollection) return create(req, res, owner);
     return get(res, itemId!, owner);
   };
+  if (!options.faults) return handler;
+  return withSandboxFaults(handler, {
+    operations: SMARTCHECKOUT_SANDBOX_OPERATIONS,
+    // The same routing as the handler, so a fault never lands on a request it would refuse as 404/405.
+    operationOf: (req) => {
+      const { isCollection, itemId } = route(req);
+      if (isCollection) return req.method === 'POST' ? 'create' : null;
+      return itemId !== null && req.method === 'GET' ? 'status' : null;
+    },
+    authorized: (req) => authenticate(req) !== null,
+  });
+}
+
+/** Which documented path a request is for: the collection (create) or one checkout (status). */
+function route(req: IncomingMessage): { isCollection: boolean; itemId: string | null } {
+  const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
+  const isCollection = path === SMARTCHECKOUT_CREATE_PATH;
+  const itemMatch = path.startsWith(`${SMARTCHECKOUT_CREATE_PATH}/`) ? path.slice(SMARTCHECKOUT_CREATE_PATH.length + 1) : null;
+  const itemId = itemMatch !== null && itemMatch !== '' && !itemMatch.includes('/') ? itemMatch : null;
+  return { isCollection, itemId };
 }
 
 /** Starts a Smartcheckout sandbox on loopback (port 0 by default picks a free port). */
 export function startSmartcheckoutSandbox(
   options: SmartcheckoutSandboxOptions & { port?: number; host?: string },
 ): Promise<RunningSandbox> {
-  return startSandboxServer(createSmartcheckoutSandbox(options), { port: options.port, host: options.host });
+  const { port, host, ...settings } = options;
+  return startSandboxServer(createSmartcheckoutSandbox(settings), { port, host });
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { computeStanTotals } from '../../domain/stan-totals.js';
+import { withSandboxFaults } from '../sandbox-faults.js';
 import { BadRequestBody, readJsonBody, sendJson, startSandboxServer, type RunningSandbox, type SandboxHandler } from '../sandbox-http.js';
 import { STAN_CHECKOUTS_PATH, stanCreateCheckoutRequestSchema, type StanCheckoutResponse, type StanMerchant } from './contract.js';
 
@@ -8,7 +9,15 @@ import { STAN_CHECKOUTS_PATH, stanCreateCheckoutRequestSchema, type StanCheckout
 export interface StanSandboxOptions {
   clientId: string;
   clientSecret: string;
+  /**
+   * Serve the fault-injection endpoint `/__faults` (loopback only; see `withSandboxFaults`).
+   * Operation: `create` (POST /v1/checkouts). Off by default.
+   */
+  faults?: boolean;
 }
+
+/** The documented operations of Stan, as the fault layer names them. */
+export const STAN_SANDBOX_OPERATIONS = ['create'] as const;
 
 const SANDBOX_SITE = 'https://sandbox.stan-app.fr';
 
@@ -37,7 +46,7 @@ export function createStanSandbox(options: StanSandboxOptions): SandboxHandler {
     return timingSafeEqual(digest(Buffer.from(match[1]!, 'base64').toString('utf8')), expected);
   };
 
-  return async (req: IncomingMessage, res: ServerResponse) => {
+  const handler: SandboxHandler = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== STAN_CHECKOUTS_PATH) return sendJson(res, 404, { message: 'Not Found' });
     if (req.method !== 'POST') {
@@ -95,12 +104,19 @@ export function createStanSandbox(options: StanSandboxOptions): SandboxHandler {
     };
     return sendJson(res, 200, checkout);
   };
+  if (!options.faults) return handler;
+  return withSandboxFaults(handler, {
+    operations: STAN_SANDBOX_OPERATIONS,
+    // The same routing as the handler, so a fault never lands on a request it would refuse as 404/405.
+    operationOf: (req) => ((req.url ?? '/').split('?')[0] === STAN_CHECKOUTS_PATH && req.method === 'POST' ? 'create' : null),
+    authorized,
+  });
 }
 
 /** Starts the Stan sandbox on loopback (port 0 by default) and returns its origin. */
 export function startStanSandbox(options: StanSandboxOptions & { port?: number; host?: string }): Promise<RunningSandbox> {
-  const { port, host, ...credentials } = options;
-  return startSandboxServer(createStanSandbox(credentials), { port, host });
+  const { port, host, ...settings } = options;
+  return startSandboxServer(createStanSandbox(settings), { port, host });
 }
 
 function digest(value: string): Buffer {
