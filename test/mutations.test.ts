@@ -610,16 +610,17 @@ describe('against a recording server', () => {
 
   describe('Smartcheckout create failures become ProviderError', () => {
     it.each([
-      ['500', { status: 500, body: { message: 'Internal error' } }, { retryable: true, httpStatus: 500, providerMessage: 'Internal error' }, 'UNKNOWN'],
-      ['502 without a body', { status: 502 }, { retryable: true, httpStatus: 502, providerMessage: null }, 'UNKNOWN'],
+      ['500', { status: 500, body: { message: 'Internal error' } }, { retryable: false, httpStatus: 500, providerMessage: 'Internal error' }, 'UNKNOWN'],
+      ['502 without a body', { status: 502 }, { retryable: false, httpStatus: 502, providerMessage: null }, 'UNKNOWN'],
       ['400 with a message', { status: 400, body: { message: 'url is not a product page' } }, { retryable: false, httpStatus: 400, providerMessage: 'url is not a product page' }, 'FAILED'],
       ['401', { status: 401, body: { message: 'Invalid API key' } }, { retryable: false, httpStatus: 401, providerMessage: 'Invalid API key' }, 'FAILED'],
       ['429', { status: 429, body: { message: 'Too many requests' } }, { retryable: true, httpStatus: 429, providerMessage: 'Too many requests' }, 'FAILED'],
       ['malformed JSON on 200', { status: 200, rawBody: '{"checkout_id": "abc", "status": ' }, { retryable: false, httpStatus: 200 }, 'UNKNOWN'],
       ['a 200 without checkout_id', { status: 200, body: { status: 'processing' } }, { retryable: false, httpStatus: 200 }, 'UNKNOWN'],
-      ['a timeout', { status: 200, body: { checkout_id: SMART_CHECKOUT_ID, status: 'processing' }, delayMs: TIMEOUT_MS + 700 }, { retryable: true, httpStatus: null }, 'UNKNOWN'],
+      ['a timeout', { status: 200, body: { checkout_id: SMART_CHECKOUT_ID, status: 'processing' }, delayMs: TIMEOUT_MS + 700 }, { retryable: false, httpStatus: null }, 'UNKNOWN'],
     ] as [string, CannedResponse, Record<string, unknown>, 'UNKNOWN' | 'FAILED'][])(
       '%s',
+      // An ambiguous create (UNKNOWN) is not retryable: a retry under a new key could buy twice.
       async (_label, canned, expected, rowStatus) => {
         respond = () => canned;
         const before = await listCheckouts(t);
@@ -634,6 +635,8 @@ describe('against a recording server', () => {
         expect(stored.status).toBe(rowStatus);
         expect(stored.notes).toMatch(/\S/);
         if (rowStatus === 'UNKNOWN') expect(stored.notes).toMatch(/may have created/);
+        // The error points at the checkout it left behind, so a client can watch or report it.
+        expect(error.leftBehind).toEqual({ id: stored.id, status: rowStatus });
         expect(stored.events.map((e) => e.status)).toEqual(['PENDING', rowStatus]);
         expect(stored.providerCheckoutId).toBeNull();
       },
@@ -686,9 +689,9 @@ describe('against a recording server', () => {
     });
 
     it.each([
-      ['500', { status: 500, body: { message: 'Stan is down' } }, { retryable: true, httpStatus: 500, providerMessage: 'Stan is down' }, 'UNKNOWN'],
+      ['500', { status: 500, body: { message: 'Stan is down' } }, { retryable: false, httpStatus: 500, providerMessage: 'Stan is down' }, 'UNKNOWN'],
       ['400', { status: 400, body: { message: 'line_items.0.unit_price: invalid' } }, { retryable: false, httpStatus: 400, providerMessage: 'line_items.0.unit_price: invalid' }, 'FAILED'],
-      ['a timeout', { status: 200, body: { id: 'stan-1' }, delayMs: TIMEOUT_MS + 700 }, { retryable: true, httpStatus: null }, 'UNKNOWN'],
+      ['a timeout', { status: 200, body: { id: 'stan-1' }, delayMs: TIMEOUT_MS + 700 }, { retryable: false, httpStatus: null }, 'UNKNOWN'],
     ] as [string, CannedResponse, Record<string, unknown>, string][])('Stan %s', async (_label, canned, expected, rowStatus) => {
       respond = () => canned;
       const before = await listCheckouts(t);

@@ -46,6 +46,8 @@ export interface ApplyOptions {
   createError?: StoredCreateError;
   /** Write only if the checkout is still in this status (otherwise leave it and report no event). */
   onlyFrom?: CheckoutStatus;
+  /** Forget the checkout's idempotency key, so the same key may create a new checkout. */
+  releaseIdempotencyKey?: boolean;
 }
 
 /** The checkout after a write, and the event appended if its status changed. */
@@ -125,7 +127,7 @@ export class CheckoutRepository {
     source: string,
     options: ApplyOptions = {},
   ): Promise<SnapshotResult> {
-    const { schedule = { kind: 'keep' }, createError, onlyFrom } = options;
+    const { schedule = { kind: 'keep' }, createError, onlyFrom, releaseIdempotencyKey } = options;
     return this.db.transaction(async (tx) => {
       const [current] = await tx.select().from(checkouts).where(eq(checkouts.id, checkoutId)).for('update');
       if (!current) throw new Error(`checkout ${checkoutId} vanished while being updated`);
@@ -149,6 +151,7 @@ export class CheckoutRepository {
           ...(snapshot.testMode !== undefined && { testMode: snapshot.testMode }),
           ...(snapshot.details && { details: sql`${checkouts.details} || ${JSON.stringify(snapshot.details)}::jsonb` }),
           ...(createError && { createError }),
+          ...(releaseIdempotencyKey && { idempotencyKey: null, requestHash: null }),
         })
         .where(eq(checkouts.id, checkoutId))
         .returning();

@@ -132,10 +132,19 @@ export class CheckoutService {
   }
 
   /** Writes a snapshot with its schedule change and publishes the status change, if any, after commit. */
-  async record(row: CheckoutRow, snapshot: ProviderSnapshot, schedule: ScheduleChange, options: Omit<ApplyOptions, 'schedule'> = {}): Promise<CheckoutRow> {
-    const result = await this.repository.applySnapshot(row.id, snapshot, sourceOf(row.provider as ProviderName), { ...options, schedule });
+  async record(
+    row: CheckoutRow,
+    snapshot: ProviderSnapshot,
+    schedule: ScheduleChange,
+    { source, ...options }: Omit<ApplyOptions, 'schedule'> & { source?: string } = {},
+  ): Promise<CheckoutRow> {
+    return (await this.apply(row, snapshot, { ...options, schedule, source })).row;
+  }
+
+  private async apply(row: CheckoutRow, snapshot: ProviderSnapshot, { source, ...options }: ApplyOptions & { source?: string | undefined }) {
+    const result = await this.repository.applySnapshot(row.id, snapshot, source ?? sourceOf(row.provider as ProviderName), options);
     if (result.event) publishChange(this.options.pubsub, result.row, result.event);
-    return result.row;
+    return result;
   }
 
   private async create(
@@ -162,8 +171,7 @@ export class CheckoutService {
     try {
       snapshot = await callProvider();
     } catch (error) {
-      await this.recordCreateFailure(row, error, log);
-      throw error;
+      throw await this.recordCreateFailure(row, error, log);
     }
     log.info({ status: snapshot.status }, 'checkout created at provider');
     const pollable = this.isPollable(record.provider, snapshot.providerCheckoutId, snapshot.status);
@@ -185,6 +193,7 @@ export class CheckoutService {
         retryable: stored.retryable,
         httpStatus: stored.httpStatus,
         providerMessage: stored.providerMessage,
+        checkoutId: existing.id,
       });
     }
     return existing;
@@ -194,45 +203,77 @@ export class CheckoutService {
    * A failed create still leaves its row: FAILED when the provider certainly created nothing,
    * UNKNOWN when a non-idempotent request may have been acted on (never retried blindly).
    */
-  private async recordCreateFailure(row: CheckoutRow, error: unknown, log: Logger): Promise<void> {
+  /**
+   * A failed create keeps its row and answers with the error to give the caller:
+   * - FAILED when the provider certainly created nothing. If asking again may succeed (refused
+   *   connection, open breaker, 429, 5xx on a GET), the idempotency key is released so the same
+   *   key can be used again; otherwise (a 4xx, an empty cart) the error is stored and replayed.
+   * - UNKNOWN when a non-idempotent request may have been acted on. The error is stored and
+   *   replayed, and reported as not retryable: a retry under a new key could buy twice.
+   */
+  private async recordCreateFailure(row: CheckoutRow, error: unknown, log: Logger): Promise<unknown> {
     const provider = row.provider as ProviderName;
-    let status: 'FAILED' | 'UNKNOWN' = 'UNKNOWN';
-    let notes = 'Internal error while calling the provider; the outcome is unknown';
-    let stored: StoredCreateError | undefined;
     if (error instanceof EmptyCartError) {
-      status = 'FAILED';
-      notes = error.message;
-      stored = { type: 'EmptyCartError', customerId: error.customerId, providerMessage: error.providerMessage };
-    } else if (error instanceof ProviderError) {
-      const rejected = error.httpStatus !== null && error.httpStatus >= 400 && error.httpStatus < 500 && error.httpStatus !== 408;
-      const ambiguous = NON_IDEMPOTENT_CREATE.has(provider) && error.delivery !== 'no' && !rejected;
-      status = ambiguous ? 'UNKNOWN' : 'FAILED';
-      notes = ambiguous ? `${error.message}; the provider may have created the checkout` : error.message;
-      stored = {
-        type: 'ProviderError',
-        message: error.message,
-        provider: error.provider,
-        retryable: error.retryable,
-        httpStatus: error.httpStatus,
-        providerMessage: error.providerMessage,
-      };
+      await this.record(row, { status: 'FAILED', notes: error.message }, { kind: 'keep' }, {
+        createError: { type: 'EmptyCartError', customerId: error.customerId, providerMessage: error.providerMessage },
+      });
+      return error;
     }
-    log.warn({ err: error instanceof Error ? error.message : String(error), status }, 'provider create failed');
-    await this.record(row, { status, notes }, { kind: 'keep' }, { createError: stored });
+    if (!(error instanceof ProviderError)) {
+      log.error({ err: error }, 'create failed unexpectedly; the outcome at the provider is unknown');
+      await this.record(row, { status: 'UNKNOWN', notes: 'Internal error while calling the provider; the outcome is unknown' }, { kind: 'keep' }, { source: 'api' });
+      return error;
+    }
+    const rejected = error.httpStatus !== null && error.httpStatus >= 400 && error.httpStatus < 500 && error.httpStatus !== 408;
+    const ambiguous = NON_IDEMPOTENT_CREATE.has(provider) && error.delivery !== 'no' && !rejected;
+    const answer = ambiguous
+      ? new ProviderError(
+          `${error.message}. The checkout is UNKNOWN: the provider may have created it. Do not retry under a new idempotency key; watch this checkout or ask an operator.`,
+          { provider, retryable: false, httpStatus: error.httpStatus, providerMessage: error.providerMessage, delivery: error.delivery, checkoutId: row.id },
+          { cause: error },
+        )
+      : new ProviderError(
+          error.message,
+          { provider, retryable: error.retryable, httpStatus: error.httpStatus, providerMessage: error.providerMessage, delivery: error.delivery, checkoutId: row.id },
+          { cause: error },
+        );
+    const releaseKey = !ambiguous && error.retryable;
+    log.warn({ err: error.message, status: ambiguous ? 'UNKNOWN' : 'FAILED', keyReleased: releaseKey }, 'provider create failed');
+    await this.record(
+      row,
+      { status: ambiguous ? 'UNKNOWN' : 'FAILED', notes: ambiguous ? `${error.message}; the provider may have created the checkout` : error.message },
+      { kind: 'keep' },
+      {
+        // Nothing reached the provider: the decision is ours, not its.
+        source: error.delivery === 'no' ? 'api' : undefined,
+        releaseIdempotencyKey: releaseKey,
+        createError: releaseKey
+          ? undefined
+          : {
+              type: 'ProviderError',
+              message: answer.message,
+              provider,
+              retryable: answer.retryable,
+              httpStatus: answer.httpStatus,
+              providerMessage: answer.providerMessage,
+            },
+      },
+    );
+    return answer;
   }
 
   /**
    * A checkout whose create call died with its process (row written, answer never recorded)
    * becomes UNKNOWN: the provider may or may not have acted, and it is not asked again blindly.
    */
-  async markAbandoned(row: CheckoutRow): Promise<void> {
-    await this.record(
+  async markAbandoned(row: CheckoutRow): Promise<boolean> {
+    const { event } = await this.apply(
       row,
       { status: 'UNKNOWN', notes: 'The provider\'s answer to the create call was never recorded (the process stopped); the provider may have created the checkout' },
-      { kind: 'keep' },
       // The create call may have finished since the row was found stale: then its answer stands.
-      { onlyFrom: 'PENDING' },
+      { onlyFrom: 'PENDING', source: 'api' },
     );
+    return event !== null;
   }
 }
 

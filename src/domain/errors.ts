@@ -47,6 +47,8 @@ export interface ProviderErrorDetails {
   delivery?: 'no' | 'maybe' | 'yes';
   /** How long the provider asked us to wait (its `Retry-After` on 429/503), in milliseconds. */
   retryAfterMs?: number | null;
+  /** Row id of the checkout this failure left behind (FAILED or UNKNOWN), when a create recorded one. */
+  checkoutId?: string | null;
 }
 
 /** The provider failed or answered something we could not understand. */
@@ -58,9 +60,11 @@ export class ProviderError extends DomainError {
   readonly providerMessage: string | null;
   readonly delivery: 'no' | 'maybe' | 'yes';
   readonly retryAfterMs: number | null;
+  readonly checkoutId: string | null;
   constructor(message: string, details: ProviderErrorDetails, options?: { cause?: unknown }) {
     super(message, options);
     this.retryAfterMs = details.retryAfterMs ?? null;
+    this.checkoutId = details.checkoutId ?? null;
     this.delivery = details.delivery ?? (details.httpStatus ? 'yes' : 'maybe');
     this.provider = details.provider;
     this.retryable = details.retryable;

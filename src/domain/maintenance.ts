@@ -51,12 +51,15 @@ export class Maintenance {
   /** One round: returns how many checkouts became UNKNOWN and how many keys were pruned. */
   async runOnce(): Promise<{ abandoned: number; prunedKeys: number }> {
     const stale = await this.repository.stalePending(this.options.pendingGraceMs, SWEEP_BATCH);
+    let abandoned = 0;
     for (const row of stale) {
-      await this.service.markAbandoned(row);
+      // False when the create call recorded its answer after all, between the look-up and the write.
+      if (!(await this.service.markAbandoned(row))) continue;
+      abandoned++;
       this.logger.warn({ checkoutId: row.id, provider: row.provider, createdAt: row.createdAt }, 'create call never answered: checkout is now UNKNOWN');
     }
     const prunedKeys = await this.repository.pruneIdempotencyKeys(this.options.idempotencyKeyTtlHours);
     if (prunedKeys) this.logger.info({ prunedKeys }, 'pruned idempotency keys');
-    return { abandoned: stale.length, prunedKeys };
+    return { abandoned, prunedKeys };
   }
 }

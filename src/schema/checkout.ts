@@ -200,3 +200,16 @@ builder.mutationFields((t) => ({
     },
   }),
 }));
+
+builder.objectField(ProviderError, 'checkout', (t) =>
+  t.field({
+    type: CheckoutInterface,
+    nullable: true,
+    description:
+      'The checkout a failed create left behind: FAILED when the provider did nothing, UNKNOWN when it may have acted (watch it, or have an operator resolve it). Null for failures of other operations.',
+    resolve: (error, _args, ctx) => {
+      const ref = nodesByTypename.get(TYPENAMES[error.provider]);
+      return error.checkoutId && ref ? ref.getDataloader(ctx).load(error.checkoutId) : null;
+    },
+  }),
+);

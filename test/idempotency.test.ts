@@ -1,0 +1,560 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkouts } from '../src/db/schema.js';
+import {
+  CheckoutDocument,
+  CheckoutsDocument,
+  CreatePayerVaultCheckoutDocument,
+  CreateSmartCheckoutDocument,
+  CreateStanCheckoutDocument,
+  type CreatePayerVaultCheckoutInput,
+  type CreateSmartCheckoutInput,
+  type CreateStanCheckoutInput,
+} from './generated/graphql.js';
+import { expectType, isolatedDatabase, startTestApp, type GraphQLResponse, type TestApp } from './support/app.js';
+import { startRecordingServer, type CannedResponse, type RecordedRequest } from './support/recording-server.js';
+
+/*
+ * Idempotency keys end to end over HTTP, against a recording server that stands in for the three
+ * providers and counts what reaches them: concurrent duplicates (one instance, and two instances
+ * sharing PostgreSQL), replay of results and typed errors, key reuse, tenants, pruning, and
+ * ambiguous creates. Every claim is a count of provider requests or of rows, never a timing.
+ */
+
+const SMART_ID = '5f1d8f34-2f5e-4c36-9d0b-0d6f2c1b7a11';
+const STAN_ID = 'stan_co_idem_1';
+const PAYERVAULT_URL = 'https://pay.example/checkout/idem';
+
+const CREDENTIALS = {
+  SMARTCHECKOUT_API_KEY: 'sk-idempotency-test',
+  PAYERVAULT_ACCESS_KEY: 'pv-access-idempotency',
+  PAYERVAULT_ACCESS_SECRET: 'pv-secret-idempotency',
+  STAN_CLIENT_ID: 'stan-client-idempotency',
+  STAN_CLIENT_SECRET: 'stan-secret-idempotency',
+};
+
+type Recorder = Awaited<ReturnType<typeof startRecordingServer>>;
+
+/** Follows the three providers' documents: Smartcheckout processing, a Stan session, a PayerVault link. */
+function providerDocs(delayMs = 0) {
+  return (request: RecordedRequest): CannedResponse => {
+    if (request.method === 'POST' && request.path === '/v0/checkout') {
+      return { status: 200, body: { checkout_id: SMART_ID, status: 'processing' }, delayMs };
+    }
+    if (request.method === 'GET' && request.path === `/v0/checkout/${SMART_ID}`) {
+      return { status: 200, body: { id: SMART_ID, status: 'processing' }, delayMs };
+    }
+    if (request.method === 'POST' && request.path === '/v1/checkouts') {
+      return { status: 200, body: { id: STAN_ID, is_testmode: false, merchant: { name: 'Idem Store' } }, delayMs };
+    }
+    if (request.method === 'GET' && request.path.startsWith('/api/v1/checkout-link/')) {
+      return { status: 200, body: { url: PAYERVAULT_URL }, delayMs };
+    }
+    return { status: 404, body: { message: 'not found' } };
+  };
+}
+
+function providerEnv(recorder: Recorder, extra: Record<string, string> = {}) {
+  return {
+    SMARTCHECKOUT_BASE_URL: recorder.url,
+    PAYERVAULT_BASE_URL: recorder.url,
+    STAN_BASE_URL: recorder.url,
+    ...CREDENTIALS,
+    ...extra,
+  };
+}
+
+const countOf = (recorder: Recorder, method: string, path: string | RegExp) =>
+  recorder.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path))).length;
+const smartPosts = (recorder: Recorder) => countOf(recorder, 'POST', '/v0/checkout');
+const stanPosts = (recorder: Recorder) => countOf(recorder, 'POST', '/v1/checkouts');
+const payerVaultGets = (recorder: Recorder) => countOf(recorder, 'GET', /^\/api\/v1\/checkout-link\//);
+
+function smartInput(overrides: Partial<CreateSmartCheckoutInput> = {}): CreateSmartCheckoutInput {
+  return { productUrl: 'https://shop.example/products/idem', email: 'shopper@example.com', ...overrides };
+}
+function stanInput(overrides: Partial<CreateStanCheckoutInput> = {}): CreateStanCheckoutInput {
+  return { returnUrl: 'https://store.example/return', lineItems: [{ productId: 'sku-1', quantity: 2, unitPrice: 1250 }], ...overrides };
+}
+function payerVaultInput(overrides: Partial<CreatePayerVaultCheckoutInput> = {}): CreatePayerVaultCheckoutInput {
+  return { customerId: 'cust-idem', ...overrides };
+}
+
+function clean<T>(response: GraphQLResponse<T>): T {
+  expect(response.status).toBe(200);
+  expect(response.errors).toBeUndefined();
+  return response.data!;
+}
+
+const createSmart = (t: TestApp, input: CreateSmartCheckoutInput, apiKey?: string) =>
+  t.request(CreateSmartCheckoutDocument, { input }, { apiKey }).then((r) => clean(r).createSmartCheckout);
+const createStan = (t: TestApp, input: CreateStanCheckoutInput, apiKey?: string) =>
+  t.request(CreateStanCheckoutDocument, { input }, { apiKey }).then((r) => clean(r).createStanCheckout);
+const createPayerVault = (t: TestApp, input: CreatePayerVaultCheckoutInput, apiKey?: string) =>
+  t.request(CreatePayerVaultCheckoutDocument, { input }, { apiKey }).then((r) => clean(r).createPayerVaultCheckout);
+
+/** Every checkout id the tenant can list (newest first). */
+async function listedIds(t: TestApp, apiKey?: string): Promise<string[]> {
+  const data = clean(await t.request(CheckoutsDocument, { first: 100 }, { apiKey }));
+  return data.checkouts.edges.map((edge) => edge.node.id);
+}
+
+/** The row id behind a global id (`<Typename>:<uuid>` in base64). */
+function rowIdOf(globalId: string): string {
+  const decoded = Buffer.from(globalId, 'base64').toString('utf8');
+  return decoded.slice(decoded.indexOf(':') + 1);
+}
+
+/** Rows of any tenant holding this key (keys are random per test, so this is exactly ours). */
+async function rowsWithKey(t: TestApp, key: string) {
+  return t.app.database.db.select().from(checkouts).where(eq(checkouts.idempotencyKey, key));
+}
+
+/**
+ * Runs `n` calls at once and checks the implementation's answer to concurrent duplicates: every
+ * caller gets the SAME checkout (the implementation answers an in-flight duplicate with the
+ * checkout as it stands, PENDING, rather than a retryable "in progress" error).
+ */
+function expectOneCheckout(results: { __typename?: string; checkout?: { id: string; status: string } }[], settled: string[]) {
+  const typenames = new Set(results.map((r) => r.__typename));
+  expect([...typenames]).toHaveLength(1);
+  const ids = new Set(results.map((r) => r.checkout!.id));
+  expect(ids.size).toBe(1);
+  for (const result of results) expect(['PENDING', ...settled]).toContain(result.checkout!.status);
+  // The winner answered after the provider did: at least one caller saw the settled status.
+  expect(results.some((r) => settled.includes(r.checkout!.status))).toBe(true);
+  // And the calls did overlap: some arrived while the first was still at the provider.
+  expect(results.some((r) => r.checkout!.status === 'PENDING')).toBe(true);
+  return [...ids][0]!;
+}
+
+describe('100 concurrent duplicates on one instance', () => {
+  let t: TestApp;
+  let recorder: Recorder;
+  beforeAll(async () => {
+    // The provider answers after 300 ms, so the 100 calls overlap the first one's provider call.
+    recorder = await startRecordingServer(providerDocs(300));
+    t = await startTestApp(providerEnv(recorder));
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await recorder?.close();
+  });
+  beforeEach(() => {
+    recorder.requests.length = 0;
+  });
+
+  it('Smartcheckout: one POST, one checkout, every caller gets its id', async () => {
+    const key = `smart-${randomUUID()}`;
+    const before = await listedIds(t);
+    const results = await Promise.all(Array.from({ length: 100 }, () => createSmart(t, smartInput({ idempotencyKey: key }))));
+    expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateSmartCheckoutSuccess'));
+    const id = expectOneCheckout(results as never, ['PROCESSING']);
+    expect(smartPosts(recorder)).toBe(1);
+    expect(recorder.requests).toHaveLength(1);
+    expect(await rowsWithKey(t, key)).toHaveLength(1);
+    const after = await listedIds(t);
+    expect(after.filter((listed) => !before.includes(listed))).toEqual([id]);
+    // Once settled, the key answers the settled checkout, still without a provider call.
+    const replay = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess');
+    expect(replay.checkout).toMatchObject({ id, status: 'PROCESSING', providerCheckoutId: SMART_ID });
+    expect(smartPosts(recorder)).toBe(1);
+  });
+
+  it('Stan: one POST, one checkout, every caller gets its id', async () => {
+    const key = `stan-${randomUUID()}`;
+    const before = await listedIds(t);
+    const results = await Promise.all(Array.from({ length: 100 }, () => createStan(t, stanInput({ idempotencyKey: key }))));
+    expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateStanCheckoutSuccess'));
+    const id = expectOneCheckout(results as never, ['OPEN']);
+    expect(stanPosts(recorder)).toBe(1);
+    expect(recorder.requests).toHaveLength(1);
+    expect(await rowsWithKey(t, key)).toHaveLength(1);
+    expect((await listedIds(t)).filter((listed) => !before.includes(listed))).toEqual([id]);
+    const replay = expectType(await createStan(t, stanInput({ idempotencyKey: key })), 'CreateStanCheckoutSuccess');
+    expect(replay.checkout).toMatchObject({ id, status: 'OPEN', providerCheckoutId: STAN_ID });
+    expect(stanPosts(recorder)).toBe(1);
+  });
+
+  it('PayerVault: one link GET, one checkout, every caller gets its id', async () => {
+    const key = `pv-${randomUUID()}`;
+    const before = await listedIds(t);
+    const results = await Promise.all(Array.from({ length: 100 }, () => createPayerVault(t, payerVaultInput({ idempotencyKey: key }))));
+    expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreatePayerVaultCheckoutSuccess'));
+    const id = expectOneCheckout(results as never, ['OPEN']);
+    expect(payerVaultGets(recorder)).toBe(1);
+    expect(recorder.requests).toHaveLength(1);
+    expect(await rowsWithKey(t, key)).toHaveLength(1);
+    expect((await listedIds(t)).filter((listed) => !before.includes(listed))).toEqual([id]);
+    const replay = expectType(await createPayerVault(t, payerVaultInput({ idempotencyKey: key })), 'CreatePayerVaultCheckoutSuccess');
+    expect(replay.checkout).toMatchObject({ id, status: 'OPEN', checkoutUrl: PAYERVAULT_URL });
+    expect(payerVaultGets(recorder)).toBe(1);
+  });
+});
+
+if (!process.env.DATABASE_URL) {
+  console.log('idempotency.test.ts: the two-instance test needs PostgreSQL (two processes cannot share a PGlite); set DATABASE_URL to run it.');
+}
+
+describe.runIf(Boolean(process.env.DATABASE_URL))('duplicates spread across two instances sharing PostgreSQL', () => {
+  let first: TestApp;
+  let second: TestApp;
+  let recorder: Recorder;
+  let database: Awaited<ReturnType<typeof isolatedDatabase>>;
+  const apiKey = `key-x-${randomUUID()}`;
+  const tenant = `tenant-x-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    recorder = await startRecordingServer(providerDocs(300));
+    database = await isolatedDatabase('idempotency');
+    const env = providerEnv(recorder, { DATABASE_URL: database.url!, API_KEYS: `${tenant}:${apiKey}` });
+    first = await startTestApp(env);
+    second = await startTestApp(env);
+  });
+  afterAll(async () => {
+    await first?.stop();
+    await second?.stop();
+    await recorder?.close();
+    await database?.drop();
+  });
+  beforeEach(() => {
+    recorder.requests.length = 0;
+  });
+
+  it('Smartcheckout: 50 calls to each instance at once make one POST and one checkout', async () => {
+    const key = `two-smart-${randomUUID()}`;
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => createSmart(i % 2 ? second : first, smartInput({ idempotencyKey: key }), apiKey)),
+    );
+    expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateSmartCheckoutSuccess'));
+    const id = expectOneCheckout(results as never, ['PROCESSING']);
+    expect(smartPosts(recorder)).toBe(1);
+    expect(recorder.requests).toHaveLength(1);
+    const rows = await rowsWithKey(first, key);
+    expect(rows.map((row) => row.tenant)).toEqual([tenant]);
+    expect(await listedIds(first, apiKey)).toEqual([id]);
+    expect(await listedIds(second, apiKey)).toEqual([id]);
+  });
+
+  it('Stan: 50 calls to each instance at once make one POST and one checkout', async () => {
+    const key = `two-stan-${randomUUID()}`;
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => createStan(i % 2 ? first : second, stanInput({ idempotencyKey: key }), apiKey)),
+    );
+    expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateStanCheckoutSuccess'));
+    const id = expectOneCheckout(results as never, ['OPEN']);
+    expect(stanPosts(recorder)).toBe(1);
+    expect(recorder.requests).toHaveLength(1);
+    expect(await rowsWithKey(second, key)).toHaveLength(1);
+    expect(await listedIds(second, apiKey)).toContain(id);
+  });
+});
+
+describe('replay, reuse, tenants and pruning', () => {
+  let t: TestApp;
+  let recorder: Recorder;
+  let respond: (request: RecordedRequest) => CannedResponse;
+  beforeAll(async () => {
+    recorder = await startRecordingServer((request) => respond(request));
+    t = await startTestApp(providerEnv(recorder));
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await recorder?.close();
+  });
+  beforeEach(() => {
+    recorder.requests.length = 0;
+    respond = providerDocs();
+  });
+
+  it('the same key and input after completion returns the original checkout without a provider call', async () => {
+    const key = `done-${randomUUID()}`;
+    const original = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    expect(smartPosts(recorder)).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      const replay = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+      expect(replay).toEqual(original);
+    }
+    expect(recorder.requests).toHaveLength(1);
+
+    const stan = expectType(await createStan(t, stanInput({ idempotencyKey: `done-stan-${key}` })), 'CreateStanCheckoutSuccess').checkout;
+    const stanAgain = expectType(await createStan(t, stanInput({ idempotencyKey: `done-stan-${key}` })), 'CreateStanCheckoutSuccess').checkout;
+    expect(stanAgain.id).toBe(stan.id);
+    expect(stanPosts(recorder)).toBe(1);
+  });
+
+  it('the same key with another input is IdempotencyKeyReuseError, with no provider call and no row', async () => {
+    const key = `reuse-${randomUUID()}`;
+    const original = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    const before = await listedIds(t);
+    recorder.requests.length = 0;
+    const variants: CreateSmartCheckoutInput[] = [
+      smartInput({ idempotencyKey: key, prompt: 'Size L' }),
+      smartInput({ idempotencyKey: key, email: 'other@example.com' }),
+      smartInput({ idempotencyKey: key, userData: { gift: true } }),
+    ];
+    for (const input of variants) {
+      const reuse = expectType(await createSmart(t, input), 'IdempotencyKeyReuseError');
+      expect(reuse).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSE', idempotencyKey: key });
+    }
+    // Another provider under the same key is another input too.
+    expectType(await createPayerVault(t, payerVaultInput({ idempotencyKey: key })), 'IdempotencyKeyReuseError');
+    expectType(await createStan(t, stanInput({ idempotencyKey: key })), 'IdempotencyKeyReuseError');
+    expect(recorder.requests).toEqual([]);
+    expect(await listedIds(t)).toEqual(before);
+    // The original still replays.
+    expect(expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout.id).toBe(original.id);
+  });
+
+  it('replays a provider rejection (400) as the same ProviderError without a provider call, even once the provider recovers', async () => {
+    const key = `rejected-${randomUUID()}`;
+    respond = (request) =>
+      request.method === 'POST' ? { status: 400, body: { message: 'url is not a product page' } } : providerDocs()(request);
+    const first = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'ProviderError');
+    expect(first).toMatchObject({ provider: 'SMARTCHECKOUT', retryable: false, httpStatus: 400, providerMessage: 'url is not a product page' });
+    expect(smartPosts(recorder)).toBe(1);
+    const [row] = await rowsWithKey(t, key);
+    expect(row).toMatchObject({ status: 'FAILED' });
+
+    respond = providerDocs();
+    const replay = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'ProviderError');
+    expect(replay).toEqual(first);
+    expect(smartPosts(recorder)).toBe(1);
+    expect(await rowsWithKey(t, key)).toHaveLength(1);
+  });
+
+  it('replays PayerVault\'s empty cart as the same EmptyCartError without a provider call', async () => {
+    const key = `empty-${randomUUID()}`;
+    respond = () => ({ status: 404, body: { message: 'No products in cart' } });
+    const first = expectType(await createPayerVault(t, payerVaultInput({ customerId: 'cust-empty', idempotencyKey: key })), 'EmptyCartError');
+    expect(first).toMatchObject({ code: 'EMPTY_CART', customerId: 'cust-empty', providerMessage: 'No products in cart' });
+    expect(payerVaultGets(recorder)).toBe(1);
+
+    respond = providerDocs();
+    const replay = expectType(await createPayerVault(t, payerVaultInput({ customerId: 'cust-empty', idempotencyKey: key })), 'EmptyCartError');
+    expect(replay).toEqual(first);
+    expect(payerVaultGets(recorder)).toBe(1);
+    const rows = await rowsWithKey(t, key);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.status).toBe('FAILED');
+    // Another customer under the same key is another input.
+    expectType(await createPayerVault(t, payerVaultInput({ customerId: 'cust-full', idempotencyKey: key })), 'IdempotencyKeyReuseError');
+    expect(recorder.requests).toHaveLength(1);
+  });
+
+  it('the order of keys in the input does not matter', async () => {
+    const key = `order-${randomUUID()}`;
+    const original = expectType(
+      await createSmart(t, {
+        idempotencyKey: key,
+        productUrl: 'https://shop.example/p/order',
+        email: 'order@example.com',
+        prompt: 'Blue',
+        userData: { a: 1, nested: { x: [1, 2], y: 'z' } },
+        shippingAddress: { line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' },
+      }),
+      'CreateSmartCheckoutSuccess',
+    ).checkout;
+    const reordered = expectType(
+      await createSmart(t, {
+        shippingAddress: { country: 'FR', postalCode: '75001', city: 'Paris', line1: '1 Main St' },
+        userData: { nested: { y: 'z', x: [1, 2] }, a: 1 },
+        prompt: 'Blue',
+        email: 'order@example.com',
+        productUrl: 'https://shop.example/p/order',
+        idempotencyKey: key,
+      }),
+      'CreateSmartCheckoutSuccess',
+    ).checkout;
+    expect(reordered.id).toBe(original.id);
+    // Array order is content, though: a reordered array is another input.
+    expectType(
+      await createSmart(t, {
+        idempotencyKey: key,
+        productUrl: 'https://shop.example/p/order',
+        email: 'order@example.com',
+        prompt: 'Blue',
+        userData: { a: 1, nested: { x: [2, 1], y: 'z' } },
+        shippingAddress: { line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' },
+      }),
+      'IdempotencyKeyReuseError',
+    );
+
+    const stanKey = `order-stan-${randomUUID()}`;
+    const stan = expectType(
+      await createStan(t, { idempotencyKey: stanKey, returnUrl: 'https://r.example', discountAmount: 100, lineItems: [{ productId: 'p', quantity: 1, unitPrice: 500, sku: 's' }] }),
+      'CreateStanCheckoutSuccess',
+    ).checkout;
+    const stanAgain = expectType(
+      await createStan(t, { lineItems: [{ sku: 's', unitPrice: 500, quantity: 1, productId: 'p' }], discountAmount: 100, returnUrl: 'https://r.example', idempotencyKey: stanKey }),
+      'CreateStanCheckoutSuccess',
+    ).checkout;
+    expect(stanAgain.id).toBe(stan.id);
+    expect(smartPosts(recorder)).toBe(1);
+    expect(stanPosts(recorder)).toBe(1);
+  });
+
+  it('the same key in another tenant is independent', async () => {
+    const key = `tenant-${randomUUID()}`;
+    const asA = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    // Same key, same input, tenant b: a checkout of its own, and a provider call of its own.
+    const asB = expectType(await createSmart(t, smartInput({ idempotencyKey: key }), t.keys.b), 'CreateSmartCheckoutSuccess').checkout;
+    expect(asB.id).not.toBe(asA.id);
+    expect(smartPosts(recorder)).toBe(2);
+    // Different input in b under a's key: no IdempotencyKeyReuseError leaks a's use of it.
+    const otherB = await createSmart(t, smartInput({ idempotencyKey: `${key}-b`, prompt: 'b' }), t.keys.b);
+    expectType(otherB, 'CreateSmartCheckoutSuccess');
+    // Each tenant replays its own.
+    expect(expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout.id).toBe(asA.id);
+    expect(expectType(await createSmart(t, smartInput({ idempotencyKey: key }), t.keys.b), 'CreateSmartCheckoutSuccess').checkout.id).toBe(asB.id);
+    expect(smartPosts(recorder)).toBe(3);
+    const rows = await rowsWithKey(t, key);
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((row) => row.tenant)).size).toBe(2);
+  });
+
+  it('keeps a key younger than the TTL through maintenance, and frees it once pruned while the old checkout stays', async () => {
+    const key = `prune-${randomUUID()}`;
+    const original = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    const rowId = rowIdOf(original.id);
+
+    await t.app.maintenance.runOnce();
+    const kept = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    expect(kept.id).toBe(original.id);
+    expect(smartPosts(recorder)).toBe(1);
+
+    // 25 hours old: past the 24-hour TTL.
+    await t.app.database.db
+      .update(checkouts)
+      .set({ createdAt: sql`${checkouts.createdAt} - interval '25 hours'` })
+      .where(eq(checkouts.id, rowId));
+    const { prunedKeys } = await t.app.maintenance.runOnce();
+    expect(prunedKeys).toBeGreaterThanOrEqual(1);
+    const [pruned] = await t.app.database.db.select().from(checkouts).where(eq(checkouts.id, rowId));
+    expect(pruned).toMatchObject({ idempotencyKey: null, requestHash: null, status: 'PROCESSING' });
+
+    // The key is free again: a NEW checkout, with a provider call; the old one is still there.
+    const fresh = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    expect(fresh.id).not.toBe(original.id);
+    expect(smartPosts(recorder)).toBe(2);
+    const old = clean(await t.request(CheckoutDocument, { id: original.id })).checkout;
+    expect(old).toMatchObject({ id: original.id, status: 'PROCESSING' });
+    const rows = await t.app.database.db
+      .select()
+      .from(checkouts)
+      .where(and(eq(checkouts.tenant, pruned!.tenant), eq(checkouts.idempotencyKey, key)));
+    expect(rows.map((row) => row.id)).toEqual([rowIdOf(fresh.id)]);
+  });
+});
+
+describe('ambiguous creates', () => {
+  const TIMEOUT_MS = 300;
+  let t: TestApp;
+  let recorder: Recorder;
+  let respond: (request: RecordedRequest) => CannedResponse;
+  beforeAll(async () => {
+    recorder = await startRecordingServer((request) => respond(request));
+    t = await startTestApp(providerEnv(recorder, { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS) }));
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await recorder?.close();
+  });
+  beforeEach(() => {
+    recorder.requests.length = 0;
+  });
+
+  async function expectUnknownAndReplayed<R extends { __typename?: string }>(
+    create: () => Promise<R>,
+    posts: () => number,
+    key: string,
+    expected: Record<string, unknown>,
+  ) {
+    const before = await listedIds(t);
+    const first = expectType(await create(), 'ProviderError');
+    // Not retryable: the provider may have acted, and a retry under a new key could buy twice.
+    expect(first).toMatchObject({ code: 'PROVIDER_ERROR', retryable: false, ...expected });
+    expect(posts()).toBe(1);
+    const created = (await listedIds(t)).filter((id) => !before.includes(id));
+    expect(created).toHaveLength(1);
+    const checkout = clean(await t.request(CheckoutDocument, { id: created[0]! })).checkout!;
+    expect(checkout.status).toBe('UNKNOWN');
+    expect(checkout.notes).toMatch(/may have created the checkout/);
+    expect(checkout.events.map((e) => e.status)).toEqual(['PENDING', 'UNKNOWN']);
+
+    // Even once the provider is healthy, the retry replays the error and POSTs nothing.
+    respond = providerDocs();
+    const retried = expectType(await create(), 'ProviderError');
+    expect(retried).toEqual(first);
+    expect(posts()).toBe(1);
+    expect(await rowsWithKey(t, key)).toHaveLength(1);
+    expect(await listedIds(t)).toEqual([...created, ...before]);
+  }
+
+  it('Smartcheckout POST that times out: UNKNOWN, replayed, never POSTed again', async () => {
+    respond = (request) => ({ ...providerDocs()(request), delayMs: TIMEOUT_MS + 700 });
+    const key = `timeout-${randomUUID()}`;
+    await expectUnknownAndReplayed(() => createSmart(t, smartInput({ idempotencyKey: key })), () => smartPosts(recorder), key, {
+      provider: 'SMARTCHECKOUT',
+      httpStatus: null,
+    });
+  });
+
+  it('Smartcheckout POST answered 502: UNKNOWN, replayed, never POSTed again', async () => {
+    respond = () => ({ status: 502, body: { message: 'Bad gateway' } });
+    const key = `502-${randomUUID()}`;
+    await expectUnknownAndReplayed(() => createSmart(t, smartInput({ idempotencyKey: key })), () => smartPosts(recorder), key, {
+      provider: 'SMARTCHECKOUT',
+      httpStatus: 502,
+      providerMessage: 'Bad gateway',
+    });
+  });
+
+  it('Stan POST that times out: UNKNOWN, replayed, never POSTed again', async () => {
+    respond = (request) => ({ ...providerDocs()(request), delayMs: TIMEOUT_MS + 700 });
+    const key = `stan-timeout-${randomUUID()}`;
+    await expectUnknownAndReplayed(() => createStan(t, stanInput({ idempotencyKey: key })), () => stanPosts(recorder), key, {
+      provider: 'STAN',
+      httpStatus: null,
+    });
+  });
+});
+
+describe('a create that never reached the provider', () => {
+  let t: TestApp;
+  let recorder: Recorder;
+  let respond: (request: RecordedRequest) => CannedResponse;
+  beforeAll(async () => {
+    recorder = await startRecordingServer((request) => respond(request));
+    respond = providerDocs();
+    // A breaker that opens after one outage and lets a probe through 200 ms later.
+    t = await startTestApp(providerEnv(recorder, { PROVIDER_BREAKER_THRESHOLD: '1', PROVIDER_BREAKER_HALF_OPEN_MS: '200' }));
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await recorder?.close();
+  });
+
+  it('does not burn its key: once the breaker closes, a retry with the same key reaches the provider', async () => {
+    respond = () => ({ status: 503, body: { message: 'down' } });
+    expectType(await createStan(t, stanInput()), 'ProviderError');
+    expect(stanPosts(recorder)).toBe(1);
+
+    const key = `never-sent-${randomUUID()}`;
+    const failedFast = expectType(await createStan(t, stanInput({ idempotencyKey: key })), 'ProviderError');
+    // Retryable, and provably nothing was sent.
+    expect(failedFast).toMatchObject({ retryable: true, httpStatus: null });
+    expect(stanPosts(recorder)).toBe(1);
+    // The FAILED row stays, but it no longer holds the key: nothing reached the provider.
+    expect(await rowsWithKey(t, key)).toEqual([]);
+
+    respond = providerDocs();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // "retryable: true" must mean something for a client that keeps its key (as it should):
+    // the provider was never asked, so the retry asks it, exactly once.
+    const retried = await createStan(t, stanInput({ idempotencyKey: key }));
+    expect(retried.__typename).toBe('CreateStanCheckoutSuccess');
+    expect(stanPosts(recorder)).toBe(2);
+  });
+});
