@@ -135,7 +135,22 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     },
   });
 
+  // While stopping, no new work starts: requests that arrive on kept-alive connections get a 503
+  // (a create would otherwise reach the provider after the stop began), and every answer closes its
+  // connection so that idle sockets do not hold the shutdown.
+  let draining = false;
+  const inFlight = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
+    if (draining) {
+      res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });
+      res.end(JSON.stringify({ errors: [{ message: 'The server is shutting down; retry the request', extensions: { code: 'SHUTTING_DOWN' } }] }));
+      return;
+    }
+    inFlight.add(res);
+    res.on('close', () => {
+      inFlight.delete(res);
+      if (draining) server.closeIdleConnections();
+    });
     if (req.url === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
       void health(database).then(({ status, body }) => {
         res.writeHead(status, { 'content-type': 'application/json' });
@@ -176,6 +191,8 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     },
     stop() {
       stopping ??= (async () => {
+        draining = true;
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
