@@ -1,41 +1,75 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
+import { hashApiKey, type ApiKeyRepository, type ApiKeyScope } from './db/api-keys.js';
 
-/** The tenant every request belongs to when no API keys are configured (outside production). */
+/** The tenant every keyless request belongs to when no API keys are configured (outside production). */
 export const SANDBOX_TENANT = 'sandbox';
 
+/** Who is calling: the tenant whose data it sees, and what its key may do. */
+export interface Principal {
+  tenant: string;
+  scope: ApiKeyScope;
+}
+
+/** Where keys come from and whether one is required. */
+export interface AuthenticatorOptions {
+  /** `API_KEYS` from the environment (key -> tenant), scope `write`: the bootstrap keys. */
+  bootstrapKeys?: ReadonlyMap<string, string>;
+  /** Keys created with `npm run apikey`, stored as hashes. */
+  store?: ApiKeyRepository;
+  /** When false (no API_KEYS, outside production) a request without a key is tenant `sandbox`. */
+  requireKey: boolean;
+  /** How long a looked-up key is remembered; a revocation takes effect within this time. */
+  cacheMs?: number;
+}
+
+const MAX_CACHED_KEYS = 10_000;
+
 /**
- * Resolves `Authorization: Bearer <key>` to a tenant. Keys are compared as SHA-256 digests in
- * constant time, so neither a lookup nor its timing depends on how much of a key matched.
+ * Resolves `Authorization: Bearer <key>` to a principal. Bootstrap keys are compared as SHA-256
+ * digests in constant time; stored keys are found by their hash, so no key is ever kept in clear.
  */
 export class ApiKeyAuthenticator {
-  private readonly digests: { digest: Buffer; tenant: string }[];
+  private readonly bootstrap: { digest: Buffer; tenant: string }[];
+  private readonly cache = new Map<string, { principal: Principal | null; expires: number }>();
+  private readonly cacheMs: number;
 
-  /** `apiKeys` maps key -> tenant; undefined means open access as tenant `sandbox`. */
-  constructor(apiKeys: ReadonlyMap<string, string> | undefined) {
-    this.digests = apiKeys ? [...apiKeys].map(([key, tenant]) => ({ digest: sha256(key), tenant })) : [];
-    this.open = apiKeys === undefined;
+  constructor(private readonly options: AuthenticatorOptions) {
+    this.bootstrap = [...(options.bootstrapKeys ?? [])].map(([key, tenant]) => ({ digest: sha256(key), tenant }));
+    this.cacheMs = options.cacheMs ?? 5_000;
   }
 
-  private readonly open: boolean;
-
-  /** False when every request is tenant `sandbox` (no API keys configured). */
+  /** False when keyless requests are accepted as tenant `sandbox`. */
   get requiresKey(): boolean {
-    return !this.open;
+    return this.options.requireKey;
   }
 
-  /** The caller's tenant, or a 401 GraphQL error (never a stack trace, never the key). */
-  tenantFor(authorization: string | null): string {
-    if (this.open) return SANDBOX_TENANT;
+  /** The caller, or a 401 GraphQL error (never a stack trace, never the key). */
+  async authenticate(authorization: string | null): Promise<Principal> {
     const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-    if (!match) throw unauthenticated('Missing API key: send `Authorization: Bearer <key>`');
-    const presented = sha256(match[1]!);
+    const principal = match ? await this.lookUp(match[1]!) : null;
+    if (principal) return principal;
+    // Open access (no API_KEYS, outside production): every other request is tenant `sandbox`.
+    if (!this.options.requireKey) return { tenant: SANDBOX_TENANT, scope: 'write' };
+    throw unauthenticated(match ? 'Invalid API key' : 'Missing API key: send `Authorization: Bearer <key>`');
+  }
+
+  private async lookUp(key: string): Promise<Principal | null> {
+    const presented = sha256(key);
     let tenant: string | undefined;
-    for (const entry of this.digests) {
+    for (const entry of this.bootstrap) {
       if (timingSafeEqual(entry.digest, presented)) tenant = entry.tenant;
     }
-    if (!tenant) throw unauthenticated('Invalid API key');
-    return tenant;
+    if (tenant) return { tenant, scope: 'write' };
+    if (!this.options.store) return null;
+    const hash = hashApiKey(key);
+    const cached = this.cache.get(hash);
+    if (cached && cached.expires > Date.now()) return cached.principal;
+    const row = await this.options.store.findActiveByHash(hash);
+    const principal = row ? { tenant: row.tenant, scope: row.scope as ApiKeyScope } : null;
+    if (this.cache.size >= MAX_CACHED_KEYS) this.cache.clear();
+    this.cache.set(hash, { principal, expires: Date.now() + this.cacheMs });
+    return principal;
   }
 }
 

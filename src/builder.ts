@@ -4,6 +4,8 @@ import DirectivePlugin from '@pothos/plugin-directives';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import FederationPlugin from '@pothos/plugin-federation';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { createGraphQLError } from 'graphql-yoga';
 import ZodPlugin from '@pothos/plugin-zod';
 import type { Context } from './context.js';
 import { ValidationError } from './domain/errors.js';
@@ -20,11 +22,18 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   DefaultEdgesNullability: { list: false; items: false };
   DefaultNodeNullability: false;
+  AuthScopes: { write: boolean };
 }>({
   defaultFieldNullability: false,
-  // Errors must wrap zod so that failed validation becomes a ValidationError result;
-  // federation comes after the plugins that wrap resolvers, as its docs require.
-  plugins: [ErrorsPlugin, ZodPlugin, RelayPlugin, DataloaderPlugin, DirectivePlugin, FederationPlugin],
+  // Scope auth first, so no other plugin's wrapper runs for a caller without the scope; errors
+  // must wrap zod so that failed validation becomes a ValidationError result; federation comes
+  // after the plugins that wrap resolvers, as its docs require.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, ZodPlugin, RelayPlugin, DataloaderPlugin, DirectivePlugin, FederationPlugin],
+  scopeAuth: {
+    authScopes: (ctx) => ({ write: ctx.scope === 'write' }),
+    unauthorizedError: () =>
+      createGraphQLError('This API key may only read: mutations need a key with scope write', { extensions: { code: 'FORBIDDEN' } }),
+  },
   zod: {
     validationError: (error) =>
       new ValidationError(

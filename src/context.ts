@@ -1,3 +1,4 @@
+import type { ApiKeyScope } from './db/api-keys.js';
 import type { CheckoutService } from './domain/checkout-service.js';
 import type { CheckoutRepository } from './db/repository.js';
 import type { Logger } from './logger.js';
@@ -7,6 +8,8 @@ import type { CheckoutPubSub } from './realtime/pubsub.js';
 export interface Context {
   /** The tenant the caller's API key belongs to; every read and write is scoped to it. */
   tenant: string;
+  /** What the caller's key may do: `read` (queries, subscriptions) or `write` (also mutations). */
+  scope: ApiKeyScope;
   /** Correlates logs of one request; echoed in the `x-request-id` response header. */
   requestId: string;
   logger: Logger;

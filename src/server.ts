@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga } from 'graphql-yoga';
 import { sql } from 'drizzle-orm';
-import { ApiKeyAuthenticator } from './auth.js';
+import { ApiKeyAuthenticator, type Principal } from './auth.js';
+import { ApiKeyRepository } from './db/api-keys.js';
 import type { AppConfig } from './config.js';
 import type { Context } from './context.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
@@ -91,7 +92,11 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     { sandboxed, stanCurrency: config.stan.currency, pubsub, pollIntervalMs: config.pollIntervalMs },
     logger,
   );
-  const authenticator = new ApiKeyAuthenticator(config.apiKeys);
+  const authenticator = new ApiKeyAuthenticator({
+    bootstrapKeys: config.apiKeys,
+    store: new ApiKeyRepository(database.db),
+    requireKey: config.apiKeys !== undefined || config.nodeEnv === 'production',
+  });
   const maintenance = new Maintenance(repository, service, logger.child({ component: 'maintenance' }), {
     pendingGraceMs: config.pendingGraceMs,
     idempotencyKeyTtlHours: config.idempotencyKeyTtlHours,
@@ -104,7 +109,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     leaseMs: config.providerTimeoutMs + 5_000,
   });
 
-  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse; tenant?: string }, Context>({
+  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse; principal?: Principal }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -126,12 +131,11 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     },
     // Unexpected errors reach clients as a bare "Unexpected error." without stack or cause.
     maskedErrors: { isDev: false },
-    context: (initial): Context => {
+    context: async (initial): Promise<Context> => {
       const requestId = currentRequestId() ?? randomUUID();
-      // graphql-ws checked the key in onConnect and passes the tenant; HTTP sends it on every request.
-      const tenant =
-        typeof initial.tenant === 'string' ? initial.tenant : authenticator.tenantFor(initial.request.headers.get('authorization'));
-      return { tenant, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, pubsub };
+      // graphql-ws checked the key in onConnect and passes the principal; HTTP sends it on every request.
+      const { tenant, scope } = initial.principal ?? (await authenticator.authenticate(initial.request.headers.get('authorization')));
+      return { tenant, scope, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, pubsub };
     },
   });
 

@@ -267,11 +267,16 @@ describe('authentication', () => {
     expectUnauthenticated(await post({ authorization: 'Bearer ' }), /missing api key/i);
   });
 
-  it('refuses the mutation before it reaches the database or a provider', async () => {
+  it('refuses the mutation before it reaches the checkouts or a provider', async () => {
     const before = t.app.database.statementCount;
     const created = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-anonymous' } }, { apiKey: 'not-a-key-at-all' });
     expect(created.status).toBe(401);
-    expect(t.app.database.statementCount).toBe(before);
+    // One look-up of the key's hash among the stored API keys, nothing more.
+    expect(t.app.database.statementCount - before).toBe(1);
+    const again = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-anonymous' } }, { apiKey: 'not-a-key-at-all' });
+    expect(again.status).toBe(401);
+    // The verdict is cached: a flood of one bad key does not become a flood of queries.
+    expect(t.app.database.statementCount - before).toBe(1);
   });
 
   it('accepts the Bearer scheme in any case', async () => {

@@ -142,3 +142,25 @@ export const pollSchedules = pgTable(
 );
 
 export type PollScheduleRow = typeof pollSchedules.$inferSelect;
+
+/**
+ * API keys created with `npm run apikey`. Only a SHA-256 of each key is stored; the key itself is
+ * shown once, when created. `prefix` (the key's first characters) lets operators tell keys apart.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenant: text('tenant').notNull(),
+    /** `read` may query and subscribe; `write` may also mutate. */
+    scope: text('scope').notNull(),
+    keyHash: text('key_hash').notNull().unique(),
+    prefix: text('prefix').notNull(),
+    label: text('label'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (table) => [check('api_keys_scope', sql`${table.scope} in ('read', 'write')`)],
+);
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;

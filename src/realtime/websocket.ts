@@ -3,7 +3,7 @@ import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ApiKeyAuthenticator } from '../auth.js';
+import type { ApiKeyAuthenticator, Principal } from '../auth.js';
 import type { Logger } from '../logger.js';
 
 /** Limits of the WebSocket transport. */
@@ -49,7 +49,7 @@ export function attachGraphQLWebSocket(
 ): GraphQLWebSocket {
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: options.maxPayloadBytes ?? 262_144 });
-  const tenants = new WeakMap<WebSocket, string>();
+  const principals = new WeakMap<WebSocket, Principal>();
 
   wss.on('connection', (socket) => {
     const send = socket.send.bind(socket);
@@ -67,24 +67,24 @@ export function attachGraphQLWebSocket(
     {
       execute: (args) => (args.rootValue as SubscribeRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as SubscribeRoot).subscribe(args) as never,
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         const authorization = authorizationOf(ctx.connectionParams);
         // GraphiQL sends no connectionParams; its operations carry the key instead (see onSubscribe).
         if (authorization === null && authenticator.requiresKey) return true;
         try {
-          tenants.set(ctx.extra.socket, authenticator.tenantFor(authorization));
+          principals.set(ctx.extra.socket, await authenticator.authenticate(authorization));
           return true;
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
       },
       onSubscribe: async (ctx, _id, params) => {
-        let tenant = tenants.get(ctx.extra.socket);
-        if (tenant === undefined) {
+        let principal = principals.get(ctx.extra.socket);
+        if (principal === undefined) {
           // A socket opened without a key: each operation must bring one in `extensions.headers`
           // (what GraphiQL does with its Headers editor), checked exactly like an HTTP request.
           try {
-            tenant = authenticator.tenantFor(authorizationOf(params.extensions?.headers as Record<string, unknown> | undefined));
+            principal = await authenticator.authenticate(authorizationOf(params.extensions?.headers as Record<string, unknown> | undefined));
           } catch (error) {
             return [error as GraphQLError];
           }
@@ -94,7 +94,7 @@ export function attachGraphQLWebSocket(
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
-          tenant,
+          principal,
         });
         const args = {
           schema,

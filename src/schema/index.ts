@@ -12,7 +12,8 @@ import './node.js';
 import './checkout-subscription.js';
 
 builder.queryType({ description: 'Read your checkouts.' });
-builder.mutationType({ description: 'Create and refresh checkouts.' });
+// Every mutation needs a key with scope `write`; `read` keys may query and subscribe.
+builder.mutationType({ description: 'Create and refresh checkouts.', authScopes: { write: true } });
 builder.subscriptionType({ description: 'Watch checkouts live (graphql-ws on /graphql, or SSE).' });
 
 /** The executable schema, an Apollo Federation v2 subgraph whose checkouts and merchants are entities keyed by `id`. */
