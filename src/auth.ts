@@ -9,6 +9,8 @@ export const SANDBOX_TENANT = 'sandbox';
 export interface Principal {
   tenant: string;
   scope: ApiKeyScope;
+  /** Identifies the key without revealing it (a hash prefix); null for keyless sandbox callers. */
+  keyId: string | null;
 }
 
 /** Where keys come from and whether one is required. */
@@ -50,7 +52,7 @@ export class ApiKeyAuthenticator {
     const principal = match ? await this.lookUp(match[1]!) : null;
     if (principal) return principal;
     // Open access (no API_KEYS, outside production): every other request is tenant `sandbox`.
-    if (!this.options.requireKey) return { tenant: SANDBOX_TENANT, scope: 'write' };
+    if (!this.options.requireKey) return { tenant: SANDBOX_TENANT, scope: 'write', keyId: null };
     throw unauthenticated(match ? 'Invalid API key' : 'Missing API key: send `Authorization: Bearer <key>`');
   }
 
@@ -60,13 +62,13 @@ export class ApiKeyAuthenticator {
     for (const entry of this.bootstrap) {
       if (timingSafeEqual(entry.digest, presented)) tenant = entry.tenant;
     }
-    if (tenant) return { tenant, scope: 'write' };
+    if (tenant) return { tenant, scope: 'write', keyId: presented.toString('hex').slice(0, 16) };
     if (!this.options.store) return null;
     const hash = hashApiKey(key);
     const cached = this.cache.get(hash);
     if (cached && cached.expires > Date.now()) return cached.principal;
     const row = await this.options.store.findActiveByHash(hash);
-    const principal = row ? { tenant: row.tenant, scope: row.scope as ApiKeyScope } : null;
+    const principal = row ? { tenant: row.tenant, scope: row.scope as ApiKeyScope, keyId: hash.slice(0, 16) } : null;
     if (this.cache.size >= MAX_CACHED_KEYS) this.cache.clear();
     this.cache.set(hash, { principal, expires: Date.now() + this.cacheMs });
     return principal;

@@ -65,6 +65,18 @@ export const envSchema = z.object({
   PROVIDER_BREAKER_HALF_OPEN_MS: integer(10_000, 100, 3_600_000).describe('How long an open breaker fails calls fast before letting one probe through.'),
   IDEMPOTENCY_KEY_TTL_HOURS: integer(24, 24, 24 * 365).describe('How long idempotency keys are kept (at least 24 hours) before they are pruned.'),
   PENDING_GRACE_MS: integer(120_000, 1_000, 86_400_000).describe('A checkout still PENDING this long after creation (its create call died with a crash) becomes UNKNOWN.'),
+  LIMIT_MAX_DEPTH: integer(10, 1, 100).describe('Deepest selection a GraphQL operation may have.'),
+  LIMIT_MAX_ALIASES: integer(30, 0, 1_000).describe('Most aliases in one operation.'),
+  LIMIT_MAX_TOKENS: integer(3_000, 100, 100_000).describe('Most lexical tokens in one document.'),
+  LIMIT_MAX_DIRECTIVES: integer(20, 0, 1_000).describe('Most directives in one operation.'),
+  LIMIT_MAX_COST: integer(5_000, 100, 1_000_000).describe('Highest computed cost of one operation (graphql-armor: object 2, scalar 1, depth factor 1.5).'),
+  LIMIT_MAX_QUERY_CHARS: integer(20_000, 100, 1_000_000).describe('Longest GraphQL document, in characters.'),
+  LIMIT_MAX_BODY_BYTES: integer(1_048_576, 1_024, 16_777_216).describe('Largest HTTP request body; larger answers 413.'),
+  LIMIT_WS_MAX_SUBSCRIPTIONS: integer(100, 1, 10_000).describe('Most operations at once on one WebSocket connection.'),
+  RATE_LIMIT_PER_MINUTE: integer(600, 1, 1_000_000).describe('GraphQL operations per API key (or per client address without a key) per minute, per instance.'),
+  CORS_ORIGINS: optionalString.describe('Comma-separated origins allowed by CORS, e.g. https://shop.example. Unset: any origin outside production, none in production.'),
+  INTROSPECTION: z.enum(['on', 'off']).optional().describe('Schema introspection. Default: on outside production, off in production.'),
+  GRAPHIQL: z.enum(['on', 'off']).optional().describe('GraphiQL at /graphql. Default: on outside production, off in production.'),
   SANDBOX_FAULTS: z.enum(['on', 'off']).default('off').describe('`on` enables the sandboxes\' fault-injection endpoint (/__faults, loopback only).'),
   SMARTCHECKOUT_BASE_URL: httpOrigin.describe('Smartcheckout origin (live: https://api.smartcheckout.dev). Unset: the built-in sandbox.'),
   SMARTCHECKOUT_API_KEY: optionalString.describe('Smartcheckout API key (Bearer). Required with SMARTCHECKOUT_BASE_URL.'),
@@ -133,6 +145,22 @@ export interface AppConfig {
   pendingGraceMs: number;
   /** Whether the built-in sandboxes accept fault injection. */
   sandboxFaults: boolean;
+  /** Limits applied identically over HTTP and WebSocket. */
+  limits: {
+    maxDepth: number;
+    maxAliases: number;
+    maxTokens: number;
+    maxDirectives: number;
+    maxCost: number;
+    maxQueryChars: number;
+    maxBodyBytes: number;
+    wsMaxSubscriptions: number;
+    ratePerMinute: number;
+  };
+  /** Origins allowed by CORS; `*` for any. */
+  corsOrigins: string[];
+  introspection: boolean;
+  graphiql: boolean;
   /** A provider whose `baseUrl` is undefined is served by its built-in sandbox. */
   smartcheckout: { baseUrl?: string; apiKey: string };
   payervault: { baseUrl?: string; accessKey: string; accessSecret: string };
@@ -192,6 +220,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS,
     pendingGraceMs: e.PENDING_GRACE_MS,
     sandboxFaults: e.SANDBOX_FAULTS === 'on',
+    limits: {
+      maxDepth: e.LIMIT_MAX_DEPTH,
+      maxAliases: e.LIMIT_MAX_ALIASES,
+      maxTokens: e.LIMIT_MAX_TOKENS,
+      maxDirectives: e.LIMIT_MAX_DIRECTIVES,
+      maxCost: e.LIMIT_MAX_COST,
+      maxQueryChars: e.LIMIT_MAX_QUERY_CHARS,
+      maxBodyBytes: e.LIMIT_MAX_BODY_BYTES,
+      wsMaxSubscriptions: e.LIMIT_WS_MAX_SUBSCRIPTIONS,
+      ratePerMinute: e.RATE_LIMIT_PER_MINUTE,
+    },
+    corsOrigins: e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean) : e.NODE_ENV === 'production' ? [] : ['*'],
+    introspection: e.INTROSPECTION ? e.INTROSPECTION === 'on' : e.NODE_ENV !== 'production',
+    graphiql: e.GRAPHIQL ? e.GRAPHIQL === 'on' : e.NODE_ENV !== 'production',
     smartcheckout: {
       baseUrl: e.SMARTCHECKOUT_BASE_URL,
       apiKey: e.SMARTCHECKOUT_API_KEY ?? SANDBOX_CREDENTIALS.smartcheckoutApiKey,

@@ -21,6 +21,7 @@ import { Poller } from './realtime/poller.js';
 import { createRealtimeBus, type RealtimeBus } from './realtime/pubsub.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocket } from './realtime/websocket.js';
 import { schema } from './schema/index.js';
+import { bodyTooLarge, limitPlugins, RateLimiter, setSecurityHeaders } from './security.js';
 
 /** A built application: one HTTP server carrying GraphQL (with GraphiQL) and /health. */
 export interface App {
@@ -101,6 +102,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     pendingGraceMs: config.pendingGraceMs,
     idempotencyKeyTtlHours: config.idempotencyKeyTtlHours,
   });
+  const rateLimiter = new RateLimiter(config.limits.ratePerMinute);
   const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const poller = new Poller(repository, service, logger.child({ component: 'poller', instanceId }), {
     instanceId,
@@ -113,7 +115,11 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: config.nodeEnv !== 'production' && { title: 'Checkout graph', defaultQuery: DEFAULT_QUERY, subscriptionsProtocol: 'WS' },
+    graphiql: config.graphiql && { title: 'Checkout graph', defaultQuery: DEFAULT_QUERY, subscriptionsProtocol: 'WS' },
+    // One operation per request: a batch would multiply every per-operation limit.
+    batching: false,
+    cors: config.corsOrigins.length === 0 ? false : { origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins, methods: ['GET', 'POST'], credentials: false },
+    plugins: limitPlugins(config),
     // GraphiQL's assets are served from this package rather than a CDN, so it works offline.
     renderGraphiQL,
     logging: {
@@ -134,7 +140,9 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     context: async (initial): Promise<Context> => {
       const requestId = currentRequestId() ?? randomUUID();
       // graphql-ws checked the key in onConnect and passes the principal; HTTP sends it on every request.
-      const { tenant, scope } = initial.principal ?? (await authenticator.authenticate(initial.request.headers.get('authorization')));
+      const principal = initial.principal ?? (await authenticator.authenticate(initial.request.headers.get('authorization')));
+      const { tenant, scope } = principal;
+      rateLimiter.check(principal.keyId ?? `address:${initial.req?.socket.remoteAddress ?? 'unknown'}`);
       return { tenant, scope, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, pubsub };
     },
   });
@@ -145,6 +153,21 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   let draining = false;
   const inFlight = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
+    setSecurityHeaders(res);
+    const oversized = bodyTooLarge(req, config.limits.maxBodyBytes);
+    if (oversized) {
+      res.writeHead(oversized === 'too-large' ? 413 : 411, { 'content-type': 'application/json', connection: 'close' });
+      res.end(
+        JSON.stringify({
+          errors: [
+            oversized === 'too-large'
+              ? { message: `The request body is larger than ${config.limits.maxBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }
+              : { message: 'A POST needs a Content-Length header', extensions: { code: 'LENGTH_REQUIRED' } },
+          ],
+        }),
+      );
+      return;
+    }
     if (draining) {
       res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });
       res.end(JSON.stringify({ errors: [{ message: 'The server is shutting down; retry the request', extensions: { code: 'SHUTTING_DOWN' } }] }));
@@ -170,7 +193,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     void requestContext.run({ requestId }, () => yoga.handle(req, res));
   });
 
-  const webSocket = attachGraphQLWebSocket(server, yoga, authenticator, logger);
+  const webSocket = attachGraphQLWebSocket(server, yoga, authenticator, logger, { maxSubscriptions: config.limits.wsMaxSubscriptions });
 
   let stopping: Promise<void> | undefined;
   return {

@@ -188,6 +188,9 @@ describe('checkoutStatusChanged', () => {
       PROVIDER_TIMEOUT_MS: '20000',
       SMARTCHECKOUT_BASE_URL: provider.url,
       SMARTCHECKOUT_API_KEY: provider.apiKey,
+      // The slow-client test selects a large userData under 60 aliases to fill socket buffers fast.
+      LIMIT_MAX_ALIASES: '100',
+      LIMIT_MAX_COST: '100000',
     });
     repository = new CheckoutRepository(t.app.database.db);
   });

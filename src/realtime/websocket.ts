@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import type { YogaServerInstance } from 'graphql-yoga';
+import { createGraphQLError, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiKeyAuthenticator, Principal } from '../auth.js';
 import type { Logger } from '../logger.js';
@@ -17,6 +17,10 @@ export interface WebSocketOptions {
   maxBufferedBytes?: number;
   /** Interval of the ping/pong that finds vanished clients and releases their subscriptions. */
   keepAliveMs?: number;
+  /** Most operations at once on one connection; more are refused with an error. */
+  maxSubscriptions?: number;
+  /** How long a new socket may take to send `connection_init` before it is closed (4408). */
+  connectionInitWaitTimeoutMs?: number;
 }
 
 /** The graphql-ws endpoint on the API's own server. */
@@ -50,6 +54,9 @@ export function attachGraphQLWebSocket(
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: options.maxPayloadBytes ?? 262_144 });
   const principals = new WeakMap<WebSocket, Principal>();
+  const maxSubscriptions = options.maxSubscriptions ?? 100;
+  const active = new WeakMap<WebSocket, Set<string>>();
+  const release = (socket: WebSocket, id: string) => active.get(socket)?.delete(id);
 
   wss.on('connection', (socket) => {
     const send = socket.send.bind(socket);
@@ -78,7 +85,15 @@ export function attachGraphQLWebSocket(
           return false; // graphql-ws closes with 4403 Forbidden
         }
       },
-      onSubscribe: async (ctx, _id, params) => {
+      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 3_000,
+      onComplete: (ctx, id) => void release(ctx.extra.socket, id),
+      onError: (ctx, id) => void release(ctx.extra.socket, id),
+      onSubscribe: async (ctx, id, params) => {
+        const running = active.get(ctx.extra.socket) ?? new Set<string>();
+        active.set(ctx.extra.socket, running);
+        if (running.size >= maxSubscriptions) {
+          return [createGraphQLError(`At most ${maxSubscriptions} operations may run at once on one connection`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
+        }
         let principal = principals.get(ctx.extra.socket);
         if (principal === undefined) {
           // A socket opened without a key: each operation must bring one in `extensions.headers`
@@ -96,16 +111,31 @@ export function attachGraphQLWebSocket(
           params,
           principal,
         });
+        let document: ReturnType<typeof parse>;
+        try {
+          // Parsing enforces the token and alias limits: a refused document is an error answer.
+          document = parse(params.query);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        let contextValue: unknown;
+        try {
+          // Same context as HTTP, including its refusals (rate limit): answered as errors, not a crash.
+          contextValue = await contextFactory();
+        } catch (error) {
+          return [error as GraphQLError];
+        }
         const args = {
           schema,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe } satisfies SubscribeRoot,
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
+        running.add(id);
         return args;
       },
     },

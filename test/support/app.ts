@@ -65,6 +65,8 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     // count provider requests, and one app sees many deliberate provider failures in a row.
     PROVIDER_GET_RETRIES: '0',
     PROVIDER_BREAKER_THRESHOLD: '1000000',
+    // And a rate limit no test reaches unless it is about rate limits (one app serves a whole file).
+    RATE_LIMIT_PER_MINUTE: '1000000',
     ...env,
   });
   let app: App;

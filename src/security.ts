@@ -1,0 +1,99 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { AppConfig } from './config.js';
+
+/** The header Yoga's CSRF prevention requires on requests a browser could send cross-site without a preflight. */
+export const CSRF_HEADER = 'x-graphql-yoga-csrf';
+
+/**
+ * The Yoga/envelop plugins that bound what one operation may cost. They run in Yoga's envelop,
+ * which graphql-ws operations go through too, so HTTP and WebSocket get identical limits.
+ */
+export function limitPlugins(config: AppConfig): Plugin[] {
+  const { limits } = config;
+  const production = config.nodeEnv === 'production';
+  return [
+    EnvelopArmorPlugin({
+      maxDepth: { n: limits.maxDepth, exposeLimits: true, flattenFragments: true },
+      maxAliases: { n: limits.maxAliases, exposeLimits: true },
+      maxTokens: { n: limits.maxTokens, exposeLimits: true },
+      maxDirectives: { n: limits.maxDirectives, exposeLimits: true },
+      costLimit: { maxCost: limits.maxCost, exposeLimits: true, objectCost: 2, scalarCost: 1, depthCostFactor: 1.5 },
+      // "Did you mean …?" would map the schema for someone who may not introspect it.
+      blockFieldSuggestion: { enabled: production || !config.introspection },
+    }) as unknown as Plugin,
+    queryLengthLimit(limits.maxQueryChars),
+    ...(config.introspection ? [] : [useDisableIntrospection() as unknown as Plugin]),
+    useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }) as unknown as Plugin,
+  ];
+}
+
+/** Refuses documents longer than `maxChars` before they are parsed. */
+function queryLengthLimit(maxChars: number): Plugin {
+  return {
+    onParams({ params }) {
+      if (typeof params.query === 'string' && params.query.length > maxChars) {
+        throw createGraphQLError(`The GraphQL document is longer than ${maxChars} characters`, {
+          extensions: { code: 'QUERY_TOO_LONG', http: { status: 400 } },
+        });
+      }
+    },
+  };
+}
+
+/**
+ * A fixed one-minute window per caller (API key hash, or client address without a key), per
+ * instance. Over the limit, the operation is refused with a RATE_LIMITED error (HTTP 429 with
+ * Retry-After) before it is executed.
+ */
+export class RateLimiter {
+  private readonly windows = new Map<string, { started: number; count: number }>();
+
+  constructor(private readonly perMinute: number) {}
+
+  /** Counts one operation of `caller`; returns the seconds to wait when over the limit, else 0. */
+  take(caller: string, now = Date.now()): number {
+    let window = this.windows.get(caller);
+    if (!window || now - window.started >= 60_000) {
+      if (this.windows.size > 100_000) this.prune(now);
+      window = { started: now, count: 0 };
+      this.windows.set(caller, window);
+    }
+    window.count++;
+    return window.count > this.perMinute ? Math.ceil((window.started + 60_000 - now) / 1000) : 0;
+  }
+
+  /** Refuses the operation when its caller is over the limit. */
+  check(caller: string): void {
+    const waitSeconds = this.take(caller);
+    if (waitSeconds > 0) {
+      throw createGraphQLError(`Rate limit exceeded: at most ${this.perMinute} operations per minute; retry in ${waitSeconds} s`, {
+        extensions: { code: 'RATE_LIMITED', retryAfterSeconds: waitSeconds, http: { status: 429, headers: { 'retry-after': String(waitSeconds) } } },
+      });
+    }
+  }
+
+  private prune(now: number): void {
+    for (const [caller, window] of this.windows) if (now - window.started >= 60_000) this.windows.delete(caller);
+  }
+}
+
+/** Headers every answer carries; GraphiQL's page needs its inline scripts, other answers need nothing. */
+export function setSecurityHeaders(res: ServerResponse): void {
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('referrer-policy', 'no-referrer');
+  res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('cross-origin-opener-policy', 'same-origin');
+  res.setHeader('cross-origin-resource-policy', 'same-origin');
+  res.setHeader('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+}
+
+/** True when a request announces a body larger than `maxBytes`, or a POST announces no length at all. */
+export function bodyTooLarge(req: IncomingMessage, maxBytes: number): 'too-large' | 'length-required' | null {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return Number(length) > maxBytes ? 'too-large' : null;
+  return req.method === 'POST' ? 'length-required' : null;
+}
