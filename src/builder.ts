@@ -35,10 +35,11 @@ export const builder = new SchemaBuilder<{
       createGraphQLError('This API key may only read: mutations need a key with scope write', { extensions: { code: 'FORBIDDEN' } }),
   },
   zod: {
+    // Anything but a zod error (a bug in a refinement) is not the caller's fault: rethrown as is.
     validationError: (error) =>
-      new ValidationError(
-        error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })),
-      ),
+      Array.isArray((error as { issues?: unknown }).issues)
+        ? new ValidationError(error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })))
+        : (error as unknown as Error),
   },
   relay: {
     clientMutationId: 'omit',

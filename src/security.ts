@@ -31,17 +31,79 @@ export function limitPlugins(config: AppConfig): Plugin[] {
   ];
 }
 
-/** Refuses documents longer than `maxChars` before they are parsed. */
+/** Deepest bracket nesting a document may have; graphql-js parses nesting recursively. */
+const MAX_DOCUMENT_NESTING = 100;
+
+/**
+ * Refuses documents longer than `maxChars`, or nested deeper than the parser can take, before
+ * they are parsed: a deeply nested list literal can overflow graphql-js's recursive parser
+ * before the token limit is reached.
+ */
 function queryLengthLimit(maxChars: number): Plugin {
   return {
     onParams({ params }) {
-      if (typeof params.query === 'string' && params.query.length > maxChars) {
+      if (typeof params.query !== 'string') return;
+      if (params.query.length > maxChars) {
         throw createGraphQLError(`The GraphQL document is longer than ${maxChars} characters`, {
           extensions: { code: 'QUERY_TOO_LONG', http: { status: 400 } },
         });
       }
+      if (nestingDepth(params.query) > MAX_DOCUMENT_NESTING) {
+        throw createGraphQLError(`The GraphQL document nests deeper than ${MAX_DOCUMENT_NESTING} levels`, {
+          extensions: { code: 'QUERY_TOO_DEEP', http: { status: 400 } },
+        });
+      }
     },
   };
+}
+
+/** Deepest nesting of (), [] and {} outside string literals and comments. */
+export function nestingDepth(document: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < document.length; i++) {
+    const char = document[i];
+    if (char === '#') {
+      while (i < document.length && document[i] !== '\n') i++;
+    } else if (char === '"') {
+      const block = document.startsWith('"""', i);
+      const end = block ? document.indexOf('"""', i + 3) : findStringEnd(document, i + 1);
+      if (end < 0) return deepest;
+      i = block ? end + 2 : end;
+    } else if (char === '(' || char === '[' || char === '{') {
+      deepest = Math.max(deepest, ++depth);
+    } else if (char === ')' || char === ']' || char === '}') {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return deepest;
+}
+
+function findStringEnd(document: string, from: number): number {
+  for (let i = from; i < document.length; i++) {
+    if (document[i] === '\\') i++;
+    else if (document[i] === '"' || document[i] === '\n') return i;
+  }
+  return -1;
+}
+
+/**
+ * A GET's `variables` or `extensions` that are not JSON: Yoga would throw on them (HTTP 500), so
+ * they are answered 400 before it sees them. Returns the offending parameter's name.
+ */
+export function malformedGetParameter(req: IncomingMessage): string | null {
+  if (req.method !== 'GET' || !req.url?.includes('?')) return null;
+  const params = new URL(req.url, 'http://localhost').searchParams;
+  for (const name of ['variables', 'extensions']) {
+    const value = params.get(name);
+    if (value === null) continue;
+    try {
+      JSON.parse(value);
+    } catch {
+      return name;
+    }
+  }
+  return null;
 }
 
 /**

@@ -21,7 +21,7 @@ import { Poller } from './realtime/poller.js';
 import { createRealtimeBus, type RealtimeBus } from './realtime/pubsub.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocket } from './realtime/websocket.js';
 import { schema } from './schema/index.js';
-import { bodyTooLarge, limitPlugins, RateLimiter, setSecurityHeaders } from './security.js';
+import { bodyTooLarge, limitPlugins, malformedGetParameter, RateLimiter, setSecurityHeaders } from './security.js';
 
 /** A built application: one HTTP server carrying GraphQL (with GraphiQL) and /health. */
 export interface App {
@@ -166,6 +166,12 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
           ],
         }),
       );
+      return;
+    }
+    const malformed = malformedGetParameter(req);
+    if (malformed) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ message: `The ${malformed} parameter is not valid JSON`, extensions: { code: 'BAD_REQUEST' } }] }));
       return;
     }
     if (draining) {

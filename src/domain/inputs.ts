@@ -10,6 +10,13 @@ import { computeStanTotals } from './stan-totals.js';
 
 // Control characters (NUL, escapes, line breaks) are never meaningful in these fields.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+// A lone UTF-16 surrogate is not text: databases refuse it in JSON and providers would get garbage.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True for text that is well-formed Unicode without NUL. */
+function isCleanText(value: string): boolean {
+  return !LONE_SURROGATE.test(value) && !value.includes('\u0000');
+}
 
 const text = (max: number) =>
   z
@@ -17,7 +24,8 @@ const text = (max: number) =>
     .trim()
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
-    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters');
+    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters')
+    .refine((value) => !LONE_SURROGATE.test(value), 'must be well-formed Unicode (no lone surrogates)');
 
 const optionalText = (max: number) => text(max).nullish();
 
@@ -26,6 +34,7 @@ const httpUrl = z
   .trim()
   .min(1, 'must not be empty')
   .max(2048, 'must be at most 2048 characters')
+  .refine((value) => !CONTROL_CHARACTERS.test(value) && isCleanText(value), 'must not contain control characters or lone surrogates')
   .refine((value) => {
     try {
       const url = new URL(value);
@@ -67,21 +76,49 @@ export const addressSchema = z.object({
 const RESERVED_USER_DATA_KEYS = ['email', 'prompt', 'shipping_address'];
 const MAX_USER_DATA_BYTES = 16_384;
 
+const MAX_USER_DATA_DEPTH = 32;
+
+/**
+ * Extra `user_data` keys: a plain JSON object, checked on the raw value (a zod record would copy it,
+ * and a `__proto__` key would vanish into the copy's prototype instead of being refused). The walk
+ * is iterative, so no nesting can overflow the stack; size is measured only once depth is known sane.
+ */
 const userDataSchema = z
-  .record(z.string(), z.unknown())
+  .unknown()
   .superRefine((value, ctx) => {
+    const fail = (message: string, path: (string | number)[] = []) => ctx.addIssue({ code: 'custom', path, message });
+    if (!isPlainObject(value)) return fail('must be a JSON object');
     for (const key of Object.keys(value)) {
-      if (RESERVED_USER_DATA_KEYS.includes(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `is set by the ${key === 'shipping_address' ? 'shippingAddress' : key} field, not userData` });
-      } else if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
-        ctx.addIssue({ code: 'custom', path: [key], message: 'is not an allowed key' });
+      if (RESERVED_USER_DATA_KEYS.includes(key)) fail(`is set by the ${key === 'shipping_address' ? 'shippingAddress' : key} field, not userData`, [key]);
+    }
+    const stack: { node: unknown; path: (string | number)[] }[] = [{ node: value, path: [] }];
+    while (stack.length) {
+      const { node, path } = stack.pop()!;
+      if (path.length > MAX_USER_DATA_DEPTH) return fail(`must not nest deeper than ${MAX_USER_DATA_DEPTH} levels`, path.slice(0, MAX_USER_DATA_DEPTH));
+      if (typeof node === 'string') {
+        if (!isCleanText(node)) return fail('must not contain NUL or lone surrogates', path);
+      } else if (Array.isArray(node)) {
+        node.forEach((item, index) => stack.push({ node: item, path: [...path, index] }));
+      } else if (node !== null && typeof node === 'object') {
+        if (!isPlainObject(node)) return fail('must contain only JSON values', path);
+        for (const key of Object.keys(node)) {
+          if (FORBIDDEN_KEYS.has(key) || !isCleanText(key)) return fail('is not an allowed key', [...path, key]);
+          stack.push({ node: (node as Record<string, unknown>)[key], path: [...path, key] });
+        }
       }
     }
-    if (Buffer.byteLength(JSON.stringify(value)) > MAX_USER_DATA_BYTES) {
-      ctx.addIssue({ code: 'custom', message: `must serialise to at most ${MAX_USER_DATA_BYTES} bytes of JSON` });
-    }
+    if (Buffer.byteLength(JSON.stringify(value)) > MAX_USER_DATA_BYTES) fail(`must serialise to at most ${MAX_USER_DATA_BYTES} bytes of JSON`);
   })
+  .transform((value) => value as Record<string, unknown>)
   .nullish();
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
 
 export const createSmartCheckoutSchema = z.object({
   input: z.object({

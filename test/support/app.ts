@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import pg from 'pg';
@@ -108,8 +110,36 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     async stop() {
       await app.stop();
       await scratch?.drop();
+      recordLogsForSecretScan(logs, [keys.a, keys.b, ...secretsOf(env)]);
     },
   };
+}
+
+/** Environment variables whose values must never appear in a log line. */
+const SECRET_ENV = ['SMARTCHECKOUT_API_KEY', 'PAYERVAULT_ACCESS_KEY', 'PAYERVAULT_ACCESS_SECRET', 'STAN_CLIENT_SECRET'];
+
+/** Configured secrets of one app: its API keys, provider credentials, and the Basic form of Stan's. */
+function secretsOf(env: Record<string, string | undefined>): string[] {
+  const secrets = SECRET_ENV.map((name) => env[name]).filter((value): value is string => Boolean(value));
+  if (env.STAN_CLIENT_ID && env.STAN_CLIENT_SECRET) {
+    secrets.push(Buffer.from(`${env.STAN_CLIENT_ID}:${env.STAN_CLIENT_SECRET}`).toString('base64'));
+  }
+  for (const pair of (env.API_KEYS ?? '').split(',')) {
+    const key = pair.slice(pair.indexOf(':') + 1).trim();
+    if (key) secrets.push(key);
+  }
+  return secrets;
+}
+
+/**
+ * Every app's log lines and secrets go to test-results/logs/, where the global teardown checks that
+ * no configured secret appears in any line of the whole run (test/support/global-setup.ts).
+ */
+function recordLogsForSecretScan(lines: string[], secrets: unknown[]): void {
+  const dir = fileURLToPath(new URL('../../test-results/logs/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const usable = secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length >= 8);
+  writeFileSync(`${dir}${randomUUID()}.json`, JSON.stringify({ secrets: [...new Set(usable)], lines }));
 }
 
 /**
