@@ -1,7 +1,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { AppConfig } from './config.js';
 
@@ -26,7 +26,9 @@ export function limitPlugins(config: AppConfig): Plugin[] {
       blockFieldSuggestion: { enabled: production || !config.introspection },
     }) as unknown as Plugin,
     queryLengthLimit(limits.maxQueryChars),
-    ...(config.introspection ? [] : [useDisableIntrospection() as unknown as Plugin]),
+    // Not Yoga's useDisableIntrospection: it marks HTTP requests only (onRequestParse), so graphql-ws
+    // operations would still introspect. A validation rule applies to every transport.
+    ...(config.introspection ? [] : [{ onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule) } satisfies Plugin]),
     useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }) as unknown as Plugin,
   ];
 }
@@ -40,19 +42,25 @@ const MAX_DOCUMENT_NESTING = 100;
  * before the token limit is reached.
  */
 function queryLengthLimit(maxChars: number): Plugin {
+  const check = (query: string) => {
+    if (query.length > maxChars) {
+      throw createGraphQLError(`The GraphQL document is longer than ${maxChars} characters`, {
+        extensions: { code: 'QUERY_TOO_LONG', http: { status: 400 } },
+      });
+    }
+    if (nestingDepth(query) > MAX_DOCUMENT_NESTING) {
+      throw createGraphQLError(`The GraphQL document nests deeper than ${MAX_DOCUMENT_NESTING} levels`, {
+        extensions: { code: 'QUERY_TOO_DEEP', http: { status: 400 } },
+      });
+    }
+  };
   return {
     onParams({ params }) {
-      if (typeof params.query !== 'string') return;
-      if (params.query.length > maxChars) {
-        throw createGraphQLError(`The GraphQL document is longer than ${maxChars} characters`, {
-          extensions: { code: 'QUERY_TOO_LONG', http: { status: 400 } },
-        });
-      }
-      if (nestingDepth(params.query) > MAX_DOCUMENT_NESTING) {
-        throw createGraphQLError(`The GraphQL document nests deeper than ${MAX_DOCUMENT_NESTING} levels`, {
-          extensions: { code: 'QUERY_TOO_DEEP', http: { status: 400 } },
-        });
-      }
+      if (typeof params.query === 'string') check(params.query);
+    },
+    // graphql-ws runs envelop's parse, not Yoga's onParams: the same refusals there.
+    onParse({ params }) {
+      check(typeof params.source === 'string' ? params.source : params.source.body);
     },
   };
 }

@@ -94,49 +94,62 @@ export function attachGraphQLWebSocket(
         if (running.size >= maxSubscriptions) {
           return [createGraphQLError(`At most ${maxSubscriptions} operations may run at once on one connection`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
         }
-        let principal = principals.get(ctx.extra.socket);
-        if (principal === undefined) {
-          // A socket opened without a key: each operation must bring one in `extensions.headers`
-          // (what GraphiQL does with its Headers editor), checked exactly like an HTTP request.
+        // The place is taken before the first await: a burst of subscribe messages cannot all pass the check.
+        running.add(id);
+        let accepted = false;
+        try {
+          let principal = principals.get(ctx.extra.socket);
+          if (principal === undefined) {
+            // A socket opened without a key: each operation must bring one in `extensions.headers`
+            // (what GraphiQL does with its Headers editor), checked exactly like an HTTP request.
+            try {
+              principal = await authenticator.authenticate(authorizationOf(params.extensions?.headers as Record<string, unknown> | undefined));
+            } catch (error) {
+              return [error as GraphQLError];
+            }
+          }
+          const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            params,
+            principal,
+          });
+          let document: ReturnType<typeof parse>;
           try {
-            principal = await authenticator.authenticate(authorizationOf(params.extensions?.headers as Record<string, unknown> | undefined));
+            // Parsing enforces the token and alias limits: a refused document is an error answer.
+            document = parse(params.query);
           } catch (error) {
             return [error as GraphQLError];
           }
+          let contextValue: unknown;
+          try {
+            // Same context as HTTP, including its refusals (rate limit): answered as errors, not a crash.
+            contextValue = await contextFactory();
+          } catch (error) {
+            return [error as GraphQLError];
+          }
+          const args = {
+            schema,
+            operationName: params.operationName,
+            document,
+            variableValues: params.variables,
+            contextValue,
+            rootValue: { execute, subscribe } satisfies SubscribeRoot,
+          };
+          let errors: readonly GraphQLError[];
+          try {
+            // graphql-armor's depth, alias, directive and cost rules throw their refusal: an error answer too.
+            errors = validate(args.schema, args.document);
+          } catch (error) {
+            return [error as GraphQLError];
+          }
+          if (errors.length) return errors;
+          accepted = true;
+          return args;
+        } finally {
+          if (!accepted) running.delete(id);
         }
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-          principal,
-        });
-        let document: ReturnType<typeof parse>;
-        try {
-          // Parsing enforces the token and alias limits: a refused document is an error answer.
-          document = parse(params.query);
-        } catch (error) {
-          return [error as GraphQLError];
-        }
-        let contextValue: unknown;
-        try {
-          // Same context as HTTP, including its refusals (rate limit): answered as errors, not a crash.
-          contextValue = await contextFactory();
-        } catch (error) {
-          return [error as GraphQLError];
-        }
-        const args = {
-          schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue,
-          rootValue: { execute, subscribe } satisfies SubscribeRoot,
-        };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
-        running.add(id);
-        return args;
       },
     },
     wss,

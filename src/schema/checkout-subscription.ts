@@ -1,5 +1,5 @@
 import { clearAllDataLoaders } from '@pothos/plugin-dataloader';
-import { createGraphQLError } from 'graphql-yoga';
+import { createGraphQLError, Repeater } from 'graphql-yoga';
 import { builder } from '../builder.js';
 import type { Context } from '../context.js';
 import type { CheckoutRow } from '../db/schema.js';
@@ -11,25 +11,32 @@ import { CheckoutInterface, loadCheckout } from './checkout.js';
  * The checkout now, then once per status change, ending after a terminal status. It subscribes
  * to the topic before reading the current state, and skips published changes that state already
  * includes, so nothing falls between the read and the first notification and nothing repeats.
+ * A Repeater rather than an async generator: a generator waiting for the next change could only
+ * be returned once that change came, so an unsubscribed client would hold its place until then.
  */
-async function* followCheckout(first: CheckoutRow, ctx: Context): AsyncGenerator<CheckoutRow> {
-  const changes = ctx.pubsub.subscribe('checkoutChanged', first.id);
-  try {
-    const current = await ctx.repository.currentState(ctx.tenant, first.id);
-    if (!current) return;
-    let seen = current.lastEventId;
-    yield current.row;
-    if (isTerminal(current.row.status as CheckoutStatus)) return;
-    for await (const change of changes) {
-      if (change.eventId <= seen) continue;
-      seen = change.eventId;
-      const row = checkoutOf(change);
-      yield row;
-      if (isTerminal(row.status as CheckoutStatus)) return;
+function followCheckout(first: CheckoutRow, ctx: Context): AsyncIterable<CheckoutRow> {
+  return new Repeater<CheckoutRow>(async (push, stop) => {
+    const changes = ctx.pubsub.subscribe('checkoutChanged', first.id);
+    // The client went away (or we stopped): end the topic subscription, which ends the loop below.
+    void stop.then(() => changes.return());
+    try {
+      const current = await ctx.repository.currentState(ctx.tenant, first.id);
+      if (!current) return;
+      let seen = current.lastEventId;
+      await push(current.row);
+      if (isTerminal(current.row.status as CheckoutStatus)) return;
+      for await (const change of changes) {
+        if (change.eventId <= seen) continue;
+        seen = change.eventId;
+        const row = checkoutOf(change);
+        await push(row);
+        if (isTerminal(row.status as CheckoutStatus)) return;
+      }
+    } finally {
+      stop();
+      await changes.return();
     }
-  } finally {
-    await changes.return();
-  }
+  });
 }
 
 builder.subscriptionFields((t) => ({

@@ -1,0 +1,692 @@
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
+import { Lexer, Source, TokenKind } from 'graphql';
+import type { Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { CSRF_HEADER } from '../src/security.js';
+import { CheckoutStatusChangedDocument, CreateSmartCheckoutDocument } from './generated/graphql.js';
+import { expectType, startTestApp, type TestApp } from './support/app.js';
+import { recordSubscription, wsClient } from './support/subscriptions.js';
+
+/*
+ * Issue 5, items 3 and 6: every limit refuses the same operation over HTTP POST and over
+ * graphql-ws with the same GraphQL error, and accepts the operation just at the limit. The numbers
+ * are the configuration's defaults (the README's), read from `loadConfig`, so the tests follow them.
+ */
+
+const LIMITS = loadConfig({}).limits;
+/** Not configurable: the WebSocket transport's own limits (issue 5, item 3). */
+const WS_MAX_PAYLOAD_BYTES = 262_144;
+const WS_INIT_WAIT_MS = 3_000;
+
+type GraphQLErrorJson = { message: string; extensions?: Record<string, unknown> };
+interface Outcome {
+  status?: number;
+  headers?: Headers;
+  data?: Record<string, unknown> | null;
+  errors?: GraphQLErrorJson[];
+  /** WebSocket only: the close code when the socket was closed instead of answering. */
+  closeCode?: number;
+}
+
+const cases = { http: 0, ws: 0 };
+afterAll(() => {
+  console.log(`limits.test.ts: ${cases.http} limit cases tried over HTTP, ${cases.ws} over WebSocket`);
+});
+
+async function postRaw(t: TestApp, body: string, headers: Record<string, string> = {}, apiKey: string | null = t.keys.a!): Promise<Outcome> {
+  const response = await fetch(`${t.url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...(apiKey === null ? {} : { authorization: `Bearer ${apiKey}` }),
+      ...headers,
+    },
+    body,
+  });
+  cases.http++;
+  const text = await response.text();
+  expect(response.status, text).toBeLessThan(500);
+  const parsed = text ? (JSON.parse(text) as Outcome) : {};
+  return { status: response.status, headers: response.headers, data: parsed.data, errors: parsed.errors };
+}
+
+/** One operation over HTTP POST (JSON). */
+function post(t: TestApp, query: string, options: { apiKey?: string | null; variables?: Record<string, unknown> } = {}): Promise<Outcome> {
+  return postRaw(t, JSON.stringify({ query, variables: options.variables }), {}, options.apiKey === undefined ? t.keys.a! : options.apiKey);
+}
+
+/** One operation over graphql-ws; resolves with its data and errors, or the close code if the socket was closed. */
+function overWs(client: Client, query: string, variables?: Record<string, unknown>): Promise<Outcome> {
+  cases.ws++;
+  return new Promise((resolve) => {
+    const outcome: Outcome = {};
+    client.subscribe<Record<string, unknown>>(
+      { query, variables },
+      {
+        next: (message) => {
+          if (message.data !== undefined) outcome.data = message.data;
+          if (message.errors) outcome.errors = message.errors as GraphQLErrorJson[];
+        },
+        error: (error) => {
+          if (Array.isArray(error)) outcome.errors = error as GraphQLErrorJson[];
+          else outcome.closeCode = (error as { code?: number }).code ?? -1;
+          resolve(outcome);
+        },
+        complete: () => resolve(outcome),
+      },
+    );
+  });
+}
+
+function messages(outcome: Outcome): string[] {
+  return (outcome.errors ?? []).map((error) => error.message);
+}
+
+/** Accepted: data, no error. */
+function expectAccepted(outcome: Outcome): void {
+  expect(outcome.closeCode, 'socket closed').toBeUndefined();
+  expect(outcome.errors, JSON.stringify(outcome.errors)).toBeUndefined();
+  expect(outcome.data).toBeTruthy();
+  if (outcome.status !== undefined) expect(outcome.status).toBe(200);
+}
+
+/** Refused with a GraphQL error that names the limit: no data, no 5xx, nothing masked, the socket still open. */
+function expectRefused(outcome: Outcome, pattern: RegExp): void {
+  expect(outcome.closeCode, `the socket was closed (${outcome.closeCode}) instead of answering with an error`).toBeUndefined();
+  expect(outcome.data ?? null).toBeNull();
+  expect(outcome.errors?.length, JSON.stringify(outcome)).toBeGreaterThan(0);
+  expect(messages(outcome).join(' | ')).toMatch(pattern);
+  expect(messages(outcome)).not.toContain('Unexpected error.');
+  if (outcome.status !== undefined) expect(outcome.status).toBeLessThan(500);
+}
+
+/** The same document, over HTTP and over graphql-ws: the same answer. */
+async function bothWays(t: TestApp, client: Client, query: string, variables?: Record<string, unknown>): Promise<{ http: Outcome; ws: Outcome }> {
+  const http = await post(t, query, { variables });
+  const ws = await overWs(client, query, variables);
+  return { http, ws };
+}
+
+function tokenCount(document: string): number {
+  const lexer = new Lexer(new Source(document));
+  let count = 0;
+  while (lexer.advance().kind !== TokenKind.EOF) count++;
+  return count;
+}
+
+/** `{ __type { fields { type { ofType … { name } } } } }` nested to exactly `depth` fields (graphql-armor's count). */
+function documentOfDepth(depth: number): string {
+  const ofTypes = depth - 4;
+  return `{ __type(name: "Query") { fields { type { ${'ofType { '.repeat(ofTypes)}name${' }'.repeat(ofTypes)} } } } }`;
+}
+
+/** `{ checkouts(first: 100) { edges { node { id × k } } } }` and its graphql-armor cost (object 2, scalar 1, depth factor 1.5). */
+function costlyDocument(ids: number): { query: string; cost: number } {
+  let node = 2;
+  for (let i = 0; i < ids; i++) node += 1.5 * 1;
+  const edges = 2 + 1.5 * node;
+  const checkouts = (2 + 1.5 * edges) * 100;
+  return { query: `{ checkouts(first: 100) { edges { node { ${'id '.repeat(ids)}} } } }`, cost: checkouts };
+}
+
+describe('query limits, identical over HTTP and WebSocket (defaults of the configuration)', () => {
+  let t: TestApp;
+  let client: Client;
+  beforeAll(async () => {
+    t = await startTestApp();
+    client = wsClient(t.url, t.keys.a!);
+  });
+  afterAll(async () => {
+    await client?.dispose();
+    await t?.stop();
+  });
+
+  it('the defaults are the documented numbers', () => {
+    expect(LIMITS).toMatchObject({
+      maxDepth: 10,
+      maxAliases: 30,
+      maxTokens: 3000,
+      maxDirectives: 20,
+      maxCost: 5000,
+      maxQueryChars: 20_000,
+      maxBodyBytes: 1_048_576,
+      wsMaxSubscriptions: 100,
+    });
+  });
+
+  it(`depth: ${LIMITS.maxDepth} is accepted, ${LIMITS.maxDepth + 1} refused`, async () => {
+    const under = await bothWays(t, client, documentOfDepth(LIMITS.maxDepth));
+    expectAccepted(under.http);
+    expectAccepted(under.ws);
+    expect(under.ws.data).toEqual(under.http.data);
+
+    const over = await bothWays(t, client, documentOfDepth(LIMITS.maxDepth + 1));
+    const named = new RegExp(`depth limit of ${LIMITS.maxDepth} exceeded, found ${LIMITS.maxDepth + 1}`);
+    expectRefused(over.http, named);
+    expectRefused(over.ws, named);
+    expect(messages(over.ws)).toEqual(messages(over.http));
+  });
+
+  it(`aliases: ${LIMITS.maxAliases} are accepted, ${LIMITS.maxAliases + 1} refused`, async () => {
+    const aliased = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: node(id: "nothing-${i}") { id }`).join(' ')} }`;
+    const under = await bothWays(t, client, aliased(LIMITS.maxAliases));
+    expectAccepted(under.http);
+    expectAccepted(under.ws);
+    expect(Object.keys(under.http.data!)).toHaveLength(LIMITS.maxAliases);
+
+    const over = await bothWays(t, client, aliased(LIMITS.maxAliases + 1));
+    const named = new RegExp(`Aliases limit of ${LIMITS.maxAliases} exceeded, found ${LIMITS.maxAliases + 1}`);
+    expectRefused(over.http, named);
+    expectRefused(over.ws, named);
+    expect(messages(over.ws)).toEqual(messages(over.http));
+  });
+
+  it(`tokens: ${LIMITS.maxTokens} are accepted, ${LIMITS.maxTokens + 1} refused`, async () => {
+    // A long enum list in an argument: 5 characters per token, no cost (graphql-js caps repeated
+    // identical fields, so those cannot pad a document to thousands of tokens).
+    const listOf = (k: number) => `{ checkouts(first: 1, filter: { status: [${' OPEN'.repeat(k)} ] }) { pageInfo { hasNextPage } } }`;
+    const around = tokenCount(listOf(0));
+    const withTokens = (n: number) => listOf(n - around);
+    expect(tokenCount(withTokens(LIMITS.maxTokens))).toBe(LIMITS.maxTokens);
+    expect(tokenCount(withTokens(LIMITS.maxTokens + 1))).toBe(LIMITS.maxTokens + 1);
+    // Nothing else may refuse them: within the character limit.
+    expect(withTokens(LIMITS.maxTokens + 1).length).toBeLessThanOrEqual(LIMITS.maxQueryChars);
+
+    const under = await bothWays(t, client, withTokens(LIMITS.maxTokens));
+    expectAccepted(under.http);
+    expectAccepted(under.ws);
+    expect(under.http.data).toEqual({ checkouts: { pageInfo: { hasNextPage: expect.any(Boolean) } } });
+    expect(under.ws.data).toEqual(under.http.data);
+
+    const over = await bothWays(t, client, withTokens(LIMITS.maxTokens + 1));
+    const named = new RegExp(`Token limit of ${LIMITS.maxTokens} exceeded`);
+    expectRefused(over.http, named);
+    expectRefused(over.ws, named);
+    expect(messages(over.ws)).toEqual(messages(over.http));
+  });
+
+  it(`directives: ${LIMITS.maxDirectives} are accepted, ${LIMITS.maxDirectives + 1} refused`, async () => {
+    const directed = (n: number) => `{ ${'__typename @include(if: true) '.repeat(n)}}`;
+    const under = await bothWays(t, client, directed(LIMITS.maxDirectives));
+    expectAccepted(under.http);
+    expectAccepted(under.ws);
+    expect(under.ws.data).toEqual({ __typename: 'Query' });
+
+    const over = await bothWays(t, client, directed(LIMITS.maxDirectives + 1));
+    const named = new RegExp(`Directives limit of ${LIMITS.maxDirectives} exceeded, found ${LIMITS.maxDirectives + 1}`);
+    expectRefused(over.http, named);
+    expectRefused(over.ws, named);
+    expect(messages(over.ws)).toEqual(messages(over.http));
+  });
+
+  it(`cost: at most ${LIMITS.maxCost} is accepted, more refused`, async () => {
+    let ids = 1;
+    while (costlyDocument(ids + 1).cost <= LIMITS.maxCost) ids++;
+    const under = costlyDocument(ids);
+    const over = costlyDocument(ids + 1);
+    expect(under.cost).toBeLessThanOrEqual(LIMITS.maxCost);
+    expect(over.cost).toBeGreaterThan(LIMITS.maxCost);
+
+    const accepted = await bothWays(t, client, under.query);
+    expectAccepted(accepted.http);
+    expectAccepted(accepted.ws);
+
+    const refused = await bothWays(t, client, over.query);
+    const named = new RegExp(`Cost limit of ${LIMITS.maxCost} exceeded, found ${over.cost}\\b`);
+    expectRefused(refused.http, named);
+    expectRefused(refused.ws, named);
+    expect(messages(refused.ws)).toEqual(messages(refused.http));
+  });
+
+  it(`document length: ${LIMITS.maxQueryChars} characters are accepted, ${LIMITS.maxQueryChars + 1} refused`, async () => {
+    // A comment pads the document: no tokens, no cost, only characters.
+    const ofLength = (n: number) => {
+      const head = '{ __typename }\n#';
+      return head + 'x'.repeat(n - head.length);
+    };
+    expect(ofLength(LIMITS.maxQueryChars)).toHaveLength(LIMITS.maxQueryChars);
+
+    const under = await bothWays(t, client, ofLength(LIMITS.maxQueryChars));
+    expectAccepted(under.http);
+    expectAccepted(under.ws);
+
+    const over = await bothWays(t, client, ofLength(LIMITS.maxQueryChars + 1));
+    const named = new RegExp(`longer than ${LIMITS.maxQueryChars} characters`);
+    expectRefused(over.http, named);
+    expect(over.http.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_LONG');
+    expectRefused(over.ws, named);
+    expect(over.ws.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_LONG');
+    expect(messages(over.ws)).toEqual(messages(over.http));
+  });
+
+  it('field suggestions outside production: a typo gets "Did you mean"', async () => {
+    const typo = await bothWays(t, client, '{ checkoutz(id: "x") { id } }');
+    expectRefused(typo.http, /Cannot query field "checkoutz" on type "Query"\. Did you mean "checkout"/);
+    expectRefused(typo.ws, /Did you mean "checkout"/);
+  });
+
+  it('introspection and GraphiQL are on outside production', async () => {
+    const introspection = await bothWays(t, client, '{ __schema { queryType { name } } }');
+    expect(introspection.http.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+    expect(introspection.ws.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+    const page = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toMatch(/<html/i);
+  });
+
+  describe('CSRF prevention (Yoga): a request a browser may send cross-site without a preflight needs the header', () => {
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const csrfRefusal = /CSRF/i;
+
+    it('a POST as text/plain or form-urlencoded without the header is refused (403); with it, it is not', async () => {
+      for (const contentType of ['text/plain', 'application/x-www-form-urlencoded']) {
+        const refused = await postRaw(t, body, { 'content-type': contentType });
+        expect(refused.status, contentType).toBe(403);
+        expectRefused(refused, csrfRefusal);
+        // With the header CSRF prevention lets it through (Yoga then answers 415 to text/plain, a body it does not read).
+        const through = await postRaw(t, body, { 'content-type': contentType, [CSRF_HEADER]: '1' });
+        expect(through.status, contentType).not.toBe(403);
+        expect(messages(through).join(' ')).not.toMatch(csrfRefusal);
+      }
+      const form = await postRaw(t, `query=${encodeURIComponent('{ __typename }')}`, { 'content-type': 'application/x-www-form-urlencoded', [CSRF_HEADER]: '1' });
+      expectAccepted(form);
+      expect(form.data).toEqual({ __typename: 'Query' });
+      const formWithout = await postRaw(t, `query=${encodeURIComponent('{ __typename }')}`, { 'content-type': 'application/x-www-form-urlencoded' });
+      expect(formWithout.status).toBe(403);
+      expect(formWithout.data ?? null).toBeNull();
+    });
+
+    it('a POST as application/json needs no header', async () => {
+      const accepted = await postRaw(t, body);
+      expectAccepted(accepted);
+    });
+
+    it('a GET query is refused without the header and accepted with it', async () => {
+      const get = async (headers: Record<string, string>) => {
+        cases.http++;
+        const response = await fetch(`${t.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, {
+          headers: { accept: 'application/graphql-response+json', authorization: `Bearer ${t.keys.a}`, ...headers },
+        });
+        return { status: response.status, ...((await response.json()) as Outcome) };
+      };
+      const refused = await get({});
+      expect(refused.status).toBe(403);
+      expectRefused(refused, csrfRefusal);
+      const accepted = await get({ [CSRF_HEADER]: '1' });
+      expectAccepted(accepted);
+    });
+  });
+
+  it('batching is off: a JSON array body is refused', async () => {
+    const batch = await postRaw(t, JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]));
+    expect(batch.status).toBe(400);
+    expectRefused(batch, /Batching is not supported/);
+  });
+
+  it(`a body of ${LIMITS.maxBodyBytes} bytes is accepted, one byte more answers 413 with a JSON error`, async () => {
+    const ofBytes = (n: number) => {
+      const empty = JSON.stringify({ query: '{ __typename }', variables: { pad: '' } });
+      return JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(n - empty.length) } });
+    };
+    expect(Buffer.byteLength(ofBytes(LIMITS.maxBodyBytes))).toBe(LIMITS.maxBodyBytes);
+    expectAccepted(await postRaw(t, ofBytes(LIMITS.maxBodyBytes)));
+
+    cases.http++;
+    const response = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.keys.a}` },
+      body: ofBytes(LIMITS.maxBodyBytes + 1),
+    });
+    expect(response.status).toBe(413);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await response.json()) as Outcome;
+    expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(body.errors?.[0]?.message).toContain(String(LIMITS.maxBodyBytes));
+  });
+
+  it('a POST without Content-Length (chunked) answers 411', async () => {
+    cases.http++;
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.keys.a}` } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      // Two writes and no content-length: node:http sends it chunked.
+      req.write('{"query":');
+      req.end('"{ __typename }"}');
+      expect(req.getHeader('content-length')).toBeUndefined();
+    });
+    expect(answer.status).toBe(411);
+    expect(JSON.parse(answer.body)).toMatchObject({ errors: [{ extensions: { code: 'LENGTH_REQUIRED' } }] });
+  });
+
+  it('security headers on /graphql and /health answers', async () => {
+    const graphql = await postRaw(t, JSON.stringify({ query: '{ __typename }' }));
+    const health = await fetch(`${t.url}/health`);
+    const refused = await postRaw(t, JSON.stringify({ query: '{ __typename }' }), { 'content-type': 'text/plain' });
+    for (const headers of [graphql.headers!, health.headers, refused.headers!]) {
+      expect(headers.get('x-content-type-options')).toBe('nosniff');
+      expect(headers.get('referrer-policy')).toBe('no-referrer');
+      expect(headers.get('x-frame-options')).toBe('DENY');
+    }
+  });
+});
+
+/** A raw graphql-transport-ws socket, acknowledged. */
+async function rawSocket(t: TestApp): Promise<{ socket: WebSocket; closed: Promise<{ code: number; reason: string; at: number }>; messages: unknown[] }> {
+  const socket = new WebSocket(`${t.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+  const messages: unknown[] = [];
+  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
+    socket.on('close', (code, reason) => resolve({ code, reason: String(reason), at: Date.now() })),
+  );
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, closed, messages };
+}
+
+describe('WebSocket transport limits', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t?.stop());
+
+  it(`a message of ${WS_MAX_PAYLOAD_BYTES} bytes is accepted; one byte more closes the socket with 1009`, async () => {
+    const { socket, closed, messages } = await rawSocket(t);
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${t.keys.a}` } }));
+    await expect.poll(() => messages).toContainEqual({ type: 'connection_ack' });
+    const ofBytes = (id: string, n: number) => {
+      const empty = JSON.stringify({ id, type: 'subscribe', payload: { query: '{ __typename }', variables: { pad: '' } } });
+      return JSON.stringify({ id, type: 'subscribe', payload: { query: '{ __typename }', variables: { pad: 'x'.repeat(n - empty.length) } } });
+    };
+    cases.ws++;
+    expect(Buffer.byteLength(ofBytes('1', WS_MAX_PAYLOAD_BYTES))).toBe(WS_MAX_PAYLOAD_BYTES);
+    socket.send(ofBytes('1', WS_MAX_PAYLOAD_BYTES));
+    await expect.poll(() => messages).toContainEqual({ id: '1', type: 'complete' });
+    expect(messages).toContainEqual({ id: '1', type: 'next', payload: { data: { __typename: 'Query' } } });
+
+    cases.ws++;
+    socket.send(ofBytes('2', WS_MAX_PAYLOAD_BYTES + 1));
+    expect((await closed).code).toBe(1009);
+    expect(messages.filter((message) => (message as { id?: string }).id === '2')).toEqual([]);
+  });
+
+  it(`a socket that never sends connection_init is closed with 4408 after ${WS_INIT_WAIT_MS / 1000} s`, async () => {
+    cases.ws++;
+    const opened = Date.now();
+    const { closed, messages } = await rawSocket(t);
+    const { code, reason, at } = await closed;
+    expect(code).toBe(4408);
+    expect(reason).toMatch(/initialisation timeout/i);
+    expect(at - opened).toBeGreaterThanOrEqual(WS_INIT_WAIT_MS - 250);
+    expect(at - opened).toBeLessThan(WS_INIT_WAIT_MS + 2_000);
+    expect(messages).toEqual([]);
+  }, 10_000);
+
+  it(`${LIMITS.wsMaxSubscriptions} operations run at once on one socket; one more is refused with TOO_MANY_SUBSCRIPTIONS`, async () => {
+    const created = await t.request(CreateSmartCheckoutDocument, { input: { productUrl: 'https://shop.example/item?sandbox_amount=12.00', email: 'ada@example.com' } });
+    const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
+    const client = wsClient(t.url, t.keys.a!);
+    try {
+      const running = Array.from({ length: LIMITS.wsMaxSubscriptions }, () => recordSubscription(client, CheckoutStatusChangedDocument, { id }));
+      cases.ws += running.length;
+      await expect.poll(() => running.filter((subscription) => subscription.events.length > 0).length, { timeout: 15_000 }).toBe(LIMITS.wsMaxSubscriptions);
+      expect(running.every((subscription) => subscription.errors === undefined && !subscription.completed)).toBe(true);
+
+      cases.ws++;
+      const refused = recordSubscription(client, CheckoutStatusChangedDocument, { id });
+      await refused.done;
+      expect(refused.events).toEqual([]);
+      expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
+      expect(refused.errors?.[0]?.message).toContain(String(LIMITS.wsMaxSubscriptions));
+      // A query is an operation too.
+      const query = await overWs(client, '{ __typename }');
+      expect(query.errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
+      expect(running.every((subscription) => subscription.errors === undefined && !subscription.completed)).toBe(true);
+    } finally {
+      await client.dispose();
+    }
+  }, 30_000);
+
+  it(`a burst of ${LIMITS.wsMaxSubscriptions + 20} subscribe messages at once: ${LIMITS.wsMaxSubscriptions} run, the others are refused`, async () => {
+    const created = await t.request(CreateSmartCheckoutDocument, { input: { productUrl: 'https://shop.example/item?sandbox_amount=13.00', email: 'ada@example.com' } });
+    const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
+    const client = wsClient(t.url, t.keys.a!, { lazy: false });
+    try {
+      // All sent before the server answers any: the check must not let the burst through.
+      const burst = Array.from({ length: LIMITS.wsMaxSubscriptions + 20 }, () => recordSubscription(client, CheckoutStatusChangedDocument, { id }));
+      cases.ws += burst.length;
+      await expect
+        .poll(() => burst.filter((subscription) => subscription.events.length > 0 || subscription.errors !== undefined).length, { timeout: 15_000 })
+        .toBe(burst.length);
+      const refused = burst.filter((subscription) => subscription.errors !== undefined);
+      expect(burst.filter((subscription) => subscription.events.length > 0)).toHaveLength(LIMITS.wsMaxSubscriptions);
+      expect(refused).toHaveLength(20);
+      for (const subscription of refused) expect(subscription.errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
+    } finally {
+      await client.dispose();
+    }
+  }, 30_000);
+
+  it('a subscription the client ends frees its place on the socket', async () => {
+    const t1 = await startTestApp({ LIMIT_WS_MAX_SUBSCRIPTIONS: '1' });
+    // Not lazy: one socket throughout (a lazy client would close it when its last subscription ends).
+    const client = wsClient(t1.url, t1.keys.a!, { lazy: false });
+    let sockets = 0;
+    client.on('connected', () => sockets++);
+    try {
+      const created = await t1.request(CreateSmartCheckoutDocument, { input: { productUrl: 'https://shop.example/item?sandbox_amount=12.00', email: 'ada@example.com' } });
+      const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
+      const first = recordSubscription(client, CheckoutStatusChangedDocument, { id });
+      await expect.poll(() => first.events.length).toBe(1);
+      cases.ws += 2;
+      expect((await overWs(client, '{ __typename }')).errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
+      // The client sends `complete`; the checkout does not change meanwhile (no poller).
+      first.dispose();
+      await expect.poll(async () => (await overWs(client, '{ __typename }')).data ?? null, { timeout: 3_000, interval: 250 }).toEqual({ __typename: 'Query' });
+      // Completed queries hold no place: many in a row on the one socket.
+      for (let i = 0; i < 3; i++) expectAccepted(await overWs(client, '{ __typename }'));
+      expect(sockets).toBe(1);
+    } finally {
+      await client.dispose();
+      await t1.stop();
+    }
+  });
+
+  it('the legacy `graphql-ws` subprotocol (subscriptions-transport-ws) is refused', async () => {
+    cases.ws++;
+    // The ws client: the server picks no subprotocol, so the handshake fails on the client side.
+    const legacy = new WebSocket(`${t.url.replace(/^http/, 'ws')}/graphql`, 'graphql-ws');
+    const failure = await new Promise<string>((resolve) => {
+      legacy.on('open', () => resolve('opened'));
+      legacy.on('error', (error) => resolve(error.message));
+    });
+    expect(failure).toBe('Server sent no subprotocol');
+
+    // A raw upgrade that does not check: 101 without Sec-WebSocket-Protocol, then a 4406 close frame.
+    const { headers, frame } = await new Promise<{ headers: Record<string, unknown>; frame: Buffer }>((resolve, reject) => {
+      const req = httpRequest(`${t.url}/graphql`, {
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': randomBytes(16).toString('base64'),
+          'sec-websocket-protocol': 'graphql-ws',
+        },
+      });
+      req.on('upgrade', (res, socket: Socket, head: Buffer) => {
+        let received = head;
+        const done = () => {
+          socket.destroy();
+          resolve({ headers: res.headers, frame: received });
+        };
+        if (received.length >= 4) return done();
+        socket.on('data', (chunk: Buffer) => {
+          received = Buffer.concat([received, chunk]);
+          if (received.length >= 4) done();
+        });
+      });
+      req.on('response', (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(headers['sec-websocket-protocol']).toBeUndefined();
+    expect(frame[0]).toBe(0x88); // FIN + close
+    expect(frame.readUInt16BE(2)).toBe(4406); // SubprotocolNotAcceptable
+    expect(frame.subarray(4, 2 + (frame[1]! & 0x7f)).toString()).toBe('Subprotocol not acceptable');
+  });
+});
+
+describe('production posture', () => {
+  let production: TestApp;
+  let configured: TestApp;
+  let productionClient: Client;
+  let configuredClient: Client;
+  beforeAll(async () => {
+    [production, configured] = await Promise.all([
+      startTestApp({ NODE_ENV: 'production' }),
+      startTestApp({ NODE_ENV: 'production', INTROSPECTION: 'on', GRAPHIQL: 'on', CORS_ORIGINS: 'https://shop.example' }),
+    ]);
+    productionClient = wsClient(production.url, production.keys.a!);
+    configuredClient = wsClient(configured.url, configured.keys.a!);
+  });
+  afterAll(async () => {
+    await productionClient?.dispose();
+    await configuredClient?.dispose();
+    await production?.stop();
+    await configured?.stop();
+  });
+
+  it('no field suggestions in production', async () => {
+    for (const [t, client] of [
+      [production, productionClient],
+      [configured, configuredClient],
+    ] as const) {
+      const typo = await bothWays(t, client, '{ checkoutz(id: "x") { id } }');
+      expectRefused(typo.http, /Cannot query field "checkoutz" on type "Query"/);
+      expectRefused(typo.ws, /Cannot query field "checkoutz" on type "Query"/);
+      for (const outcome of [typo.http, typo.ws]) expect(messages(outcome).join(' ')).not.toMatch(/Did you mean|"checkouts?"/);
+      expect(messages(typo.ws)).toEqual(messages(typo.http));
+    }
+  });
+
+  it('introspection is off in production unless INTROSPECTION=on', async () => {
+    for (const query of ['{ __schema { queryType { name } } }', '{ __type(name: "Checkout") { name } }']) {
+      const refused = await bothWays(production, productionClient, query);
+      expectRefused(refused.http, /introspection has been disabled/);
+      expectRefused(refused.ws, /introspection has been disabled/);
+      expect(messages(refused.ws)).toEqual(messages(refused.http));
+    }
+    const allowed = await bothWays(configured, configuredClient, '{ __schema { queryType { name } } }');
+    expect(allowed.http.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+    expect(allowed.ws.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+  });
+
+  it('GraphiQL is not served in production unless GRAPHIQL=on', async () => {
+    const off = await fetch(`${production.url}/graphql`, { headers: { accept: 'text/html' } });
+    const offBody = await off.text();
+    expect(off.status).toBeLessThan(500);
+    expect(off.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+    expect(offBody).not.toMatch(/<html|graphiql/i);
+
+    const on = await fetch(`${configured.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(on.status).toBe(200);
+    expect(on.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await on.text()).toMatch(/<html/i);
+  });
+
+  it('CORS: only the configured origins are allowed; none in production without CORS_ORIGINS', async () => {
+    const preflight = (t: TestApp, origin: string) =>
+      fetch(`${t.url}/graphql`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+      });
+    const shop = await preflight(configured, 'https://shop.example');
+    expect(shop.status).toBeLessThan(300);
+    expect(shop.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(shop.headers.get('access-control-allow-methods')).toMatch(/POST/);
+
+    // Yoga answers a one-origin list with that origin whatever the caller (a browser at evil.example
+    // then refuses the answer): never the caller's origin, never `*`.
+    const evil = await preflight(configured, 'https://evil.example');
+    expect([null, 'https://shop.example']).toContain(evil.headers.get('access-control-allow-origin'));
+
+    const none = await preflight(production, 'https://shop.example');
+    expect(none.headers.get('access-control-allow-origin')).toBeNull();
+    // Nor on an actual request.
+    const actual = await postRaw(production, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://shop.example' }, production.keys.a!);
+    expectAccepted(actual);
+    expect(actual.headers!.get('access-control-allow-origin')).toBeNull();
+    const allowed = await postRaw(configured, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://shop.example' }, configured.keys.a!);
+    expect(allowed.headers!.get('access-control-allow-origin')).toBe('https://shop.example');
+  });
+
+  it('security headers in production too', async () => {
+    for (const response of [await fetch(`${production.url}/health`), await fetch(`${production.url}/graphql`, { headers: { accept: 'text/html' } })]) {
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+    }
+  });
+});
+
+describe('rate limit per API key', () => {
+  const PER_MINUTE = 5;
+
+  it(`over HTTP: operation ${PER_MINUTE + 1} of a key answers 429 with Retry-After and RATE_LIMITED; another key is not affected`, async () => {
+    const t = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) });
+    try {
+      for (let i = 0; i < PER_MINUTE; i++) expectAccepted(await post(t, '{ __typename }'));
+      const limited = await post(t, '{ __typename }');
+      expect(limited.status).toBe(429);
+      const retryAfter = Number(limited.headers!.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(limited.data ?? null).toBeNull();
+      expect(limited.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
+      expect(limited.errors?.[0]?.message).toContain(`${PER_MINUTE} operations per minute`);
+
+      const other = await post(t, '{ __typename }', { apiKey: t.keys.b });
+      expectAccepted(other);
+      // Still limited.
+      expect((await post(t, '{ __typename }')).status).toBe(429);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it(`over WebSocket: operation ${PER_MINUTE + 1} of a key ends with RATE_LIMITED, and the key is limited over HTTP too`, async () => {
+    const t = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) });
+    const client = wsClient(t.url, t.keys.a!);
+    const other = wsClient(t.url, t.keys.b!);
+    try {
+      for (let i = 0; i < PER_MINUTE; i++) expectAccepted(await overWs(client, '{ __typename }'));
+      const limited = await overWs(client, '{ __typename }');
+      expect(limited.closeCode).toBeUndefined();
+      expect(limited.data ?? null).toBeNull();
+      expect(limited.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
+      expect(limited.errors?.[0]?.message).toContain(`${PER_MINUTE} operations per minute`);
+
+      expectAccepted(await overWs(other, '{ __typename }'));
+      const http = await post(t, '{ __typename }');
+      expect(http.status).toBe(429);
+      expect(http.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
+    } finally {
+      await client.dispose();
+      await other.dispose();
+      await t.stop();
+    }
+  });
+});
