@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { createPubSub } from 'graphql-yoga';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
@@ -14,7 +11,6 @@ import { CheckoutRepository } from '../src/db/repository.js';
 import { CheckoutService } from '../src/domain/checkout-service.js';
 import { createLogger } from '../src/logger.js';
 import { createProviderAdapters } from '../src/providers/index.js';
-import { startSmartcheckoutSandbox } from '../src/providers/smartcheckout/sandbox.js';
 import { Poller } from '../src/realtime/poller.js';
 import type { CheckoutPubSub } from '../src/realtime/pubsub.js';
 import {
@@ -24,6 +20,7 @@ import {
   CreateStanCheckoutDocument,
 } from './generated/graphql.js';
 import { expectType, startTestApp, type TestApp, isolatedDatabase } from './support/app.js';
+import { startGatedSmartcheckout } from './support/gated-smartcheckout.js';
 
 /*
  * The shared status poller through the real app and database: durable schedules, backoff,
@@ -48,92 +45,8 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 
-interface ProviderOverride {
-  status: number;
-  headers?: Record<string, string>;
-  body: unknown;
-}
 
-/**
- * The built-in Smartcheckout sandbox (real contract, `sandbox_*` scenarios) behind a proxy that
- * records the arrival time of every status GET per provider checkout id, can hold a checkout's
- * GETs (`hold` before the poll, `allow` to let them through) and can answer them itself (`override`).
- */
-async function startCountingSmartcheckout() {
-  const apiKey = `sc-test-${randomUUID()}`;
-  const sandbox = await startSmartcheckoutSandbox({ apiKey });
-  const gets = new Map<string, number[]>();
-  const gates = new Map<string, { allowed: number; passed: number; waiters: (() => void)[] }>();
-  const read = async (req: IncomingMessage) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  };
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      const body = await read(req);
-      const item = /^\/v0\/checkout\/([^/?]+)$/.exec(req.url ?? '');
-      if (req.method === 'GET' && item) {
-        const id = decodeURIComponent(item[1]!);
-        gets.set(id, [...(gets.get(id) ?? []), Date.now()]);
-        const gate = gates.get(id);
-        if (gate) {
-          while (gate.passed >= gate.allowed) await new Promise<void>((resolve) => gate.waiters.push(resolve));
-          gate.passed++;
-        }
-        const override = proxy.override?.(id);
-        if (override) {
-          res.writeHead(override.status, { 'content-type': 'application/json', ...override.headers });
-          res.end(JSON.stringify(override.body));
-          return;
-        }
-      }
-      const answer = await fetch(`${sandbox.url}${req.url}`, {
-        method: req.method,
-        headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' },
-        body: req.method === 'POST' ? body : undefined,
-      });
-      const text = await answer.text();
-      if (req.method === 'POST' && answer.ok && proxy.holdNew) {
-        gates.set((JSON.parse(text) as { checkout_id: string }).checkout_id, { allowed: 0, passed: 0, waiters: [] });
-      }
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(text);
-    })().catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const proxy = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    apiKey,
-    /** Checkouts created while this is on get no GET answered until `allow`. */
-    holdNew: false,
-    /** Answers a checkout's GETs instead of the sandbox when it returns something. */
-    override: undefined as ((id: string) => ProviderOverride | undefined) | undefined,
-    /** Arrival times of the status GETs of this provider checkout id. */
-    getTimes: (id: string) => gets.get(id) ?? [],
-    getCount: (id: string) => gets.get(id)?.length ?? 0,
-    allow(id: string, count = Number.POSITIVE_INFINITY) {
-      const gate = gates.get(id);
-      if (!gate) return;
-      gate.allowed += count;
-      for (const wake of gate.waiters.splice(0)) wake();
-    },
-    allowAll() {
-      for (const id of gates.keys()) proxy.allow(id);
-    },
-    async close() {
-      proxy.allowAll();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await sandbox.close();
-    },
-  };
-  return proxy;
-}
-
-type CountingProvider = Awaited<ReturnType<typeof startCountingSmartcheckout>>;
+type CountingProvider = Awaited<ReturnType<typeof startGatedSmartcheckout>>;
 
 const rowId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
 
@@ -167,7 +80,7 @@ describe('poll schedules and backoff (one instance)', () => {
 
   beforeAll(async () => {
     database = await isolatedDatabase('poller');
-    provider = await startCountingSmartcheckout();
+    provider = await startGatedSmartcheckout();
     t = await startTestApp({ ...POLL, DATABASE_URL: database.url, PROVIDER_TIMEOUT_MS: '10000', ...providerEnv(provider) });
     repository = new CheckoutRepository(t.app.database.db);
   });
@@ -317,7 +230,7 @@ describe('leases (poller driven one round at a time)', () => {
 
   beforeAll(async () => {
     database = await isolatedDatabase('leases');
-    provider = await startCountingSmartcheckout();
+    provider = await startGatedSmartcheckout();
     // POLLER off: the test calls pollDue(), the poller loop's own round, when it wants one.
     t = await startTestApp({ POLL_INTERVAL_MS: String(INTERVAL_MS), DATABASE_URL: database.url, ...providerEnv(provider) });
     repository = new CheckoutRepository(t.app.database.db);
@@ -358,7 +271,7 @@ describe('stopping an instance', () => {
   it('gives back the leases it holds, and only those', { timeout: 60_000 }, async () => {
     const database = await isolatedDatabase('stop');
     const dataDir = database.url ? undefined : await mkdtemp(join(tmpdir(), 'checkout-graph-poller-'));
-    const provider = await startCountingSmartcheckout();
+    const provider = await startGatedSmartcheckout();
     const t = await startTestApp({
       ...POLL,
       DATABASE_URL: database.url,
@@ -427,7 +340,7 @@ if (!SHARED_POSTGRES) {
 describe.runIf(SHARED_POSTGRES)('two instances sharing PostgreSQL', () => {
   it('poll each checkout exactly once per due time and never after its terminal status', { timeout: 60_000 }, async () => {
     const database = await isolatedDatabase('instances');
-    const provider = await startCountingSmartcheckout();
+    const provider = await startGatedSmartcheckout();
     const env = { ...POLL, DATABASE_URL: database.url, ...providerEnv(provider) };
     const apps: TestApp[] = [];
     try {

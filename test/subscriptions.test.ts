@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckoutRepository } from '../src/db/repository.js';
-import { startSmartcheckoutSandbox } from '../src/providers/smartcheckout/sandbox.js';
 import {
   CheckoutDocument,
   CheckoutStatusChangedDocument,
@@ -15,6 +11,7 @@ import {
   type CheckoutStatusChangedSubscription,
 } from './generated/graphql.js';
 import { expectType, startTestApp, type TestApp, isolatedDatabase } from './support/app.js';
+import { startGatedSmartcheckout } from './support/gated-smartcheckout.js';
 import { recordSse, recordSubscription, wsClient, type SubscriptionRecording } from './support/subscriptions.js';
 
 /*
@@ -38,75 +35,6 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 }
 
 
-/**
- * The built-in Smartcheckout sandbox (real contract, `sandbox_*` scenarios) behind a proxy that
- * records every status GET per provider checkout id and can hold them: a checkout created while
- * `holdNew` is on gets no GET through until `allow(id)`.
- */
-async function startGatedSmartcheckout() {
-  const apiKey = `sc-test-${randomUUID()}`;
-  const sandbox = await startSmartcheckoutSandbox({ apiKey });
-  const gets = new Map<string, number[]>();
-  const gates = new Map<string, { allowed: number; passed: number; waiters: (() => void)[] }>();
-  const read = async (req: IncomingMessage) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  };
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      const body = await read(req);
-      const item = /^\/v0\/checkout\/([^/?]+)$/.exec(req.url ?? '');
-      if (req.method === 'GET' && item) {
-        const id = decodeURIComponent(item[1]!);
-        gets.set(id, [...(gets.get(id) ?? []), Date.now()]);
-        const gate = gates.get(id);
-        if (gate) {
-          while (gate.passed >= gate.allowed) await new Promise<void>((resolve) => gate.waiters.push(resolve));
-          gate.passed++;
-        }
-      }
-      const answer = await fetch(`${sandbox.url}${req.url}`, {
-        method: req.method,
-        headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' },
-        body: req.method === 'POST' ? body : undefined,
-      });
-      const text = await answer.text();
-      if (req.method === 'POST' && answer.ok && proxy.holdNew) {
-        gates.set((JSON.parse(text) as { checkout_id: string }).checkout_id, { allowed: 0, passed: 0, waiters: [] });
-      }
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(text);
-    })().catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const proxy = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    apiKey,
-    holdNew: true,
-    /** Status GETs the provider received for this provider checkout id (held ones included). */
-    getCount: (id: string) => gets.get(id)?.length ?? 0,
-    /** Lets `count` more GETs of the checkout through (all of them by default). */
-    allow(id: string, count = Number.POSITIVE_INFINITY) {
-      const gate = gates.get(id);
-      if (!gate) return;
-      gate.allowed += count;
-      for (const wake of gate.waiters.splice(0)) wake();
-    },
-    allowAll() {
-      for (const id of gates.keys()) proxy.allow(id);
-    },
-    async close() {
-      proxy.allowAll();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await sandbox.close();
-    },
-  };
-  return proxy;
-}
 
 const globalId = (typename: string, id: string) => Buffer.from(`${typename}:${id}`).toString('base64');
 const rowId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
@@ -180,7 +108,7 @@ describe('checkoutStatusChanged', () => {
 
   beforeAll(async () => {
     database = await isolatedDatabase('subscriptions');
-    provider = await startGatedSmartcheckout();
+    provider = await startGatedSmartcheckout({ holdNew: true });
     t = await startTestApp({
       ...POLL,
       DATABASE_URL: database.url,
