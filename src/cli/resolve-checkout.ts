@@ -4,7 +4,7 @@ import { openDatabase } from '../db/client.js';
 import { CheckoutRepository, isRowId } from '../db/repository.js';
 import { CHECKOUT_STATUSES, isTerminal, type CheckoutStatus } from '../domain/checkout.js';
 import { createRealtimeBus, publishChange } from '../realtime/pubsub.js';
-import { decodeGlobalIdSafely } from '../schema/merchant.js';
+import { decodeGlobalIdSafely } from '../schema/global-id.js';
 
 /**
  * `npm run checkout:resolve -- <checkout id> --status <STATUS> [--provider-checkout-id <id>] --note "<why>"`

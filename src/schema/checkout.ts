@@ -6,7 +6,8 @@ import type { CheckoutEventRow, CheckoutRow } from '../db/schema.js';
 import { CHECKOUT_STATUSES, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
 import { NotFoundError, ProviderError } from '../domain/errors.js';
 import { CheckoutProviderEnum } from './errors.js';
-import { decodeGlobalIdSafely, loadByGlobalId, MerchantNode } from './merchant.js';
+import { decodeGlobalIdSafely, loadByGlobalId } from './global-id.js';
+import { MerchantNode } from './merchant.js';
 import { money, MoneyRef } from './money.js';
 
 const STATUS_DESCRIPTIONS: Record<CheckoutStatus, string> = {

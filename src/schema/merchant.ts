@@ -1,5 +1,6 @@
 import { builder } from '../builder.js';
 import type { MerchantRow } from '../db/schema.js';
+import { loadByGlobalId } from './global-id.js';
 
 /** Merchants load through one DataLoader per operation, scoped to the caller's tenant. */
 export const MerchantNode = builder.loadableNode('Merchant', {
@@ -22,18 +23,3 @@ builder.asEntity(MerchantNode, {
   key: builder.selection<{ id: string }>('id'),
   resolveReference: (reference, ctx) => loadByGlobalId(reference.id, 'Merchant', (id) => MerchantNode.getDataloader(ctx).load(id)),
 });
-
-/** Decodes a global id of `typename` and loads it; anything malformed is simply not found. */
-export async function loadByGlobalId<T>(globalId: string, typename: string, load: (id: string) => Promise<T | null>): Promise<T | null> {
-  const decoded = decodeGlobalIdSafely(globalId);
-  return decoded && decoded.typename === typename ? load(decoded.id) : null;
-}
-
-/** Like the relay plugin's decodeGlobalID, but returns null instead of throwing on garbage. */
-export function decodeGlobalIdSafely(globalId: string): { typename: string; id: string } | null {
-  if (globalId.length > 200) return null;
-  const decoded = Buffer.from(globalId, 'base64').toString('utf8');
-  const separator = decoded.indexOf(':');
-  if (separator < 1) return null;
-  return { typename: decoded.slice(0, separator), id: decoded.slice(separator + 1) };
-}

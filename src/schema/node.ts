@@ -1,6 +1,7 @@
 import { builder } from '../builder.js';
 import { loadCheckout } from './checkout.js';
-import { decodeGlobalIdSafely, MerchantNode } from './merchant.js';
+import { decodeGlobalIdSafely } from './global-id.js';
+import { MerchantNode } from './merchant.js';
 
 // Our own `node` field instead of the relay plugin's: that one throws on an undecodable id or an
 // unknown type name, while a caller must learn nothing more from a bad id than from a missing one.
