@@ -36,6 +36,8 @@ const httpUrl = z
   .max(2048, 'must be at most 2048 characters')
   .refine((value) => !CONTROL_CHARACTERS.test(value) && isCleanText(value), 'must not contain control characters or lone surrogates')
   .refine((value) => {
+    // The host must follow `//` as written: WHATWG URL parsing would turn `http:///path` into host `path`.
+    if (!/^https?:\/\/[^/\\\s?#@]/i.test(value)) return false;
     try {
       const url = new URL(value);
       return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname.length > 0;
