@@ -15,7 +15,9 @@ import { CheckoutRepository } from './db/repository.js';
 import { CheckoutService } from './domain/checkout-service.js';
 import { Maintenance } from './domain/maintenance.js';
 import { createLogger, type Logger } from './logger.js';
-import { createProviderAdapters, sandboxedProviders } from './providers/index.js';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { AppMetrics } from './metrics.js';
+import { createProviderAdapters, createResilience, sandboxedProviders } from './providers/index.js';
 import { startSandboxes, type RunningSandboxes } from './providers/sandboxes.js';
 import { Poller } from './realtime/poller.js';
 import { createRealtimeBus, type RealtimeBus } from './realtime/pubsub.js';
@@ -87,9 +89,13 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   const { pubsub } = bus;
 
   const repository = new CheckoutRepository(database.db);
+  const metrics = new AppMetrics();
+  const resilience = createResilience(config, (provider, method, outcome, seconds) =>
+    metrics.providerLatency.observe({ provider, method, outcome }, seconds),
+  );
   const service = new CheckoutService(
     repository,
-    createProviderAdapters(config, sandboxes.urls),
+    createProviderAdapters(config, sandboxes.urls, resilience),
     { sandboxed, stanCurrency: config.stan.currency, pubsub, pollIntervalMs: config.pollIntervalMs },
     logger,
   );
@@ -109,6 +115,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     intervalMs: config.pollIntervalMs,
     maxIntervalMs: config.pollMaxIntervalMs,
     leaseMs: config.providerTimeoutMs + 5_000,
+    metrics,
   });
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse; principal?: Principal }, Context>({
@@ -119,7 +126,22 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     // One operation per request: a batch would multiply every per-operation limit.
     batching: false,
     cors: config.corsOrigins.length === 0 ? false : { origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins, methods: ['GET', 'POST'], credentials: false },
-    plugins: limitPlugins(config),
+    plugins: [
+      ...limitPlugins(config),
+      // GraphQL operation metrics on /metrics, next to the poller's and the providers' own.
+      usePrometheus({
+        registry: metrics.registry,
+        endpoint: '/metrics',
+        metrics: {
+          graphql_envelop_request: true,
+          graphql_envelop_request_duration: true,
+          graphql_envelop_error_result: true,
+          graphql_envelop_phase_execute: true,
+          graphql_envelop_phase_subscribe: true,
+          graphql_yoga_http_duration: true,
+        },
+      }),
+    ],
     // GraphiQL's assets are served from this package rather than a CDN, so it works offline.
     renderGraphiQL,
     logging: {
@@ -200,6 +222,11 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   });
 
   const webSocket = attachGraphQLWebSocket(server, yoga, authenticator, logger, { maxSubscriptions: config.limits.wsMaxSubscriptions });
+  metrics.bind({
+    dueBacklog: () => repository.dueBacklog(),
+    breakerStates: () => Object.fromEntries(Object.entries(resilience).map(([provider, policy]) => [provider, policy.state])),
+    webSocketClients: () => webSocket.clientCount,
+  });
 
   let stopping: Promise<void> | undefined;
   return {

@@ -61,6 +61,8 @@ export interface ClaimedPoll {
   checkout: CheckoutRow;
   /** Polls since the last change; the backoff grows with it. */
   attempts: number;
+  /** When the poll was due (for schedule-lag metrics). */
+  dueAt: Date;
 }
 
 /** A line item with the currency of its checkout. */
@@ -188,14 +190,14 @@ export class CheckoutRepository {
         limit ${limit}
         for update skip locked
       )
-      returning checkout_id, attempts`);
-    const rows = (result as unknown as { rows: { checkout_id: string; attempts: number }[] }).rows;
+      returning checkout_id, attempts, next_poll_at`);
+    const rows = (result as unknown as { rows: { checkout_id: string; attempts: number; next_poll_at: string | Date }[] }).rows;
     if (rows.length === 0) return [];
     const found = await this.db.select().from(checkouts).where(inArray(checkouts.id, rows.map((row) => row.checkout_id)));
     const byId = new Map(found.map((row) => [row.id, row]));
     return rows.flatMap((row) => {
       const checkout = byId.get(row.checkout_id);
-      return checkout ? [{ checkout, attempts: Number(row.attempts) }] : [];
+      return checkout ? [{ checkout, attempts: Number(row.attempts), dueAt: new Date(row.next_poll_at) }] : [];
     });
   }
 

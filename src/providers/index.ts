@@ -13,16 +13,31 @@ import { StanClient } from './stan/client.js';
  * Builds the three adapters. `sandboxUrls` holds the origin of each provider served by a built-in
  * sandbox; those checkouts are test mode.
  */
-export function createProviderAdapters(config: AppConfig, sandboxUrls: Partial<Record<ProviderName, string>>): ProviderAdapters {
-  const timeoutMs = config.providerTimeoutMs;
-  const connectTimeoutMs = config.providerConnectTimeoutMs;
-  // One breaker per provider for the whole process: the poller's failures open it for the mutations too.
+/** Told the duration and outcome of every provider call. */
+export type ProviderCallObserver = (provider: ProviderName, method: 'GET' | 'POST', outcome: 'ok' | 'error' | 'rejected', seconds: number) => void;
+
+/**
+ * One retry policy and breaker per provider for the whole process: the poller's failures open it
+ * for the mutations too.
+ */
+export function createResilience(config: AppConfig, observe?: ProviderCallObserver): Record<ProviderName, ProviderResilience> {
   const resilience = (provider: ProviderName) =>
     new ProviderResilience(provider, {
       breakerThreshold: config.providerBreakerThreshold,
       halfOpenAfterMs: config.providerBreakerHalfOpenMs,
       getRetries: config.providerGetRetries,
+      observe: observe && ((method, outcome, seconds) => observe(provider, method, outcome, seconds)),
     });
+  return { SMARTCHECKOUT: resilience('SMARTCHECKOUT'), PAYERVAULT: resilience('PAYERVAULT'), STAN: resilience('STAN') };
+}
+
+export function createProviderAdapters(
+  config: AppConfig,
+  sandboxUrls: Partial<Record<ProviderName, string>>,
+  resilience: Record<ProviderName, ProviderResilience> = createResilience(config),
+): ProviderAdapters {
+  const timeoutMs = config.providerTimeoutMs;
+  const connectTimeoutMs = config.providerConnectTimeoutMs;
   const baseUrl = (provider: ProviderName, configured: string | undefined) => {
     const url = configured ?? sandboxUrls[provider];
     if (!url) throw new Error(`No base URL and no sandbox for ${provider}`);
@@ -34,7 +49,7 @@ export function createProviderAdapters(config: AppConfig, sandboxUrls: Partial<R
         baseUrl: baseUrl('SMARTCHECKOUT', config.smartcheckout.baseUrl),
         timeoutMs,
         connectTimeoutMs,
-        resilience: resilience('SMARTCHECKOUT'),
+        resilience: resilience.SMARTCHECKOUT,
         apiKey: config.smartcheckout.apiKey,
       }),
       { testMode: !config.smartcheckout.baseUrl },
@@ -44,7 +59,7 @@ export function createProviderAdapters(config: AppConfig, sandboxUrls: Partial<R
         baseUrl: baseUrl('PAYERVAULT', config.payervault.baseUrl),
         timeoutMs,
         connectTimeoutMs,
-        resilience: resilience('PAYERVAULT'),
+        resilience: resilience.PAYERVAULT,
         accessKey: config.payervault.accessKey,
         accessSecret: config.payervault.accessSecret,
       }),
@@ -55,7 +70,7 @@ export function createProviderAdapters(config: AppConfig, sandboxUrls: Partial<R
         baseUrl: baseUrl('STAN', config.stan.baseUrl),
         timeoutMs,
         connectTimeoutMs,
-        resilience: resilience('STAN'),
+        resilience: resilience.STAN,
         clientId: config.stan.clientId,
         clientSecret: config.stan.clientSecret,
       }),

@@ -24,6 +24,8 @@ export interface ResilienceOptions {
   /** First retry delay; later ones grow exponentially with jitter up to `retryMaxDelayMs`. */
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
+  /** Told the duration and outcome of every call (for metrics). */
+  observe?: (method: 'GET' | 'POST', outcome: 'ok' | 'error' | 'rejected', seconds: number) => void;
 }
 
 /** Breaker states as reported to operators and metrics. */
@@ -46,11 +48,13 @@ export class ProviderResilience {
   private readonly safeRetry: IPolicy;
   private readonly halfOpenAfterMs: number;
   private readonly threshold: number;
+  private readonly observe: ResilienceOptions['observe'];
 
   constructor(
     readonly provider: ProviderName,
     options: ResilienceOptions = {},
   ) {
+    this.observe = options.observe;
     this.threshold = options.breakerThreshold ?? 5;
     this.halfOpenAfterMs = options.halfOpenAfterMs ?? 10_000;
     this.breaker = circuitBreaker(handleWhen(isOutage), {
@@ -82,9 +86,14 @@ export class ProviderResilience {
   /** Runs one provider request under the breaker (and, for GETs, the retry policy inside it). */
   async execute<T>(method: 'GET' | 'POST', request: () => Promise<T>): Promise<T> {
     const guarded = () => this.breaker.execute(request);
+    const started = performance.now();
+    const done = (outcome: 'ok' | 'error' | 'rejected') => this.observe?.(method, outcome, (performance.now() - started) / 1000);
     try {
-      return method === 'GET' ? await this.safeRetry.execute(guarded) : await guarded();
+      const result = method === 'GET' ? await this.safeRetry.execute(guarded) : await guarded();
+      done('ok');
+      return result;
     } catch (error) {
+      done(isBrokenCircuitError(error) ? 'rejected' : 'error');
       if (isBrokenCircuitError(error)) {
         throw new ProviderError(
           `${PROVIDER_LABELS[this.provider]} is unavailable: ${this.threshold} calls in a row failed, so calls are paused for up to ${Math.ceil(this.halfOpenAfterMs / 1000)} s`,

@@ -3,6 +3,7 @@ import type { ClaimedPoll, CheckoutRepository } from '../db/repository.js';
 import type { CheckoutService } from '../domain/checkout-service.js';
 import { isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
+import type { AppMetrics } from '../metrics.js';
 
 /** Settings of the shared status poller. */
 export interface PollerOptions {
@@ -22,6 +23,8 @@ export interface PollerOptions {
   idleMs?: number;
   /** Source of jitter in [0, 1); tests pass a fixed one. */
   random?: () => number;
+  /** Where polls and schedule lag are counted. */
+  metrics?: Pick<AppMetrics, 'polls' | 'scheduleLag'>;
 }
 
 /** Longest `Retry-After` we honour; a provider asking for more is asked again after this. */
@@ -136,7 +139,7 @@ export class Poller {
     await Promise.all(inFlight);
   }
 
-  private async pollOne({ checkout, attempts }: ClaimedPoll): Promise<void> {
+  private async pollOne({ checkout, attempts, dueAt }: ClaimedPoll): Promise<void> {
     const log = this.logger.child({ checkoutId: checkout.id, provider: checkout.provider });
     const owner = this.options.instanceId;
     // Changed since it was scheduled (a refresh reached a final status): never GET again.
@@ -145,11 +148,13 @@ export class Poller {
       return;
     }
     this.stats.polls++;
+    this.options.metrics?.scheduleLag.observe(Math.max(0, Date.now() - dueAt.getTime()) / 1000);
     try {
       const snapshot = await this.service.fetchStatus(checkout, { signal: this.abort.signal });
       const changed = snapshot.status !== checkout.status;
       const nextAttempts = changed ? 0 : attempts + 1;
       if (changed) this.stats.changes++;
+      this.options.metrics?.polls.inc({ provider: checkout.provider, outcome: changed ? 'changed' : 'unchanged' });
       await this.service.record(
         checkout,
         snapshot,
@@ -166,6 +171,7 @@ export class Poller {
           .catch((rescheduleError: unknown) => log.error({ err: rescheduleError }, 'could not hand back an abandoned poll'));
         return;
       }
+      this.options.metrics?.polls.inc({ provider: checkout.provider, outcome: 'error' });
       // A provider fault backs off without touching the status; Retry-After wins when longer. An
       // answer that asking again cannot change (a 4xx such as 404) waits the longest interval at once.
       this.stats.errors++;

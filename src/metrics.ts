@@ -1,0 +1,79 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the metrics read on each scrape. */
+export interface MetricSources {
+  dueBacklog: () => Promise<number>;
+  breakerStates: () => Record<string, 'closed' | 'open' | 'half-open'>;
+  webSocketClients: () => number;
+}
+
+/**
+ * The API's own Prometheus metrics, in a registry per app (tests run many apps in one process).
+ * GraphQL operation metrics come from @graphql-yoga/plugin-prometheus on the same registry.
+ */
+export class AppMetrics {
+  readonly registry = new Registry();
+  private sources: MetricSources | undefined;
+
+  /** Status polls by provider and outcome (changed, unchanged, error). */
+  readonly polls = new Counter({
+    name: 'checkout_poller_polls_total',
+    help: 'Status polls by provider and outcome (changed, unchanged, error).',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** How late a poll started after its due time. */
+  readonly scheduleLag = new Histogram({
+    name: 'checkout_poller_schedule_lag_seconds',
+    help: 'How late each status poll started after its due time.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  /** Duration of provider calls (retries included) by provider, method and outcome. */
+  readonly providerLatency = new Histogram({
+    name: 'checkout_provider_request_duration_seconds',
+    help: 'Duration of provider calls, retries included, by provider, method and outcome (ok, error, rejected by the open breaker).',
+    labelNames: ['provider', 'method', 'outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const metrics = this;
+    new Gauge({
+      name: 'checkout_poller_due_backlog',
+      help: 'Poll schedules due now and not leased by any instance.',
+      registers: [this.registry],
+      async collect() {
+        if (metrics.sources) this.set(await metrics.sources.dueBacklog().catch(() => -1));
+      },
+    });
+    new Gauge({
+      name: 'checkout_provider_breaker_state',
+      help: 'Circuit breaker state per provider: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['provider'],
+      registers: [this.registry],
+      collect() {
+        for (const [provider, state] of Object.entries(metrics.sources?.breakerStates() ?? {})) {
+          this.set({ provider }, state === 'open' ? 2 : state === 'half-open' ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'checkout_websocket_clients',
+      help: 'Open graphql-ws connections.',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.sources?.webSocketClients() ?? 0);
+      },
+    });
+  }
+
+  /** Connects the gauges to what they read; called once the app's parts exist. */
+  bind(sources: MetricSources): void {
+    this.sources = sources;
+  }
+}
