@@ -55,10 +55,8 @@ function queryLengthLimit(maxChars: number): Plugin {
     }
   };
   return {
-    onParams({ params }) {
-      if (typeof params.query === 'string') check(params.query);
-    },
-    // graphql-ws runs envelop's parse, not Yoga's onParams: the same refusals there.
+    // onParse, not Yoga's onParams: graphql-ws runs envelop's parse but never onParams, and HTTP
+    // goes through parse too, so one hook covers both transports once.
     onParse({ params }) {
       check(typeof params.source === 'string' ? params.source : params.source.body);
     },

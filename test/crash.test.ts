@@ -15,7 +15,7 @@ import { startSmartcheckoutSandbox } from '../src/providers/smartcheckout/sandbo
 import { CheckoutStatusChangedDocument, CheckoutsDocument, CreateSmartCheckoutDocument } from './generated/graphql.js';
 import { expectType, isolatedDatabase } from './support/app.js';
 import { clearFaults, countersOf, eventHistoryProblems, faultState, injectFault, type EventRow } from './support/faults.js';
-import { killAllServerProcesses, startServerProcess, stopServerProcess, waitFor, type ServerProcess } from './support/process.js';
+import { gql, killAllServerProcesses, startServerProcess, stopServerProcess, waitFor, type GraphQLResult, type ServerProcess } from './support/process.js';
 
 /*
  * Issue 4 items 6 and 7 with real server processes (`node --import tsx src/main.ts`). The
@@ -120,25 +120,6 @@ function serverEnv(store: Store, tenant: { name: string; key: string }, extra: R
   };
 }
 
-interface GraphQLResult<T> {
-  status: number;
-  data?: T | null;
-  errors?: { message: string }[];
-}
-
-async function gql<TResult, TVariables>(
-  server: ServerProcess,
-  apiKey: string,
-  document: TypedDocumentNode<TResult, TVariables>,
-  variables: TVariables,
-): Promise<GraphQLResult<TResult>> {
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ query: print(document), variables }),
-  });
-  return { status: response.status, ...((await response.json()) as Omit<GraphQLResult<TResult>, 'status'>) };
-}
 
 function createInput(key: string, n: number, scenario: string) {
   return { input: { idempotencyKey: key, productUrl: `https://shop.example/crash-${n}?${scenario}`, email: 'crash@example.com' } };

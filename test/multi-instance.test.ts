@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +12,7 @@ import {
   type CheckoutStatusChangedSubscription,
 } from './generated/graphql.js';
 import { expectType, isolatedDatabase } from './support/app.js';
-import { killAllServerProcesses, startServerProcess, stopServerProcess, waitFor, type ServerProcess } from './support/process.js';
+import { gql, killAllServerProcesses, startServerProcess, stopServerProcess, waitFor, type ServerProcess } from './support/process.js';
 import { recordSubscription, wsClient } from './support/subscriptions.js';
 
 /*
@@ -150,24 +149,6 @@ class ProviderFront {
   }
 }
 
-interface GraphQLResult<T> {
-  data?: T | null;
-  errors?: { message: string }[];
-}
-
-async function gql<TResult, TVariables>(
-  server: ServerProcess,
-  apiKey: string,
-  document: TypedDocumentNode<TResult, TVariables>,
-  variables: TVariables,
-): Promise<GraphQLResult<TResult>> {
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ query: print(document), variables }),
-  });
-  return (await response.json()) as GraphQLResult<TResult>;
-}
 
 /** A tenant of its own for one test, known to every server started with its API_KEYS. */
 function newTenant() {

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { envSchema } from '../../src/config.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -134,4 +136,26 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** A GraphQL answer of a server process, with its HTTP status. */
+export interface GraphQLResult<T> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string }[];
+}
+
+/** Sends a typed document to a server process over HTTP POST with `apiKey`. */
+export async function gql<TResult, TVariables>(
+  server: ServerProcess,
+  apiKey: string,
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables: TVariables,
+): Promise<GraphQLResult<TResult>> {
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify({ query: print(document), variables }),
+  });
+  return { status: response.status, ...((await response.json()) as Omit<GraphQLResult<TResult>, 'status'>) };
 }
