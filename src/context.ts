@@ -17,4 +17,6 @@ export interface Context {
   checkouts: CheckoutService;
   /** Status changes, one topic per checkout (in memory or Redis). */
   pubsub: CheckoutPubSub;
+  /** Counts the status subscriptions being served (the open-subscriptions gauge on /metrics). */
+  openSubscriptions: { inc(): void; dec(): void };
 }

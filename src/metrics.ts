@@ -40,6 +40,13 @@ export class AppMetrics {
     registers: [this.registry],
   });
 
+  /** checkoutStatusChanged streams being served, over WebSocket and SSE alike. */
+  readonly openSubscriptions = new Gauge({
+    name: 'checkout_open_subscriptions',
+    help: 'checkoutStatusChanged subscriptions being served (graphql-ws and SSE).',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     const metrics = this;

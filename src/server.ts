@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,6 +20,7 @@ import { createProviderAdapters, createResilience, sandboxedProviders } from './
 import { startSandboxes, type RunningSandboxes } from './providers/sandboxes.js';
 import { Poller } from './realtime/poller.js';
 import { createRealtimeBus, type RealtimeBus } from './realtime/pubsub.js';
+import { currentRequestId, requestIdFrom, runWithRequestId } from './request-context.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocket } from './realtime/websocket.js';
 import { schema } from './schema/index.js';
 import { bodyTooLarge, limitPlugins, malformedGetParameter, RateLimiter, setSecurityHeaders } from './security.js';
@@ -50,13 +50,6 @@ export interface BuildAppOptions {
   logDestination?: Parameters<typeof createLogger>[1];
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const requestContext = new AsyncLocalStorage<{ requestId: string }>();
-
-/** The id of the HTTP request being handled, wherever in its async work this runs. */
-function currentRequestId(): string | undefined {
-  return requestContext.getStore()?.requestId;
-}
 /** How long `stop()` waits for in-flight requests before cutting connections. */
 const DRAIN_TIMEOUT_MS = 8_000;
 
@@ -90,9 +83,12 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
 
   const repository = new CheckoutRepository(database.db);
   const metrics = new AppMetrics();
-  const resilience = createResilience(config, (provider, method, outcome, seconds) =>
-    metrics.providerLatency.observe({ provider, method, outcome }, seconds),
-  );
+  const providerLogger = logger.child({ component: 'provider' });
+  const resilience = createResilience(config, (provider, method, outcome, seconds) => {
+    metrics.providerLatency.observe({ provider, method, outcome }, seconds);
+    // One line per provider call, carrying the id of the request (or poll) that made it.
+    providerLogger.info({ requestId: currentRequestId(), provider, method, outcome, durationMs: Math.round(seconds * 1000) }, 'provider call');
+  });
   const service = new CheckoutService(
     repository,
     createProviderAdapters(config, sandboxes.urls, resilience),
@@ -165,7 +161,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
       const principal = initial.principal ?? (await authenticator.authenticate(initial.request.headers.get('authorization')));
       const { tenant, scope } = principal;
       rateLimiter.check(principal.keyId ?? `address:${initial.req?.socket.remoteAddress ?? 'unknown'}`);
-      return { tenant, scope, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, pubsub };
+      return { tenant, scope, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, pubsub, openSubscriptions: metrics.openSubscriptions };
     },
   });
 
@@ -215,10 +211,9 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     }
     // The request id is fixed before Yoga runs, so it is echoed on every answer (even one that
     // fails validation) and reaches every log line of the request through async context.
-    const header = req.headers['x-request-id'];
-    const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
-    void requestContext.run({ requestId }, () => yoga.handle(req, res));
+    void runWithRequestId(requestId, () => yoga.handle(req, res));
   });
 
   const webSocket = attachGraphQLWebSocket(server, yoga, authenticator, logger, { maxSubscriptions: config.limits.wsMaxSubscriptions });

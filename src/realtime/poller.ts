@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ClaimedPoll, CheckoutRepository } from '../db/repository.js';
 import type { CheckoutService } from '../domain/checkout-service.js';
 import { isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
 import type { AppMetrics } from '../metrics.js';
+import { runWithRequestId } from '../request-context.js';
 
 /** Settings of the shared status poller. */
 export interface PollerOptions {
@@ -139,8 +141,14 @@ export class Poller {
     await Promise.all(inFlight);
   }
 
-  private async pollOne({ checkout, attempts, dueAt }: ClaimedPoll): Promise<void> {
-    const log = this.logger.child({ checkoutId: checkout.id, provider: checkout.provider });
+  /** Polls one claimed schedule as its own unit of work: its log lines and provider call share one request id. */
+  private pollOne(claim: ClaimedPoll): Promise<void> {
+    const requestId = `poll:${randomUUID()}`;
+    return runWithRequestId(requestId, () => this.pollClaimed(claim, requestId));
+  }
+
+  private async pollClaimed({ checkout, attempts, dueAt }: ClaimedPoll, requestId: string): Promise<void> {
+    const log = this.logger.child({ requestId, checkoutId: checkout.id, provider: checkout.provider });
     const owner = this.options.instanceId;
     // Changed since it was scheduled (a refresh reached a final status): never GET again.
     if (!this.service.isPollable(checkout.provider as ProviderName, checkout.providerCheckoutId, checkout.status as CheckoutStatus)) {

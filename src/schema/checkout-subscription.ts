@@ -19,6 +19,7 @@ function followCheckout(first: CheckoutRow, ctx: Context): AsyncIterable<Checkou
     const changes = ctx.pubsub.subscribe('checkoutChanged', first.id);
     // The client went away (or we stopped): end the topic subscription, which ends the loop below.
     void stop.then(() => changes.return());
+    ctx.openSubscriptions.inc();
     try {
       const current = await ctx.repository.currentState(ctx.tenant, first.id);
       if (!current) return;
@@ -33,6 +34,7 @@ function followCheckout(first: CheckoutRow, ctx: Context): AsyncIterable<Checkou
         if (isTerminal(row.status as CheckoutStatus)) return;
       }
     } finally {
+      ctx.openSubscriptions.dec();
       stop();
       await changes.return();
     }
