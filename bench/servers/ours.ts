@@ -1,0 +1,65 @@
+/**
+ * This API as production runs it: buildApp from src/server.ts, configured from the environment
+ * the bench script passes (NODE_ENV=production, API_KEYS, POLLER, LOG_LEVEL=warn ...).
+ * Prints `READY {"url": ...}` once listening; stops gracefully on SIGTERM.
+ *
+ * With BENCH_POLL_SEED=N (W4), N processing Smartcheckout checkouts of tenant BENCH_TENANT are
+ * bulk-inserted with their poll schedules before the poller starts, due spread evenly over one
+ * poll interval from start; the READY line then carries the global ids of the first 1,000.
+ */
+import { inArray, sql } from 'drizzle-orm';
+import { loadConfig } from '../../src/config.js';
+import { checkoutEvents, checkouts, pollSchedules } from '../../src/db/schema.js';
+import { buildApp, type App } from '../../src/server.js';
+
+const config = loadConfig(process.env);
+const app = await buildApp(config);
+const pollSeed = Number(process.env.BENCH_POLL_SEED ?? 0);
+let watchIds: string[] | undefined;
+if (pollSeed > 0) watchIds = await seedProcessing(app, process.env.BENCH_TENANT ?? 'bench', pollSeed, config.pollIntervalMs);
+const url = await app.start();
+console.log(`READY ${JSON.stringify({ url, pid: process.pid, database: app.database.kind, watchIds })}`);
+
+let stopping = false;
+process.on('SIGTERM', () => {
+  if (stopping) return;
+  stopping = true;
+  void app.stop().finally(() => process.exit(0));
+});
+
+/**
+ * Writes `count` PROCESSING checkouts (ids sc_bench_<i> at the provider) in batches of 500, each
+ * with its PROCESSING event and a poll schedule, then makes them due over the next `intervalMs`.
+ */
+async function seedProcessing(app: App, tenant: string, count: number, intervalMs: number): Promise<string[]> {
+  const db = app.database.db;
+  const ids: string[] = [];
+  for (let start = 0; start < count; start += 500) {
+    const batch = Array.from({ length: Math.min(500, count - start) }, (_, k) => start + k);
+    const rows = await db
+      .insert(checkouts)
+      .values(
+        batch.map((i) => ({
+          tenant,
+          provider: 'SMARTCHECKOUT',
+          providerCheckoutId: `sc_bench_${i}`,
+          status: 'PROCESSING',
+          testMode: false,
+          details: { productUrl: `https://store-${i % 50}.example/item/${i}`, userData: { email: 'ada@example.com' } },
+        })),
+      )
+      .returning({ id: checkouts.id });
+    const rowIds = rows.map((row) => row.id);
+    ids.push(...rowIds);
+    await db.insert(checkoutEvents).values(rowIds.map((checkoutId) => ({ checkoutId, status: 'PROCESSING', source: 'api' })));
+    await db.insert(pollSchedules).values(rowIds.map((checkoutId) => ({ checkoutId, nextPollAt: new Date(Date.now() + 3_600_000) })));
+  }
+  // Due times are set last, relative to now, so the time spent seeding does not count as lag.
+  await db.execute(sql`
+    update poll_schedules s set next_poll_at = now() + (r.rank::float / ${count}) * ${intervalMs} * interval '1 millisecond'
+    from (select checkout_id, row_number() over (order by checkout_id) - 1 as rank from poll_schedules) r
+    where s.checkout_id = r.checkout_id`);
+  const seeded = await db.select({ id: checkouts.id }).from(checkouts).where(inArray(checkouts.id, ids.slice(0, 1))).limit(1);
+  if (seeded.length !== 1) throw new Error('seeding failed');
+  return ids.slice(0, 1_000).map((id) => Buffer.from(`SmartCheckout:${id}`).toString('base64'));
+}

@@ -1,0 +1,97 @@
+/**
+ * The same Pothos schema and resolvers (src/schema/index.ts) served by a peer GraphQL server,
+ * BENCH_PEER=apollo (@apollo/server 5, standalone) or BENCH_PEER=mercurius (fastify 5 +
+ * mercurius 16 with `jit: 1`), for W1's side-by-side comparison.
+ *
+ * The context is built as src/server.ts builds ours, from the same pieces: the same database
+ * (PGlite in DATA_DIR or PostgreSQL at DATABASE_URL, migrated by openDatabase), repository,
+ * checkout service with the built-in sandboxes (so the create mutations seed it), in-memory
+ * pub/sub, and the same per-request checks: ApiKeyAuthenticator on `Authorization` and the
+ * per-key RateLimiter. What ours has and the peers do not (graphql-armor limits, query length
+ * limit, Prometheus metrics, security headers, body-size check, request ids) is listed in
+ * bench/README.md.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApolloServer } from '@apollo/server';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import Fastify from 'fastify';
+import mercurius from 'mercurius';
+import { ApiKeyAuthenticator } from '../../src/auth.js';
+import { loadConfig } from '../../src/config.js';
+import type { Context } from '../../src/context.js';
+import { ApiKeyRepository } from '../../src/db/api-keys.js';
+import { openDatabase } from '../../src/db/client.js';
+import { CheckoutRepository } from '../../src/db/repository.js';
+import { CheckoutService } from '../../src/domain/checkout-service.js';
+import { createLogger } from '../../src/logger.js';
+import { AppMetrics } from '../../src/metrics.js';
+import { createProviderAdapters, sandboxedProviders } from '../../src/providers/index.js';
+import { startSandboxes } from '../../src/providers/sandboxes.js';
+import { createRealtimeBus } from '../../src/realtime/pubsub.js';
+import { schema } from '../../src/schema/index.js';
+import { RateLimiter } from '../../src/security.js';
+
+const peer = process.env.BENCH_PEER;
+if (peer !== 'apollo' && peer !== 'mercurius') throw new Error('BENCH_PEER must be apollo or mercurius');
+
+const config = loadConfig(process.env);
+const logger = createLogger(config.logLevel);
+const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+const sandboxed = sandboxedProviders(config);
+const sandboxes = await startSandboxes(config, sandboxed);
+const { pubsub } = await createRealtimeBus(undefined);
+const repository = new CheckoutRepository(database.db);
+const service = new CheckoutService(
+  repository,
+  createProviderAdapters(config, sandboxes.urls),
+  { sandboxed, stanCurrency: config.stan.currency, pubsub, pollIntervalMs: config.pollIntervalMs },
+  logger,
+);
+const authenticator = new ApiKeyAuthenticator({ bootstrapKeys: config.apiKeys, store: new ApiKeyRepository(database.db), requireKey: true });
+const rateLimiter = new RateLimiter(config.limits.ratePerMinute);
+const metrics = new AppMetrics();
+
+/** Ours' context function (src/server.ts), minus what is Yoga-specific. */
+async function contextFor(authorization: string | undefined, address: string | undefined): Promise<Context> {
+  const requestId = randomUUID();
+  const principal = await authenticator.authenticate(authorization ?? null);
+  rateLimiter.check(principal.keyId ?? `address:${address ?? 'unknown'}`);
+  const { tenant, scope } = principal;
+  return { tenant, scope, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, pubsub, openSubscriptions: metrics.openSubscriptions };
+}
+
+let url: string;
+let close: () => Promise<void>;
+if (peer === 'apollo') {
+  // Apollo Server caches parsed and validated documents (its documentStore) by default.
+  const server = new ApolloServer<Context>({ schema, introspection: false });
+  const started = await startStandaloneServer(server, {
+    listen: { port: 0, host: '127.0.0.1' },
+    context: ({ req }) => contextFor(req.headers.authorization, req.socket.remoteAddress),
+  });
+  url = started.url.replace(/\/$/, '');
+  close = () => server.stop();
+} else {
+  const app = Fastify({ logger: false });
+  // Mercurius caches parsed and validated documents (an LRU) and, with jit: 1, compiles an
+  // operation with graphql-jit from its second execution on.
+  await app.register(mercurius, {
+    schema,
+    jit: 1,
+    graphiql: false,
+    path: '/graphql',
+    context: (request) => contextFor(request.headers.authorization, request.socket.remoteAddress),
+  });
+  url = (await app.listen({ port: 0, host: '127.0.0.1' })).replace(/\/$/, '');
+  close = () => app.close();
+}
+
+console.log(`READY ${JSON.stringify({ url, pid: process.pid, peer, database: database.kind })}`);
+process.on('SIGTERM', () => {
+  void (async () => {
+    await close().catch(() => undefined);
+    await sandboxes.close();
+    await database.close();
+    process.exit(0);
+  })();
+});
