@@ -19,6 +19,7 @@ export async function startGatedSmartcheckout(options: { holdNew?: boolean } = {
   const apiKey = `sc-test-${randomUUID()}`;
   const sandbox = await startSmartcheckoutSandbox({ apiKey });
   const gets = new Map<string, number[]>();
+  let posts = 0;
   const gates = new Map<string, { allowed: number; passed: number; waiters: (() => void)[] }>();
   const read = async (req: IncomingMessage) => {
     const chunks: Buffer[] = [];
@@ -29,6 +30,7 @@ export async function startGatedSmartcheckout(options: { holdNew?: boolean } = {
     void (async () => {
       const body = await read(req);
       const item = /^\/v0\/checkout\/([^/?]+)$/.exec(req.url ?? '');
+      if (req.method === 'POST') posts++;
       if (req.method === 'GET' && item) {
         const id = decodeURIComponent(item[1]!);
         gets.set(id, [...(gets.get(id) ?? []), Date.now()]);
@@ -68,6 +70,8 @@ export async function startGatedSmartcheckout(options: { holdNew?: boolean } = {
     /** Arrival times of the status GETs of this provider checkout id. */
     getTimes: (id: string) => gets.get(id) ?? [],
     getCount: (id: string) => gets.get(id)?.length ?? 0,
+    /** Create POSTs received, whatever their answer. */
+    postCount: () => posts,
     allow(id: string, count = Number.POSITIVE_INFINITY) {
       const gate = gates.get(id);
       if (!gate) return;

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
@@ -10,7 +12,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** One log line of a server process (pino JSON). */
 export type LogLine = Record<string, unknown> & { msg?: string };
 
-/** A real API server process: `node --import tsx src/main.ts`. */
+/** A real server process: the API (`node --import tsx src/main.ts`) or another entry (gateway, example subgraph). */
 export interface ServerProcess {
   readonly name: string;
   readonly pid: number;
@@ -29,12 +31,28 @@ export interface ServerProcess {
 const children = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
+/** What to start when it is not the API itself. */
+export interface ProcessEntry {
+  /** Node arguments after `node`, e.g. `['--import', 'tsx', 'examples/orders/server.ts']`. */
+  args: string[];
+  /** The port it will listen on (it has no "checkout graph listening" line to read one from). */
+  port: number;
+  /** Answers 200 once the process is ready. */
+  healthPath: string;
+}
+
 /**
- * Starts `node --import tsx src/main.ts` with `env` on top of a clean environment (no inherited
- * app variable), and resolves once it logged its URL and /health answers 200. PORT defaults to 0:
- * the URL is read from the "checkout graph listening" log line, so no port is ever guessed.
+ * Starts `node --import tsx src/main.ts` (or `entry`) with `env` on top of a clean environment (no
+ * inherited app variable), and resolves once it is listening and its health path answers 200. For
+ * the API, PORT defaults to 0 and the URL is read from the "checkout graph listening" log line, so
+ * no port is ever guessed.
  */
-export async function startServerProcess(name: string, env: Record<string, string>, readyTimeoutMs = 30_000): Promise<ServerProcess> {
+export async function startServerProcess(
+  name: string,
+  env: Record<string, string>,
+  readyTimeoutMs = 30_000,
+  entry?: ProcessEntry,
+): Promise<ServerProcess> {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     // A crashed test worker must not leave servers behind.
@@ -44,9 +62,9 @@ export async function startServerProcess(name: string, env: Record<string, strin
   }
   const base: Record<string, string | undefined> = { ...process.env };
   for (const key of Object.keys(envSchema.shape)) delete base[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, entry?.args ?? ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...base, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { ...base, NODE_ENV: 'test', PORT: String(entry?.port ?? 0), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -61,7 +79,7 @@ export async function startServerProcess(name: string, env: Record<string, strin
     });
   });
   let listening: ((url: string) => void) | undefined;
-  const urlPromise = new Promise<string>((resolve) => (listening = resolve));
+  const urlPromise = entry ? Promise.resolve(`http://127.0.0.1:${entry.port}`) : new Promise<string>((resolve) => (listening = resolve));
   createInterface({ input: child.stdout! }).on('line', (line) => {
     try {
       const parsed = JSON.parse(line) as LogLine;
@@ -94,7 +112,10 @@ export async function startServerProcess(name: string, env: Record<string, strin
     const url = await Promise.race([urlPromise, timeout, died]);
     Object.defineProperty(handle, 'url', { value: url });
     await Promise.race([
-      waitFor(async () => (await fetch(`${url}/health`).catch(() => undefined))?.status === 200, { timeoutMs: readyTimeoutMs, what: `${name} /health` }),
+      waitFor(async () => (await fetch(`${url}${entry?.healthPath ?? '/health'}`).catch(() => undefined))?.status === 200, {
+        timeoutMs: readyTimeoutMs,
+        what: `${name} ${entry?.healthPath ?? '/health'}`,
+      }),
       died,
     ]);
   } catch (error) {
@@ -125,6 +146,15 @@ export async function killAllServerProcesses(): Promise<void> {
   await Promise.all(waiting);
 }
 
+/** A port that was free a moment ago, for processes that cannot report the port they bound. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 /** Polls `condition` every `intervalMs` until it holds; throws naming `what` after `timeoutMs`. */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
@@ -145,16 +175,17 @@ export interface GraphQLResult<T> {
   errors?: { message: string }[];
 }
 
-/** Sends a typed document to a server process over HTTP POST with `apiKey`. */
+/** Sends a typed document to a server process over HTTP POST with `apiKey` (and any extra `headers`). */
 export async function gql<TResult, TVariables>(
   server: ServerProcess,
   apiKey: string,
   document: TypedDocumentNode<TResult, TVariables>,
   variables: TVariables,
+  headers: Record<string, string> = {},
 ): Promise<GraphQLResult<TResult>> {
   const response = await fetch(`${server.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${apiKey}` },
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${apiKey}`, ...headers },
     body: JSON.stringify({ query: print(document), variables }),
   });
   return { status: response.status, ...((await response.json()) as Omit<GraphQLResult<TResult>, 'status'>) };
