@@ -77,6 +77,10 @@ export const envSchema = z.object({
   CORS_ORIGINS: optionalString.describe('Comma-separated origins allowed by CORS, e.g. https://shop.example. Unset: any origin outside production, none in production.'),
   INTROSPECTION: z.enum(['on', 'off']).optional().describe('Schema introspection. Default: on outside production, off in production.'),
   GRAPHIQL: z.enum(['on', 'off']).optional().describe('GraphiQL at /graphql. Default: on outside production, off in production.'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString
+    .refine((value) => value === undefined || /^https?:\/\/[^\s]+$/.test(value), 'must be an http(s) URL such as http://otel-collector:4318')
+    .describe('OTLP/HTTP collector base URL; set, each GraphQL operation is traced (spans sent to <url>/v1/traces). Unset: no tracing.'),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default('checkout-graph').describe('service.name of the traces.'),
   SANDBOX_FAULTS: z.enum(['on', 'off']).default('off').describe('`on` enables the sandboxes\' fault-injection endpoint (/__faults, loopback only).'),
   SMARTCHECKOUT_BASE_URL: httpOrigin.describe('Smartcheckout origin (live: https://api.smartcheckout.dev). Unset: the built-in sandbox.'),
   SMARTCHECKOUT_API_KEY: optionalString.describe('Smartcheckout API key (Bearer). Required with SMARTCHECKOUT_BASE_URL.'),
@@ -161,6 +165,8 @@ export interface AppConfig {
   corsOrigins: string[];
   introspection: boolean;
   graphiql: boolean;
+  /** OpenTelemetry tracing of GraphQL operations; undefined when no collector is configured. */
+  tracing?: { endpoint: string; serviceName: string };
   /** A provider whose `baseUrl` is undefined is served by its built-in sandbox. */
   smartcheckout: { baseUrl?: string; apiKey: string };
   payervault: { baseUrl?: string; accessKey: string; accessSecret: string };
@@ -234,6 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean) : e.NODE_ENV === 'production' ? [] : ['*'],
     introspection: e.INTROSPECTION ? e.INTROSPECTION === 'on' : e.NODE_ENV !== 'production',
     graphiql: e.GRAPHIQL ? e.GRAPHIQL === 'on' : e.NODE_ENV !== 'production',
+    tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME } : undefined,
     smartcheckout: {
       baseUrl: e.SMARTCHECKOUT_BASE_URL,
       apiKey: e.SMARTCHECKOUT_API_KEY ?? SANDBOX_CREDENTIALS.smartcheckoutApiKey,

@@ -24,6 +24,7 @@ import { currentRequestId, requestIdFrom, runWithRequestId } from './request-con
 import { attachGraphQLWebSocket, type GraphQLWebSocket } from './realtime/websocket.js';
 import { schema } from './schema/index.js';
 import { bodyTooLarge, limitPlugins, malformedGetParameter, RateLimiter, setSecurityHeaders } from './security.js';
+import { startTracing } from './telemetry.js';
 
 /** A built application: one HTTP server carrying GraphQL (with GraphiQL) and /health. */
 export interface App {
@@ -83,6 +84,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
 
   const repository = new CheckoutRepository(database.db);
   const metrics = new AppMetrics();
+  const tracing = config.tracing ? startTracing(config.tracing) : undefined;
   const providerLogger = logger.child({ component: 'provider' });
   const resilience = createResilience(config, (provider, method, outcome, seconds) => {
     metrics.providerLatency.observe({ provider, method, outcome }, seconds);
@@ -124,6 +126,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     cors: config.corsOrigins.length === 0 ? false : { origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins, methods: ['GET', 'POST'], credentials: false },
     plugins: [
       ...limitPlugins(config),
+      ...(tracing ? [tracing.plugin] : []),
       // GraphQL operation metrics on /metrics, next to the poller's and the providers' own.
       usePrometheus({
         registry: metrics.registry,
@@ -257,6 +260,8 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
         await bus.close();
         await sandboxes.close();
         await database.close();
+        // Last, so that the spans of the operations that drained are exported too.
+        await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last traces'));
         logger.info('checkout graph stopped');
       })();
       return stopping;
