@@ -1,0 +1,50 @@
+# The checkout graph API. There is no build step: the server runs its TypeScript through tsx, which
+# is a runtime dependency, so the image is the production dependencies plus the sources.
+#
+#   docker build -t checkout-graph .                 # the API (final stage, `runtime`)
+#   docker build --target tools -t checkout-graph-tools .   # + dev dependencies (`npm run supergraph`)
+#
+# compose.yaml builds both and runs the whole scale-out topology. Only classic Dockerfile syntax
+# is used (no `# syntax=` line), so the legacy builder and offline BuildKit both read it.
+
+# --- deps: production dependencies only, from the lockfile. Only the two package files are copied,
+# so editing sources reuses this layer; `npm ci` honours the lockfile (and package.json overrides).
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# --- tools: every dependency, for one-shot jobs that need devDependencies. `npm run supergraph`
+# composes with @theguild/federation-composition, a devDependency, so it cannot run in `runtime`.
+FROM deps AS tools
+RUN npm ci --no-audit --no-fund && npm cache clean --force
+COPY tsconfig.json ./
+COPY src ./src
+COPY examples/orders ./examples/orders
+COPY scripts ./scripts
+# compose.yaml mounts an empty named volume here; Docker seeds a new volume with the image's
+# ownership, so the non-root user can write the supergraph into it.
+RUN mkdir -p /supergraph && chown node:node /supergraph
+USER node
+CMD ["node", "--import", "tsx", "scripts/compose-supergraph.ts"]
+
+# --- runtime: the API image. Sources are owned by root and only readable by the app user.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000 DATA_DIR=/data
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json ./
+# src/db/migrations (SQL + journal) is read at start-up, next to src/db/client.ts.
+COPY src ./src
+# The example orders subgraph runs from this image too (compose service `orders`).
+COPY examples/orders ./examples/orders
+# DATA_DIR is PGlite's folder when DATABASE_URL is unset: the only place the app writes.
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 4000
+# node:20-bookworm-slim has no curl; Node's fetch does it. /health is 200 only while the database
+# answers. PORT is read at check time, so a container started with another PORT is checked there.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node itself is PID 1 (not npm), so SIGTERM reaches src/main.ts, which drains and stops gracefully.
+CMD ["node", "--import", "tsx", "src/main.ts"]
