@@ -1,0 +1,73 @@
+/**
+ * Profiles this API under W1's load: ours on PGlite (or PostgreSQL with BENCH_PROFILE_DB=postgres)
+ * runs with `node --cpu-prof` on core 0 while autocannon drives one query on core 1; the profile's
+ * self time is summed per function and per package. Writes bench/results/profile.json.
+ * Run with `npx tsx bench/profile.ts` (npm run bench runs it after W1).
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { envNumber, progress, RESULTS_DIR, SERVER_CORE, startPinned, writeResults } from './lib/common.js';
+import { summariseProfile, type ProfileSummary } from './lib/cpu-profile.js';
+import { CHECKOUT_QUERY, CHECKOUTS_QUERY, seedCheckouts } from './lib/graphql.js';
+import { autocannon } from './lib/load.js';
+import { dropDatabase, freshDatabase } from './lib/postgres.js';
+
+const API_KEY = 'bench-key-0123456789abcdef';
+const durationS = envNumber('BENCH_PROFILE_DURATION', 10);
+const usePostgres = process.env.BENCH_PROFILE_DB === 'postgres';
+
+/** Profiles of one server per query. */
+export interface ProfileResults {
+  server: string;
+  durationS: number;
+  profiles: Record<string, ProfileSummary & { rps: number }>;
+}
+
+const results: ProfileResults = { server: usePostgres ? 'ours-postgres' : 'ours-pglite', durationS, profiles: {} };
+for (const [name, query] of [
+  ['checkout(id)', CHECKOUT_QUERY],
+  ['checkouts(first: 50)', CHECKOUTS_QUERY],
+] as const) {
+  const profileDir = join(RESULTS_DIR, 'profiles', name.replace(/\W+/g, '_'));
+  rmSync(profileDir, { recursive: true, force: true });
+  mkdirSync(profileDir, { recursive: true });
+  const dataDir = usePostgres ? undefined : mkdtempSync(join(tmpdir(), 'bench-profile-'));
+  const databaseUrl = usePostgres ? await freshDatabase('bench_profile') : undefined;
+  const server = await startPinned<{ url: string }>(
+    'bench/servers/ours.ts',
+    {
+      NODE_ENV: 'production',
+      API_KEYS: `bench:${API_KEY}`,
+      POLLER: 'off',
+      LOG_LEVEL: 'warn',
+      GRAPHIQL: 'off',
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      LIMIT_MAX_COST: '20000',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATA_DIR: dataDir ?? 'memory://',
+      DATABASE_URL: databaseUrl,
+    },
+    SERVER_CORE,
+    { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] },
+  );
+  try {
+    const ids = await seedCheckouts(server.ready.url, API_KEY, 50);
+    const body = JSON.stringify(name === 'checkout(id)' ? { query, variables: { id: ids[ids.length - 2] } } : { query });
+    const target = { url: `${server.ready.url}/graphql`, body, headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` } };
+    await autocannon(target, { connections: 20, durationS: 2 });
+    const run = await autocannon(target, { connections: 20, durationS });
+    await server.stop();
+    const file = readdirSync(profileDir).find((entry) => entry.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`no profile written in ${profileDir}`);
+    results.profiles[name] = { rps: run.rps, ...summariseProfile(join(profileDir, file)) };
+    const top = results.profiles[name]!.byPackage.slice(0, 5).map((entry) => `${entry.name} ${entry.percent}%`).join(', ');
+    progress(`profile ${results.server} ${name}: ${run.rps.toFixed(0)} req/s; self time by package: ${top}`);
+  } finally {
+    await server.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (databaseUrl) await dropDatabase('bench_profile');
+  }
+}
+progress(`profile results: ${writeResults('profile', results)}`);
