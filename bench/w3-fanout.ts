@@ -37,7 +37,7 @@ export interface W3Run {
 /** Everything W3 measured, per scenario. */
 export interface W3Results {
   clients: number;
-  scenarios: Record<string, { checkouts: number; runs: W3Run[]; median: { p50Ms: number; p99Ms: number; kbPerSubscription: number } }>;
+  scenarios: Record<string, { checkouts: number; runs: W3Run[]; median: { p50Ms: number; p99Ms: number; kbPerSubscription: number; heapKbPerSubscription: number } }>;
 }
 
 const CREATE = `mutation ($input: CreateSmartCheckoutInput!) { createSmartCheckout(input: $input) { __typename ... on CreateSmartCheckoutSuccess { checkout { id status } } ... on Error { message } } }`;
