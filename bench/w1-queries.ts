@@ -47,8 +47,8 @@ export interface W1Results {
 const API_KEY = 'bench-key-0123456789abcdef';
 const QUERY_NAMES = ['checkout(id)', 'checkouts(first: 50)'] as const;
 
-const durationS = envNumber('BENCH_W1_DURATION', 8);
-const warmupS = envNumber('BENCH_W1_WARMUP', 3);
+const durationS = envNumber('BENCH_W1_DURATION', 6);
+const warmupS = envNumber('BENCH_W1_WARMUP', 2);
 const connections = envNumber('BENCH_W1_CONNECTIONS', 20);
 const runs = envNumber('BENCH_W1_RUNS', 3);
 const only = process.env.BENCH_W1_SERVERS?.split(',');

@@ -1,0 +1,278 @@
+/**
+ * `npm run bench`: runs every workload (W1 queries, the W1 CPU profile, W2 round trips, W3
+ * fan-out, W4 poller) one after the other, each in its own process, then rewrites
+ * bench/README.md from their results (bench/results/*.json) with the machine it ran on.
+ * BENCH_ONLY=w1,w3 runs a subset; BENCH_REPORT_ONLY=1 only rewrites the README.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { progress, readResults, ROOT, runCommand, writeResults } from './lib/common.js';
+import { postgresVersion } from './lib/postgres.js';
+import type { ProfileResults } from './profile.js';
+import type { W1Results } from './w1-queries.js';
+import type { W3Results } from './w3-fanout.js';
+import type { W4Results } from './w4-poller.js';
+
+const README = fileURLToPath(new URL('./README.md', import.meta.url));
+const W2_TEST = 'loads lineItems, merchant and events of a page in a constant number of statements';
+
+/** Machine facts for the README. */
+interface Machine {
+  cpu: string;
+  cores: number;
+  node: string;
+  postgres: string;
+  date: string;
+  taskset: boolean;
+  load: string;
+}
+
+function step(script: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    progress(`--- ${script}`);
+    const child = spawn('npx', ['tsx', script], { cwd: ROOT, stdio: 'inherit' });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${script} exited with ${code}`))));
+  });
+}
+
+async function machine(): Promise<Machine> {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const taskset = (await runCommand('bash', ['-c', 'command -v taskset'])).code === 0;
+  return {
+    cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    postgres: await postgresVersion(),
+    date: new Date().toISOString(),
+    taskset,
+    load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+  };
+}
+
+async function main(): Promise<void> {
+  const only = process.env.BENCH_ONLY?.split(',');
+  const wanted = (name: string) => !only || only.includes(name);
+  const started = Date.now();
+  const before = await machine();
+  if (!process.env.BENCH_REPORT_ONLY) {
+    writeResults('machine', before);
+    if (wanted('w2')) {
+      progress('--- W2: the statement-count test (test/queries.test.ts)');
+      const test = await runCommand('npx', ['vitest', 'run', 'test/queries.test.ts', '-t', W2_TEST]);
+      const passed = test.code === 0;
+      progress(`W2 test ${passed ? 'passed' : `FAILED:\n${test.stdout.slice(-2000)}`}`);
+      writeResults('w2-test', { passed, name: W2_TEST });
+      await step('bench/w2-roundtrips.ts');
+    }
+    if (wanted('w1')) await step('bench/w1-queries.ts');
+    if (wanted('profile')) await step('bench/profile.ts');
+    if (wanted('w3')) await step('bench/w3-fanout.ts');
+    if (wanted('w4')) await step('bench/w4-poller.ts');
+    writeResults('machine', { ...before, loadAfter: (await machine()).load, wallMinutes: Math.round((Date.now() - started) / 6000) / 10 });
+  }
+  writeFileSync(README, renderReadme());
+  progress(`bench/README.md rewritten (${Math.round((Date.now() - started) / 1000)} s)`);
+}
+
+const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const met = (ok: boolean) => (ok ? '**met**' : '**not met**');
+
+function renderReadme(): string {
+  const m = readResults<Machine & { loadAfter?: string; wallMinutes?: number }>('machine');
+  const w1 = readResults<W1Results>('w1');
+  const w2 = readResults<{ counts: Record<string, number> }>('w2');
+  const w2Test = readResults<{ passed: boolean; name: string }>('w2-test');
+  const w3 = readResults<W3Results>('w3');
+  const w4 = readResults<W4Results>('w4');
+  const profile = readResults<ProfileResults>('profile');
+  const out: string[] = [];
+  const p = (...lines: string[]) => out.push(...lines);
+
+  p('# Benchmarks', '', '_Written by `npm run bench` (bench/run.ts) from the results of its last run; do not edit by hand._', '');
+  p('## Machine', '');
+  if (m) {
+    p(
+      `- CPU: ${m.cpu}, ${m.cores} cores; Node ${m.node}; PostgreSQL ${m.postgres}`,
+      `- Date: ${m.date}; load average at start ${m.load}${m.loadAfter ? `, at end ${m.loadAfter}` : ''}${m.wallMinutes ? `; wall time ${m.wallMinutes} min` : ''}`,
+      `- Pinning: ${m.taskset ? 'servers on core 0, load generator / clients / fake provider on core 1 (`taskset -c`)' : '**taskset not found: nothing pinned**'}. PostgreSQL's own processes are not pinned.`,
+      '- **The machine is shared and noisy**: other jobs (test suites of other work in the same checkout) run at the same time, so absolute numbers move between runs. Ratios come from the same run, with the cells measured round-robin so drift hits every server alike.',
+      '',
+    );
+  }
+  p('## Commands', '', '```', 'npm run bench        # everything below, then rewrites this file (about 20 minutes)', 'npm run bench:w1     # W1 only (writes bench/results/w1.json)', 'npx tsx bench/profile.ts      # CPU profile of ours under W1 load', 'npx tsx bench/w2-roundtrips.ts', 'npm run bench:w3', 'npm run bench:w4', 'BENCH_REPORT_ONLY=1 npm run bench   # rewrite this file from bench/results/', '```', '');
+  p('Raw results: `bench/results/*.json` (git-ignored). Knobs: `BENCH_W1_DURATION`, `BENCH_W1_RUNS`, `BENCH_W1_CONNECTIONS`, `BENCH_W1_SERVERS`, `BENCH_W3_CLIENTS`, `BENCH_W3_RUNS`, `BENCH_W4_WINDOW`, `BENCH_W4_RUNS`, `BENCH_ONLY`.', '');
+
+  const closing: string[] = [];
+  if (w1) {
+    const { settings } = w1;
+    p('## W1 queries', '');
+    p(
+      `autocannon, ${settings.connections} connections, ${settings.durationS} s per run after a ${settings.warmupS} s warm-up per cell, ${settings.runs} runs per cell, round-robin over all servers (all started, seeded and verified first; each alone on core 0). Cells show the **median** requests/s with the individual runs; p99 is the median of the runs' p99. "Half rate" is one more run with autocannon's \`overallRate\` at half the cell's median maximum, reporting p99 latency there.`,
+      '',
+      'Servers (every GraphQL server: NODE_ENV=production, the same API key check per request, the same rate limiter (1,000,000/min), 50 checkouts seeded through the create mutations against the built-in sandboxes (Stan with two line items and the Stan merchant, alternating with Smartcheckout with one line item and one of five store merchants), PGlite in a temp directory or a fresh PostgreSQL database):',
+      '',
+    );
+    for (const server of w1.servers) p(`- \`${server.name}\`: ${server.description}`);
+    p(
+      '',
+      'What differs: ours runs its production Yoga plugins (graphql-armor depth/alias/token/directive/cost limits, the query-length limit, introspection off, CSRF prevention, Prometheus metrics on every operation, masked errors), sets security headers, checks body size and assigns a request id with async context; the peers run the bare framework with the same schema, context and auth. Apollo and Mercurius cache parsed/validated documents (Yoga does too); Mercurius compiles with graphql-jit (`jit: 1`). The cost limit is raised to 20,000 for every run (`LIMIT_MAX_COST`): the default 5,000 refuses the 50-checkout page with line items and merchant (cost about 7,000).',
+      '',
+      'Queries (the same bytes to every server; `checkout(id)` asks for a Stan checkout with two line items):',
+      '',
+      '```graphql',
+      w1.queries['checkout(id)'] ?? '',
+      w1.queries['checkouts(first: 50)'] ?? '',
+      '```',
+      '',
+      `Answer sizes: ${Object.entries(w1.responseBytes).map(([q, b]) => `${q} ${b} bytes`).join(', ')}.`,
+      '',
+    );
+    const queries = Object.keys(w1.queries);
+    p('| server | ' + queries.map((q) => `${q} req/s (runs) | p99 ms | p99 at half rate`).join(' | ') + ' |');
+    p('|---|' + queries.map(() => '---:|---:|---:').join('|') + '|');
+    for (const server of w1.servers) {
+      const cells = w1.cells[server.name] ?? {};
+      p(
+        `| ${server.name} | ` +
+          queries
+            .map((q) => {
+              const cell = cells[q];
+              if (!cell) return 'n/a | n/a | n/a';
+              const half = cell.halfRate ? `${cell.halfRate.run.p99} ms at ${cell.halfRate.rate}/s` : 'n/a';
+              const errors = cell.runs.reduce((sum, r) => sum + r.non2xx + r.errors, 0);
+              return `**${fmt(cell.medianRps)}** (${cell.runs.map((r) => fmt(r.rps)).join(', ')})${errors ? ` ⚠ ${errors} errors` : ''} | ${fmt(cell.medianP99)} | ${half}`;
+            })
+            .join(' | ') +
+          ' |',
+      );
+    }
+    p('', '### Ratios (same run)', '');
+    p('| query | database | ours / Apollo (target ≥ 2) | ours / Mercurius JIT (target ≥ 1) | ours / bare ceiling | ours p99 at half rate (target < 10 ms) |', '|---|---|---:|---:|---:|---:|');
+    for (const q of queries) {
+      for (const db of ['pglite', 'postgres']) {
+        const ours = w1.cells[`ours-${db}`]?.[q];
+        const apollo = w1.cells[`apollo-${db}`]?.[q];
+        const merc = w1.cells[`mercurius-${db}`]?.[q];
+        const bare = w1.cells.bare?.[q];
+        if (!ours) continue;
+        const ra = apollo ? ours.medianRps / apollo.medianRps : NaN;
+        const rm = merc ? ours.medianRps / merc.medianRps : NaN;
+        const half = ours.halfRate?.run.p99 ?? NaN;
+        p(`| ${q} | ${db} | ${fmt(ra, 2)} | ${fmt(rm, 2)} | ${bare ? fmt(ours.medianRps / bare.medianRps, 4) : 'n/a'} | ${fmt(half)} ms |`);
+        closing.push(
+          `W1 ${q} on ${db}: ours ${fmt(ours.medianRps)} req/s = ${fmt(ra, 2)}x Apollo (≥ 2x: ${met(ra >= 2)}), ${fmt(rm, 2)}x Mercurius JIT (≥ 1x: ${met(rm >= 1)}); p99 at half rate ${fmt(half)} ms (< 10 ms: ${met(half < 10)}).`,
+        );
+      }
+    }
+    p('');
+  }
+  if (profile) {
+    p('### Profile of ours under W1 load', '');
+    p(`\`node --cpu-prof\` on the server (${profile.server}) during ${profile.durationS} s of autocannon (20 connections) per query; self time, idle excluded (startup and seeding included, a few percent).`, '');
+    for (const [query, summary] of Object.entries(profile.profiles)) {
+      p(`**${query}** (${fmt(summary.rps)} req/s while profiled, ${summary.sampledMs} ms sampled)`, '');
+      p('| self time by package | % | top functions by self time | % |', '|---|---:|---|---:|');
+      const rows = Math.max(summary.byPackage.length, summary.topFunctions.length);
+      for (let i = 0; i < Math.min(rows, 12); i++) {
+        const pkg = summary.byPackage[i];
+        const fn = summary.topFunctions[i];
+        p(`| ${pkg ? `\`${pkg.name}\`` : ''} | ${pkg?.percent ?? ''} | ${fn ? `\`${fn.name.replaceAll('|', '\\|')}\`` : ''} | ${fn?.percent ?? ''} |`);
+      }
+      p('');
+    }
+  }
+  p('## W2 round trips', '');
+  p(
+    'Not a timing: SQL statements per `checkouts(first: N)` request with line items, merchant and events must not grow with N. The test is `test/queries.test.ts` › "' +
+      W2_TEST +
+      ' (at most 4)", which counts statements with the database handle\'s `statementCount` around one request (DataLoader batches each relation into one `IN (...)` query). `bench/w2-roundtrips.ts` re-measures the counts the same way.',
+    '',
+  );
+  if (w2Test) p(`- \`npx vitest run test/queries.test.ts -t "${W2_TEST}"\`: **${w2Test.passed ? 'passed' : 'FAILED'}**`);
+  if (w2) {
+    p(`- Statements per request: ${Object.entries(w2.counts).map(([n, c]) => `first: ${n} → ${c}`).join(', ')}`, '');
+    const values = Object.values(w2.counts);
+    closing.push(`W2: ${values.join(' / ')} statements for pages of ${Object.keys(w2.counts).join(' / ')}: constant in page size: ${met(values.every((v) => v === values[0]))}.`);
+  }
+  if (w3) {
+    p('## W3 fan-out', '');
+    p(
+      `${w3.clients} graphql-ws subscribers (one socket and one \`checkoutStatusChanged\` subscription each, raw \`ws\` clients in one process on core 1) against ours (PGlite in memory, in-memory pub/sub, POLLER=off) on core 0. Each run: subscribers connect and receive the current state; the server's memory is read after a full GC (\`--expose-gc\`, on SIGUSR2); then \`refreshCheckout\` moves each watched checkout to COMPLETED (one sandbox GET, one write, one publish; the 1,000-checkout scenario sends 1,000 refreshes, 50 at a time). Latency = client receive time − the event's \`updatedAt\` (the time the server wrote the change; same machine, same clock; ms resolution). RSS per subscription = (RSS with all subscribed − RSS before) / subscribers, after one warm-up connect of all subscribers; V8 heap+external per subscription shown too. Median of ${Object.values(w3.scenarios)[0]?.runs.length ?? 0} runs.`,
+      '',
+      '| scenario | p50 ms (runs) | p99 ms (runs) | max ms | RSS KB / subscription (runs) | heap KB / subscription | connect time |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const [name, scenario] of Object.entries(w3.scenarios)) {
+      const r = scenario.runs;
+      p(
+        `| ${name} | **${fmt(scenario.median.p50Ms, 1)}** (${r.map((x) => fmt(x.p50Ms, 1)).join(', ')}) | **${fmt(scenario.median.p99Ms, 1)}** (${r.map((x) => fmt(x.p99Ms, 1)).join(', ')}) | ${fmt(Math.max(...r.map((x) => x.maxMs)), 1)} | **${fmt(scenario.median.kbPerSubscription, 1)}** (${r.map((x) => fmt(x.kbPerSubscription, 1)).join(', ')}) | ${fmt(scenario.median.heapKbPerSubscription, 1)} | ${fmt(r[0]?.connectMs ?? NaN)} ms |`,
+      );
+      const missing = r.reduce((sum, x) => sum + x.missing, 0);
+      closing.push(
+        `W3 ${name}: p50 ${fmt(scenario.median.p50Ms, 1)} ms, p99 ${fmt(scenario.median.p99Ms, 1)} ms (< 100 ms: ${met(scenario.median.p99Ms < 100)}); ${fmt(scenario.median.kbPerSubscription, 1)} KB RSS per subscription (< 20 KB: ${met(scenario.median.kbPerSubscription < 20)})${missing ? `; ${missing} events never arrived` : ''}.`,
+      );
+    }
+    p('');
+  }
+  if (w4) {
+    const s = w4.settings;
+    p('## W4 poller', '');
+    p(
+      `${s.checkouts} PROCESSING Smartcheckout checkouts bulk-inserted with their poll schedules, due spread evenly over the first ${s.pollIntervalMs} ms after start, polled by ours (PGlite in memory, POLL_INTERVAL_MS=${s.pollIntervalMs}, default backoff to 30 s, the poller's default concurrency of 32 and batch of 100) against a fake Smartcheckout (bench/servers/slow-smartcheckout.ts, core 1) answering every GET \`processing\` after ${s.providerDelayMs} ms. Window: ${s.windowS} s from start. GET/s counted at the provider; schedule lag = start of a poll − its due time, p50/p99 interpolated within the buckets of the app's \`checkout_poller_schedule_lag_seconds\` histogram (buckets 0.01 … 30 s, so values above 10 s are coarse). Runs alternate 1 subscriber and 1,000 subscribers (one per checkout on 1,000 of them).`,
+      '',
+      '| subscribers | run | GET/s | GETs | GETs of the 1,000 watchable | poller polls | lag p50 ms | lag p99 ms |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    w4.runs.forEach((r, i) => p(`| ${r.subscribers} | ${Math.floor(i / 2) + 1} | ${r.getsPerSecond} | ${r.gets} | ${r.getsOfWatched} | ${r.polls} | ${r.lagP50Ms} | ${r.lagP99Ms} |`));
+    const one = w4.median['1'];
+    const many = w4.median['1000'];
+    if (one && many) {
+      const extra = w4.runs.map((r) => r.gets - r.polls);
+      p(
+        '',
+        `Medians: 1 subscriber ${one.getsPerSecond} GET/s, lag p99 ${one.lagP99Ms} ms; 1,000 subscribers ${many.getsPerSecond} GET/s, lag p99 ${many.lagP99Ms} ms. Provider GETs minus the poller's own poll count, per run: ${extra.join(', ')} (polls still in flight when the window closed, at most the concurrency of 32): subscribers add no GET. The absolute GET counts of runs differ with the CPU left to the poller on a noisy, shared core (1,000 subscriptions also cost server CPU while they open).`,
+        '',
+      );
+      closing.push(
+        `W4: ${one.getsPerSecond} GET/s (1 subscriber) and ${many.getsPerSecond} GET/s (1,000 subscribers) for ${s.checkouts} checkouts due every ${s.pollIntervalMs} ms (${Math.round((s.checkouts * 1000) / s.pollIntervalMs)}/s wanted); schedule lag p99 ${one.lagP99Ms} / ${many.lagP99Ms} ms (< one interval, ${s.pollIntervalMs} ms: ${met(Math.max(one.lagP99Ms, many.lagP99Ms) < s.pollIntervalMs)}); GETs = poller polls in every run whatever the subscribers (no GET per subscriber: ${met(extra.every((x) => x >= 0 && x <= 32))}).`,
+      );
+    }
+  }
+  p('## Closing note', '', ...closing.map((line) => `- ${line}`), '');
+  p(...gapNotes(w1, profile, w3, w4), '');
+  return `${out.join('\n')}\n`;
+}
+
+/** Where the time goes for the targets that are not met, from the measurements above. */
+function gapNotes(w1?: W1Results, profile?: ProfileResults, w3?: W3Results, w4?: W4Results): string[] {
+  const notes: string[] = ['### Evidence for the gaps', ''];
+  if (profile) {
+    for (const [query, summary] of Object.entries(profile.profiles)) {
+      const share = (names: string[]) => summary.byPackage.filter((e) => names.some((n) => e.name.startsWith(n))).reduce((sum, e) => sum + e.percent, 0);
+      const database = share(['wasm://', '@electric-sql/pglite', 'drizzle-orm', 'pg']);
+      const graphql = share(['graphql', '@graphql-tools', '@envelop', 'graphql-yoga', '@whatwg-node', '@escape.tech', '@pothos']);
+      notes.push(
+        `- W1 ${query} on PGlite: the database layer (PGlite's WASM Postgres, its JS wrapper and drizzle) takes ${fmt(database, 1)}% of the server's CPU, the GraphQL stack (graphql-js executor, Yoga, envelop plugins, whatwg-node, armor, Pothos) ${fmt(graphql, 1)}%. PGlite runs in the server's process and on its core, one statement at a time, so every framework on PGlite spends most of its time in the same database code and the ratios between them stay close to 1: no Yoga-side change can make ours 2x another server while the same in-process database dominates.`,
+      );
+    }
+  }
+  if (w1) {
+    const pg = w1.cells['ours-postgres'];
+    if (pg) notes.push('- On PostgreSQL the database runs in other processes, unpinned, sharing core 1 with autocannon; the GraphQL stack\'s share of the server core is larger there, which is where the differences between the frameworks show.');
+  }
+  if (w3) {
+    notes.push(
+      '- W3, 10,000 on one checkout: one publish wakes 10,000 subscriptions, and each one runs its own execution of the selection (envelop, the resolvers, `clearAllDataLoaders`) and its own `JSON.stringify` before its socket write, all on one core in one burst: the last subscriber waits for the 9,999 before it. Spread over 1,000 checkouts, each event reaches 10 subscribers and the latency is that of one small burst. Serialising once per event and selection (executing the selection once per event and sharing the bytes between subscribers of the same selection) is the fix the issue names; it needs changes in src/realtime/websocket.ts and src/schema/checkout-subscription.ts that were not made in this round.',
+    );
+  }
+  if (w4) {
+    notes.push(
+      '- W4: 10,000 checkouts due every second ask 10,000 polls/s; the poller holds at most 32 provider requests in flight (its default concurrency, not configurable by environment), so against a 50 ms provider it can never exceed 640 GET/s, and each poll also costs a claim and a snapshot transaction on PGlite in the server\'s own core. The backlog of the first interval is still draining at the end of the window, hence a lag p99 of many seconds. Reaching the target needs a configurable, much larger concurrency (src/realtime/poller.ts options and src/config.ts, outside bench/) and PostgreSQL rather than PGlite for 10,000 schedules.',
+    );
+  }
+  return notes;
+}
+
+await main();

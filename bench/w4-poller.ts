@@ -1,0 +1,164 @@
+/**
+ * W4 poller: 10,000 PROCESSING Smartcheckout checkouts (bulk-inserted with their poll schedules,
+ * due spread over the first poll interval) polled by this API's poller (POLL_INTERVAL_MS=1000,
+ * default backoff and concurrency) against a provider answering each GET in 50 ms
+ * (bench/servers/slow-smartcheckout.ts, on the load core). For a fixed window it measures the
+ * GETs per second the provider received, the poller's schedule lag (p99 interpolated from the
+ * app's checkout_poller_schedule_lag_seconds histogram on /metrics), and compares the provider
+ * GETs with 1 subscriber and with 1,000 subscribers (one on each of 1,000 checkouts) watching.
+ * Writes bench/results/w4.json.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { envNumber, LOAD_CORE, median, progress, SERVER_CORE, sleep, startPinned, writeResults } from './lib/common.js';
+
+const API_KEY = 'bench-key-0123456789abcdef';
+const PROVIDER_KEY = 'bench-provider-key';
+const checkouts = envNumber('BENCH_W4_CHECKOUTS', 10_000);
+const windowS = envNumber('BENCH_W4_WINDOW', 25);
+const runs = envNumber('BENCH_W4_RUNS', 3);
+const pollIntervalMs = envNumber('BENCH_W4_POLL_INTERVAL_MS', 1_000);
+const providerDelayMs = envNumber('BENCH_W4_PROVIDER_DELAY_MS', 50);
+
+/** One W4 run. */
+export interface W4Run {
+  subscribers: number;
+  /** Provider GETs per second over the window. */
+  getsPerSecond: number;
+  /** Polls the poller counted (checkout_poller_polls_total) over the window. */
+  polls: number;
+  /** Provider GETs in the window: all, and of the 1,000 checkouts the subscribers may watch. */
+  gets: number;
+  getsOfWatched: number;
+  /** Schedule lag percentiles in ms, interpolated within the histogram's buckets. */
+  lagP50Ms: number;
+  lagP99Ms: number;
+  /** Lag observations (polls started) in the window. */
+  lagCount: number;
+}
+
+/** Everything W4 measured. */
+export interface W4Results {
+  settings: { checkouts: number; windowS: number; pollIntervalMs: number; providerDelayMs: number; runs: number };
+  runs: W4Run[];
+  median: Record<string, { getsPerSecond: number; lagP99Ms: number; gets: number; getsOfWatched: number }>;
+}
+
+interface Histogram {
+  buckets: [number, number][];
+  count: number;
+}
+
+async function scrape(url: string): Promise<{ lag: Histogram; polls: number }> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
+  const buckets: [number, number][] = [];
+  let count = 0;
+  let polls = 0;
+  for (const line of text.split('\n')) {
+    const bucket = /^checkout_poller_schedule_lag_seconds_bucket\{le="([^"]+)"\} (\d+)/.exec(line);
+    if (bucket) buckets.push([bucket[1] === '+Inf' ? Infinity : Number(bucket[1]), Number(bucket[2])]);
+    const total = /^checkout_poller_schedule_lag_seconds_count (\d+)/.exec(line);
+    if (total) count = Number(total[1]);
+    const poll = /^checkout_poller_polls_total\{[^}]*\} (\d+)/.exec(line);
+    if (poll) polls += Number(poll[1]);
+  }
+  return { lag: { buckets, count }, polls };
+}
+
+/** Prometheus' histogram_quantile: linear interpolation inside the bucket holding the quantile (ms). */
+function quantileMs(before: Histogram, after: Histogram, q: number): number {
+  const count = after.count - before.count;
+  if (count === 0) return NaN;
+  const rank = q * count;
+  let lower = 0;
+  let previous = 0;
+  for (const [index, [le, cumulative]] of after.buckets.entries()) {
+    const inWindow = cumulative - (before.buckets[index]?.[1] ?? 0);
+    if (inWindow >= rank) {
+      if (le === Infinity) return lower * 1000;
+      return (lower + ((le - lower) * (rank - previous)) / Math.max(1, inWindow - previous)) * 1000;
+    }
+    lower = le;
+    previous = inWindow;
+  }
+  return NaN;
+}
+
+async function run(subscribers: number): Promise<W4Run> {
+  const provider = await startPinned<{ url: string }>('bench/servers/slow-smartcheckout.ts', { BENCH_PROVIDER_DELAY_MS: String(providerDelayMs), BENCH_PROVIDER_KEY: PROVIDER_KEY }, LOAD_CORE);
+  const server = await startPinned<{ url: string; watchIds: string[] }>(
+    'bench/servers/ours.ts',
+    {
+      NODE_ENV: 'production',
+      API_KEYS: `bench:${API_KEY}`,
+      BENCH_TENANT: 'bench',
+      BENCH_POLL_SEED: String(checkouts),
+      POLLER: 'on',
+      POLL_INTERVAL_MS: String(pollIntervalMs),
+      LOG_LEVEL: 'error',
+      GRAPHIQL: 'off',
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATA_DIR: 'memory://',
+      DATABASE_URL: undefined,
+      REDIS_URL: undefined,
+      SMARTCHECKOUT_BASE_URL: provider.ready.url,
+      SMARTCHECKOUT_API_KEY: PROVIDER_KEY,
+    },
+    SERVER_CORE,
+    { timeoutMs: 300_000 },
+  );
+  const idsFile = join(tmpdir(), `bench-w4-ids-${process.pid}.json`);
+  const watchedProviderIds = Array.from({ length: 1_000 }, (_, i) => `sc_bench_${i}`).join(',');
+  try {
+    const start = await scrape(server.ready.url);
+    const startedAt = Date.now();
+    const watch = server.ready.watchIds.slice(0, subscribers);
+    writeFileSync(idsFile, JSON.stringify(watch));
+    const clients = await startPinned('bench/w3-clients.ts', { W3_URL: server.ready.url, W3_API_KEY: API_KEY, W3_IDS_FILE: idsFile, W3_CLIENTS: String(subscribers), W3_TIMEOUT_MS: String(windowS * 2_000) }, LOAD_CORE);
+    await sleep(Math.max(0, windowS * 1000 - (Date.now() - startedAt)));
+    const end = await scrape(server.ready.url);
+    const elapsedS = (Date.now() - startedAt) / 1000;
+    const stats = (await (await fetch(`${provider.ready.url}/__stats?ids=${watchedProviderIds}`)).json()) as { gets: number; getsOf: number };
+    await clients.stop();
+    return {
+      subscribers,
+      getsPerSecond: Math.round(stats.gets / elapsedS),
+      polls: end.polls - start.polls,
+      gets: stats.gets,
+      getsOfWatched: stats.getsOf,
+      lagP50Ms: Math.round(quantileMs(start.lag, end.lag, 0.5)),
+      lagP99Ms: Math.round(quantileMs(start.lag, end.lag, 0.99)),
+      lagCount: end.lag.count - start.lag.count,
+    };
+  } finally {
+    await server.stop();
+    await provider.stop();
+    rmSync(idsFile, { force: true });
+  }
+}
+
+const results: W4Results = { settings: { checkouts, windowS, pollIntervalMs, providerDelayMs, runs }, runs: [], median: {} };
+for (let index = 0; index < runs; index++) {
+  // Alternating 1 and 1,000 subscribers, so drift in the machine's load hits both alike.
+  for (const subscribers of [1, 1_000]) {
+    progress(`W4 run ${index + 1}/${runs}, ${subscribers} subscriber(s): seeding ${checkouts} checkouts, polling for ${windowS} s`);
+    const result = await run(subscribers);
+    results.runs.push(result);
+    progress(
+      `W4 run ${index + 1}/${runs}, ${subscribers} subscriber(s): ${result.getsPerSecond} GET/s (${result.gets} GETs, ${result.getsOfWatched} of the 1,000 watchable, ${result.polls} polls), schedule lag p50 ${result.lagP50Ms} ms, p99 ${result.lagP99Ms} ms`,
+    );
+  }
+}
+for (const subscribers of [1, 1_000]) {
+  const mine = results.runs.filter((r) => r.subscribers === subscribers);
+  results.median[String(subscribers)] = {
+    getsPerSecond: median(mine.map((r) => r.getsPerSecond)),
+    lagP99Ms: median(mine.map((r) => r.lagP99Ms)),
+    gets: median(mine.map((r) => r.gets)),
+    getsOfWatched: median(mine.map((r) => r.getsOfWatched)),
+  };
+}
+progress(`W4 results: ${writeResults('w4', results)}`);
