@@ -1,7 +1,7 @@
 /**
  * Profiles this API under W1's load: ours on PGlite (or PostgreSQL with BENCH_PROFILE_DB=postgres)
  * runs with `node --cpu-prof` on core 0 while autocannon drives one query on core 1; the profile's
- * self time is summed per function and per package. Writes bench/results/profile.json.
+ * self time is summed per function and per package. Writes bench/results/profile-<server>.json.
  * Run with `npx tsx bench/profile.ts` (npm run bench runs it after W1).
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -70,4 +70,4 @@ for (const [name, query] of [
     if (databaseUrl) await dropDatabase('bench_profile');
   }
 }
-progress(`profile results: ${writeResults('profile', results)}`);
+progress(`profile results: ${writeResults(`profile-${results.server}`, results)}`);
