@@ -216,7 +216,7 @@ function renderReadme(): string {
       );
       const missing = r.reduce((sum, x) => sum + x.missing, 0);
       closing.push(
-        `W3 ${name}: p50 ${fmt(scenario.median.p50Ms, 1)} ms, p99 ${fmt(scenario.median.p99Ms, 1)} ms (< 100 ms: ${met(scenario.median.p99Ms < 100)}); ${fmt(scenario.median.kbPerSubscription, 1)} KB RSS per subscription (< 20 KB: ${met(scenario.median.kbPerSubscription < 20)})${missing ? `; ${missing} events never arrived` : ''}.`,
+        `W3 ${name}: p50 ${fmt(scenario.median.p50Ms, 1)} ms, p99 ${fmt(scenario.median.p99Ms, 1)} ms (< 100 ms: ${met(scenario.median.p99Ms < 100)}); memory per subscription: V8 heap+external ${fmt(scenario.median.heapKbPerSubscription, 1)} KB (< 20 KB: ${met(scenario.median.heapKbPerSubscription < 20)}), RSS delta ${fmt(scenario.median.kbPerSubscription, 1)} KB (runs ${r.map((x) => fmt(x.kbPerSubscription, 1)).join(', ')}; see below why the RSS delta is not trusted)${missing ? `; ${missing} events never arrived` : ''}.`,
       );
     }
     p('');
@@ -276,6 +276,9 @@ function gapNotes(w1: W1Results | undefined, profiles: ProfileResults[], w3?: W3
     if (pg) notes.push('- On PostgreSQL the database runs in other processes, unpinned, sharing core 1 with autocannon; the GraphQL stack\'s share of the server core is larger there, which is where the differences between the frameworks show.');
   }
   if (w3) {
+    notes.push(
+      "- W3 memory: the RSS delta is unreliable here: after the warm-up and earlier runs, the server's RSS holds pages freed by the collector that the new subscriptions reuse, so RSS can even fall while 10,000 subscriptions open (negative values above). The V8 heap+external delta after a full GC is stable between runs and is the figure the verdict uses: every subscription holds a `ws` socket with graphql-ws state, an envelop context (with a pino child logger), the Repeater, a pub/sub listener and the execution of its selection.",
+    );
     notes.push(
       '- W3, 10,000 on one checkout: one publish wakes 10,000 subscriptions, and each one runs its own execution of the selection (envelop, the resolvers, `clearAllDataLoaders`) and its own `JSON.stringify` before its socket write, all on one core in one burst: the last subscriber waits for the 9,999 before it. Spread over 1,000 checkouts, each event reaches 10 subscribers and the latency is that of one small burst. Serialising once per event and selection (executing the selection once per event and sharing the bytes between subscribers of the same selection) is the fix the issue names; it needs changes in src/realtime/websocket.ts and src/schema/checkout-subscription.ts that were not made in this round.',
     );
