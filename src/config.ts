@@ -54,6 +54,7 @@ export const envSchema = z.object({
     .describe('Comma-separated `tenant:key` pairs. Clients send `Authorization: Bearer <key>`. Without it (outside production) every request is tenant `sandbox`.'),
   POLL_INTERVAL_MS: integer(1000, 50, 3_600_000).describe('First interval between status polls of a processing checkout.'),
   POLL_MAX_INTERVAL_MS: integer(30_000, 50, 86_400_000).describe('Longest interval between status polls (backoff cap).'),
+  POLL_CONCURRENCY: integer(32, 1, 1_000).describe('Status polls (provider GETs) in flight at once per instance.'),
   POLLER: z
     .enum(['on', 'off'])
     .default('on')
@@ -138,6 +139,8 @@ export interface AppConfig {
   apiKeys?: ReadonlyMap<string, string>;
   pollIntervalMs: number;
   pollMaxIntervalMs: number;
+  /** Status polls in flight at once in this instance. */
+  pollConcurrency: number;
   /** Whether this instance runs the shared status poller. */
   poller: boolean;
   providerTimeoutMs: number;
@@ -217,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKeys: e.API_KEYS,
     pollIntervalMs: e.POLL_INTERVAL_MS,
     pollMaxIntervalMs: e.POLL_MAX_INTERVAL_MS,
+    pollConcurrency: e.POLL_CONCURRENCY,
     poller: e.POLLER === 'on',
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     providerConnectTimeoutMs: e.PROVIDER_CONNECT_TIMEOUT_MS,

@@ -112,6 +112,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     instanceId,
     intervalMs: config.pollIntervalMs,
     maxIntervalMs: config.pollMaxIntervalMs,
+    concurrency: config.pollConcurrency,
     leaseMs: config.providerTimeoutMs + 5_000,
     metrics,
   });

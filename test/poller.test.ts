@@ -18,6 +18,7 @@ import {
   CreatePayerVaultCheckoutDocument,
   CreateSmartCheckoutDocument,
   CreateStanCheckoutDocument,
+  RefreshCheckoutDocument,
 } from './generated/graphql.js';
 import { expectType, startTestApp, type TestApp, isolatedDatabase } from './support/app.js';
 import { startGatedSmartcheckout } from './support/gated-smartcheckout.js';
@@ -214,7 +215,7 @@ describe('poll schedules and backoff (one instance)', () => {
   });
 });
 
-describe('leases (poller driven one round at a time)', () => {
+describe('the poller driven one round at a time (leases, repeated answers)', () => {
   let t: TestApp;
   let provider: CountingProvider;
   let database: Awaited<ReturnType<typeof isolatedDatabase>>;
@@ -264,6 +265,51 @@ describe('leases (poller driven one round at a time)', () => {
     expect(await t.app.poller.pollDue()).toBe(1);
     expect(provider.getCount(leased.providerId)).toBe(1);
     expect((await checkoutOf(t, leased.id)).status).toBe('COMPLETED');
+  });
+
+  it('writes a provider answer once: a word-for-word repeat only moves the schedule; a new answer, or the first after a refresh, is written', async () => {
+    const checkout = await createSmart(t, 'sandbox_after_polls=1000');
+    const makeDue = () => t.app.database.db.execute(sql`update poll_schedules set next_poll_at = now() - interval '1 second' where checkout_id = ${checkout.rowId}`);
+    const pollOnce = async () => {
+      await makeDue();
+      expect(await t.app.poller.pollDue()).toBe(1);
+    };
+    const stored = () => checkoutOf(t, checkout.id);
+
+    await pollOnce(); // the first answer after the create: written
+    const first = await stored();
+    const firstHash = (await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash;
+    expect(firstHash).toBeTruthy();
+
+    await pollOnce(); // the same answer again: only the schedule moves
+    expect(provider.getCount(checkout.providerId)).toBe(2);
+    expect((await repository.pollScheduleOf(checkout.rowId))!.attempts).toBe(2);
+    expect((await stored()).updatedAt).toBe(first.updatedAt);
+
+    // A different answer (same status, new notes) is written, and becomes the one to compare with.
+    const answer = (await (await fetch(`${provider.url}/v0/checkout/${checkout.providerId}`, { headers: { authorization: `Bearer ${provider.apiKey}` } })).json()) as Record<string, unknown>;
+    provider.override = (id) => (id === checkout.providerId ? { status: 200, body: { ...answer, notes: 'Waiting for the merchant' } } : undefined);
+    try {
+      await pollOnce();
+      const changed = await stored();
+      expect(changed.notes).toBe('Waiting for the merchant');
+      expect(changed.updatedAt).not.toBe(first.updatedAt);
+      const secondHash = (await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash;
+      expect(secondHash).toBeTruthy();
+      expect(secondHash).not.toBe(firstHash);
+
+      // A refresh writes the row outside the poller: the next poll's answer is written even though
+      // it repeats the poller's last one, so nothing the refresh wrote can outlive the provider's word.
+      const refreshed = await t.request(RefreshCheckoutDocument, { id: checkout.id });
+      expectType(refreshed.data?.refreshCheckout, 'RefreshCheckoutSuccess');
+      expect((await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash).toBeNull();
+      const afterRefresh = await stored();
+      await pollOnce();
+      expect((await stored()).updatedAt).not.toBe(afterRefresh.updatedAt);
+      expect((await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash).toBe(secondHash);
+    } finally {
+      provider.override = undefined;
+    }
   });
 });
 

@@ -34,7 +34,7 @@ export type ScheduleChange =
   /** Start polling in `delayMs` unless a schedule exists already. */
   | { kind: 'ensure'; delayMs: number }
   /** The poller's verdict after a poll: next poll in `delayMs`, lease released. */
-  | { kind: 'next'; owner: string; delayMs: number; attempts: number; error?: string | null }
+  | { kind: 'next'; owner: string; delayMs: number; attempts: number; error?: string | null; answerHash?: string }
   /** No more polling (terminal status). */
   | { kind: 'remove' };
 
@@ -63,6 +63,8 @@ export interface ClaimedPoll {
   attempts: number;
   /** When the poll was due (for schedule-lag metrics). */
   dueAt: Date;
+  /** Fingerprint of the provider answer last applied (see `pollSchedules.lastAnswerHash`). */
+  lastAnswerHash: string | null;
 }
 
 /** A line item with the currency of its checkout. */
@@ -171,6 +173,11 @@ export class CheckoutRepository {
           .returning();
       }
       await changeSchedule(tx, checkoutId, schedule);
+      if (schedule.kind !== 'next' && schedule.kind !== 'remove') {
+        // Written by someone other than the poller (a create or a refresh): the poller's last answer
+        // is no longer what the row shows, so its next answer must be applied even if it repeats that one.
+        await tx.update(pollSchedules).set({ lastAnswerHash: null }).where(eq(pollSchedules.checkoutId, checkoutId));
+      }
       return { row: updated!, event };
     });
   }
@@ -190,14 +197,15 @@ export class CheckoutRepository {
         limit ${limit}
         for update skip locked
       )
-      returning checkout_id, attempts, next_poll_at`);
-    const rows = (result as unknown as { rows: { checkout_id: string; attempts: number; next_poll_at: string | Date }[] }).rows;
+      returning checkout_id, attempts, next_poll_at, last_answer_hash`);
+    const rows = (result as unknown as { rows: { checkout_id: string; attempts: number; next_poll_at: string | Date; last_answer_hash: string | null }[] })
+      .rows;
     if (rows.length === 0) return [];
     const found = await this.db.select().from(checkouts).where(inArray(checkouts.id, rows.map((row) => row.checkout_id)));
     const byId = new Map(found.map((row) => [row.id, row]));
     return rows.flatMap((row) => {
       const checkout = byId.get(row.checkout_id);
-      return checkout ? [{ checkout, attempts: Number(row.attempts), dueAt: new Date(row.next_poll_at) }] : [];
+      return checkout ? [{ checkout, attempts: Number(row.attempts), dueAt: new Date(row.next_poll_at), lastAnswerHash: row.last_answer_hash }] : [];
     });
   }
 
@@ -365,6 +373,8 @@ async function changeSchedule(db: Database | Transaction, checkoutId: string, ch
           leaseExpiresAt: null,
           lastPolledAt: sql`now()`,
           lastError: change.error ?? null,
+          // Kept when the change does not say (an error): the last applied answer is still the last.
+          ...(change.answerHash !== undefined && { lastAnswerHash: change.answerHash }),
         })
         .where(and(eq(pollSchedules.checkoutId, checkoutId), eq(pollSchedules.leaseOwner, change.owner)));
       return;

@@ -137,6 +137,12 @@ export const pollSchedules = pgTable(
     leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
     lastPolledAt: timestamp('last_polled_at', { withTimezone: true }),
     lastError: text('last_error'),
+    /**
+     * Fingerprint of the last provider answer applied to the checkout: a poll that gets the same
+     * answer again only moves the schedule, instead of rewriting the checkout, its line items and
+     * its merchant.
+     */
+    lastAnswerHash: text('last_answer_hash'),
   },
   (table) => [index('poll_schedules_due').on(table.nextPollAt)],
 );

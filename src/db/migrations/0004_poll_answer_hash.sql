@@ -1,0 +1,1 @@
+ALTER TABLE "poll_schedules" ADD COLUMN "last_answer_hash" text;
