@@ -20,6 +20,7 @@ import { createProviderAdapters, createResilience, sandboxedProviders } from './
 import { startSandboxes, type RunningSandboxes } from './providers/sandboxes.js';
 import { Poller } from './realtime/poller.js';
 import { createRealtimeBus, type RealtimeBus } from './realtime/pubsub.js';
+import { useSharedEventExecution } from './realtime/shared-execution.js';
 import { currentRequestId, requestIdFrom, runWithRequestId } from './request-context.js';
 import { attachGraphQLWebSocket, type GraphQLWebSocket } from './realtime/websocket.js';
 import { schema } from './schema/index.js';
@@ -141,6 +142,8 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
           graphql_yoga_http_duration: true,
         },
       }),
+      // Last, so its subscribe is the one used: one execution per status change and selection.
+      useSharedEventExecution(),
     ],
     // GraphiQL's assets are served from this package rather than a CDN, so it works offline.
     renderGraphiQL,

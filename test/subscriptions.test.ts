@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print } from 'graphql';
+import { parse, print } from 'graphql';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckoutRepository } from '../src/db/repository.js';
@@ -8,6 +8,7 @@ import {
   CheckoutDocument,
   CheckoutStatusChangedDocument,
   CreateSmartCheckoutDocument,
+  RefreshCheckoutDocument,
   type CheckoutStatusChangedSubscription,
 } from './generated/graphql.js';
 import { expectType, startTestApp, type TestApp, isolatedDatabase } from './support/app.js';
@@ -455,3 +456,49 @@ describe('checkoutStatusChanged', () => {
     });
   });
 });
+
+describe('one execution per status change and selection', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // No poller: the change is made by refreshCheckout, so every statement counted is the test's.
+    t = await startTestApp();
+  });
+  afterAll(() => t?.stop());
+
+  /** Statements one refresh to COMPLETED costs while `subscribers` clients watch with the same selection (events included). */
+  async function statementsOfOneChange(subscribers: number, otherSelection = 0) {
+    const created = await t.request(CreateSmartCheckoutDocument, { input: { productUrl: 'https://shop.example/shared?sandbox_after_polls=1', email: 'a@b.co' } });
+    const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
+    const client = wsClient(t.url, t.keys.a!);
+    const same = Array.from({ length: subscribers }, () => recordSubscription(client, CheckoutStatusChangedDocument, { id }));
+    const other = Array.from({ length: otherSelection }, () => recordSubscription(client, IsolationLikeWatch, { id }));
+    await waitFor(() => [...same, ...other].every((recording) => recording.events.length === 1), 'the current state on every subscription');
+    const before = t.app.database.statementCount;
+    const refreshed = await t.request(RefreshCheckoutDocument, { id });
+    expect(expectType(refreshed.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout.status).toBe('COMPLETED');
+    await Promise.all([...same, ...other].map((recording) => recording.done));
+    const statements = t.app.database.statementCount - before;
+    await client.dispose();
+    for (const recording of same) {
+      expect(recording.completed).toBe(true);
+      expect(statuses(recording.events)).toEqual(['PROCESSING', 'COMPLETED']);
+      // Each subscriber got the change's events, read once for all of them.
+      expect(recording.events[1]!.checkoutStatusChanged.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
+    }
+    for (const recording of other) expect(recording.events.map((event) => event.checkoutStatusChanged.status)).toEqual(['PROCESSING', 'COMPLETED']);
+    return statements;
+  }
+
+  it('reads a change\'s events once for 25 subscribers of one selection, and once more per other selection', async () => {
+    const alone = await statementsOfOneChange(1);
+    expect(await statementsOfOneChange(25)).toBe(alone);
+    // A second selection (other fields) is executed once on its own: one more events read.
+    expect(await statementsOfOneChange(25, 5)).toBe(alone + 1);
+  });
+});
+
+/** The same subscription field with another selection (it reads the events too). */
+const IsolationLikeWatch = parse(`subscription OtherSelection($id: ID!) { checkoutStatusChanged(id: $id) { status events { status } } }`) as TypedDocumentNode<
+  { checkoutStatusChanged: { status: string; events: { status: string }[] } },
+  { id: string }
+>;

@@ -50,5 +50,14 @@ export function publishChange(pubsub: CheckoutPubSub, checkout: CheckoutRow, eve
 
 /** The checkout row of a published change, with its dates restored. */
 export function checkoutOf(change: CheckoutChange): CheckoutRow {
-  return { ...change.checkout, createdAt: new Date(change.checkout.createdAt), updatedAt: new Date(change.checkout.updatedAt) };
+  // One row per change, however many subscriptions receive it: the same payload object lets
+  // useSharedEventExecution execute each selection once per change.
+  let row = rowsOfChanges.get(change);
+  if (!row) {
+    row = { ...change.checkout, createdAt: new Date(change.checkout.createdAt), updatedAt: new Date(change.checkout.updatedAt) };
+    rowsOfChanges.set(change, row);
+  }
+  return row;
 }
+
+const rowsOfChanges = new WeakMap<CheckoutChange, CheckoutRow>();
