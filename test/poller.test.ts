@@ -276,7 +276,7 @@ describe('the poller driven one round at a time (leases, repeated answers)', () 
     };
     const stored = () => checkoutOf(t, checkout.id);
 
-    await pollOnce(); // the first answer after the create: written
+    await pollOnce(); // the first answer after the create: it adds nothing to the row, only its fingerprint is kept
     const first = await stored();
     const firstHash = (await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash;
     expect(firstHash).toBeTruthy();
@@ -298,14 +298,17 @@ describe('the poller driven one round at a time (leases, repeated answers)', () 
       expect(secondHash).toBeTruthy();
       expect(secondHash).not.toBe(firstHash);
 
-      // A refresh writes the row outside the poller: the next poll's answer is written even though
-      // it repeats the poller's last one, so nothing the refresh wrote can outlive the provider's word.
+      // A refresh writes another answer outside the poller; when the provider then goes back to the
+      // poller's last answer, that answer is written again: the refresh cleared the fingerprint, and
+      // a row written since the claim is never skipped.
+      let notes = 'Refreshed by an operator';
+      provider.override = (id) => (id === checkout.providerId ? { status: 200, body: { ...answer, notes } } : undefined);
       const refreshed = await t.request(RefreshCheckoutDocument, { id: checkout.id });
-      expectType(refreshed.data?.refreshCheckout, 'RefreshCheckoutSuccess');
+      expect(expectType(refreshed.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout.notes).toBe('Refreshed by an operator');
       expect((await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash).toBeNull();
-      const afterRefresh = await stored();
+      notes = 'Waiting for the merchant';
       await pollOnce();
-      expect((await stored()).updatedAt).not.toBe(afterRefresh.updatedAt);
+      expect((await stored()).notes).toBe('Waiting for the merchant');
       expect((await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash).toBe(secondHash);
     } finally {
       provider.override = undefined;

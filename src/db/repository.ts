@@ -262,6 +262,34 @@ export class CheckoutRepository {
     await changeSchedule(this.db, checkoutId, change);
   }
 
+  /**
+   * Moves `owner`'s schedule of a checkout whose row is still as the poller read it (same
+   * `updatedAt`, to the millisecond), in one statement; false, and nothing moved, when the row was
+   * written since (a refresh) or the lease is gone. The poller then applies the answer in full.
+   */
+  async reschedulePollIfRowUnchanged(checkoutId: string, readUpdatedAt: Date, change: Extract<ScheduleChange, { kind: 'next' }>): Promise<boolean> {
+    const moved = await this.db
+      .update(pollSchedules)
+      .set({
+        nextPollAt: sql`now() + ${change.delayMs} * interval '1 millisecond'`,
+        attempts: change.attempts,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        lastPolledAt: sql`now()`,
+        lastError: null,
+        ...(change.answerHash !== undefined && { lastAnswerHash: change.answerHash }),
+      })
+      .where(
+        and(
+          eq(pollSchedules.checkoutId, checkoutId),
+          eq(pollSchedules.leaseOwner, change.owner),
+          sql`exists (select 1 from ${checkouts} where ${checkouts.id} = ${checkoutId} and date_trunc('milliseconds', ${checkouts.updatedAt}) = ${readUpdatedAt.toISOString()}::timestamptz)`,
+        ),
+      )
+      .returning({ checkoutId: pollSchedules.checkoutId });
+    return moved.length > 0;
+  }
+
   /** A checkout of the tenant with the id of its latest event, read fresh (no loader cache). */
   async currentState(tenant: string, id: string): Promise<{ row: CheckoutRow; lastEventId: number } | undefined> {
     const [row] = await this.findByIds(tenant, [id]);

@@ -5,6 +5,7 @@ import type { CheckoutService } from '../domain/checkout-service.js';
 import { isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
 import type { AppMetrics } from '../metrics.js';
+import type { ProviderSnapshot } from '../providers/types.js';
 import { runWithRequestId } from '../request-context.js';
 
 /** Settings of the shared status poller. */
@@ -165,11 +166,12 @@ export class Poller {
       this.options.metrics?.polls.inc({ provider: checkout.provider, outcome: changed ? 'changed' : 'unchanged' });
       const answerHash = fingerprint(snapshot);
       const next = { kind: 'next', owner, attempts: nextAttempts, delayMs: this.backoffMs(nextAttempts), answerHash } as const;
-      if (answerHash === lastAnswerHash) {
-        // Word for word the answer last applied: the row already shows it, so only the schedule moves
-        // (one statement instead of a transaction rewriting the checkout, its line items and merchant).
-        await this.repository.reschedulePoll(checkout.id, next);
-      } else {
+      // An answer the row already shows (word for word the last one applied, or nothing in it that
+      // differs from the row) only moves the schedule: one statement instead of a transaction that
+      // rewrites the checkout. The move is conditional on the row being as read; if a refresh wrote
+      // it meanwhile, the answer is applied in full.
+      const alreadyShown = !changed && (answerHash === lastAnswerHash || addsNothing(checkout, snapshot));
+      if (!alreadyShown || !(await this.repository.reschedulePollIfRowUnchanged(checkout.id, checkout.updatedAt, next))) {
         await this.service.record(checkout, snapshot, isTerminal(snapshot.status) ? { kind: 'remove' } : next);
       }
       if (changed) log.info({ from: checkout.status, to: snapshot.status }, 'status changed');
@@ -201,4 +203,19 @@ export class Poller {
 /** A fingerprint of a provider answer as the adapter mapped it (its fields are built in a fixed order). */
 function fingerprint(snapshot: unknown): string {
   return createHash('sha256').update(JSON.stringify(snapshot)).digest('base64url');
+}
+
+/** True when every field of the answer is already on the row (no line items, merchant or details to write). */
+function addsNothing(row: ClaimedPoll['checkout'], snapshot: ProviderSnapshot): boolean {
+  if (snapshot.lineItems !== undefined || snapshot.merchant || (snapshot.details && Object.keys(snapshot.details).length > 0)) return false;
+  const same = <T>(answered: T | undefined, stored: T) => answered === undefined || answered === stored;
+  return (
+    snapshot.status === row.status &&
+    same(snapshot.providerCheckoutId, row.providerCheckoutId) &&
+    same(snapshot.currency, row.currency) &&
+    same(snapshot.total, row.totalAmount) &&
+    same(snapshot.notes, row.notes) &&
+    same(snapshot.checkoutUrl, row.checkoutUrl) &&
+    same(snapshot.testMode, row.testMode)
+  );
 }
