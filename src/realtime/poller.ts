@@ -112,10 +112,14 @@ export class Poller {
    */
   private async run(): Promise<void> {
     const inFlight = new Set<Promise<void>>();
+    // Each claim is a database round trip: a busy poller claims once a quarter of its slots are
+    // free, not once per freed slot, which would add a claim to every poll.
+    const claimBatch = Math.max(1, Math.floor(this.concurrency / 4));
     while (this.running) {
       const free = this.concurrency - inFlight.size;
+      const worthClaiming = free >= claimBatch || inFlight.size === 0;
       let claimed: ClaimedPoll[] = [];
-      if (free > 0) {
+      if (worthClaiming) {
         try {
           claimed = await this.repository.claimDuePolls(this.options.instanceId, Math.min(free, this.batchSize), this.options.leaseMs);
         } catch (error) {
@@ -126,8 +130,10 @@ export class Poller {
           inFlight.add(poll);
         }
       }
-      // Claim again at once while there is work and room; otherwise rest until a slot frees or the next look.
-      if (this.running && (claimed.length === 0 || inFlight.size >= this.concurrency)) {
+      // Claim again at once while there is work and room; otherwise rest until a slot frees (when
+      // slots are what is missing) or the next look (when nothing was due).
+      const waitForSlot = !worthClaiming || inFlight.size >= this.concurrency;
+      if (this.running && (claimed.length === 0 || waitForSlot)) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.idleMs);
           const done = () => {
@@ -135,7 +141,7 @@ export class Poller {
             resolve();
           };
           this.wake = done;
-          if (inFlight.size >= this.concurrency) void Promise.race(inFlight).then(done);
+          if (waitForSlot && inFlight.size > 0) void Promise.race(inFlight).then(done);
         });
       }
     }
