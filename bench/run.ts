@@ -107,7 +107,7 @@ function renderReadme(): string {
     );
   }
   p('## Commands', '', '```', 'npm run bench        # everything below, then rewrites this file (about 20 minutes)', 'npm run bench:w1     # W1 only (writes bench/results/w1.json)', 'npx tsx bench/profile.ts      # CPU profile of ours under W1 load', 'npx tsx bench/w2-roundtrips.ts', 'npm run bench:w3', 'npm run bench:w4', 'BENCH_REPORT_ONLY=1 npm run bench   # rewrite this file from bench/results/', '```', '');
-  p('Raw results: `bench/results/*.json` (git-ignored). Knobs: `BENCH_W1_DURATION`, `BENCH_W1_RUNS`, `BENCH_W1_CONNECTIONS`, `BENCH_W1_SERVERS`, `BENCH_W3_CLIENTS`, `BENCH_W3_RUNS`, `BENCH_W4_WINDOW`, `BENCH_W4_RUNS`, `BENCH_ONLY`.', '');
+  p('Raw results: `bench/results/*.json` (git-ignored). Knobs: `BENCH_W1_DURATION`, `BENCH_W1_RUNS`, `BENCH_W1_CONNECTIONS`, `BENCH_W1_SERVERS`, `BENCH_W3_CLIENTS`, `BENCH_W3_RUNS`, `BENCH_W4_WINDOW`, `BENCH_W4_RUNS`, `BENCH_W4_CONCURRENCIES`, `BENCH_W3_CPU_PROF_DIR`, `BENCH_ONLY`.', '');
 
   const closing: string[] = [];
   if (w1) {
@@ -225,23 +225,36 @@ function renderReadme(): string {
     const s = w4.settings;
     p('## W4 poller', '');
     p(
-      `${s.checkouts} PROCESSING Smartcheckout checkouts bulk-inserted with their poll schedules, due spread evenly over the first ${s.pollIntervalMs} ms after start, polled by ours (PGlite in memory, POLL_INTERVAL_MS=${s.pollIntervalMs}, default backoff to 30 s, the poller's default concurrency of 32 and batch of 100) against a fake Smartcheckout (bench/servers/slow-smartcheckout.ts, core 1) answering every GET \`processing\` after ${s.providerDelayMs} ms. Window: ${s.windowS} s from start. GET/s counted at the provider; schedule lag = start of a poll − its due time, p50/p99 interpolated within the buckets of the app's \`checkout_poller_schedule_lag_seconds\` histogram (buckets 0.01 … 30 s, so values above 10 s are coarse). Runs alternate 1 subscriber and 1,000 subscribers (one per checkout on 1,000 of them).`,
+      `${s.checkouts} PROCESSING Smartcheckout checkouts bulk-inserted with their poll schedules, due spread evenly over the first ${s.pollIntervalMs} ms after start, polled by ours (PGlite in memory, POLL_INTERVAL_MS=${s.pollIntervalMs}, default backoff to 30 s, batch of 100) with POLL_CONCURRENCY ${s.concurrencies.join(' and ')} (32 is the default) against a fake Smartcheckout (bench/servers/slow-smartcheckout.ts, core 1) answering every GET \`processing\` after ${s.providerDelayMs} ms. Window: ${s.windowS} s from start. GET/s counted at the provider; schedule lag = start of a poll − its due time, p50/p99 interpolated within the buckets of the app's \`checkout_poller_schedule_lag_seconds\` histogram (buckets 0.01 … 30 s, so values above 10 s are coarse). Each round runs every concurrency with 1 subscriber and with 1,000 subscribers (one per checkout on 1,000 of them).`,
       '',
-      '| subscribers | run | GET/s | GETs | GETs of the 1,000 watchable | poller polls | lag p50 ms | lag p99 ms |',
-      '|---:|---:|---:|---:|---:|---:|---:|---:|',
+      '| POLL_CONCURRENCY | subscribers | round | GET/s | GETs | GETs of the 1,000 watchable | poller polls | lag p50 ms | lag p99 ms |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
-    w4.runs.forEach((r, i) => p(`| ${r.subscribers} | ${Math.floor(i / 2) + 1} | ${r.getsPerSecond} | ${r.gets} | ${r.getsOfWatched} | ${r.polls} | ${r.lagP50Ms} | ${r.lagP99Ms} |`));
-    const one = w4.median['1'];
-    const many = w4.median['1000'];
-    if (one && many) {
-      const extra = w4.runs.map((r) => r.gets - r.polls);
-      p(
-        '',
-        `Medians: 1 subscriber ${one.getsPerSecond} GET/s, lag p99 ${one.lagP99Ms} ms; 1,000 subscribers ${many.getsPerSecond} GET/s, lag p99 ${many.lagP99Ms} ms. Provider GETs minus the poller's own poll count, per run: ${extra.join(', ')} (polls still in flight when the window closed, at most the concurrency of 32): subscribers add no GET. The absolute GET counts of runs differ with the CPU left to the poller on a noisy, shared core (1,000 subscriptions also cost server CPU while they open).`,
-        '',
-      );
+    const perRound = s.concurrencies.length * 2;
+    w4.runs.forEach((r, i) =>
+      p(`| ${r.concurrency} | ${r.subscribers} | ${Math.floor(i / perRound) + 1} | ${r.getsPerSecond} | ${r.gets} | ${r.getsOfWatched} | ${r.polls} | ${r.lagP50Ms} | ${r.lagP99Ms} |`),
+    );
+    p('', '| POLL_CONCURRENCY | median GET/s, 1 subscriber | median GET/s, 1,000 subscribers | lag p99 ms, 1 / 1,000 subscribers |', '|---:|---:|---:|---:|');
+    for (const concurrency of s.concurrencies) {
+      const one = w4.median[`${concurrency}:1`];
+      const many = w4.median[`${concurrency}:1000`];
+      if (one && many) p(`| ${concurrency} | **${one.getsPerSecond}** | **${many.getsPerSecond}** | ${one.lagP99Ms} / ${many.lagP99Ms} |`);
+    }
+    // Provider GETs beyond the poller's own count are polls still in flight when the window closed.
+    const extra = w4.runs.map((r) => r.gets - r.polls);
+    const withinInFlight = w4.runs.every((r) => r.gets - r.polls >= 0 && r.gets - r.polls <= r.concurrency);
+    p(
+      '',
+      `Provider GETs minus the poller's own poll count, per run: ${extra.join(', ')} (polls still in flight when the window closed, at most the concurrency): subscribers add no GET. Absolute GET counts of runs differ with the CPU left to the poller on a noisy, shared core (1,000 subscriptions also cost server CPU while they open).`,
+      '',
+    );
+    const best = Math.max(...s.concurrencies);
+    const one = w4.median[`${best}:1`];
+    const many = w4.median[`${best}:1000`];
+    const base = w4.median[`${Math.min(...s.concurrencies)}:1`];
+    if (one && many && base) {
       closing.push(
-        `W4: ${one.getsPerSecond} GET/s (1 subscriber) and ${many.getsPerSecond} GET/s (1,000 subscribers) for ${s.checkouts} checkouts due every ${s.pollIntervalMs} ms (${Math.round((s.checkouts * 1000) / s.pollIntervalMs)}/s wanted); schedule lag p99 ${one.lagP99Ms} / ${many.lagP99Ms} ms (< one interval, ${s.pollIntervalMs} ms: ${met(Math.max(one.lagP99Ms, many.lagP99Ms) < s.pollIntervalMs)}); GETs = poller polls in every run whatever the subscribers (no GET per subscriber: ${met(extra.every((x) => x >= 0 && x <= 32))}).`,
+        `W4 (POLL_CONCURRENCY=${best}): ${one.getsPerSecond} GET/s (1 subscriber) and ${many.getsPerSecond} GET/s (1,000 subscribers) for ${s.checkouts} checkouts due every ${s.pollIntervalMs} ms (${Math.round((s.checkouts * 1000) / s.pollIntervalMs)}/s wanted; ${base.getsPerSecond} GET/s at the default ${Math.min(...s.concurrencies)}); schedule lag p99 ${one.lagP99Ms} / ${many.lagP99Ms} ms (< one interval, ${s.pollIntervalMs} ms: ${met(Math.max(one.lagP99Ms, many.lagP99Ms) < s.pollIntervalMs)}); GETs = poller polls in every run whatever the subscribers (no GET per subscriber: ${met(withinInFlight)}).`,
       );
     }
   }
@@ -280,12 +293,12 @@ function gapNotes(w1: W1Results | undefined, profiles: ProfileResults[], w3?: W3
       "- W3 memory: the RSS delta is unreliable here: after the warm-up and earlier runs, the server's RSS holds pages freed by the collector that the new subscriptions reuse, so RSS can even fall while 10,000 subscriptions open (negative values above). The V8 heap+external delta after a full GC is stable between runs and is the figure the verdict uses: every subscription holds a `ws` socket with graphql-ws state, an envelop context (with a pino child logger), the Repeater, a pub/sub listener and the execution of its selection.",
     );
     notes.push(
-      '- W3, 10,000 on one checkout: one publish wakes 10,000 subscriptions, and each one runs its own execution of the selection (envelop, the resolvers, `clearAllDataLoaders`) and its own `JSON.stringify` before its socket write, all on one core in one burst: the last subscriber waits for the 9,999 before it. Spread over 1,000 checkouts, each event reaches 10 subscribers and the latency is that of one small burst. Serialising once per event and selection (executing the selection once per event and sharing the bytes between subscribers of the same selection) is the fix the issue names; it needs changes in src/realtime/websocket.ts and src/schema/checkout-subscription.ts that were not made in this round.',
+      '- W3, 10,000 on one checkout: one publish wakes 10,000 subscriptions. Each change is executed once per selection and tenant (src/realtime/shared-execution.ts; `test/subscriptions.test.ts` shows 25 subscribers costing the statements of 1), so the resolvers no longer run per subscriber; what is left runs per subscriber, on one core, in one burst: its pub/sub listener, two Repeaters and envelop\'s result mapping (promises and microtasks), graphql-ws\'s `JSON.stringify` of the message, and a socket write, then the same again for `complete`. A CPU profile of the server during the burst (5,000 subscribers, `BENCH_W3_CPU_PROF_DIR`) puts microtasks at 22%, garbage collection at 15%, the promise hooks that AsyncLocalStorage (request ids) enables on Node 20 at about 12%, and socket writes (`writev`) at about 15%: about 200 µs per subscriber, so the last of 10,000 waits about 2 s. Reaching 100 ms needs one pre-serialised frame written to every socket of a selection, outside the per-subscription async pipeline; that was not done.',
     );
   }
   if (w4) {
     notes.push(
-      '- W4: 10,000 checkouts due every second ask 10,000 polls/s; the poller holds at most 32 provider requests in flight (its default concurrency, not configurable by environment), so against a 50 ms provider it can never exceed 640 GET/s, and each poll also costs a claim and a snapshot transaction on PGlite in the server\'s own core. The backlog of the first interval is still draining at the end of the window, hence a lag p99 of many seconds. Reaching the target needs a configurable, much larger concurrency (src/realtime/poller.ts options and src/config.ts, outside bench/) and PostgreSQL rather than PGlite for 10,000 schedules.',
+      '- W4: 10,000 checkouts due every second ask 10,000 polls/s. With POLL_CONCURRENCY=c the poller holds at most c provider requests in flight, so against a 50 ms provider it cannot exceed 20·c GET/s (640 at the default 32). On PGlite the server\'s core is the other bound: a poll whose answer adds nothing to the row costs one statement (the guarded schedule move), and claims come in batches of a quarter of the slots; before those two changes every poll cost a claim and a snapshot transaction, about 250 GET/s at any concurrency. The first interval\'s backlog (10,000 polls due in one second) takes 10,000 / GET/s seconds to drain, which the 25 s window measures: a lag p99 of many seconds. After the backoff (intervals doubling to 30 s) the steady state asks about 333 polls/s, under the measured rate at POLL_CONCURRENCY=128; this window does not measure that steady state.',
     );
   }
   return notes;

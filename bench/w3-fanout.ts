@@ -105,7 +105,7 @@ async function scenario(name: string, checkoutsPerRun: number): Promise<W3Result
       REDIS_URL: undefined,
     },
     SERVER_CORE,
-    { nodeArgs: ['--expose-gc'] },
+    { nodeArgs: ['--expose-gc', ...(process.env.BENCH_W3_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_W3_CPU_PROF_DIR}`] : [])] },
   );
   /** The server's RSS right after a full garbage collection. */
   const settledRss = async (): Promise<{ rss: number; heap: number }> => {

@@ -20,9 +20,13 @@ const windowS = envNumber('BENCH_W4_WINDOW', 25);
 const runs = envNumber('BENCH_W4_RUNS', 3);
 const pollIntervalMs = envNumber('BENCH_W4_POLL_INTERVAL_MS', 1_000);
 const providerDelayMs = envNumber('BENCH_W4_PROVIDER_DELAY_MS', 50);
+/** POLL_CONCURRENCY values measured side by side: the default (32) and one sized for 10,000 schedules. */
+const concurrencies = (process.env.BENCH_W4_CONCURRENCIES ?? '32,128').split(',').map((value) => Number(value.trim()));
 
 /** One W4 run. */
 export interface W4Run {
+  /** POLL_CONCURRENCY of the server. */
+  concurrency: number;
   subscribers: number;
   /** Provider GETs per second over the window. */
   getsPerSecond: number;
@@ -40,8 +44,9 @@ export interface W4Run {
 
 /** Everything W4 measured. */
 export interface W4Results {
-  settings: { checkouts: number; windowS: number; pollIntervalMs: number; providerDelayMs: number; runs: number };
+  settings: { checkouts: number; windowS: number; pollIntervalMs: number; providerDelayMs: number; runs: number; concurrencies: number[] };
   runs: W4Run[];
+  /** Keyed `<concurrency>:<subscribers>`. */
   median: Record<string, { getsPerSecond: number; lagP99Ms: number; gets: number; getsOfWatched: number }>;
 }
 
@@ -85,7 +90,7 @@ function quantileMs(before: Histogram, after: Histogram, q: number): number {
   return NaN;
 }
 
-async function run(subscribers: number): Promise<W4Run> {
+async function run(concurrency: number, subscribers: number): Promise<W4Run> {
   const provider = await startPinned<{ url: string }>('bench/servers/slow-smartcheckout.ts', { BENCH_PROVIDER_DELAY_MS: String(providerDelayMs), BENCH_PROVIDER_KEY: PROVIDER_KEY }, LOAD_CORE);
   const server = await startPinned<{ url: string; watchIds: string[] }>(
     'bench/servers/ours.ts',
@@ -96,6 +101,7 @@ async function run(subscribers: number): Promise<W4Run> {
       BENCH_POLL_SEED: String(checkouts),
       POLLER: 'on',
       POLL_INTERVAL_MS: String(pollIntervalMs),
+      POLL_CONCURRENCY: String(concurrency),
       LOG_LEVEL: 'error',
       GRAPHIQL: 'off',
       RATE_LIMIT_PER_MINUTE: '1000000',
@@ -124,6 +130,7 @@ async function run(subscribers: number): Promise<W4Run> {
     const stats = (await (await fetch(`${provider.ready.url}/__stats?ids=${watchedProviderIds}`)).json()) as { gets: number; getsOf: number };
     await clients.stop();
     return {
+      concurrency,
       subscribers,
       getsPerSecond: Math.round(stats.gets / elapsedS),
       polls: end.polls - start.polls,
@@ -140,25 +147,30 @@ async function run(subscribers: number): Promise<W4Run> {
   }
 }
 
-const results: W4Results = { settings: { checkouts, windowS, pollIntervalMs, providerDelayMs, runs }, runs: [], median: {} };
+const results: W4Results = { settings: { checkouts, windowS, pollIntervalMs, providerDelayMs, runs, concurrencies }, runs: [], median: {} };
 for (let index = 0; index < runs; index++) {
-  // Alternating 1 and 1,000 subscribers, so drift in the machine's load hits both alike.
-  for (const subscribers of [1, 1_000]) {
-    progress(`W4 run ${index + 1}/${runs}, ${subscribers} subscriber(s): seeding ${checkouts} checkouts, polling for ${windowS} s`);
-    const result = await run(subscribers);
-    results.runs.push(result);
-    progress(
-      `W4 run ${index + 1}/${runs}, ${subscribers} subscriber(s): ${result.getsPerSecond} GET/s (${result.gets} GETs, ${result.getsOfWatched} of the 1,000 watchable, ${result.polls} polls), schedule lag p50 ${result.lagP50Ms} ms, p99 ${result.lagP99Ms} ms`,
-    );
+  // Every configuration once per round, so drift in the machine's load hits them all alike.
+  for (const concurrency of concurrencies) {
+    for (const subscribers of [1, 1_000]) {
+      const label = `W4 run ${index + 1}/${runs}, POLL_CONCURRENCY=${concurrency}, ${subscribers} subscriber(s)`;
+      progress(`${label}: seeding ${checkouts} checkouts, polling for ${windowS} s`);
+      const result = await run(concurrency, subscribers);
+      results.runs.push(result);
+      progress(
+        `${label}: ${result.getsPerSecond} GET/s (${result.gets} GETs, ${result.getsOfWatched} of the 1,000 watchable, ${result.polls} polls), schedule lag p50 ${result.lagP50Ms} ms, p99 ${result.lagP99Ms} ms`,
+      );
+    }
   }
 }
-for (const subscribers of [1, 1_000]) {
-  const mine = results.runs.filter((r) => r.subscribers === subscribers);
-  results.median[String(subscribers)] = {
-    getsPerSecond: median(mine.map((r) => r.getsPerSecond)),
-    lagP99Ms: median(mine.map((r) => r.lagP99Ms)),
-    gets: median(mine.map((r) => r.gets)),
-    getsOfWatched: median(mine.map((r) => r.getsOfWatched)),
-  };
+for (const concurrency of concurrencies) {
+  for (const subscribers of [1, 1_000]) {
+    const mine = results.runs.filter((r) => r.concurrency === concurrency && r.subscribers === subscribers);
+    results.median[`${concurrency}:${subscribers}`] = {
+      getsPerSecond: median(mine.map((r) => r.getsPerSecond)),
+      lagP99Ms: median(mine.map((r) => r.lagP99Ms)),
+      gets: median(mine.map((r) => r.gets)),
+      getsOfWatched: median(mine.map((r) => r.getsOfWatched)),
+    };
+  }
 }
 progress(`W4 results: ${writeResults('w4', results)}`);
