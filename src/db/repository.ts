@@ -270,15 +270,7 @@ export class CheckoutRepository {
   async reschedulePollIfRowUnchanged(checkoutId: string, readUpdatedAt: Date, change: Extract<ScheduleChange, { kind: 'next' }>): Promise<boolean> {
     const moved = await this.db
       .update(pollSchedules)
-      .set({
-        nextPollAt: sql`now() + ${change.delayMs} * interval '1 millisecond'`,
-        attempts: change.attempts,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        lastPolledAt: sql`now()`,
-        lastError: null,
-        ...(change.answerHash !== undefined && { lastAnswerHash: change.answerHash }),
-      })
+      .set(nextPollValues({ ...change, error: null }))
       .where(
         and(
           eq(pollSchedules.checkoutId, checkoutId),
@@ -376,6 +368,20 @@ export class CheckoutRepository {
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
+/** The schedule after a poll: next poll in `delayMs`, lease released, the outcome recorded. */
+function nextPollValues(change: Extract<ScheduleChange, { kind: 'next' }>) {
+  return {
+    nextPollAt: sql`now() + ${change.delayMs} * interval '1 millisecond'`,
+    attempts: change.attempts,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    lastPolledAt: sql`now()`,
+    lastError: change.error ?? null,
+    // Kept when the change does not say (an error): the last applied answer is still the last.
+    ...(change.answerHash !== undefined && { lastAnswerHash: change.answerHash }),
+  };
+}
+
 async function changeSchedule(db: Database | Transaction, checkoutId: string, change: ScheduleChange): Promise<void> {
   switch (change.kind) {
     case 'keep':
@@ -394,16 +400,7 @@ async function changeSchedule(db: Database | Transaction, checkoutId: string, ch
       // Only the lease holder moves the schedule: a lapsed lease now belongs to someone else.
       await db
         .update(pollSchedules)
-        .set({
-          nextPollAt: sql`now() + ${change.delayMs} * interval '1 millisecond'`,
-          attempts: change.attempts,
-          leaseOwner: null,
-          leaseExpiresAt: null,
-          lastPolledAt: sql`now()`,
-          lastError: change.error ?? null,
-          // Kept when the change does not say (an error): the last applied answer is still the last.
-          ...(change.answerHash !== undefined && { lastAnswerHash: change.answerHash }),
-        })
+        .set(nextPollValues(change))
         .where(and(eq(pollSchedules.checkoutId, checkoutId), eq(pollSchedules.leaseOwner, change.owner)));
       return;
   }
