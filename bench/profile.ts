@@ -7,13 +7,13 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { envNumber, progress, RESULTS_DIR, SERVER_CORE, startPinned, writeResults } from './lib/common.js';
+import { BENCH_API_KEY, envNumber, oursEnv, progress, RESULTS_DIR, SERVER_CORE, startPinned, writeResults } from './lib/common.js';
 import { summariseProfile, type ProfileSummary } from './lib/cpu-profile.js';
 import { CHECKOUT_QUERY, CHECKOUTS_QUERY, seedCheckouts } from './lib/graphql.js';
 import { autocannon } from './lib/load.js';
 import { dropDatabase, freshDatabase } from './lib/postgres.js';
 
-const API_KEY = 'bench-key-0123456789abcdef';
+const API_KEY = BENCH_API_KEY;
 const durationS = envNumber('BENCH_PROFILE_DURATION', 10);
 const usePostgres = process.env.BENCH_PROFILE_DB === 'postgres';
 
@@ -36,19 +36,8 @@ for (const [name, query] of [
   const databaseUrl = usePostgres ? await freshDatabase('bench_profile') : undefined;
   const server = await startPinned<{ url: string }>(
     'bench/servers/ours.ts',
-    {
-      NODE_ENV: 'production',
-      API_KEYS: `bench:${API_KEY}`,
-      POLLER: 'off',
-      LOG_LEVEL: 'warn',
-      GRAPHIQL: 'off',
-      RATE_LIMIT_PER_MINUTE: '1000000',
-      LIMIT_MAX_COST: '20000',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATA_DIR: dataDir ?? 'memory://',
-      DATABASE_URL: databaseUrl,
-    },
+    // The cost limit as in W1, so the page of 50 runs.
+    oursEnv({ LIMIT_MAX_COST: '20000', DATA_DIR: dataDir ?? 'memory://', DATABASE_URL: databaseUrl }),
     SERVER_CORE,
     { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] },
   );

@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { envNumber, median, progress, SERVER_CORE, startPinned, writeResults, type BenchProcess } from './lib/common.js';
+import { BENCH_API_KEY, envNumber, median, oursEnv, progress, SERVER_CORE, startPinned, writeResults, type BenchProcess } from './lib/common.js';
 import { autocannon, type LoadRun, type LoadTarget } from './lib/load.js';
 import { CHECKOUT_QUERY, CHECKOUTS_QUERY, gql, seedCheckouts } from './lib/graphql.js';
 import { dropDatabase, freshDatabase } from './lib/postgres.js';
@@ -44,7 +44,7 @@ export interface W1Results {
   responseBytes: Record<string, number>;
 }
 
-const API_KEY = 'bench-key-0123456789abcdef';
+const API_KEY = BENCH_API_KEY;
 const QUERY_NAMES = ['checkout(id)', 'checkouts(first: 50)'] as const;
 
 const durationS = envNumber('BENCH_W1_DURATION', 6);
@@ -55,22 +55,9 @@ const only = process.env.BENCH_W1_SERVERS?.split(',');
 
 /** The production-like configuration every GraphQL server gets (W1 never polls). */
 function serverEnv(database: { dataDir?: string; databaseUrl?: string }): Record<string, string | undefined> {
-  return {
-    NODE_ENV: 'production',
-    API_KEYS: `bench:${API_KEY}`,
-    POLLER: 'off',
-    LOG_LEVEL: 'warn',
-    GRAPHIQL: 'off',
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    // The default cost limit (5,000) refuses a page of 50 with line items and merchant (about 7,000
-    // with graphql-armor's depth factor): raised so the query runs, with every limit still checked.
-    LIMIT_MAX_COST: '20000',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATA_DIR: database.dataDir ?? 'memory://',
-    DATABASE_URL: database.databaseUrl,
-    REDIS_URL: undefined,
-  };
+  // The default cost limit (5,000) refuses a page of 50 with line items and merchant (about 7,000
+  // with graphql-armor's depth factor): raised so the query runs, with every limit still checked.
+  return oursEnv({ LIMIT_MAX_COST: '20000', DATA_DIR: database.dataDir ?? 'memory://', DATABASE_URL: database.databaseUrl });
 }
 
 interface Running {

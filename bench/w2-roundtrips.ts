@@ -6,10 +6,10 @@
  */
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/server.js';
-import { progress, writeResults } from './lib/common.js';
+import { BENCH_API_KEY, progress, writeResults } from './lib/common.js';
 import { gql, seedCheckouts } from './lib/graphql.js';
 
-const API_KEY = 'bench-key-0123456789abcdef';
+const API_KEY = BENCH_API_KEY;
 const DEEP = `query CheckoutsDeep($first: Int!) { checkouts(first: $first) { edges { node { id lineItems { productUrl quantity unitPrice { amount } } merchant { id name } events { status at } } } } }`;
 
 const app = await buildApp(

@@ -11,10 +11,10 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { envNumber, LOAD_CORE, median, percentile, progress, SERVER_CORE, sleep, startPinned, writeResults, type BenchProcess } from './lib/common.js';
+import { BENCH_API_KEY, envNumber, LOAD_CORE, median, oursEnv, percentile, progress, SERVER_CORE, sleep, startPinned, writeResults, type BenchProcess } from './lib/common.js';
 import { gql } from './lib/graphql.js';
 
-const API_KEY = 'bench-key-0123456789abcdef';
+const API_KEY = BENCH_API_KEY;
 const clients = envNumber('BENCH_W3_CLIENTS', 10_000);
 const runs = envNumber('BENCH_W3_RUNS', 3);
 
@@ -91,19 +91,7 @@ async function waitForLine(process_: BenchProcess, prefix: string, timeoutMs: nu
 async function scenario(name: string, checkoutsPerRun: number): Promise<W3Results['scenarios'][string]> {
   const server = await startPinned<{ url: string; pid: number }>(
     'bench/servers/ours.ts',
-    {
-      NODE_ENV: 'production',
-      API_KEYS: `bench:${API_KEY}`,
-      POLLER: 'off',
-      LOG_LEVEL: 'warn',
-      GRAPHIQL: 'off',
-      RATE_LIMIT_PER_MINUTE: '1000000',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATA_DIR: 'memory://',
-      DATABASE_URL: undefined,
-      REDIS_URL: undefined,
-    },
+    oursEnv(),
     SERVER_CORE,
     { nodeArgs: ['--expose-gc', ...(process.env.BENCH_W3_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_W3_CPU_PROF_DIR}`] : [])] },
   );

@@ -11,9 +11,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { envNumber, LOAD_CORE, median, progress, SERVER_CORE, sleep, startPinned, writeResults } from './lib/common.js';
+import { BENCH_API_KEY, envNumber, LOAD_CORE, median, oursEnv, progress, SERVER_CORE, sleep, startPinned, writeResults } from './lib/common.js';
 
-const API_KEY = 'bench-key-0123456789abcdef';
+const API_KEY = BENCH_API_KEY;
 const PROVIDER_KEY = 'bench-provider-key';
 const checkouts = envNumber('BENCH_W4_CHECKOUTS', 10_000);
 const windowS = envNumber('BENCH_W4_WINDOW', 25);
@@ -94,25 +94,16 @@ async function run(concurrency: number, subscribers: number): Promise<W4Run> {
   const provider = await startPinned<{ url: string }>('bench/servers/slow-smartcheckout.ts', { BENCH_PROVIDER_DELAY_MS: String(providerDelayMs), BENCH_PROVIDER_KEY: PROVIDER_KEY }, LOAD_CORE);
   const server = await startPinned<{ url: string; watchIds: string[] }>(
     'bench/servers/ours.ts',
-    {
-      NODE_ENV: 'production',
-      API_KEYS: `bench:${API_KEY}`,
+    oursEnv({
       BENCH_TENANT: 'bench',
       BENCH_POLL_SEED: String(checkouts),
       POLLER: 'on',
       POLL_INTERVAL_MS: String(pollIntervalMs),
       POLL_CONCURRENCY: String(concurrency),
       LOG_LEVEL: 'error',
-      GRAPHIQL: 'off',
-      RATE_LIMIT_PER_MINUTE: '1000000',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATA_DIR: 'memory://',
-      DATABASE_URL: undefined,
-      REDIS_URL: undefined,
       SMARTCHECKOUT_BASE_URL: provider.ready.url,
       SMARTCHECKOUT_API_KEY: PROVIDER_KEY,
-    },
+    }),
     SERVER_CORE,
     { timeoutMs: 300_000 },
   );

@@ -145,3 +145,28 @@ export function envNumber(name: string, fallback: number): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The API key every workload's servers accept (tenant `bench`). */
+export const BENCH_API_KEY = 'bench-key-0123456789abcdef';
+
+/**
+ * The production-like environment this API runs with in every workload: auth on (tenant `bench`),
+ * no poller, quiet logs, GraphiQL off, a rate limit no load reaches, in-memory PGlite; `overrides`
+ * change or add variables (undefined removes one).
+ */
+export function oursEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    NODE_ENV: 'production',
+    API_KEYS: `bench:${BENCH_API_KEY}`,
+    POLLER: 'off',
+    LOG_LEVEL: 'warn',
+    GRAPHIQL: 'off',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: 'memory://',
+    DATABASE_URL: undefined,
+    REDIS_URL: undefined,
+    ...overrides,
+  };
+}
