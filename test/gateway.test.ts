@@ -16,6 +16,7 @@ import {
 } from './generated/graphql.js';
 import { expectType, isolatedDatabase } from './support/app.js';
 import { startGatedSmartcheckout } from './support/gated-smartcheckout.js';
+import { metricSample } from './support/metrics.js';
 import { freePort, killAllServerProcesses, startServerProcess, waitFor, type ServerProcess } from './support/process.js';
 import { recordSse, recordSubscription, wsClient } from './support/subscriptions.js';
 
@@ -38,15 +39,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
 type Status = CheckoutStatusChangedSubscription['checkoutStatusChanged']['status'];
 
-/** The value of one sample in Prometheus text, or 0 when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
+/** A metric's value in Prometheus text, 0 when it has no sample yet (a counter before its first count). */
+const sample = (text: string, name: string, labels: Record<string, string> = {}) => metricSample(text, name, labels) ?? 0;
 
 /** The database id inside a checkout's global id (`SmartCheckout:<uuid>`, base64). */
 const databaseIdOf = (globalId: string) => Buffer.from(globalId, 'base64').toString('utf8').split(':')[1]!;

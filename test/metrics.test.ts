@@ -1,17 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckoutDocument, CheckoutStatusChangedDocument, CreateSmartCheckoutDocument } from './generated/graphql.js';
 import { expectType, startTestApp, type TestApp } from './support/app.js';
+import { metricSample } from './support/metrics.js';
 import { recordSse, recordSubscription, wsClient } from './support/subscriptions.js';
-
-/** The value of one sample of the Prometheus text format, or undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const ok = Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`));
-    if (ok) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
 
 describe('/metrics', () => {
   let t: TestApp;
@@ -31,17 +22,17 @@ describe('/metrics', () => {
     expect(response.status).toBe(200);
     const text = await response.text();
 
-    expect(sample(text, 'graphql_envelop_request_duration_count', { operationName: 'CreateSmartCheckout' })).toBe(1);
-    expect(sample(text, 'checkout_poller_polls_total', { provider: 'SMARTCHECKOUT', outcome: 'unchanged' })).toBe(1);
-    expect(sample(text, 'checkout_poller_polls_total', { provider: 'SMARTCHECKOUT', outcome: 'changed' })).toBe(1);
-    expect(sample(text, 'checkout_poller_schedule_lag_seconds_count')).toBe(2);
-    expect(sample(text, 'checkout_provider_request_duration_seconds_count', { provider: 'SMARTCHECKOUT', method: 'POST', outcome: 'ok' })).toBe(1);
-    expect(sample(text, 'checkout_provider_request_duration_seconds_count', { provider: 'SMARTCHECKOUT', method: 'GET', outcome: 'ok' })).toBe(2);
+    expect(metricSample(text, 'graphql_envelop_request_duration_count', { operationName: 'CreateSmartCheckout' })).toBe(1);
+    expect(metricSample(text, 'checkout_poller_polls_total', { provider: 'SMARTCHECKOUT', outcome: 'unchanged' })).toBe(1);
+    expect(metricSample(text, 'checkout_poller_polls_total', { provider: 'SMARTCHECKOUT', outcome: 'changed' })).toBe(1);
+    expect(metricSample(text, 'checkout_poller_schedule_lag_seconds_count')).toBe(2);
+    expect(metricSample(text, 'checkout_provider_request_duration_seconds_count', { provider: 'SMARTCHECKOUT', method: 'POST', outcome: 'ok' })).toBe(1);
+    expect(metricSample(text, 'checkout_provider_request_duration_seconds_count', { provider: 'SMARTCHECKOUT', method: 'GET', outcome: 'ok' })).toBe(2);
     for (const provider of ['SMARTCHECKOUT', 'PAYERVAULT', 'STAN']) {
-      expect(sample(text, 'checkout_provider_breaker_state', { provider })).toBe(0);
+      expect(metricSample(text, 'checkout_provider_breaker_state', { provider })).toBe(0);
     }
-    expect(sample(text, 'checkout_poller_due_backlog')).toBe(0);
-    expect(sample(text, 'checkout_websocket_clients')).toBe(0);
+    expect(metricSample(text, 'checkout_poller_due_backlog')).toBe(0);
+    expect(metricSample(text, 'checkout_websocket_clients')).toBe(0);
 
     for (const secret of [t.keys.a!, t.keys.b!, 'sk-metrics-secret-123']) expect(text).not.toContain(secret);
   });
@@ -55,15 +46,15 @@ describe('/metrics', () => {
     const overWs = [recordSubscription(client, CheckoutStatusChangedDocument, { id: checkout.id }), recordSubscription(client, CheckoutStatusChangedDocument, { id: checkout.id })];
     const sseAbort = new AbortController();
     const overSse = recordSse(t.url, t.keys.a!, CheckoutStatusChangedDocument, { id: checkout.id }, sseAbort.signal).catch(() => undefined);
-    await expect.poll(async () => sample(await scrape(), 'checkout_open_subscriptions'), { timeout: 5_000, interval: 50 }).toBe(3);
-    expect(sample(await scrape(), 'checkout_websocket_clients')).toBe(1);
+    await expect.poll(async () => metricSample(await scrape(), 'checkout_open_subscriptions'), { timeout: 5_000, interval: 50 }).toBe(3);
+    expect(metricSample(await scrape(), 'checkout_websocket_clients')).toBe(1);
 
     for (const recording of overWs) recording.dispose();
     sseAbort.abort();
     await overSse;
     await client.dispose();
-    await expect.poll(async () => sample(await scrape(), 'checkout_open_subscriptions'), { timeout: 5_000, interval: 50 }).toBe(0);
-    await expect.poll(async () => sample(await scrape(), 'checkout_websocket_clients'), { timeout: 5_000, interval: 50 }).toBe(0);
+    await expect.poll(async () => metricSample(await scrape(), 'checkout_open_subscriptions'), { timeout: 5_000, interval: 50 }).toBe(0);
+    await expect.poll(async () => metricSample(await scrape(), 'checkout_websocket_clients'), { timeout: 5_000, interval: 50 }).toBe(0);
   });
 
   it('logs every provider call with the request id of the request or poll that made it', async () => {
