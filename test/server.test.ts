@@ -272,8 +272,12 @@ describe('the real entry point (node --import tsx src/main.ts)', () => {
       }
       expect(health?.status).toBe(200);
       expect(await health!.json()).toEqual({ status: 'ok', database: DATABASE_KIND });
-      const listening = out.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
-      expect(listening.find((line) => line.msg === 'checkout graph listening')).toMatchObject({ url: `http://127.0.0.1:${port}/graphql` });
+      // The child's stdout reaches this process through a pipe, possibly after /health answered;
+      // only complete lines are read.
+      const listening = () => out.stdout.split('\n').slice(0, -1).filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+      await expect
+        .poll(() => listening().find((line) => line.msg === 'checkout graph listening'), { timeout: 5_000, interval: 50 })
+        .toMatchObject({ url: `http://127.0.0.1:${port}/graphql` });
 
       const sentAt = Date.now();
       child.kill('SIGTERM');
