@@ -134,8 +134,11 @@ describe('100 concurrent duplicates on one instance', () => {
   let recorder: Recorder;
   beforeAll(async () => {
     // The provider answers after 300 ms, so the 100 calls overlap the first one's provider call.
+    // The winner reads that answer while 99 duplicates keep the event loop and PGlite busy: on a
+    // loaded machine that took over the default 2 s test budget (a timeout, not a duplicate), so
+    // this block gives provider calls 10 s.
     recorder = await startRecordingServer(providerDocs(300));
-    t = await startTestApp(providerEnv(recorder));
+    t = await startTestApp(providerEnv(recorder, { PROVIDER_TIMEOUT_MS: '10000' }));
   });
   afterAll(async () => {
     await t?.stop();
