@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCurrency } from './domain/money.js';
 
 const SECRET_VARIABLES = new Set([
   'API_KEYS',
@@ -21,6 +22,9 @@ const httpOrigin = optionalString.refine(
   (value) => value === undefined || /^https?:\/\/[^/?#\s]+\/?$/.test(value),
   'must be an http(s) origin such as https://api.example.com (no path)',
 );
+
+/** `true` or `false`, default false: a test-environment flag. */
+const flag = z.enum(['true', 'false']).default('false').transform((value) => value === 'true');
 
 const integer = (fallback: number, min: number, max: number) =>
   z
@@ -54,6 +58,12 @@ export const envSchema = z.object({
     .describe('Comma-separated `tenant:key` pairs. Clients send `Authorization: Bearer <key>`. Without it (outside production) every request is tenant `sandbox`.'),
   POLL_INTERVAL_MS: integer(1000, 50, 3_600_000).describe('First interval between status polls of a processing checkout.'),
   POLL_MAX_INTERVAL_MS: integer(30_000, 50, 86_400_000).describe('Longest interval between status polls (backoff cap).'),
+  POLL_MAX_ANSWER_ERRORS: integer(10, 1, 1_000).describe(
+    'Polls in a row answered with something asking again cannot fix (a 404, a body that cannot be read) after which a checkout becomes UNKNOWN and polling stops. Timeouts, 5xx, 429 and 401/403 never count.',
+  ),
+  CHECKOUT_OPEN_TTL_SECONDS: integer(86_400, 1, 365 * 86_400).describe(
+    'An OPEN checkout (PayerVault link, Stan session) with no outcome this many seconds after creation becomes EXPIRED.',
+  ),
   POLL_CONCURRENCY: integer(32, 1, 1_000).describe('Status polls (provider GETs) in flight at once per instance.'),
   POLLER: z
     .enum(['on', 'off'])
@@ -85,17 +95,20 @@ export const envSchema = z.object({
   SANDBOX_FAULTS: z.enum(['on', 'off']).default('off').describe('`on` enables the sandboxes\' fault-injection endpoint (/__faults, loopback only).'),
   SMARTCHECKOUT_BASE_URL: httpOrigin.describe('Smartcheckout origin (live: https://api.smartcheckout.dev). Unset: the built-in sandbox.'),
   SMARTCHECKOUT_API_KEY: optionalString.describe('Smartcheckout API key (Bearer). Required with SMARTCHECKOUT_BASE_URL.'),
+  SMARTCHECKOUT_TEST_MODE: flag.describe('`true` marks the Smartcheckout reached at SMARTCHECKOUT_BASE_URL as a test environment (a shared sandbox): its checkouts report `testMode: true`. The built-in sandbox always does.'),
   PAYERVAULT_BASE_URL: httpOrigin.describe('PayerVault origin (live: https://merchant.payervault.com). Unset: the built-in sandbox.'),
   PAYERVAULT_ACCESS_KEY: optionalString.describe('PayerVault `accessKey` header. Required with PAYERVAULT_BASE_URL.'),
   PAYERVAULT_ACCESS_SECRET: optionalString.describe('PayerVault `accessSecret` header. Required with PAYERVAULT_BASE_URL.'),
+  PAYERVAULT_TEST_MODE: flag.describe('`true` marks the PayerVault reached at PAYERVAULT_BASE_URL as a test environment: its checkouts report `testMode: true`.'),
   STAN_BASE_URL: httpOrigin.describe('Stan origin (live: https://api.stan-app.fr). Unset: the built-in sandbox.'),
   STAN_CLIENT_ID: optionalString.describe('Stan client id (Basic auth user). Required with STAN_BASE_URL.'),
   STAN_CLIENT_SECRET: optionalString.describe('Stan client secret (Basic auth password). Required with STAN_BASE_URL.'),
+  STAN_TEST_MODE: flag.describe('`true` marks every Stan checkout as test mode, whatever Stan\'s `is_testmode` says (a shared sandbox or a test account).'),
   STAN_CURRENCY: z
     .string()
     .trim()
     .default('EUR')
-    .refine((value) => /^[A-Za-z]{3}$/.test(value), 'must be an ISO 4217 currency code such as EUR')
+    .refine(isCurrency, 'must be an ISO 4217 currency code with a minor unit, such as EUR')
     .transform((value) => value.toUpperCase())
     .describe('Currency of Stan amounts (Stan amounts carry none).'),
 });
@@ -141,6 +154,10 @@ export interface AppConfig {
   pollMaxIntervalMs: number;
   /** Status polls in flight at once in this instance. */
   pollConcurrency: number;
+  /** Unusable poll answers in a row before a checkout becomes UNKNOWN. */
+  pollMaxAnswerErrors: number;
+  /** Seconds after creation at which an OPEN checkout becomes EXPIRED. */
+  checkoutOpenTtlSeconds: number;
   /** Whether this instance runs the shared status poller. */
   poller: boolean;
   providerTimeoutMs: number;
@@ -171,9 +188,10 @@ export interface AppConfig {
   /** OpenTelemetry tracing of GraphQL operations; undefined when no collector is configured. */
   tracing?: { endpoint: string; serviceName: string };
   /** A provider whose `baseUrl` is undefined is served by its built-in sandbox. */
-  smartcheckout: { baseUrl?: string; apiKey: string };
-  payervault: { baseUrl?: string; accessKey: string; accessSecret: string };
-  stan: { baseUrl?: string; clientId: string; clientSecret: string; currency: string };
+  /** `testMode`: the provider reached by URL is a test environment (the built-in sandbox always is). */
+  smartcheckout: { baseUrl?: string; apiKey: string; testMode: boolean };
+  payervault: { baseUrl?: string; accessKey: string; accessSecret: string; testMode: boolean };
+  stan: { baseUrl?: string; clientId: string; clientSecret: string; currency: string; testMode: boolean };
 }
 
 /** A configuration problem, with one line that names the variable. */
@@ -221,6 +239,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pollIntervalMs: e.POLL_INTERVAL_MS,
     pollMaxIntervalMs: e.POLL_MAX_INTERVAL_MS,
     pollConcurrency: e.POLL_CONCURRENCY,
+    pollMaxAnswerErrors: e.POLL_MAX_ANSWER_ERRORS,
+    checkoutOpenTtlSeconds: e.CHECKOUT_OPEN_TTL_SECONDS,
     poller: e.POLLER === 'on',
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     providerConnectTimeoutMs: e.PROVIDER_CONNECT_TIMEOUT_MS,
@@ -248,17 +268,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smartcheckout: {
       baseUrl: e.SMARTCHECKOUT_BASE_URL,
       apiKey: e.SMARTCHECKOUT_API_KEY ?? SANDBOX_CREDENTIALS.smartcheckoutApiKey,
+      testMode: e.SMARTCHECKOUT_TEST_MODE,
     },
     payervault: {
       baseUrl: e.PAYERVAULT_BASE_URL,
       accessKey: e.PAYERVAULT_ACCESS_KEY ?? SANDBOX_CREDENTIALS.payervaultAccessKey,
       accessSecret: e.PAYERVAULT_ACCESS_SECRET ?? SANDBOX_CREDENTIALS.payervaultAccessSecret,
+      testMode: e.PAYERVAULT_TEST_MODE,
     },
     stan: {
       baseUrl: e.STAN_BASE_URL,
       clientId: e.STAN_CLIENT_ID ?? SANDBOX_CREDENTIALS.stanClientId,
       clientSecret: e.STAN_CLIENT_SECRET ?? SANDBOX_CREDENTIALS.stanClientSecret,
       currency: e.STAN_CURRENCY,
+      testMode: e.STAN_TEST_MODE,
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { ApiKeyScope } from './db/api-keys.js';
 import type { CheckoutService } from './domain/checkout-service.js';
+import type { CheckoutLifecycle } from './domain/lifecycle.js';
 import type { CheckoutRepository } from './db/repository.js';
 import type { Logger } from './logger.js';
 import type { CheckoutPubSub } from './realtime/pubsub.js';
@@ -15,6 +16,8 @@ export interface Context {
   logger: Logger;
   repository: CheckoutRepository;
   checkouts: CheckoutService;
+  /** Outcomes recorded by the merchant, and every other change no provider call makes. */
+  lifecycle: CheckoutLifecycle;
   /** Status changes, one topic per checkout (in memory or Redis). */
   pubsub: CheckoutPubSub;
   /** Counts the status subscriptions being served (the open-subscriptions gauge on /metrics). */

@@ -40,6 +40,22 @@ export class AppMetrics {
     registers: [this.registry],
   });
 
+  /** Provider answers applied with a part we could not read exactly (left null and explained in the notes). */
+  readonly unreadableAnswers = new Counter({
+    name: 'checkout_provider_answer_unreadable_total',
+    help: 'Provider answers recorded with a part that could not be read exactly (an amount or currency), left null and explained in the checkout notes.',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  /** Checkouts whose lifecycle ended without a provider answer: expired, given up polling, recorded by the merchant. */
+  readonly lifecycleEnds = new Counter({
+    name: 'checkout_lifecycle_ends_total',
+    help: 'Checkouts ended by us rather than by a provider answer, by reason (expired, polling_given_up, merchant_outcome).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   /** checkoutStatusChanged streams being served, over WebSocket and SSE alike. */
   readonly openSubscriptions = new Gauge({
     name: 'checkout_open_subscriptions',

@@ -12,11 +12,12 @@ import type { Context } from './context.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
 import { CheckoutRepository } from './db/repository.js';
 import { CheckoutService } from './domain/checkout-service.js';
+import { CheckoutLifecycle } from './domain/lifecycle.js';
 import { Maintenance } from './domain/maintenance.js';
 import { createLogger, type Logger } from './logger.js';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { AppMetrics } from './metrics.js';
-import { createProviderAdapters, createResilience, sandboxedProviders } from './providers/index.js';
+import { createProviderAdapters, createResilience, hasStatusEndpoint, sandboxedProviders, testModeProviders } from './providers/index.js';
 import { startSandboxes, type RunningSandboxes } from './providers/sandboxes.js';
 import { Poller } from './realtime/poller.js';
 import { createRealtimeBus, type RealtimeBus } from './realtime/pubsub.js';
@@ -42,7 +43,7 @@ export interface App {
   readonly poller: Poller;
   /** Open graphql-ws sockets. */
   readonly webSocket: GraphQLWebSocket;
-  /** PENDING sweep and idempotency-key pruning (runs on its own; `runOnce` for tests). */
+  /** PENDING and OPEN sweeps and idempotency-key pruning (runs on its own; `runOnce` for tests). */
   readonly maintenance: Maintenance;
 }
 
@@ -92,10 +93,18 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     // One line per provider call, carrying the id of the request (or poll) that made it.
     providerLogger.info({ requestId: currentRequestId(), provider, method, outcome, durationMs: Math.round(seconds * 1000) }, 'provider call');
   });
+  const adapters = createProviderAdapters(config, sandboxes.urls, resilience);
+  const lifecycle = new CheckoutLifecycle({
+    repository,
+    pubsub,
+    isPolled: hasStatusEndpoint,
+    logger: logger.child({ component: 'lifecycle' }),
+    metrics,
+  });
   const service = new CheckoutService(
     repository,
-    createProviderAdapters(config, sandboxes.urls, resilience),
-    { sandboxed, stanCurrency: config.stan.currency, pubsub, pollIntervalMs: config.pollIntervalMs },
+    adapters,
+    { lifecycle, testModeProviders: testModeProviders(config), stanCurrency: config.stan.currency, pollIntervalMs: config.pollIntervalMs },
     logger,
   );
   const authenticator = new ApiKeyAuthenticator({
@@ -103,14 +112,16 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     store: new ApiKeyRepository(database.db),
     requireKey: config.apiKeys !== undefined || config.nodeEnv === 'production',
   });
-  const maintenance = new Maintenance(repository, service, logger.child({ component: 'maintenance' }), {
+  const maintenance = new Maintenance(repository, lifecycle, logger.child({ component: 'maintenance' }), {
     pendingGraceMs: config.pendingGraceMs,
     idempotencyKeyTtlHours: config.idempotencyKeyTtlHours,
+    openTtlSeconds: config.checkoutOpenTtlSeconds,
   });
   const rateLimiter = new RateLimiter(config.limits.ratePerMinute);
   const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const poller = new Poller(repository, service, logger.child({ component: 'poller', instanceId }), {
+  const poller = new Poller(repository, service, lifecycle, logger.child({ component: 'poller', instanceId }), {
     instanceId,
+    maxAnswerErrors: config.pollMaxAnswerErrors,
     intervalMs: config.pollIntervalMs,
     maxIntervalMs: config.pollMaxIntervalMs,
     concurrency: config.pollConcurrency,
@@ -168,7 +179,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
       const principal = initial.principal ?? (await authenticator.authenticate(initial.request.headers.get('authorization')));
       const { tenant, scope } = principal;
       rateLimiter.check(principal.keyId ?? `address:${initial.req?.socket.remoteAddress ?? 'unknown'}`);
-      return { tenant, scope, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, pubsub, openSubscriptions: metrics.openSubscriptions };
+      return { tenant, scope, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, lifecycle, pubsub, openSubscriptions: metrics.openSubscriptions };
     },
   });
 

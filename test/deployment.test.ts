@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { envSchema, loadConfig } from '../src/config.js';
+import { testModeProviders } from '../src/providers/index.js';
 
 /*
  * Docker cannot run where the suite runs, so the deployment files are checked against the code
@@ -385,6 +386,14 @@ const urlOf = (value: string | undefined, what: string) => {
   return new URL(value!);
 };
 
+describe('README configuration table', () => {
+  it('lists every variable of the config schema, and only those', () => {
+    const section = read('README.md').split('\n## Configuration\n')[1]!.split('\n## ')[0]!;
+    const documented = [...section.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((match) => match[1]);
+    expect(documented.sort()).toEqual(Object.keys(envSchema.shape).sort());
+  });
+});
+
 describe('compose.yaml', () => {
   it('parses, and has the documented services', () => {
     expect(Object.keys(services).sort()).toEqual(['api-1', 'api-2', 'gateway', 'orders', 'postgres', 'redis', 'sandbox', 'supergraph']);
@@ -487,6 +496,8 @@ describe('compose.yaml', () => {
     expect(sandbox.smartcheckout.apiKey).toBe(api.smartcheckout.apiKey);
     expect([sandbox.payervault.accessKey, sandbox.payervault.accessSecret]).toEqual([api.payervault.accessKey, api.payervault.accessSecret]);
     expect([sandbox.stan.clientId, sandbox.stan.clientSecret]).toEqual([api.stan.clientId, api.stan.clientSecret]);
+    // Reached by URL, yet a sandbox: every provider reports testMode: true.
+    expect(testModeProviders(api)).toEqual(new Set(['SMARTCHECKOUT', 'PAYERVAULT', 'STAN']));
     // Its healthcheck probes exactly those three ports.
     const probe = (services.sandbox!.healthcheck!.test as string[]).join(' ');
     expect([...probe.matchAll(/\d{4,5}/g)].map((m) => Number(m[0])).sort()).toEqual([base, base + 1, base + 2]);

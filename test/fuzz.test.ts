@@ -195,6 +195,28 @@ const notAnInt = fc.oneof(
   fc.integer({ min: 2 ** 31, max: Number.MAX_SAFE_INTEGER }).map((n) => raw(String(n))),
 );
 
+/** Numbers that are not a SafeInt (amounts in minor units), as raw JSON: beyond 2^53 - 1, fractions, non-numbers. */
+const notASafeInt = fc.oneof(
+  fc.constantFrom(
+    raw('9007199254740992'),
+    raw('9007199254740993'),
+    raw('-9007199254740992'),
+    raw('18446744073709551616'),
+    raw('1e300'),
+    raw('1e400'),
+    raw('1.5'),
+    raw('2147483648.5'),
+    raw('"NaN"'),
+    raw('"1"'),
+    raw('"2500000000"'),
+    raw('true'),
+    raw('[]'),
+    raw('{}'),
+  ),
+  fc.double({ noInteger: true, noDefaultInfinity: true, noNaN: true }).map((d) => raw(JSON.stringify(d))),
+  fc.bigInt({ min: 2n ** 53n, max: 2n ** 70n }).map((n) => raw(String(n))),
+);
+
 /** Negative amounts: valid Ints that no amount accepts. */
 const negativeAmount = fc.oneof(fc.constantFrom(-1, -2147483648), fc.integer({ min: -2147483648, max: -1 }));
 
@@ -352,17 +374,18 @@ const stanMutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.tuple(fc.constantFrom(...LINE_TEXT_FIELDS), hostileText).map(([field, v]) => set(`lineItems.0.${field}`, v)),
   fc.constantFrom('imageUrl', 'productUrl').chain((field) => hostileUrl.map((v) => set(`lineItems.0.${field}`, v))),
   fc.constantFrom(0, -1, -2147483648, 1_000_001).map((v) => set('lineItems.0.quantity', v)),
-  fc.constantFrom('quantity', 'unitPrice', 'discountAmount').chain((field) => notAnInt.map((v) => set(`lineItems.0.${field}`, v))),
+  notAnInt.map((v) => set('lineItems.0.quantity', v)),
+  fc.constantFrom('unitPrice', 'discountAmount').chain((field) => notASafeInt.map((v) => set(`lineItems.0.${field}`, v))),
   fc.constantFrom('unitPrice', 'discountAmount').chain((field) => negativeAmount.map((v) => set(`lineItems.0.${field}`, v))),
   fc.constant(set('lineItems.0.discountAmount', 101)),
   fc.constantFrom('productId', 'quantity', 'unitPrice').map((field) => unset(`lineItems.0.${field}`)),
   fc.constant(set('lineItems.0.colour', 'red')),
-  // Amounts that overflow: 1e6 x 2e9 per line.
-  fc.constant(set('lineItems', [{ productId: 'big', quantity: 1_000_000, unitPrice: 2_000_000_000 }])),
-  fc.constant(set('lineItems', Array.from({ length: 100 }, (_, i) => ({ productId: `big-${i}`, quantity: 1, unitPrice: 2_147_483_647 })))),
-  fc.constant(set('taxCost', 2_147_483_647)),
+  // Amounts whose exact results pass 2^53 - 1: 1e6 x 9.007e9 on one line, 100 maximal lines, a maximal tax.
+  fc.constant(set('lineItems', [{ productId: 'big', quantity: 1_000_000, unitPrice: 9_007_199_255 }])),
+  fc.constant(set('lineItems', Array.from({ length: 100 }, (_, i) => ({ productId: `big-${i}`, quantity: 1, unitPrice: Number.MAX_SAFE_INTEGER })))),
+  fc.constant(set('taxCost', Number.MAX_SAFE_INTEGER)),
   // Top-level amounts.
-  fc.constantFrom(...STAN_AMOUNTS).chain((field) => fc.oneof(negativeAmount, notAnInt).map((v) => set(field, v))),
+  fc.constantFrom(...STAN_AMOUNTS).chain((field) => fc.oneof(negativeAmount, notASafeInt).map((v) => set(field, v))),
   fc.constantFrom(-1, 101, 2147483647, -2147483648).map((v) => set('taxRate', v)),
   notAnInt.map((v) => set('taxRate', v)),
   fc.integer({ min: 0, max: 99 }).map((n) => set('subtotalAmount', n)),

@@ -9,8 +9,9 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { CheckoutRepository } from '../src/db/repository.js';
 import { CheckoutService } from '../src/domain/checkout-service.js';
+import { CheckoutLifecycle } from '../src/domain/lifecycle.js';
 import { createLogger } from '../src/logger.js';
-import { createProviderAdapters } from '../src/providers/index.js';
+import { createProviderAdapters, hasStatusEndpoint } from '../src/providers/index.js';
 import { Poller } from '../src/realtime/poller.js';
 import type { CheckoutPubSub } from '../src/realtime/pubsub.js';
 import {
@@ -166,9 +167,17 @@ describe('poll schedules and backoff (one instance)', () => {
     const adapters = createProviderAdapters(config, { SMARTCHECKOUT: provider.url, PAYERVAULT: provider.url, STAN: provider.url });
     const pubsub: CheckoutPubSub = createPubSub();
     const logger = createLogger('silent');
-    const service = new CheckoutService(repository, adapters, { pubsub, pollIntervalMs: 100, sandboxed: new Set(), stanCurrency: 'EUR' }, logger);
+    const lifecycle = new CheckoutLifecycle({ repository, pubsub, isPolled: hasStatusEndpoint, logger });
+    const service = new CheckoutService(repository, adapters, { lifecycle, pollIntervalMs: 100, testModeProviders: new Set(), stanCurrency: 'EUR' }, logger);
     const make = (random: () => number) =>
-      new Poller(repository, service, logger, { instanceId: 'backoff-test', intervalMs: 100, maxIntervalMs: 1_000, leaseMs: 5_000, random });
+      new Poller(repository, service, lifecycle, logger, {
+        instanceId: 'backoff-test',
+        intervalMs: 100,
+        maxIntervalMs: 1_000,
+        leaseMs: 5_000,
+        maxAnswerErrors: 10,
+        random,
+      });
 
     const middle = make(() => 0.5);
     expect([0, 1, 2, 3, 4, 5, 10, 40].map((attempts) => middle.backoffMs(attempts))).toEqual([100, 200, 400, 800, 1000, 1000, 1000, 1000]);

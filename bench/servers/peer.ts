@@ -23,9 +23,10 @@ import { ApiKeyRepository } from '../../src/db/api-keys.js';
 import { openDatabase } from '../../src/db/client.js';
 import { CheckoutRepository } from '../../src/db/repository.js';
 import { CheckoutService } from '../../src/domain/checkout-service.js';
+import { CheckoutLifecycle } from '../../src/domain/lifecycle.js';
 import { createLogger } from '../../src/logger.js';
 import { AppMetrics } from '../../src/metrics.js';
-import { createProviderAdapters, sandboxedProviders } from '../../src/providers/index.js';
+import { createProviderAdapters, hasStatusEndpoint, sandboxedProviders, testModeProviders } from '../../src/providers/index.js';
 import { startSandboxes } from '../../src/providers/sandboxes.js';
 import { createRealtimeBus } from '../../src/realtime/pubsub.js';
 import { schema } from '../../src/schema/index.js';
@@ -41,10 +42,11 @@ const sandboxed = sandboxedProviders(config);
 const sandboxes = await startSandboxes(config, sandboxed);
 const { pubsub } = await createRealtimeBus(undefined);
 const repository = new CheckoutRepository(database.db);
+const lifecycle = new CheckoutLifecycle({ repository, pubsub, isPolled: hasStatusEndpoint, logger });
 const service = new CheckoutService(
   repository,
   createProviderAdapters(config, sandboxes.urls),
-  { sandboxed, stanCurrency: config.stan.currency, pubsub, pollIntervalMs: config.pollIntervalMs },
+  { lifecycle, testModeProviders: testModeProviders(config), stanCurrency: config.stan.currency, pollIntervalMs: config.pollIntervalMs },
   logger,
 );
 const authenticator = new ApiKeyAuthenticator({ bootstrapKeys: config.apiKeys, store: new ApiKeyRepository(database.db), requireKey: true });
@@ -57,7 +59,7 @@ async function contextFor(authorization: string | undefined, address: string | u
   const principal = await authenticator.authenticate(authorization ?? null);
   rateLimiter.check(principal.keyId ?? `address:${address ?? 'unknown'}`);
   const { tenant, scope } = principal;
-  return { tenant, scope, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, pubsub, openSubscriptions: metrics.openSubscriptions };
+  return { tenant, scope, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, lifecycle, pubsub, openSubscriptions: metrics.openSubscriptions };
 }
 
 let url: string;

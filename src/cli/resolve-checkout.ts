@@ -2,8 +2,11 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { CheckoutRepository, isRowId } from '../db/repository.js';
-import { CHECKOUT_STATUSES, isTerminal, type CheckoutStatus } from '../domain/checkout.js';
-import { createRealtimeBus, publishChange } from '../realtime/pubsub.js';
+import { CHECKOUT_STATUSES, isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
+import { CheckoutLifecycle } from '../domain/lifecycle.js';
+import { createLogger } from '../logger.js';
+import { hasStatusEndpoint } from '../providers/index.js';
+import { createRealtimeBus } from '../realtime/pubsub.js';
 import { decodeGlobalIdSafely } from '../schema/global-id.js';
 
 /**
@@ -46,15 +49,11 @@ async function main(): Promise<number> {
       process.stderr.write(`no checkout ${id}\n`);
       return 1;
     }
+    // The same domain code as the API's recordCheckoutOutcome, with the operator's wider rights.
+    const lifecycle = new CheckoutLifecycle({ repository, pubsub: bus.pubsub, isPolled: hasStatusEndpoint, logger: createLogger('warn', process.stderr) });
     const providerCheckoutId = values['provider-checkout-id'] ?? row.providerCheckoutId;
-    const follow = row.provider === 'SMARTCHECKOUT' && providerCheckoutId && !isTerminal(status);
-    const { row: updated, event } = await repository.applySnapshot(
-      row.id,
-      { status, notes: values.note.trim(), ...(values['provider-checkout-id'] && { providerCheckoutId }) },
-      'operator',
-      { schedule: follow ? { kind: 'ensure', delayMs: 0 } : isTerminal(status) ? { kind: 'remove' } : { kind: 'keep' } },
-    );
-    if (event) publishChange(bus.pubsub, updated, event);
+    const follow = hasStatusEndpoint(row.provider as ProviderName) && providerCheckoutId && !isTerminal(status);
+    const updated = await lifecycle.recordOutcome(row, { status, note: values.note, providerCheckoutId: values['provider-checkout-id'] }, 'operator');
     process.stdout.write(`${row.id}: ${row.status} -> ${updated.status}${follow ? ' (the poller follows it now)' : ''}\n`);
     return 0;
   } finally {

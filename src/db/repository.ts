@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { CheckoutStatus, ProviderName } from '../domain/checkout.js';
+import { isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
 import type { LineItemInfo, MerchantInfo, ProviderSnapshot } from '../providers/types.js';
 import type { Database } from './client.js';
 import {
@@ -34,7 +34,16 @@ export type ScheduleChange =
   /** Start polling in `delayMs` unless a schedule exists already. */
   | { kind: 'ensure'; delayMs: number }
   /** The poller's verdict after a poll: next poll in `delayMs`, lease released. */
-  | { kind: 'next'; owner: string; delayMs: number; attempts: number; error?: string | null; answerHash?: string }
+  | {
+      kind: 'next';
+      owner: string;
+      delayMs: number;
+      attempts: number;
+      error?: string | null;
+      answerHash?: string;
+      /** Unusable answers in a row (see `pollSchedules.answerErrors`); unchanged when undefined. */
+      answerErrors?: number;
+    }
   /** No more polling (terminal status). */
   | { kind: 'remove' };
 
@@ -44,16 +53,19 @@ export interface ApplyOptions {
   schedule?: ScheduleChange;
   /** The create mutation's typed error, stored for idempotent replay. */
   createError?: StoredCreateError;
-  /** Write only if the checkout is still in this status (otherwise leave it and report no event). */
-  onlyFrom?: CheckoutStatus;
+  /** Write only if the checkout is still in (one of) these statuses; otherwise leave it and report no event. */
+  onlyFrom?: CheckoutStatus | readonly CheckoutStatus[];
   /** Forget the checkout's idempotency key, so the same key may create a new checkout. */
   releaseIdempotencyKey?: boolean;
 }
 
 /** The checkout after a write, and the event appended if its status changed. */
 export interface SnapshotResult {
+  /** The row as written, or as found when `onlyFrom` refused the write. */
   row: CheckoutRow;
   event: CheckoutEventRow | null;
+  /** False when `onlyFrom` refused the write (the checkout was in another status). */
+  written: boolean;
 }
 
 /** A poll schedule claimed by this instance. */
@@ -65,6 +77,8 @@ export interface ClaimedPoll {
   dueAt: Date;
   /** Fingerprint of the provider answer last applied (see `pollSchedules.lastAnswerHash`). */
   lastAnswerHash: string | null;
+  /** Unusable answers in a row so far (see `pollSchedules.answerErrors`). */
+  answerErrors: number;
 }
 
 /** A line item with the currency of its checkout. */
@@ -135,7 +149,14 @@ export class CheckoutRepository {
     return this.db.transaction(async (tx) => {
       const [current] = await tx.select().from(checkouts).where(eq(checkouts.id, checkoutId)).for('update');
       if (!current) throw new Error(`checkout ${checkoutId} vanished while being updated`);
-      if (onlyFrom && current.status !== onlyFrom) return { row: current, event: null };
+      if (onlyFrom && !(typeof onlyFrom === 'string' ? [onlyFrom] : onlyFrom).includes(current.status as CheckoutStatus)) {
+        return { row: current, event: null, written: false };
+      }
+      // A final status is final: a late answer (a poll in flight while the merchant recorded the
+      // outcome) never reopens it. Only an operator correcting a record may change it.
+      if (isTerminal(current.status as CheckoutStatus) && snapshot.status !== current.status && source !== 'operator') {
+        return { row: current, event: null, written: false };
+      }
       let merchantId = current.merchantId;
       if (snapshot.merchant) {
         merchantId = await upsertMerchant(tx, current.tenant, current.provider, snapshot.merchant);
@@ -178,7 +199,7 @@ export class CheckoutRepository {
         // is no longer what the row shows, so its next answer must be applied even if it repeats that one.
         await tx.update(pollSchedules).set({ lastAnswerHash: null }).where(eq(pollSchedules.checkoutId, checkoutId));
       }
-      return { row: updated!, event };
+      return { row: updated!, event, written: true };
     });
   }
 
@@ -197,15 +218,28 @@ export class CheckoutRepository {
         limit ${limit}
         for update skip locked
       )
-      returning checkout_id, attempts, next_poll_at, last_answer_hash`);
-    const rows = (result as unknown as { rows: { checkout_id: string; attempts: number; next_poll_at: string | Date; last_answer_hash: string | null }[] })
-      .rows;
+      returning checkout_id, attempts, next_poll_at, last_answer_hash, answer_errors`);
+    const rows = (
+      result as unknown as {
+        rows: { checkout_id: string; attempts: number; next_poll_at: string | Date; last_answer_hash: string | null; answer_errors: number }[];
+      }
+    ).rows;
     if (rows.length === 0) return [];
     const found = await this.db.select().from(checkouts).where(inArray(checkouts.id, rows.map((row) => row.checkout_id)));
     const byId = new Map(found.map((row) => [row.id, row]));
     return rows.flatMap((row) => {
       const checkout = byId.get(row.checkout_id);
-      return checkout ? [{ checkout, attempts: Number(row.attempts), dueAt: new Date(row.next_poll_at), lastAnswerHash: row.last_answer_hash }] : [];
+      return checkout
+        ? [
+            {
+              checkout,
+              attempts: Number(row.attempts),
+              dueAt: new Date(row.next_poll_at),
+              lastAnswerHash: row.last_answer_hash,
+              answerErrors: Number(row.answer_errors),
+            },
+          ]
+        : [];
     });
   }
 
@@ -219,13 +253,16 @@ export class CheckoutRepository {
     return released.length;
   }
 
-  /** Checkouts of any tenant still PENDING `graceMs` after creation: their create call died with its process. */
-  async stalePending(graceMs: number, limit: number): Promise<CheckoutRow[]> {
+  /**
+   * Checkouts of any tenant still in `status` `ageMs` after creation, oldest first: the sweeps' work
+   * (PENDING: a create call that died with its process; OPEN: a link or session past its TTL).
+   */
+  async inStatusOlderThan(status: 'PENDING' | 'OPEN', ageMs: number, limit: number): Promise<CheckoutRow[]> {
     return this.db
       .select()
       .from(checkouts)
-      .where(and(eq(checkouts.status, 'PENDING'), lt(checkouts.createdAt, sql`now() - ${graceMs} * interval '1 millisecond'`)))
-      .orderBy(asc(checkouts.seq))
+      .where(and(eq(checkouts.status, status), lt(checkouts.createdAt, sql`now() - ${ageMs} * interval '1 millisecond'`)))
+      .orderBy(asc(checkouts.createdAt))
       .limit(limit);
   }
 
@@ -379,6 +416,7 @@ function nextPollValues(change: Extract<ScheduleChange, { kind: 'next' }>) {
     lastError: change.error ?? null,
     // Kept when the change does not say (an error): the last applied answer is still the last.
     ...(change.answerHash !== undefined && { lastAnswerHash: change.answerHash }),
+    ...(change.answerErrors !== undefined && { answerErrors: change.answerErrors }),
   };
 }
 

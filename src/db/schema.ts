@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -52,7 +53,8 @@ export const checkouts = pgTable(
     providerCheckoutId: text('provider_checkout_id'),
     status: text('status').notNull(),
     currency: text('currency'),
-    totalAmount: integer('total_amount'),
+    /** Minor units of `currency`, up to 2^53 − 1 (read back as a JS number, exact in that range). */
+    totalAmount: bigint('total_amount', { mode: 'number' }),
     checkoutUrl: text('checkout_url'),
     testMode: boolean('test_mode').notNull(),
     notes: text('notes'),
@@ -72,6 +74,8 @@ export const checkouts = pgTable(
       .on(table.tenant, table.idempotencyKey)
       .where(sql`${table.idempotencyKey} is not null`),
     check('checkouts_total_amount_nonnegative', sql`${table.totalAmount} is null or ${table.totalAmount} >= 0`),
+    // The expiry sweep's look-up: OPEN checkouts by age, without scanning finished ones.
+    index('checkouts_open_created_at').on(table.createdAt).where(sql`${table.status} = 'OPEN'`),
   ],
 );
 
@@ -88,9 +92,9 @@ export const lineItems = pgTable(
     description: text('description'),
     sku: text('sku'),
     quantity: integer('quantity').notNull(),
-    unitPrice: integer('unit_price'),
-    discount: integer('discount'),
-    total: integer('total'),
+    unitPrice: bigint('unit_price', { mode: 'number' }),
+    discount: bigint('discount', { mode: 'number' }),
+    total: bigint('total', { mode: 'number' }),
     imageUrl: text('image_url'),
     productUrl: text('product_url'),
   },
@@ -137,6 +141,12 @@ export const pollSchedules = pgTable(
     leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
     lastPolledAt: timestamp('last_polled_at', { withTimezone: true }),
     lastError: text('last_error'),
+    /**
+     * Polls in a row answered with something asking again cannot fix (a 4xx, a body we cannot read);
+     * at POLL_MAX_ANSWER_ERRORS the checkout becomes UNKNOWN and polling stops. Transport faults
+     * (timeouts, 5xx, 429, refused connections) do not count.
+     */
+    answerErrors: integer('answer_errors').notNull().default(0),
     /**
      * Fingerprint of the last provider answer applied to the checkout: a poll that gets the same
      * answer again only moves the schedule, instead of rewriting the checkout, its line items and

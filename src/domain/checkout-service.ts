@@ -6,10 +6,10 @@ import type { PayerVaultAdapter } from '../providers/payervault/adapter.js';
 import { buildSmartcheckoutUserData, type SmartcheckoutAdapter } from '../providers/smartcheckout/adapter.js';
 import type { StanAdapter } from '../providers/stan/adapter.js';
 import type { CheckoutProviderAdapter, ProviderSnapshot } from '../providers/types.js';
-import { publishChange, type CheckoutPubSub } from '../realtime/pubsub.js';
 import { isTerminal, type CheckoutStatus, type ProviderName } from './checkout.js';
 import { EmptyCartError, IdempotencyKeyReuseError, ProviderError } from './errors.js';
 import type { CreatePayerVaultCheckoutArgs, CreateSmartCheckoutArgs, CreateStanCheckoutArgs } from './inputs.js';
+import type { CheckoutLifecycle } from './lifecycle.js';
 import { computeStanTotals } from './stan-totals.js';
 
 /** The three provider adapters, wired to their live services or sandboxes. */
@@ -21,12 +21,15 @@ export interface ProviderAdapters {
 
 /** Settings of the checkout service. */
 export interface CheckoutServiceOptions {
-  /** Where status changes are published (one topic per checkout). */
-  pubsub: CheckoutPubSub;
+  /** Writes and publishes every change (shared with the poller and the sweeps). */
+  lifecycle: CheckoutLifecycle;
   /** Delay before the first status poll of a new asynchronous checkout. */
   pollIntervalMs: number;
-  /** Providers served by a built-in sandbox: their checkouts are test mode from the start. */
-  sandboxed: ReadonlySet<ProviderName>;
+  /**
+   * Providers whose checkouts are test mode from the start: served by a built-in sandbox, or a
+   * test environment reached by URL (`<PROVIDER>_TEST_MODE=true`).
+   */
+  testModeProviders: ReadonlySet<ProviderName>;
   /** Currency of Stan amounts. */
   stanCurrency: string;
 }
@@ -96,7 +99,8 @@ export class CheckoutService {
         lineItems: request.lineItems.map(({ discountAmount, ...item }) => ({
           ...item,
           discount: discountAmount ?? null,
-          total: item.quantity * item.unitPrice - (discountAmount ?? 0),
+          // Exact: quantity * unitPrice may pass 2^53 before the line discount brings it back.
+          total: Number(BigInt(item.quantity) * BigInt(item.unitPrice) - BigInt(discountAmount ?? 0)),
         })),
         idempotencyKey,
         request,
@@ -142,9 +146,7 @@ export class CheckoutService {
   }
 
   private async apply(row: CheckoutRow, snapshot: ProviderSnapshot, { source, ...options }: ApplyOptions & { source?: string | undefined }) {
-    const result = await this.repository.applySnapshot(row.id, snapshot, source ?? sourceOf(row.provider as ProviderName), options);
-    if (result.event) publishChange(this.options.pubsub, result.row, result.event);
-    return result;
+    return this.options.lifecycle.apply(row, snapshot, source ?? sourceOf(row.provider as ProviderName), options);
   }
 
   private async create(
@@ -159,7 +161,7 @@ export class CheckoutService {
     }
     let row: CheckoutRow;
     try {
-      row = await this.repository.createPending({ ...record, requestHash, testMode: this.options.sandboxed.has(record.provider) });
+      row = await this.repository.createPending({ ...record, requestHash, testMode: this.options.testModeProviders.has(record.provider) });
     } catch (error) {
       // Two requests with one key raced past the look-up; the unique index let exactly one in.
       const existing = record.idempotencyKey && (await this.repository.findByIdempotencyKey(record.tenant, record.idempotencyKey));
@@ -199,10 +201,6 @@ export class CheckoutService {
     return existing;
   }
 
-  /**
-   * A failed create still leaves its row: FAILED when the provider certainly created nothing,
-   * UNKNOWN when a non-idempotent request may have been acted on (never retried blindly).
-   */
   /**
    * A failed create keeps its row and answers with the error to give the caller:
    * - FAILED when the provider certainly created nothing. If asking again may succeed (refused
@@ -260,20 +258,6 @@ export class CheckoutService {
       },
     );
     return answer;
-  }
-
-  /**
-   * A checkout whose create call died with its process (row written, answer never recorded)
-   * becomes UNKNOWN: the provider may or may not have acted, and it is not asked again blindly.
-   */
-  async markAbandoned(row: CheckoutRow): Promise<boolean> {
-    const { event } = await this.apply(
-      row,
-      { status: 'UNKNOWN', notes: 'The provider\'s answer to the create call was never recorded (the process stopped); the provider may have created the checkout' },
-      // The create call may have finished since the row was found stale: then its answer stands.
-      { onlyFrom: 'PENDING', source: 'api' },
-    );
-    return event !== null;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ProviderName } from './checkout.js';
+import type { CheckoutStatus, ProviderName } from './checkout.js';
 
 /** Machine-readable error codes shared by every typed error in the graph. */
 export const ERROR_CODES = [
@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   'EMPTY_CART',
   'IDEMPOTENCY_KEY_REUSE',
   'NOT_FOUND',
+  'CHECKOUT_FINAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -97,5 +98,22 @@ export class NotFoundError extends DomainError {
   readonly code = 'NOT_FOUND' as const;
   constructor(readonly id: string) {
     super(`No checkout with id ${id}`);
+  }
+}
+
+/** The checkout already ended with another status; a final status never changes (except by an operator). */
+export class CheckoutFinalError extends DomainError {
+  readonly code = 'CHECKOUT_FINAL' as const;
+  constructor(
+    /** Row id of the checkout. */
+    readonly checkoutId: string,
+    /** Its provider. */
+    readonly provider: ProviderName,
+    /** Its final status. */
+    readonly status: CheckoutStatus,
+    /** The status that was asked for. */
+    readonly requested: CheckoutStatus,
+  ) {
+    super(`The checkout is already ${status}, a final status; it cannot be recorded as ${requested}`);
   }
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CHECKOUT_STATUSES } from './checkout.js';
+import { MERCHANT_OUTCOMES } from './lifecycle.js';
 import { MAX_MINOR_AMOUNT } from './money.js';
 import { computeStanTotals } from './stan-totals.js';
 
@@ -184,3 +186,14 @@ export const createStanCheckoutSchema = z.object({
     }),
 });
 export type CreateStanCheckoutArgs = z.infer<typeof createStanCheckoutSchema>;
+
+export const recordCheckoutOutcomeSchema = z.object({
+  input: z.object({
+    id: z.string().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters'),
+    status: z
+      .enum(CHECKOUT_STATUSES)
+      .refine((status) => MERCHANT_OUTCOMES.includes(status), `must be one of ${MERCHANT_OUTCOMES.join(', ')}: how the checkout ended`),
+    note: optionalText(2000),
+  }),
+});
+export type RecordCheckoutOutcomeArgs = z.infer<typeof recordCheckoutOutcomeSchema>;

@@ -3,16 +3,13 @@ import type { ProviderAdapters } from '../domain/checkout-service.js';
 import type { ProviderName } from '../domain/checkout.js';
 import { PayerVaultAdapter } from './payervault/adapter.js';
 import { ProviderResilience } from './resilience.js';
+import type { CheckoutProviderAdapter } from './types.js';
 import { PayerVaultClient } from './payervault/client.js';
 import { SmartcheckoutAdapter } from './smartcheckout/adapter.js';
 import { SmartcheckoutClient } from './smartcheckout/client.js';
 import { StanAdapter } from './stan/adapter.js';
 import { StanClient } from './stan/client.js';
 
-/**
- * Builds the three adapters. `sandboxUrls` holds the origin of each provider served by a built-in
- * sandbox; those checkouts are test mode.
- */
 /** Told the duration and outcome of every provider call. */
 export type ProviderCallObserver = (provider: ProviderName, method: 'GET' | 'POST', outcome: 'ok' | 'error' | 'rejected', seconds: number) => void;
 
@@ -31,6 +28,10 @@ export function createResilience(config: AppConfig, observe?: ProviderCallObserv
   return { SMARTCHECKOUT: resilience('SMARTCHECKOUT'), PAYERVAULT: resilience('PAYERVAULT'), STAN: resilience('STAN') };
 }
 
+/**
+ * Builds the three adapters. `sandboxUrls` holds the origin of each provider served by a built-in
+ * sandbox; those checkouts are test mode, like those of a provider configured as a test environment.
+ */
 export function createProviderAdapters(
   config: AppConfig,
   sandboxUrls: Partial<Record<ProviderName, string>>,
@@ -52,7 +53,7 @@ export function createProviderAdapters(
         resilience: resilience.SMARTCHECKOUT,
         apiKey: config.smartcheckout.apiKey,
       }),
-      { testMode: !config.smartcheckout.baseUrl },
+      { testMode: testModeProviders(config).has('SMARTCHECKOUT') },
     ),
     PAYERVAULT: new PayerVaultAdapter(
       new PayerVaultClient({
@@ -63,7 +64,7 @@ export function createProviderAdapters(
         accessKey: config.payervault.accessKey,
         accessSecret: config.payervault.accessSecret,
       }),
-      { testMode: !config.payervault.baseUrl },
+      { testMode: testModeProviders(config).has('PAYERVAULT') },
     ),
     STAN: new StanAdapter(
       new StanClient({
@@ -74,7 +75,7 @@ export function createProviderAdapters(
         clientId: config.stan.clientId,
         clientSecret: config.stan.clientSecret,
       }),
-      { currency: config.stan.currency },
+      { currency: config.stan.currency, testMode: testModeProviders(config).has('STAN') },
     ),
   };
 }
@@ -86,4 +87,19 @@ export function sandboxedProviders(config: AppConfig): Set<ProviderName> {
   if (!config.payervault.baseUrl) sandboxed.add('PAYERVAULT');
   if (!config.stan.baseUrl) sandboxed.add('STAN');
   return sandboxed;
+}
+
+/** Providers whose checkouts are test mode: served by the built-in sandbox, or `<PROVIDER>_TEST_MODE=true`. */
+export function testModeProviders(config: AppConfig): Set<ProviderName> {
+  const providers = sandboxedProviders(config);
+  if (config.smartcheckout.testMode) providers.add('SMARTCHECKOUT');
+  if (config.payervault.testMode) providers.add('PAYERVAULT');
+  if (config.stan.testMode) providers.add('STAN');
+  return providers;
+}
+
+/** Providers with a documented status endpoint: their checkouts are polled and report their own outcome. */
+export function hasStatusEndpoint(provider: ProviderName): boolean {
+  const adapters = { SMARTCHECKOUT: SmartcheckoutAdapter, PAYERVAULT: PayerVaultAdapter, STAN: StanAdapter };
+  return typeof (adapters[provider].prototype as Partial<CheckoutProviderAdapter>).fetchStatus === 'function';
 }

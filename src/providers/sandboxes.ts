@@ -28,7 +28,11 @@ export interface SandboxListenOptions {
  * API's clients will send, so a misconfigured credential fails in development as it would live.
  */
 export async function startSandboxes(
-  config: Pick<AppConfig, 'smartcheckout' | 'payervault' | 'stan'>,
+  config: {
+    smartcheckout: Pick<AppConfig['smartcheckout'], 'apiKey'>;
+    payervault: Pick<AppConfig['payervault'], 'accessKey' | 'accessSecret'>;
+    stan: Pick<AppConfig['stan'], 'clientId' | 'clientSecret'>;
+  },
   providers: Iterable<ProviderName>,
   listen: SandboxListenOptions = {},
 ): Promise<RunningSandboxes> {

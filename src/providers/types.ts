@@ -44,6 +44,12 @@ export interface ProviderSnapshot {
   lineItems?: LineItemInfo[];
   /** Provider-specific fields, merged into the checkout's stored details. */
   details?: Record<string, unknown>;
+  /**
+   * Parts of the provider's answer that could not be read exactly (an amount with more decimals
+   * than its currency has, an unknown currency, a malformed amount). Each is left null (or as we
+   * sent it) and explained in `notes`; the rest of the answer, its status above all, still applies.
+   */
+  unreadable?: string[];
 }
 
 /** Shared settings of every provider client. */

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ClaimedPoll, CheckoutRepository } from '../db/repository.js';
 import type { CheckoutService } from '../domain/checkout-service.js';
+import type { CheckoutLifecycle } from '../domain/lifecycle.js';
 import { isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
 import type { AppMetrics } from '../metrics.js';
@@ -18,6 +19,11 @@ export interface PollerOptions {
   maxIntervalMs: number;
   /** How long a claimed poll is ours; must exceed the provider timeout. */
   leaseMs: number;
+  /**
+   * Unusable answers in a row (a 4xx other than 401/403, a body we cannot read) after which a
+   * checkout becomes UNKNOWN and is no longer polled. Transport faults never count.
+   */
+  maxAnswerErrors: number;
   /** Most schedules claimed per round trip. */
   batchSize?: number;
   /** Provider requests in flight at once. */
@@ -57,6 +63,7 @@ export class Poller {
   constructor(
     private readonly repository: CheckoutRepository,
     private readonly service: CheckoutService,
+    private readonly lifecycle: CheckoutLifecycle,
     private readonly logger: Logger,
     private readonly options: PollerOptions,
   ) {
@@ -154,7 +161,7 @@ export class Poller {
     return runWithRequestId(requestId, () => this.pollClaimed(claim, requestId));
   }
 
-  private async pollClaimed({ checkout, attempts, dueAt, lastAnswerHash }: ClaimedPoll, requestId: string): Promise<void> {
+  private async pollClaimed({ checkout, attempts, dueAt, lastAnswerHash, answerErrors }: ClaimedPoll, requestId: string): Promise<void> {
     const log = this.logger.child({ requestId, checkoutId: checkout.id, provider: checkout.provider });
     const owner = this.options.instanceId;
     // Changed since it was scheduled (a refresh reached a final status): never GET again.
@@ -171,7 +178,7 @@ export class Poller {
       if (changed) this.stats.changes++;
       this.options.metrics?.polls.inc({ provider: checkout.provider, outcome: changed ? 'changed' : 'unchanged' });
       const answerHash = fingerprint(snapshot);
-      const next = { kind: 'next', owner, attempts: nextAttempts, delayMs: this.backoffMs(nextAttempts), answerHash } as const;
+      const next = { kind: 'next', owner, attempts: nextAttempts, delayMs: this.backoffMs(nextAttempts), answerHash, answerErrors: 0 } as const;
       // An answer the row already shows (word for word the last one applied, or nothing in it that
       // differs from the row) only moves the schedule: one statement instead of a transaction that
       // rewrites the checkout. The move is conditional on the row being as read; if a refresh wrote
@@ -190,20 +197,40 @@ export class Poller {
         return;
       }
       this.options.metrics?.polls.inc({ provider: checkout.provider, outcome: 'error' });
+      this.stats.errors++;
+      const message = error instanceof Error ? error.message : String(error);
+      // An answer about this checkout that asking again cannot change (a 404, a body we cannot read)
+      // counts towards giving up; so many in a row and the checkout is UNKNOWN, never polled forever.
+      const unusable = isUnusableAnswer(error);
+      const streak = unusable ? answerErrors + 1 : answerErrors;
+      if (unusable && streak >= this.options.maxAnswerErrors) {
+        if (await this.lifecycle.giveUpPolling(checkout, streak, message)) {
+          log.warn({ err: message, answerErrors: streak }, 'polling given up: the checkout is now UNKNOWN');
+          return;
+        }
+      }
       // A provider fault backs off without touching the status; Retry-After wins when longer. An
       // answer that asking again cannot change (a 4xx such as 404) waits the longest interval at once.
-      this.stats.errors++;
       const retryAfterMs = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
       const permanent = error instanceof ProviderError && !error.retryable;
       const backoff = permanent ? this.options.maxIntervalMs : this.backoffMs(attempts + 1);
       const delayMs = Math.max(backoff, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
-      const message = error instanceof Error ? error.message : String(error);
-      log.warn({ err: message, delayMs }, 'status poll failed');
+      log.warn({ err: message, delayMs, ...(unusable && { answerErrors: streak }) }, 'status poll failed');
       await this.repository
-        .reschedulePoll(checkout.id, { kind: 'next', owner, attempts: attempts + 1, delayMs, error: message })
+        .reschedulePoll(checkout.id, { kind: 'next', owner, attempts: attempts + 1, delayMs, error: message, answerErrors: streak })
         .catch((rescheduleError: unknown) => log.error({ err: rescheduleError }, 'could not reschedule poll'));
     }
   }
+}
+
+/**
+ * True for a provider answer about this checkout that asking again cannot change: a non-retryable
+ * ProviderError with an HTTP answer (404, 400, a body we cannot read). Transport faults (timeouts,
+ * refused connections, 5xx, 429, an open breaker) are retryable and never count, and neither are
+ * 401/403: a rejected credential is our configuration, not the checkout's outcome.
+ */
+function isUnusableAnswer(error: unknown): boolean {
+  return error instanceof ProviderError && !error.retryable && error.httpStatus !== null && error.httpStatus !== 401 && error.httpStatus !== 403;
 }
 
 /** A fingerprint of a provider answer as the adapter mapped it (its fields are built in a fixed order). */

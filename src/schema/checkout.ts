@@ -16,8 +16,9 @@ const STATUS_DESCRIPTIONS: Record<CheckoutStatus, string> = {
   PROCESSING: 'The provider is working on the purchase.',
   COMPLETED: 'The purchase succeeded. Terminal.',
   FAILED: 'The purchase or its creation failed; see notes. Terminal.',
-  EXPIRED: 'The provider gave up waiting for the shopper. Terminal.',
-  UNKNOWN: 'The outcome at the provider is not known (for example, it never answered a create call).',
+  EXPIRED: 'Nobody reported an outcome within CHECKOUT_OPEN_TTL_SECONDS of creation (default 24 h), or the merchant recorded it as expired. Terminal.',
+  UNKNOWN:
+    'The outcome at the provider is not known (it never answered a create call, or its status answers could not be used): recordCheckoutOutcome or an operator can resolve it.',
 };
 
 export const CheckoutStatusEnum = builder.enumType('CheckoutStatus', {
@@ -48,7 +49,9 @@ const CheckoutEventRef = builder.objectRef<CheckoutEventRow>('CheckoutEvent').im
   fields: (t) => ({
     status: t.field({ type: CheckoutStatusEnum, description: 'The status entered.', resolve: (event) => event.status as CheckoutStatus }),
     at: t.field({ type: 'DateTime', description: 'When the change was recorded.', resolve: (event) => event.at }),
-    source: t.exposeString('source', { description: 'Who reported it: `api` for our own records, or the provider (e.g. `smartcheckout`).' }),
+    source: t.exposeString('source', {
+      description: 'Who reported it: `api` for our own records (including expiry), the provider (e.g. `smartcheckout`), `merchant` (recordCheckoutOutcome) or `operator` (checkout:resolve).',
+    }),
     notes: t.exposeString('notes', { nullable: true, description: 'Explanation, e.g. why a purchase failed.' }),
   }),
 });
@@ -127,6 +130,12 @@ export async function loadCheckout(globalId: string, ctx: Parameters<CheckoutNod
   const decoded = decodeGlobalIdSafely(globalId);
   const ref = decoded && nodesByTypename.get(decoded.typename);
   return ref && decoded ? ref.getDataloader(ctx).load(decoded.id) : null;
+}
+
+/** Loads a checkout of the caller's tenant by row id through its provider's loader; null when unknown or foreign. */
+export function loadCheckoutByRowId(provider: ProviderName, id: string | null, ctx: Parameters<CheckoutNodeRef['getDataloader']>[0]): Promise<CheckoutRow | null> | null {
+  const ref = nodesByTypename.get(TYPENAMES[provider]);
+  return id && ref ? ref.getDataloader(ctx).load(id) : null;
 }
 
 const CheckoutFilter = builder.inputType('CheckoutFilter', {
@@ -208,9 +217,6 @@ builder.objectField(ProviderError, 'checkout', (t) =>
     nullable: true,
     description:
       'The checkout a failed create left behind: FAILED when the provider did nothing, UNKNOWN when it may have acted (watch it, or have an operator resolve it). Null for failures of other operations.',
-    resolve: (error, _args, ctx) => {
-      const ref = nodesByTypename.get(TYPENAMES[error.provider]);
-      return error.checkoutId && ref ? ref.getDataloader(ctx).load(error.checkoutId) : null;
-    },
+    resolve: (error, _args, ctx) => loadCheckoutByRowId(error.provider, error.checkoutId, ctx),
   }),
 );

@@ -19,6 +19,7 @@ export const ErrorCodeEnum = builder.enumType('ErrorCode', {
     EMPTY_CART: { value: 'EMPTY_CART', description: 'The PayerVault cart is empty (EmptyCartError).' },
     IDEMPOTENCY_KEY_REUSE: { value: 'IDEMPOTENCY_KEY_REUSE', description: 'The idempotency key was used with another input (IdempotencyKeyReuseError).' },
     NOT_FOUND: { value: 'NOT_FOUND', description: 'No such checkout is visible to you (NotFoundError).' },
+    CHECKOUT_FINAL: { value: 'CHECKOUT_FINAL', description: 'The checkout already ended with another status (CheckoutFinalError).' },
   } as const satisfies Record<(typeof ERROR_CODES)[number], unknown>,
 });
 

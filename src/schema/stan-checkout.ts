@@ -41,8 +41,8 @@ const StanLineItemInput = builder.inputType('StanLineItemInput', {
   fields: (t) => ({
     productId: t.string({ required: true, description: 'Your product id.' }),
     quantity: t.int({ required: true, description: 'Units, at least 1.' }),
-    unitPrice: t.int({ required: true, description: 'Price of one unit in minor units.' }),
-    discountAmount: t.int({ description: 'Discount on this line in minor units.' }),
+    unitPrice: t.field({ type: 'SafeInt', required: true, description: 'Price of one unit in minor units (up to 2^53 − 1).' }),
+    discountAmount: t.field({ type: 'SafeInt', description: 'Discount on this line in minor units.' }),
     description: t.string({ description: 'What is bought.' }),
     sku: t.string({ description: 'Stock keeping unit.' }),
     imageUrl: t.string({ description: 'Product image URL.' }),
@@ -52,17 +52,17 @@ const StanLineItemInput = builder.inputType('StanLineItemInput', {
 
 const CreateStanCheckoutInput = builder.inputType('CreateStanCheckoutInput', {
   description:
-    'A Stan checkout session. Amounts are integers in minor units of STAN_CURRENCY. subtotalAmount and totalAmount are computed when omitted and must match the lines when given; tax is taxCost, or taxRate percent of (subtotal - discount) rounded half up.',
+    'A Stan checkout session. Amounts are integers (SafeInt, up to 2^53 − 1) in minor units of STAN_CURRENCY, computed exactly; a result beyond 2^53 − 1 is a ValidationError. subtotalAmount and totalAmount are computed when omitted and must match the lines when given; tax is taxCost, or taxRate percent of (subtotal - discount) rounded half up.',
   fields: (t) => ({
     idempotencyKey: t.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
     returnUrl: t.string({ required: true, description: 'Where Stan sends the shopper at the end of the checkout.' }),
     lineItems: t.field({ type: [StanLineItemInput], required: true, description: '1 to 100 lines.' }),
-    discountAmount: t.int({ description: 'Absolute discount on the checkout.' }),
+    discountAmount: t.field({ type: 'SafeInt', description: 'Absolute discount on the checkout.' }),
     discountCode: t.string({ description: 'The discount code used.' }),
     taxRate: t.int({ description: 'Tax rate in percent (0 to 100).' }),
-    taxCost: t.int({ description: 'Tax amount; computed from taxRate when omitted.' }),
-    subtotalAmount: t.int({ description: 'Sum of the lines before checkout discount and tax; computed when omitted.' }),
-    totalAmount: t.int({ description: 'subtotal - discount + tax; computed when omitted.' }),
+    taxCost: t.field({ type: 'SafeInt', description: 'Tax amount; computed from taxRate when omitted.' }),
+    subtotalAmount: t.field({ type: 'SafeInt', description: 'Sum of the lines before checkout discount and tax; computed when omitted.' }),
+    totalAmount: t.field({ type: 'SafeInt', description: 'subtotal - discount + tax; computed when omitted.' }),
     sessionId: t.string({ description: 'Your session id (a cart id or anything else).' }),
     orderId: t.string({ description: 'Your order id, if created.' }),
   }),

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_MINOR_AMOUNT,
   MoneyFormatError,
+  ISO_4217_PUBLISHED,
   currencyExponent,
+  isCurrency,
   formatMinorAsDecimal,
   normalizeCurrency,
   parseDecimalToMinor,
@@ -52,16 +54,25 @@ describe('parseDecimalToMinor', () => {
     },
   );
 
-  it('rejects amounts past MAX_MINOR_AMOUNT and accepts the limit itself', () => {
-    expect(MAX_MINOR_AMOUNT).toBe(2_147_483_647);
-    expect(parseDecimalToMinor('21474836.47', 'USD')).toBe(MAX_MINOR_AMOUNT);
-    expect(parseDecimalToMinor('2147483647', 'JPY')).toBe(MAX_MINOR_AMOUNT);
-    expect(parseDecimalToMinor('2147483.647', 'KWD')).toBe(MAX_MINOR_AMOUNT);
-    expect(() => parseDecimalToMinor('21474836.48', 'USD')).toThrow(/larger than/);
-    expect(() => parseDecimalToMinor('2147483648', 'JPY')).toThrow(/larger than/);
+  it('rejects amounts past MAX_MINOR_AMOUNT (2^53 - 1) and accepts the limit itself', () => {
+    expect(MAX_MINOR_AMOUNT).toBe(9_007_199_254_740_991);
+    expect(MAX_MINOR_AMOUNT).toBe(Number.MAX_SAFE_INTEGER);
+    expect(parseDecimalToMinor('90071992547409.91', 'USD')).toBe(MAX_MINOR_AMOUNT);
+    expect(parseDecimalToMinor('9007199254740991', 'JPY')).toBe(MAX_MINOR_AMOUNT);
+    expect(parseDecimalToMinor('9007199254740.991', 'KWD')).toBe(MAX_MINOR_AMOUNT);
+    // One past the limit: as a double 9007199254740992 would be "exact", so BigInt decides.
+    expect(() => parseDecimalToMinor('90071992547409.92', 'USD')).toThrow(/larger than/);
+    expect(() => parseDecimalToMinor('9007199254740992', 'JPY')).toThrow(/larger than/);
+    expect(() => parseDecimalToMinor('9007199254740993', 'JPY')).toThrow(/larger than/);
     expect(() => parseDecimalToMinor('99999999999999999999999999', 'USD')).toThrow(MoneyFormatError);
     // Leading zeros do not count towards the size.
-    expect(parseDecimalToMinor('0000000000000021474836.47', 'USD')).toBe(MAX_MINOR_AMOUNT);
+    expect(parseDecimalToMinor('0000000000000090071992547409.91', 'USD')).toBe(MAX_MINOR_AMOUNT);
+  });
+
+  it('carries amounts past the old 32-bit ceiling exactly', () => {
+    expect(parseDecimalToMinor('25000000.00', 'IDR')).toBe(2_500_000_000);
+    expect(parseDecimalToMinor('21474836.48', 'USD')).toBe(2_147_483_648);
+    expect(parseDecimalToMinor('123456789012', 'VND')).toBe(123_456_789_012);
   });
 
   it('rejects an invalid currency', () => {
@@ -84,12 +95,30 @@ describe('normalizeCurrency and currencyExponent', () => {
     }
   });
 
-  it('knows the minor unit exponents', () => {
+  it('refuses three letters that are not an ISO 4217 currency, and ISO codes without a minor unit', () => {
+    for (const code of ['ABC', 'ZZZ', 'EUX', 'BTC', 'HRK', 'SLL']) {
+      expect(() => normalizeCurrency(code), code).toThrow(/is not an ISO 4217 currency$/);
+      expect(isCurrency(code)).toBe(false);
+    }
+    // Metals, bond-market units, the SDR, the testing code and "no currency": N.A. in ISO 4217.
+    for (const code of ['XAU', 'XAG', 'XPT', 'XPD', 'XBA', 'XDR', 'XSU', 'XUA', 'XTS', 'XXX']) {
+      expect(() => normalizeCurrency(code), code).toThrow(/no minor unit/);
+      expect(isCurrency(code)).toBe(false);
+    }
+    for (const code of ['XAF', 'XOF', 'XPF', 'usd', 'IDR', 'VES', 'ZWG', 'SLE']) expect(isCurrency(code), code).toBe(true);
+  });
+
+  it('knows the minor unit exponents from the ISO 4217 table', () => {
     expect(currencyExponent('USD')).toBe(2);
     expect(currencyExponent('eur')).toBe(2);
+    expect(currencyExponent('IDR')).toBe(2);
     expect(currencyExponent('JPY')).toBe(0);
+    expect(currencyExponent('VND')).toBe(0);
     expect(currencyExponent('KWD')).toBe(3);
     expect(currencyExponent('CLF')).toBe(4);
+    expect(currencyExponent('UYW')).toBe(4);
+    expect(currencyExponent('XOF')).toBe(0);
+    expect(ISO_4217_PUBLISHED).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 });
 
@@ -103,7 +132,8 @@ describe('formatMinorAsDecimal', () => {
     [1005, 'KWD', '1.005'],
     [7, 'KWD', '0.007'],
     [-5, 'USD', '-0.05'],
-    [MAX_MINOR_AMOUNT, 'USD', '21474836.47'],
+    [MAX_MINOR_AMOUNT, 'USD', '90071992547409.91'],
+    [2_500_000_000, 'IDR', '25000000.00'],
   ])('formats %i %s as %s', (amount, currency, expected) => {
     expect(formatMinorAsDecimal(amount, currency)).toBe(expected);
   });

@@ -225,6 +225,8 @@ describe('Smartcheckout status responses', () => {
       ['1.005', 'KWD', 'KWD', 1005],
       ['0.1', 'EUR', 'EUR', 10],
       ['19.990', ' usd ', 'USD', 1999],
+      ['25000000.00', 'IDR', 'IDR', 2_500_000_000],
+      ['90071992547409.91', 'USD', 'USD', Number.MAX_SAFE_INTEGER],
     ];
     for (const [amount_str, currency, normalised, total] of cases) {
       respond = () => ({ status: 200, body: { id: DOC_CHECKOUT_ID, status: 'completed', amount_str, currency, notes: '' } });
@@ -234,27 +236,36 @@ describe('Smartcheckout status responses', () => {
     }
   });
 
-  it('leaves the total unknown when only one of amount_str and currency is present', async () => {
-    respond = () => ({ status: 200, body: { status: 'completed', amount_str: '49.99', currency: null } });
-    const snapshot = await adapter().fetchStatus(DOC_CHECKOUT_ID);
-    expect(snapshot).toStrictEqual({ status: 'COMPLETED', notes: null });
+  it('keeps amounts beyond 32 bits exactly: 25,000,000.00 IDR is 2,500,000,000 minor units', async () => {
+    respond = () => ({ status: 200, body: { id: DOC_CHECKOUT_ID, status: 'completed', amount_str: '25000000.00', currency: 'IDR', notes: '' } });
+    expect(await adapter().fetchStatus(DOC_CHECKOUT_ID)).toStrictEqual({ status: 'COMPLETED', currency: 'IDR', total: 2_500_000_000, notes: null });
   });
 
-  it('turns an amount it cannot represent exactly into a non-retryable ProviderError', async () => {
-    const bad: Array<[string, string]> = [
-      ['49.999', 'USD'],
-      ['1e3', 'USD'],
-      ['-5.00', 'USD'],
-      ['12.5', 'JPY'],
-      ['49.99', 'DOLLARS'],
-      ['99999999999', 'USD'],
-    ];
-    for (const [amount_str, currency] of bad) {
-      respond = () => ({ status: 200, body: { id: DOC_CHECKOUT_ID, status: 'completed', amount_str, currency } });
-      const error = await providerErrorOf(adapter().fetchStatus(DOC_CHECKOUT_ID));
-      expect(error.retryable).toBe(false);
-      expect(error.httpStatus).toBe(200);
-    }
+  it('keeps a currency given without an amount and leaves the total as it was', async () => {
+    respond = () => ({ status: 200, body: { status: 'completed', amount_str: null, currency: 'usd' } });
+    expect(await adapter().fetchStatus(DOC_CHECKOUT_ID)).toStrictEqual({ status: 'COMPLETED', currency: 'USD', notes: null });
+  });
+
+  it.each([
+    ['49.999', 'USD', /more decimal places than USD allows \(2\)/, 'USD'],
+    ['1e3', 'USD', /not a decimal amount/, 'USD'],
+    ['-5.00', 'USD', /not a decimal amount/, 'USD'],
+    ['12.5', 'JPY', /more decimal places than JPY allows \(0\)/, 'JPY'],
+    ['49.99', 'DOLLARS', /not an ISO 4217 currency code/, null],
+    ['49.99', 'XAU', /no minor unit in ISO 4217/, null],
+    ['49.99', 'ZZZ', /"ZZZ" is not an ISO 4217 currency/, null],
+    ['999999999999999999', 'USD', /larger than the largest supported amount/, 'USD'],
+    ['49.99', null, /came without a currency/, undefined],
+  ])('records the completed status when amount_str %j %j cannot be read: total null, reason in notes and unreadable', async (amount_str, currency, reason, storedCurrency) => {
+    respond = () => ({ status: 200, body: { id: DOC_CHECKOUT_ID, status: 'completed', amount_str, currency, notes: 'Order #123' } });
+    const snapshot = await adapter().fetchStatus(DOC_CHECKOUT_ID);
+    expect(snapshot.status).toBe('COMPLETED');
+    expect(snapshot.total ?? null).toBeNull();
+    expect(snapshot.currency).toBe(storedCurrency);
+    expect(snapshot.unreadable).toEqual([expect.stringMatching(reason)]);
+    // The provider's own notes stay first; ours says what was left out and why.
+    expect(snapshot.notes).toMatch(/^Order #123\. Smartcheckout's amount could not be read exactly \(.+\); the total is left empty$/);
+    expect(snapshot.notes).toMatch(reason);
   });
 
   it('rejects an answer about another checkout', async () => {

@@ -1,5 +1,5 @@
 import type { CheckoutStatus } from '../../domain/checkout.js';
-import { ProviderError, ValidationError } from '../../domain/errors.js';
+import { ValidationError } from '../../domain/errors.js';
 import { MoneyFormatError, normalizeCurrency, parseDecimalToMinor } from '../../domain/money.js';
 import type { CheckoutProviderAdapter, ProviderSnapshot } from '../types.js';
 import type { SmartcheckoutClient } from './client.js';
@@ -114,27 +114,47 @@ export class SmartcheckoutAdapter implements CheckoutProviderAdapter {
   }
 }
 
+/**
+ * Maps a status answer. The status always applies; an amount or currency that cannot be read
+ * exactly is left out of the total (null), named in `unreadable` and explained in the notes, so a
+ * purchase the provider completed is recorded as completed even when its amount is unusable.
+ */
 function snapshotOfDetails(details: SmartcheckoutCheckoutDetails): ProviderSnapshot {
   const { status, unknownNote } = mapSmartcheckoutStatus(details.status);
   const providerNotes = details.notes != null && details.notes.trim() !== '' ? details.notes : null;
-  const snapshot: ProviderSnapshot = {
-    status,
-    notes: unknownNote && providerNotes ? `${unknownNote}: ${providerNotes}` : (unknownNote ?? providerNotes),
-  };
+  const notes = [unknownNote && providerNotes ? `${unknownNote}: ${providerNotes}` : (unknownNote ?? providerNotes)];
+  const snapshot: ProviderSnapshot = { status };
   const amount = details.amount_str?.trim();
   const currency = details.currency?.trim();
-  if (amount && currency) {
-    try {
-      snapshot.currency = normalizeCurrency(currency);
-      snapshot.total = parseDecimalToMinor(amount, snapshot.currency);
-    } catch (error) {
-      if (!(error instanceof MoneyFormatError)) throw error;
-      throw new ProviderError(
-        `Smartcheckout answered an amount we cannot represent exactly: ${error.message}`,
-        { provider: 'SMARTCHECKOUT', retryable: false, httpStatus: 200 },
-        { cause: error },
-      );
+  if (amount || currency) {
+    const problem = readTotal(amount, currency, snapshot);
+    if (problem) {
+      snapshot.unreadable = [problem];
+      notes.push(`Smartcheckout's amount could not be read exactly (${problem}); the total is left empty`);
     }
   }
+  snapshot.notes = notes.filter(Boolean).join('. ') || null;
   return snapshot;
+}
+
+/** Sets the snapshot's currency and total from the answer; returns what could not be read, if anything. */
+function readTotal(amount: string | undefined, currency: string | undefined, snapshot: ProviderSnapshot): string | null {
+  if (!currency) return `amount_str ${JSON.stringify(amount)} came without a currency`;
+  try {
+    snapshot.currency = normalizeCurrency(currency);
+  } catch (error) {
+    if (!(error instanceof MoneyFormatError)) throw error;
+    snapshot.currency = null;
+    snapshot.total = null;
+    return error.message;
+  }
+  if (!amount) return null;
+  try {
+    snapshot.total = parseDecimalToMinor(amount, snapshot.currency);
+    return null;
+  } catch (error) {
+    if (!(error instanceof MoneyFormatError)) throw error;
+    snapshot.total = null;
+    return error.message;
+  }
 }

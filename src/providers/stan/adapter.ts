@@ -1,7 +1,7 @@
-import { MAX_MINOR_AMOUNT, normalizeCurrency } from '../../domain/money.js';
+import { isMinorAmount, minorAmountOf, normalizeCurrency } from '../../domain/money.js';
 import type { CheckoutProviderAdapter, LineItemInfo, MerchantInfo, ProviderSnapshot } from '../types.js';
 import type { StanClient } from './client.js';
-import type { StanCheckoutResponse, StanCreateCheckoutRequest, StanMerchant, StanRequestLineItem, StanResponseLineItem } from './contract.js';
+import type { StanCreateCheckoutRequest, StanMerchant, StanRequestLineItem, StanResponseLineItem } from './contract.js';
 
 /** One line item of a Stan checkout; amounts in integer minor units. */
 export interface StanLineItemInput {
@@ -37,38 +37,73 @@ export class StanAdapter implements CheckoutProviderAdapter {
   readonly provider = 'STAN' as const;
   readonly #client: StanClient;
   readonly #currency: string;
+  readonly #testMode: boolean;
 
-  /** `currency` is the one currency of every Stan amount (`STAN_CURRENCY`). */
-  constructor(client: StanClient, options: { currency: string }) {
+  /**
+   * `currency` is the one currency of every Stan amount (`STAN_CURRENCY`); `testMode` marks every
+   * checkout as test mode whatever Stan's `is_testmode` says (a sandbox or a known test account).
+   */
+  constructor(client: StanClient, options: { currency: string; testMode?: boolean }) {
     this.#client = client;
     this.#currency = normalizeCurrency(options.currency);
+    this.#testMode = options.testMode ?? false;
   }
 
-  /** Creates the checkout at Stan and maps its answer; rejects with the client's `ProviderError`. */
+  /**
+   * Creates the checkout at Stan and maps its answer; rejects with the client's `ProviderError`.
+   * An amount in the answer that is not an integer in minor units (0 to 2^53 − 1) is replaced by
+   * the one we sent, named in `unreadable` and explained in the notes: Stan did create the session.
+   */
   async create(input: StanCreateInput): Promise<ProviderSnapshot> {
     const response = await this.#client.createCheckout(toRequestBody(input));
-    return {
+    const read = stanAmountReader();
+    const total = read(response.total_amount, 'total_amount') ?? input.totalAmount;
+    const discount = read(response.discount_amount, 'discount_amount') ?? input.discountAmount ?? null;
+    const snapshot: ProviderSnapshot = {
       providerCheckoutId: response.id,
       status: 'OPEN',
       currency: this.#currency,
-      total: response.total_amount ?? input.totalAmount,
-      testMode: response.is_testmode ?? false,
+      total,
+      testMode: this.#testMode || response.is_testmode === true,
       merchant: toMerchant(response.merchant),
-      lineItems: toLineItems(response.line_items, input.lineItems),
+      lineItems: toLineItems(response.line_items, input.lineItems, read),
       details: {
-        subtotal: response.subtotal_amount ?? input.subtotalAmount,
-        discount: response.discount_amount ?? input.discountAmount ?? null,
-        taxRate: response.tax_rate ?? input.taxRate ?? null,
+        subtotal: read(response.subtotal_amount, 'subtotal_amount') ?? input.subtotalAmount,
+        discount,
+        taxRate: read(response.tax_rate, 'tax_rate') ?? input.taxRate ?? null,
         // Stan does not echo tax_cost, so the amount we sent is the only one there is.
         tax: input.taxCost ?? null,
         discountCode: response.discount_code ?? input.discountCode ?? null,
-        totalBeforeDiscount: response.total_amount_before_discount ?? totalBeforeDiscountOf(response, input),
+        // When Stan does not say: what the customer pays plus what was taken off.
+        totalBeforeDiscount: read(response.total_amount_before_discount, 'total_amount_before_discount') ?? minorAmountOf(BigInt(total) + BigInt(discount ?? 0)),
         sessionId: response.session_id ?? input.sessionId ?? null,
         orderId: response.order_id ?? input.orderId ?? null,
         returnUrl: input.returnUrl,
       },
     };
+    if (read.problems.length > 0) {
+      snapshot.unreadable = read.problems;
+      snapshot.notes = `Stan answered amounts that could not be read exactly (${read.problems.join('; ')}); the amounts sent to Stan are shown instead`;
+    }
+    return snapshot;
   }
+}
+
+/** Reads amounts of a Stan answer: a number in minor units, null when absent or unreadable (recorded in `problems`). */
+interface StanAmountReader {
+  (value: unknown, field: string): number | null;
+  readonly problems: string[];
+}
+
+function stanAmountReader(): StanAmountReader {
+  const problems: string[] = [];
+  const read = (value: unknown, field: string): number | null => {
+    if (value === null || value === undefined) return null;
+    if (isMinorAmount(value)) return value;
+    problems.push(`${field} ${JSON.stringify(value) ?? String(value)} is not an integer amount from 0 to ${Number.MAX_SAFE_INTEGER}`);
+    return null;
+  };
+  return Object.assign(read, { problems });
 }
 
 /** Builds the documented snake_case body; absent optional fields are left out, never null. */
@@ -130,18 +165,19 @@ function toMerchant(merchant: StanMerchant | null | undefined): MerchantInfo | n
  * A response without line items, or with an item lacking its quantity and nothing to fill
  * it from, falls back to what we sent.
  */
-function toLineItems(response: StanResponseLineItem[] | null | undefined, sent: StanLineItemInput[]): LineItemInfo[] {
+function toLineItems(response: StanResponseLineItem[] | null | undefined, sent: StanLineItemInput[], read: StanAmountReader): LineItemInfo[] {
   if (response && response.length > 0) {
     const aligned = response.length === sent.length;
     const mapped = response.map((item, i) => {
       const own = aligned ? sent[i] : undefined;
-      const quantity = item.quantity ?? own?.quantity;
-      if (quantity === undefined) return null;
+      const at = `line_items[${i}]`;
+      const quantity = read(item.quantity, `${at}.quantity`) ?? own?.quantity;
+      if (quantity === undefined || quantity < 1) return null;
       return lineItem({
         productId: item.product_id ?? own?.productId ?? null,
         quantity,
-        unitPrice: item.unit_price ?? own?.unitPrice ?? null,
-        discountAmount: item.discount_amount ?? own?.discountAmount ?? null,
+        unitPrice: read(item.unit_price, `${at}.unit_price`) ?? own?.unitPrice ?? null,
+        discountAmount: read(item.discount_amount, `${at}.discount_amount`) ?? own?.discountAmount ?? null,
         description: item.description ?? own?.description ?? null,
         sku: item.sku ?? own?.sku ?? null,
         imageUrl: item.image_url ?? own?.imageUrl ?? null,
@@ -162,20 +198,8 @@ function lineItem(item: Omit<StanLineItemInput, 'productId' | 'unitPrice'> & { p
     quantity: item.quantity,
     unitPrice: item.unitPrice,
     discount,
-    total: item.unitPrice === null ? null : fitting(BigInt(item.quantity) * BigInt(item.unitPrice) - BigInt(discount ?? 0)),
+    total: item.unitPrice === null ? null : minorAmountOf(BigInt(item.quantity) * BigInt(item.unitPrice) - BigInt(discount ?? 0)),
     imageUrl: item.imageUrl ?? null,
     productUrl: item.productUrl ?? null,
   };
-}
-
-/** Total before discount when Stan does not say: what the customer pays plus what was taken off. */
-function totalBeforeDiscountOf(response: StanCheckoutResponse, input: StanCreateInput): number | null {
-  const total = response.total_amount ?? input.totalAmount;
-  const discount = response.discount_amount ?? input.discountAmount ?? 0;
-  return fitting(BigInt(total) + BigInt(discount));
-}
-
-/** A computed amount, or null when it would not fit the GraphQL Int of `Money.amount`. */
-function fitting(value: bigint): number | null {
-  return value <= BigInt(MAX_MINOR_AMOUNT) && value >= -BigInt(MAX_MINOR_AMOUNT) ? Number(value) : null;
 }

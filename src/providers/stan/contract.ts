@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { MAX_MINOR_AMOUNT } from '../../domain/money.js';
 
 /*
  * Stan `POST /v1/checkouts` (seed 004). The document marks no request field as required and
@@ -11,8 +10,8 @@ import { MAX_MINOR_AMOUNT } from '../../domain/money.js';
 /** The one documented endpoint, appended to the base URL. */
 export const STAN_CHECKOUTS_PATH = '/v1/checkouts';
 
-/** Non-negative integer minor units, as the document's `integer` amounts. */
-const requestAmount = z.int().min(0);
+/** Non-negative integer minor units, as the document's `integer` amounts, exact up to 2^53 − 1. */
+const requestAmount = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** One line of the request body (`line_items[]`). Optional fields are omitted, never null. */
 export const stanRequestLineItemSchema = z.object({
@@ -43,18 +42,20 @@ export const stanCreateCheckoutRequestSchema = z.object({
 export type StanCreateCheckoutRequest = z.infer<typeof stanCreateCheckoutRequestSchema>;
 
 /**
- * An amount in a response: the document says `integer`; it must also fit the GraphQL `Int`
- * our `Money.amount` carries, or we could not show it.
+ * An amount in a response: the document says `integer`. It is not checked here, because one
+ * unreadable amount (a fraction, a string, a number beyond 2^53 − 1) must not throw away a
+ * checkout Stan did create: the adapter reads each with `readStanAmount`, falls back to the amount
+ * we sent, and explains it in the checkout's notes.
  */
-const responseInt = z.int().min(-MAX_MINOR_AMOUNT).max(MAX_MINOR_AMOUNT).nullish();
+const responseNumber = z.unknown().optional();
 const responseString = z.string().nullish();
 
 /** One line of the response's `line_items[]`; any field may be missing or null. */
 export const stanResponseLineItemSchema = z.object({
   product_id: responseString,
-  quantity: responseInt,
-  unit_price: responseInt,
-  discount_amount: responseInt,
+  quantity: responseNumber,
+  unit_price: responseNumber,
+  discount_amount: responseNumber,
   description: responseString,
   sku: responseString,
   image_url: responseString,
@@ -75,11 +76,11 @@ export type StanMerchant = z.infer<typeof stanMerchantSchema>;
 /** 200 body of `POST /v1/checkouts`. */
 export const stanCheckoutResponseSchema = z.object({
   id: z.string().min(1),
-  total_amount: responseInt,
-  total_amount_before_discount: responseInt,
-  subtotal_amount: responseInt,
-  discount_amount: responseInt,
-  tax_rate: z.int().nullish(),
+  total_amount: responseNumber,
+  total_amount_before_discount: responseNumber,
+  subtotal_amount: responseNumber,
+  discount_amount: responseNumber,
+  tax_rate: responseNumber,
   discount_code: responseString,
   is_testmode: z.boolean().nullish(),
   line_items: z.array(stanResponseLineItemSchema).nullish(),
