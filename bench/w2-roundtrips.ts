@@ -4,8 +4,8 @@
  * handle's statementCount around one request) on an in-process app (PGlite in memory).
  * Writes bench/results/w2.json.
  */
-import { loadConfig } from '../src/config.js';
-import { buildApp } from '../src/server.js';
+import { loadConfig } from '../src/config/index.js';
+import { buildApp } from '../src/app/index.js';
 import { BENCH_API_KEY, progress, writeResults } from './lib/common.js';
 import { gql, seedCheckouts } from './lib/graphql.js';
 

@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig } from './config.js';
-import { buildApp } from './server.js';
+import { buildApp } from './app/index.js';
+import { ConfigError, loadConfig } from './config/index.js';
 
 /** Starts the API from the environment; SIGTERM/SIGINT stop it gracefully. */
 async function main(): Promise<void> {

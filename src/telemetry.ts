@@ -5,7 +5,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { Plugin } from 'graphql-yoga';
-import type { AppConfig } from './config.js';
+import type { AppConfig } from './config/index.js';
 
 /** Tracing of GraphQL operations, exported over OTLP/HTTP. */
 export interface Tracing {

@@ -7,8 +7,8 @@ import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { envSchema, loadConfig } from '../src/config.js';
-import { testModeProviders } from '../src/providers/index.js';
+import { envSchema, loadConfig } from '../src/config/index.js';
+import { PROVIDER_REGISTRY, testModeProviders } from '../src/providers/index.js';
 
 /*
  * Docker cannot run where the suite runs, so the deployment files are checked against the code
@@ -446,7 +446,7 @@ describe('compose.yaml', () => {
       expect(config.redisUrl).toBeDefined();
       expect(config.poller).toBe(true);
       // Every provider has a base URL: no instance starts private in-process sandboxes.
-      expect([config.smartcheckout.baseUrl, config.payervault.baseUrl, config.stan.baseUrl].every(Boolean)).toBe(true);
+      expect(Object.values(config.providers).every((provider) => Boolean(provider.baseUrl))).toBe(true);
     }
   });
 
@@ -478,24 +478,21 @@ describe('compose.yaml', () => {
   it('points the providers at the one shared sandbox, on the ports it listens on, with the credentials it checks', () => {
     const sandboxEnv = containerEnv('sandbox');
     expect(sandboxEnv.SANDBOX_HOST).toBe('0.0.0.0');
-    // src/sandbox.ts: Smartcheckout on SANDBOX_PORT (default 4100), PayerVault +1, Stan +2.
-    expect(read('src/sandbox.ts')).toMatch(/SMARTCHECKOUT: base, PAYERVAULT: base \+ 1, STAN: base \+ 2/);
+    // src/sandbox.ts: the registry's providers on SANDBOX_PORT (default 4100), +1, +2, in registry order.
+    expect(read('src/sandbox.ts')).toMatch(/definition\.name, base \+ index/);
+    expect(PROVIDER_REGISTRY.map((definition) => definition.name)).toEqual(['SMARTCHECKOUT', 'PAYERVAULT', 'STAN']);
     const base = Number(sandboxEnv.SANDBOX_PORT ?? 4100);
     const api = loadConfig(containerEnv('api-1'));
-    for (const [provider, origin] of [
-      [0, api.smartcheckout.baseUrl],
-      [1, api.payervault.baseUrl],
-      [2, api.stan.baseUrl],
-    ] as const) {
-      const url = urlOf(origin, `provider ${provider}`);
+    for (const [index, definition] of PROVIDER_REGISTRY.entries()) {
+      const url = urlOf(api.providers[definition.name].baseUrl, `provider ${definition.name}`);
       expect(url.hostname).toBe('sandbox');
-      expect(Number(url.port)).toBe(base + provider);
+      expect(Number(url.port)).toBe(base + index);
     }
     // The sandbox loads the same config schema; what it accepts must be what the API sends.
     const sandbox = loadConfig(sandboxEnv);
-    expect(sandbox.smartcheckout.apiKey).toBe(api.smartcheckout.apiKey);
-    expect([sandbox.payervault.accessKey, sandbox.payervault.accessSecret]).toEqual([api.payervault.accessKey, api.payervault.accessSecret]);
-    expect([sandbox.stan.clientId, sandbox.stan.clientSecret]).toEqual([api.stan.clientId, api.stan.clientSecret]);
+    for (const definition of PROVIDER_REGISTRY) {
+      expect(sandbox.providers[definition.name].credentials, definition.name).toEqual(api.providers[definition.name].credentials);
+    }
     // Reached by URL, yet a sandbox: every provider reports testMode: true.
     expect(testModeProviders(api)).toEqual(new Set(['SMARTCHECKOUT', 'PAYERVAULT', 'STAN']));
     // Its healthcheck probes exactly those three ports.

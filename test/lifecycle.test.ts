@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/config/index.js';
 import { ApiKeyRepository } from '../src/db/api-keys.js';
 import { CheckoutRepository } from '../src/db/repository.js';
 import { checkoutEvents, checkouts } from '../src/db/schema.js';
@@ -324,13 +324,13 @@ describe('OPEN checkouts that expire after CHECKOUT_OPEN_TTL_SECONDS', () => {
   });
 
   it('writes exactly one EXPIRED event when several rounds (and instances) sweep at once', async () => {
-    await Promise.all([t.app.maintenance.stop(), other.app.maintenance.stop()]);
+    await Promise.all([t.app.expiry.stop(), other.app.expiry.stop()]);
     const links = await Promise.all([createLink(t), createLink(t), createLink(t)]);
     const ids = links.map((link) => rowIdOf(link.id));
     for (const id of ids) {
       await t.app.database.db.update(checkouts).set({ createdAt: sql`now() - interval '1 hour'` }).where(eq(checkouts.id, id));
     }
-    const rounds = await Promise.all([t.app.maintenance.runOnce(), other.app.maintenance.runOnce(), t.app.maintenance.runOnce(), other.app.maintenance.runOnce()]);
+    const rounds = await Promise.all([t.app.expiry.runOnce(), other.app.expiry.runOnce(), t.app.expiry.runOnce(), other.app.expiry.runOnce()]);
     expect(rounds.reduce((sum, round) => sum + round.expired, 0)).toBe(3);
     for (const id of ids) {
       const events = await t.app.database.db.select().from(checkoutEvents).where(eq(checkoutEvents.checkoutId, id));
@@ -503,9 +503,9 @@ describe('testMode with a shared sandbox reached by URL', () => {
 describe('configuration of the lifecycle', () => {
   it('reads the TTL, the give-up count and the test-mode flags, with their defaults', () => {
     const defaults = loadConfig({});
-    expect(defaults).toMatchObject({ checkoutOpenTtlSeconds: 86_400, pollMaxAnswerErrors: 10, smartcheckout: { testMode: false }, stan: { testMode: false } });
+    expect(defaults).toMatchObject({ checkoutOpenTtlSeconds: 86_400, pollMaxAnswerErrors: 10, providers: { SMARTCHECKOUT: { testMode: false }, STAN: { testMode: false } } });
     const set = loadConfig({ CHECKOUT_OPEN_TTL_SECONDS: '3600', POLL_MAX_ANSWER_ERRORS: '4', STAN_TEST_MODE: 'true', STAN_CURRENCY: 'idr' });
-    expect(set).toMatchObject({ checkoutOpenTtlSeconds: 3600, pollMaxAnswerErrors: 4, stan: { testMode: true, currency: 'IDR' } });
+    expect(set).toMatchObject({ checkoutOpenTtlSeconds: 3600, pollMaxAnswerErrors: 4, providers: { STAN: { testMode: true, settings: { currency: 'IDR' } } } });
   });
 
   it.each([

@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { createPubSub } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 import { openDatabase } from '../src/db/client.js';
 import { CheckoutRepository } from '../src/db/repository.js';
 import { CheckoutService } from '../src/domain/checkout-service.js';
 import { CheckoutLifecycle } from '../src/domain/lifecycle.js';
 import { createLogger } from '../src/logger.js';
-import { createProviderAdapters, hasStatusEndpoint } from '../src/providers/index.js';
-import { Poller } from '../src/realtime/poller.js';
-import type { CheckoutPubSub } from '../src/realtime/pubsub.js';
+import { createProviderCatalog, hasStatusEndpoint } from '../src/providers/index.js';
+import { Poller } from '../src/workers/poller.js';
+import { changePublisher, type CheckoutPubSub } from '../src/realtime/pubsub.js';
 import {
   CheckoutDocument,
   CreatePayerVaultCheckoutDocument,
@@ -164,11 +164,11 @@ describe('poll schedules and backoff (one instance)', () => {
 
   it('Poller.backoffMs is exponential from the interval and capped, deterministic with a fixed random', () => {
     const config = loadConfig({ DATA_DIR: 'memory://' });
-    const adapters = createProviderAdapters(config, { SMARTCHECKOUT: provider.url, PAYERVAULT: provider.url, STAN: provider.url });
+    const providers = createProviderCatalog(config, { SMARTCHECKOUT: provider.url, PAYERVAULT: provider.url, STAN: provider.url });
     const pubsub: CheckoutPubSub = createPubSub();
     const logger = createLogger('silent');
-    const lifecycle = new CheckoutLifecycle({ repository, pubsub, isPolled: hasStatusEndpoint, logger });
-    const service = new CheckoutService(repository, adapters, { lifecycle, pollIntervalMs: 100, testModeProviders: new Set(), stanCurrency: 'EUR' }, logger);
+    const lifecycle = new CheckoutLifecycle({ store: repository, publisher: changePublisher(pubsub), isPolled: hasStatusEndpoint, logger });
+    const service = new CheckoutService({ store: repository, providers, lifecycle, pollIntervalMs: 100, logger });
     const make = (random: () => number) =>
       new Poller(repository, service, lifecycle, logger, {
         instanceId: 'backoff-test',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/config/index.js';
 import { CheckoutsDocument } from './generated/graphql.js';
 import { DATABASE_KIND, startTestApp, type TestApp } from './support/app.js';
 
@@ -211,7 +211,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ API_KEYS: '', DATABASE_URL: '', SMARTCHECKOUT_BASE_URL: ' ' });
     expect(config.apiKeys).toBeUndefined();
     expect(config.databaseUrl).toBeUndefined();
-    expect(config.smartcheckout.baseUrl).toBeUndefined();
+    expect(config.providers.SMARTCHECKOUT.baseUrl).toBeUndefined();
     expect(config).toMatchObject({ port: 4000, host: '0.0.0.0', dataDir: '.data', pollIntervalMs: 1000, pollMaxIntervalMs: 30000 });
     const keyed = loadConfig({ API_KEYS: 'shop-1:key-one-1234, shop-2:key-two-1234' });
     expect([...keyed.apiKeys!]).toEqual([

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/config/index.js';
 import { CheckoutsDocument, CreateSmartCheckoutDocument } from './generated/graphql.js';
 import { expectType, startTestApp } from './support/app.js';
 

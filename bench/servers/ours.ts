@@ -1,5 +1,5 @@
 /**
- * This API as production runs it: buildApp from src/server.ts, configured from the environment
+ * This API as production runs it: buildApp from src/app/index.ts, configured from the environment
  * the bench script passes (NODE_ENV=production, API_KEYS, POLLER, LOG_LEVEL=warn ...).
  * Prints `READY {"url": ...}` once listening; stops gracefully on SIGTERM.
  *
@@ -8,9 +8,9 @@
  * poll interval from start; the READY line then carries the global ids of the first 1,000.
  */
 import { inArray, sql } from 'drizzle-orm';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { checkoutEvents, checkouts, pollSchedules } from '../../src/db/schema.js';
-import { buildApp, type App } from '../../src/server.js';
+import { buildApp, type App } from '../../src/app/index.js';
 
 const config = loadConfig(process.env);
 const app = await buildApp(config);
@@ -49,9 +49,9 @@ async function seedProcessing(app: App, tenant: string, count: number, intervalM
       .values(
         batch.map((i) => ({
           tenant,
-          provider: 'SMARTCHECKOUT',
+          provider: 'SMARTCHECKOUT' as const,
           providerCheckoutId: `sc_bench_${i}`,
-          status: 'PROCESSING',
+          status: 'PROCESSING' as const,
           testMode: false,
           details: { productUrl: `https://store-${i % 50}.example/item/${i}`, userData: { email: 'ada@example.com' } },
         })),
@@ -59,7 +59,7 @@ async function seedProcessing(app: App, tenant: string, count: number, intervalM
       .returning({ id: checkouts.id });
     const rowIds = rows.map((row) => row.id);
     ids.push(...rowIds);
-    await db.insert(checkoutEvents).values(rowIds.map((checkoutId) => ({ checkoutId, status: 'PROCESSING', source: 'api' })));
+    await db.insert(checkoutEvents).values(rowIds.map((checkoutId) => ({ checkoutId, status: 'PROCESSING' as const, source: 'api' })));
     await db.insert(pollSchedules).values(rowIds.map((checkoutId) => ({ checkoutId, nextPollAt: new Date(Date.now() + 3_600_000) })));
   }
   // Due times are set last, relative to now, so the time spent seeding does not count as lag.

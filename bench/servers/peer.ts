@@ -3,11 +3,11 @@
  * BENCH_PEER=apollo (@apollo/server 5, standalone) or BENCH_PEER=mercurius (fastify 5 +
  * mercurius 16 with `jit: 1`), for W1's side-by-side comparison.
  *
- * The context is built as src/server.ts builds ours, from the same pieces: the same database
+ * The context is built as src/app/graphql-handler.ts builds ours, from the same pieces: the same database
  * (PGlite in DATA_DIR or PostgreSQL at DATABASE_URL, migrated by openDatabase), repository,
  * checkout service with the built-in sandboxes (so the create mutations seed it), in-memory
  * pub/sub, and the same per-request checks: ApiKeyAuthenticator on `Authorization` and the
- * per-key RateLimiter. What ours has and the peers do not (graphql-armor limits, query length
+ * per-key OperationRateLimiter. What ours has and the peers do not (graphql-armor limits, query length
  * limit, Prometheus metrics, security headers, body-size check, request ids) is listed in
  * bench/README.md.
  */
@@ -16,50 +16,44 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import Fastify from 'fastify';
 import mercurius from 'mercurius';
-import { ApiKeyAuthenticator } from '../../src/auth.js';
-import { loadConfig } from '../../src/config.js';
+import { DisposalStack } from '../../src/app/disposal.js';
+import { openResources } from '../../src/app/resources.js';
+import { createServices } from '../../src/app/services.js';
+import { loadConfig } from '../../src/config/index.js';
 import type { Context } from '../../src/context.js';
-import { ApiKeyRepository } from '../../src/db/api-keys.js';
-import { openDatabase } from '../../src/db/client.js';
-import { CheckoutRepository } from '../../src/db/repository.js';
-import { CheckoutService } from '../../src/domain/checkout-service.js';
-import { CheckoutLifecycle } from '../../src/domain/lifecycle.js';
 import { createLogger } from '../../src/logger.js';
 import { AppMetrics } from '../../src/metrics.js';
-import { createProviderAdapters, hasStatusEndpoint, sandboxedProviders, testModeProviders } from '../../src/providers/index.js';
-import { startSandboxes } from '../../src/providers/sandboxes.js';
-import { createRealtimeBus } from '../../src/realtime/pubsub.js';
 import { schema } from '../../src/schema/index.js';
-import { RateLimiter } from '../../src/security.js';
 
 const peer = process.env.BENCH_PEER;
 if (peer !== 'apollo' && peer !== 'mercurius') throw new Error('BENCH_PEER must be apollo or mercurius');
 
 const config = loadConfig(process.env);
 const logger = createLogger(config.logLevel);
-const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-const sandboxed = sandboxedProviders(config);
-const sandboxes = await startSandboxes(config, sandboxed);
-const { pubsub } = await createRealtimeBus(undefined);
-const repository = new CheckoutRepository(database.db);
-const lifecycle = new CheckoutLifecycle({ repository, pubsub, isPolled: hasStatusEndpoint, logger });
-const service = new CheckoutService(
-  repository,
-  createProviderAdapters(config, sandboxes.urls),
-  { lifecycle, testModeProviders: testModeProviders(config), stanCurrency: config.stan.currency, pollIntervalMs: config.pollIntervalMs },
-  logger,
-);
-const authenticator = new ApiKeyAuthenticator({ bootstrapKeys: config.apiKeys, store: new ApiKeyRepository(database.db), requireKey: true });
-const rateLimiter = new RateLimiter(config.limits.ratePerMinute);
 const metrics = new AppMetrics();
+const stack = new DisposalStack();
+// The app's own resources and services (src/app/): the same database, providers, auth and rate limiter.
+const resources = await openResources(config, logger, stack);
+const services = createServices(config, resources, logger, metrics);
+const { database } = resources;
 
-/** Ours' context function (src/server.ts), minus what is Yoga-specific. */
+/** Ours' context function (src/app/graphql-handler.ts), minus what is Yoga-specific. */
 async function contextFor(authorization: string | undefined, address: string | undefined): Promise<Context> {
   const requestId = randomUUID();
-  const principal = await authenticator.authenticate(authorization ?? null);
-  rateLimiter.check(principal.keyId ?? `address:${address ?? 'unknown'}`);
+  const principal = await services.authenticator.authenticate(authorization ?? null);
+  await services.rateLimiter.check(principal.keyId ?? `address:${address ?? 'unknown'}`);
   const { tenant, scope } = principal;
-  return { tenant, scope, requestId, logger: logger.child({ requestId, tenant }), repository, checkouts: service, lifecycle, pubsub, openSubscriptions: metrics.openSubscriptions };
+  return {
+    tenant,
+    scope,
+    requestId,
+    logger: logger.child({ requestId, tenant }),
+    repository: services.repository,
+    checkouts: services.checkouts,
+    lifecycle: services.lifecycle,
+    pubsub: resources.bus.pubsub,
+    openSubscriptions: metrics.openSubscriptions,
+  };
 }
 
 let url: string;
@@ -92,8 +86,7 @@ console.log(`READY ${JSON.stringify({ url, pid: process.pid, peer, database: dat
 process.on('SIGTERM', () => {
   void (async () => {
     await close().catch(() => undefined);
-    await sandboxes.close();
-    await database.close();
+    await stack.dispose();
     process.exit(0);
   })();
 });

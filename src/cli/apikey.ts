@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config/index.js';
 import { ApiKeyRepository, type ApiKeyScope } from '../db/api-keys.js';
 import { openDatabase } from '../db/client.js';
 

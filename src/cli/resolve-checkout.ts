@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config/index.js';
 import { openDatabase } from '../db/client.js';
 import { CheckoutRepository, isRowId } from '../db/repository.js';
-import { CHECKOUT_STATUSES, isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
+import { CHECKOUT_STATUSES, isTerminal, type CheckoutStatus } from '../domain/checkout.js';
 import { CheckoutLifecycle } from '../domain/lifecycle.js';
 import { createLogger } from '../logger.js';
 import { hasStatusEndpoint } from '../providers/index.js';
-import { createRealtimeBus } from '../realtime/pubsub.js';
+import { changePublisher, createRealtimeBus } from '../realtime/pubsub.js';
 import { decodeGlobalIdSafely } from '../schema/global-id.js';
 
 /**
@@ -50,9 +50,14 @@ async function main(): Promise<number> {
       return 1;
     }
     // The same domain code as the API's recordCheckoutOutcome, with the operator's wider rights.
-    const lifecycle = new CheckoutLifecycle({ repository, pubsub: bus.pubsub, isPolled: hasStatusEndpoint, logger: createLogger('warn', process.stderr) });
+    const lifecycle = new CheckoutLifecycle({
+      store: repository,
+      publisher: changePublisher(bus.pubsub),
+      isPolled: hasStatusEndpoint,
+      logger: createLogger('warn', process.stderr),
+    });
     const providerCheckoutId = values['provider-checkout-id'] ?? row.providerCheckoutId;
-    const follow = hasStatusEndpoint(row.provider as ProviderName) && providerCheckoutId && !isTerminal(status);
+    const follow = hasStatusEndpoint(row.provider) && providerCheckoutId && !isTerminal(status);
     const updated = await lifecycle.recordOutcome(row, { status, note: values.note, providerCheckoutId: values['provider-checkout-id'] }, 'operator');
     process.stdout.write(`${row.id}: ${row.status} -> ${updated.status}${follow ? ' (the poller follows it now)' : ''}\n`);
     return 0;

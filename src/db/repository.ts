@@ -1,6 +1,8 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
-import type { LineItemInfo, MerchantInfo, ProviderSnapshot } from '../providers/types.js';
+import type { ApplyOptions, CheckoutStore, ScheduleChange, SnapshotResult } from '../domain/ports.js';
+import type { NewCheckout } from '../domain/records.js';
+import type { LineItemInfo, MerchantInfo, ProviderSnapshot } from '../domain/snapshot.js';
 import type { Database } from './client.js';
 import {
   checkoutEvents,
@@ -10,63 +12,13 @@ import {
   pollSchedules,
   type CheckoutEventRow,
   type PollScheduleRow,
-  type StoredCreateError,
   type CheckoutRow,
   type LineItemRow,
   type MerchantRow,
 } from './schema.js';
 
-/** What is known about a checkout before its provider is called. */
-export interface NewCheckout {
-  tenant: string;
-  provider: ProviderName;
-  testMode: boolean;
-  currency?: string | null;
-  details: Record<string, unknown>;
-  lineItems?: LineItemInfo[];
-  idempotencyKey?: string | null;
-  requestHash?: string | null;
-}
-
-/** How the poll schedule changes along with a write. */
-export type ScheduleChange =
-  | { kind: 'keep' }
-  /** Start polling in `delayMs` unless a schedule exists already. */
-  | { kind: 'ensure'; delayMs: number }
-  /** The poller's verdict after a poll: next poll in `delayMs`, lease released. */
-  | {
-      kind: 'next';
-      owner: string;
-      delayMs: number;
-      attempts: number;
-      error?: string | null;
-      answerHash?: string;
-      /** Unusable answers in a row (see `pollSchedules.answerErrors`); unchanged when undefined. */
-      answerErrors?: number;
-    }
-  /** No more polling (terminal status). */
-  | { kind: 'remove' };
-
-/** What else a snapshot write does. */
-export interface ApplyOptions {
-  /** How the poll schedule changes in the same transaction (default: unchanged). */
-  schedule?: ScheduleChange;
-  /** The create mutation's typed error, stored for idempotent replay. */
-  createError?: StoredCreateError;
-  /** Write only if the checkout is still in (one of) these statuses; otherwise leave it and report no event. */
-  onlyFrom?: CheckoutStatus | readonly CheckoutStatus[];
-  /** Forget the checkout's idempotency key, so the same key may create a new checkout. */
-  releaseIdempotencyKey?: boolean;
-}
-
-/** The checkout after a write, and the event appended if its status changed. */
-export interface SnapshotResult {
-  /** The row as written, or as found when `onlyFrom` refused the write. */
-  row: CheckoutRow;
-  event: CheckoutEventRow | null;
-  /** False when `onlyFrom` refused the write (the checkout was in another status). */
-  written: boolean;
-}
+export type { ApplyOptions, ScheduleChange, SnapshotResult } from '../domain/ports.js';
+export type { NewCheckout } from '../domain/records.js';
 
 /** A poll schedule claimed by this instance. */
 export interface ClaimedPoll {
@@ -106,7 +58,7 @@ export function isRowId(id: string): boolean {
 }
 
 /** Every SQL statement about checkouts, merchants, line items and events. Tenant-scoped reads. */
-export class CheckoutRepository {
+export class CheckoutRepository implements CheckoutStore {
   constructor(private readonly db: Database) {}
 
   /** Writes the PENDING checkout, its known line items and its first event in one transaction. */
@@ -149,12 +101,12 @@ export class CheckoutRepository {
     return this.db.transaction(async (tx) => {
       const [current] = await tx.select().from(checkouts).where(eq(checkouts.id, checkoutId)).for('update');
       if (!current) throw new Error(`checkout ${checkoutId} vanished while being updated`);
-      if (onlyFrom && !(typeof onlyFrom === 'string' ? [onlyFrom] : onlyFrom).includes(current.status as CheckoutStatus)) {
+      if (onlyFrom && !(typeof onlyFrom === 'string' ? [onlyFrom] : onlyFrom).includes(current.status)) {
         return { row: current, event: null, written: false };
       }
       // A final status is final: a late answer (a poll in flight while the merchant recorded the
       // outcome) never reopens it. Only an operator correcting a record may change it.
-      if (isTerminal(current.status as CheckoutStatus) && snapshot.status !== current.status && source !== 'operator') {
+      if (isTerminal(current.status) && snapshot.status !== current.status && source !== 'operator') {
         return { row: current, event: null, written: false };
       }
       let merchantId = current.merchantId;

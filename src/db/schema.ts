@@ -13,11 +13,10 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { CheckoutStatus, ProviderName } from '../domain/checkout.js';
+import type { StoredCreateError } from '../domain/records.js';
 
-/** A create mutation's typed error, as stored for idempotent replay. */
-export type StoredCreateError =
-  | { type: 'ProviderError'; message: string; provider: string; retryable: boolean; httpStatus: number | null; providerMessage: string | null }
-  | { type: 'EmptyCartError'; customerId: string; providerMessage: string | null };
+export type { StoredCreateError } from '../domain/records.js';
 
 /**
  * A merchant, one row per tenant and merchant identity (`key`), shared by every checkout of that
@@ -41,7 +40,10 @@ export const merchants = pgTable(
   (table) => [uniqueIndex('merchants_tenant_provider_key').on(table.tenant, table.provider, table.key)],
 );
 
-/** One checkout at one provider. Provider-specific fields live in `details` (validated by zod on read). */
+/**
+ * One checkout at one provider (the domain's CheckoutRecord). Provider-specific fields live in
+ * `details`, checked by the provider's details schema when read.
+ */
 export const checkouts = pgTable(
   'checkouts',
   {
@@ -49,9 +51,9 @@ export const checkouts = pgTable(
     /** Insertion order: the stable sort key behind the newest-first connection cursors. */
     seq: bigserial('seq', { mode: 'number' }).notNull().unique(),
     tenant: text('tenant').notNull(),
-    provider: text('provider').notNull(),
+    provider: text('provider').$type<ProviderName>().notNull(),
     providerCheckoutId: text('provider_checkout_id'),
-    status: text('status').notNull(),
+    status: text('status').$type<CheckoutStatus>().notNull(),
     currency: text('currency'),
     /** Minor units of `currency`, up to 2^53 − 1 (read back as a JS number, exact in that range). */
     totalAmount: bigint('total_amount', { mode: 'number' }),
@@ -109,7 +111,7 @@ export const checkoutEvents = pgTable(
     checkoutId: uuid('checkout_id')
       .notNull()
       .references(() => checkouts.id, { onDelete: 'cascade' }),
-    status: text('status').notNull(),
+    status: text('status').$type<CheckoutStatus>().notNull(),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
     /** Who observed the change: `api` (our own writes), or the provider's name. */
     source: text('source').notNull(),

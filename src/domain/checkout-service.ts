@@ -1,183 +1,122 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ApplyOptions, CheckoutRepository, NewCheckout, ScheduleChange } from '../db/repository.js';
-import type { CheckoutRow, StoredCreateError } from '../db/schema.js';
-import type { PayerVaultAdapter } from '../providers/payervault/adapter.js';
-import { buildSmartcheckoutUserData, type SmartcheckoutAdapter } from '../providers/smartcheckout/adapter.js';
-import type { StanAdapter } from '../providers/stan/adapter.js';
-import type { CheckoutProviderAdapter, ProviderSnapshot } from '../providers/types.js';
-import { isTerminal, type CheckoutStatus, type ProviderName } from './checkout.js';
+import { isTerminal, type ProviderName } from './checkout.js';
 import { EmptyCartError, IdempotencyKeyReuseError, ProviderError } from './errors.js';
-import type { CreatePayerVaultCheckoutArgs, CreateSmartCheckoutArgs, CreateStanCheckoutArgs } from './inputs.js';
 import type { CheckoutLifecycle } from './lifecycle.js';
-import { computeStanTotals } from './stan-totals.js';
-
-/** The three provider adapters, wired to their live services or sandboxes. */
-export interface ProviderAdapters {
-  SMARTCHECKOUT: SmartcheckoutAdapter;
-  PAYERVAULT: PayerVaultAdapter;
-  STAN: StanAdapter;
-}
+import type { ApplyOptions, CheckoutProvider, CheckoutStore, ProviderCatalog, ScheduleChange } from './ports.js';
+import type { CheckoutRecord } from './records.js';
+import type { ProviderSnapshot } from './snapshot.js';
 
 /** Settings of the checkout service. */
 export interface CheckoutServiceOptions {
-  /** Writes and publishes every change (shared with the poller and the sweeps). */
+  store: CheckoutStore;
+  /** The providers by name. */
+  providers: ProviderCatalog;
+  /** Writes and publishes every change (shared with the workers). */
   lifecycle: CheckoutLifecycle;
   /** Delay before the first status poll of a new asynchronous checkout. */
   pollIntervalMs: number;
-  /**
-   * Providers whose checkouts are test mode from the start: served by a built-in sandbox, or a
-   * test environment reached by URL (`<PROVIDER>_TEST_MODE=true`).
-   */
-  testModeProviders: ReadonlySet<ProviderName>;
-  /** Currency of Stan amounts. */
-  stanCurrency: string;
+  logger: Logger;
 }
 
-/** Providers whose create call is a POST that may create something even when no answer comes. */
-const NON_IDEMPOTENT_CREATE: ReadonlySet<ProviderName> = new Set(['SMARTCHECKOUT', 'STAN']);
+/** A create mutation's input: the provider's own fields, and an optional idempotency key. */
+export interface CreateRequest {
+  idempotencyKey?: string | null;
+  [field: string]: unknown;
+}
 
 /**
- * Creates and refreshes checkouts. The PENDING row is committed before any provider call, so a
- * provider never sees a request we hold no record of; the provider's answer is applied after.
+ * Creates and refreshes checkouts at any provider. The PENDING row is committed before any
+ * provider call, so a provider never sees a request we hold no record of; the answer is applied after.
  */
 export class CheckoutService {
-  constructor(
-    private readonly repository: CheckoutRepository,
-    private readonly adapters: ProviderAdapters,
-    private readonly options: CheckoutServiceOptions,
-    private readonly logger: Logger,
-  ) {}
+  private readonly store: CheckoutStore;
+  private readonly logger: Logger;
 
-  async createSmartCheckout(tenant: string, { idempotencyKey, ...request }: CreateSmartCheckoutArgs['input']): Promise<CheckoutRow> {
-    return this.create(
-      {
-        tenant,
-        provider: 'SMARTCHECKOUT',
-        details: { productUrl: request.productUrl, userData: buildSmartcheckoutUserData(request) },
-        lineItems: [{ productUrl: request.productUrl, quantity: 1 }],
-        idempotencyKey,
-        request,
-      },
-      () => this.adapters.SMARTCHECKOUT.create(request),
-    );
+  constructor(private readonly options: CheckoutServiceOptions) {
+    this.store = options.store;
+    this.logger = options.logger;
   }
 
-  async createPayerVaultCheckout(tenant: string, { idempotencyKey, customerId }: CreatePayerVaultCheckoutArgs['input']): Promise<CheckoutRow> {
-    return this.create(
-      { tenant, provider: 'PAYERVAULT', details: { customerId }, idempotencyKey, request: { customerId } },
-      () => this.adapters.PAYERVAULT.create({ customerId }),
-    );
-  }
-
-  async createStanCheckout(tenant: string, { idempotencyKey, ...request }: CreateStanCheckoutArgs['input']): Promise<CheckoutRow> {
-    const totals = computeStanTotals(request);
-    // The input schema already ran the same computation; failing here means the two disagree.
-    if (!totals.ok) throw new Error('Stan totals rejected after validation accepted them');
-    const body = {
-      ...request,
-      subtotalAmount: totals.subtotal,
-      totalAmount: totals.total,
-      taxCost: request.taxCost ?? (request.taxRate ? totals.tax : null),
-    };
-    return this.create(
-      {
+  /**
+   * Creates a checkout at `provider` from a validated input. With an idempotency key, the same key
+   * and input answer the first result again (the checkout, or the same typed error).
+   */
+  async create(tenant: string, provider: ProviderName, { idempotencyKey, ...request }: CreateRequest): Promise<CheckoutRecord> {
+    const gateway = this.providerOf(provider);
+    const requestHash = hashRequest(provider, request);
+    if (idempotencyKey) {
+      const existing = await this.store.findByIdempotencyKey(tenant, idempotencyKey);
+      if (existing) return this.replay(existing, requestHash, idempotencyKey);
+    }
+    const prepared = gateway.prepare(request);
+    let row: CheckoutRecord;
+    try {
+      row = await this.store.createPending({
         tenant,
-        provider: 'STAN',
-        currency: this.options.stanCurrency,
-        details: {
-          returnUrl: request.returnUrl,
-          subtotal: totals.subtotal,
-          discount: request.discountAmount ?? null,
-          taxRate: request.taxRate ?? null,
-          tax: body.taxCost ?? null,
-          discountCode: request.discountCode ?? null,
-          totalBeforeDiscount: totals.totalBeforeDiscount,
-          sessionId: request.sessionId ?? null,
-          orderId: request.orderId ?? null,
-        },
-        lineItems: request.lineItems.map(({ discountAmount, ...item }) => ({
-          ...item,
-          discount: discountAmount ?? null,
-          // Exact: quantity * unitPrice may pass 2^53 before the line discount brings it back.
-          total: Number(BigInt(item.quantity) * BigInt(item.unitPrice) - BigInt(discountAmount ?? 0)),
-        })),
+        provider,
+        currency: prepared.currency,
+        details: prepared.details,
+        lineItems: prepared.lineItems,
         idempotencyKey,
-        request,
-      },
-      () => this.adapters.STAN.create(body),
-    );
+        requestHash,
+        testMode: gateway.testMode,
+      });
+    } catch (error) {
+      // Two requests with one key raced past the look-up; the unique index let exactly one in.
+      const existing = idempotencyKey && (await this.store.findByIdempotencyKey(tenant, idempotencyKey));
+      if (existing) return this.replay(existing, requestHash, idempotencyKey!);
+      throw error;
+    }
+    const log = this.logger.child({ checkoutId: row.id, provider });
+    let snapshot: ProviderSnapshot;
+    try {
+      snapshot = await prepared.send();
+    } catch (error) {
+      throw await this.recordCreateFailure(row, gateway, error, log);
+    }
+    log.info({ status: snapshot.status }, 'checkout created at provider');
+    const pollable = this.isPollable(provider, snapshot.providerCheckoutId, snapshot.status);
+    return this.record(row, snapshot, pollable ? { kind: 'ensure', delayMs: this.options.pollIntervalMs } : { kind: 'keep' });
   }
 
   /**
    * Asks the provider for the checkout's current state and records any change. Providers without
-   * a status endpoint (PayerVault links, Stan sessions) and terminal checkouts are returned as stored.
+   * a status endpoint, and final checkouts, are returned as stored.
    */
-  async refresh(row: CheckoutRow): Promise<CheckoutRow> {
-    if (!this.isPollable(row.provider as ProviderName, row.providerCheckoutId, row.status as CheckoutStatus)) return row;
+  async refresh(row: CheckoutRecord): Promise<CheckoutRecord> {
+    if (!this.isPollable(row.provider, row.providerCheckoutId, row.status)) return row;
     const snapshot = await this.fetchStatus(row);
     return this.record(row, snapshot, isTerminal(snapshot.status) ? { kind: 'remove' } : { kind: 'keep' });
   }
 
   /** True when the poller should follow this checkout: a status endpoint, an id there, not final. */
-  isPollable(provider: ProviderName, providerCheckoutId: string | null | undefined, status: CheckoutStatus): boolean {
-    return Boolean(this.adapterOf(provider).fetchStatus && providerCheckoutId && !isTerminal(status));
+  isPollable(provider: ProviderName, providerCheckoutId: string | null | undefined, status: CheckoutRecord['status']): boolean {
+    return Boolean(this.providerOf(provider).fetchStatus && providerCheckoutId && !isTerminal(status));
   }
 
   /** One status request to the checkout's provider (the checkout must be pollable). */
-  async fetchStatus(row: CheckoutRow, options: { signal?: AbortSignal } = {}): Promise<ProviderSnapshot> {
-    const adapter = this.adapterOf(row.provider as ProviderName);
-    if (!adapter.fetchStatus || !row.providerCheckoutId) throw new Error(`checkout ${row.id} has no status endpoint to poll`);
-    return adapter.fetchStatus(row.providerCheckoutId, options);
-  }
-
-  private adapterOf(provider: ProviderName): CheckoutProviderAdapter {
-    return this.adapters[provider];
+  async fetchStatus(row: CheckoutRecord, options: { signal?: AbortSignal } = {}): Promise<ProviderSnapshot> {
+    const gateway = this.providerOf(row.provider);
+    if (!gateway.fetchStatus || !row.providerCheckoutId) throw new Error(`checkout ${row.id} has no status endpoint to poll`);
+    return gateway.fetchStatus(row.providerCheckoutId, options);
   }
 
   /** Writes a snapshot with its schedule change and publishes the status change, if any, after commit. */
   async record(
-    row: CheckoutRow,
+    row: CheckoutRecord,
     snapshot: ProviderSnapshot,
     schedule: ScheduleChange,
     { source, ...options }: Omit<ApplyOptions, 'schedule'> & { source?: string } = {},
-  ): Promise<CheckoutRow> {
-    return (await this.apply(row, snapshot, { ...options, schedule, source })).row;
+  ): Promise<CheckoutRecord> {
+    const result = await this.options.lifecycle.apply(row, snapshot, source ?? row.provider.toLowerCase(), { ...options, schedule });
+    return result.row;
   }
 
-  private async apply(row: CheckoutRow, snapshot: ProviderSnapshot, { source, ...options }: ApplyOptions & { source?: string | undefined }) {
-    return this.options.lifecycle.apply(row, snapshot, source ?? sourceOf(row.provider as ProviderName), options);
-  }
-
-  private async create(
-    pending: Omit<NewCheckout, 'testMode' | 'requestHash'> & { request: unknown },
-    callProvider: () => Promise<ProviderSnapshot>,
-  ): Promise<CheckoutRow> {
-    const { request, ...record } = pending;
-    const requestHash = hashRequest(record.provider, request);
-    if (record.idempotencyKey) {
-      const existing = await this.repository.findByIdempotencyKey(record.tenant, record.idempotencyKey);
-      if (existing) return this.replay(existing, requestHash, record.idempotencyKey);
-    }
-    let row: CheckoutRow;
-    try {
-      row = await this.repository.createPending({ ...record, requestHash, testMode: this.options.testModeProviders.has(record.provider) });
-    } catch (error) {
-      // Two requests with one key raced past the look-up; the unique index let exactly one in.
-      const existing = record.idempotencyKey && (await this.repository.findByIdempotencyKey(record.tenant, record.idempotencyKey));
-      if (existing) return this.replay(existing, requestHash, record.idempotencyKey!);
-      throw error;
-    }
-    const log = this.logger.child({ checkoutId: row.id, provider: record.provider });
-    let snapshot: ProviderSnapshot;
-    try {
-      snapshot = await callProvider();
-    } catch (error) {
-      throw await this.recordCreateFailure(row, error, log);
-    }
-    log.info({ status: snapshot.status }, 'checkout created at provider');
-    const pollable = this.isPollable(record.provider, snapshot.providerCheckoutId, snapshot.status);
-    return this.record(row, snapshot, pollable ? { kind: 'ensure', delayMs: this.options.pollIntervalMs } : { kind: 'keep' });
+  private providerOf(provider: ProviderName): CheckoutProvider {
+    const gateway = this.options.providers.get(provider);
+    if (!gateway) throw new Error(`provider ${provider} is not configured`);
+    return gateway;
   }
 
   /**
@@ -185,7 +124,7 @@ export class CheckoutService {
    * answer is given again, without calling the provider: the checkout, or the same typed error. A
    * first call still in flight answers with its checkout as it stands (PENDING): the same checkout.
    */
-  private replay(existing: CheckoutRow, requestHash: string, key: string): CheckoutRow {
+  private replay(existing: CheckoutRecord, requestHash: string, key: string): CheckoutRecord {
     if (existing.requestHash !== requestHash) throw new IdempotencyKeyReuseError(key);
     const stored = existing.createError;
     if (stored?.type === 'EmptyCartError') throw new EmptyCartError(stored.customerId, stored.providerMessage);
@@ -209,8 +148,7 @@ export class CheckoutService {
    * - UNKNOWN when a non-idempotent request may have been acted on. The error is stored and
    *   replayed, and reported as not retryable: a retry under a new key could buy twice.
    */
-  private async recordCreateFailure(row: CheckoutRow, error: unknown, log: Logger): Promise<unknown> {
-    const provider = row.provider as ProviderName;
+  private async recordCreateFailure(row: CheckoutRecord, gateway: CheckoutProvider, error: unknown, log: Logger): Promise<unknown> {
     if (error instanceof EmptyCartError) {
       await this.record(row, { status: 'FAILED', notes: error.message }, { kind: 'keep' }, {
         createError: { type: 'EmptyCartError', customerId: error.customerId, providerMessage: error.providerMessage },
@@ -219,50 +157,52 @@ export class CheckoutService {
     }
     if (!(error instanceof ProviderError)) {
       log.error({ err: error }, 'create failed unexpectedly; the outcome at the provider is unknown');
-      await this.record(row, { status: 'UNKNOWN', notes: 'Internal error while calling the provider; the outcome is unknown' }, { kind: 'keep' }, { source: 'api' });
+      const notes = 'Internal error while calling the provider; the outcome is unknown';
+      await this.record(row, { status: 'UNKNOWN', notes }, { kind: 'keep' }, { source: 'api' });
       return error;
     }
-    const rejected = error.httpStatus !== null && error.httpStatus >= 400 && error.httpStatus < 500 && error.httpStatus !== 408;
-    const ambiguous = NON_IDEMPOTENT_CREATE.has(provider) && error.delivery !== 'no' && !rejected;
-    const answer = ambiguous
-      ? new ProviderError(
-          `${error.message}. The checkout is UNKNOWN: the provider may have created it. Do not retry under a new idempotency key; watch this checkout or ask an operator.`,
-          { provider, retryable: false, httpStatus: error.httpStatus, providerMessage: error.providerMessage, delivery: error.delivery, checkoutId: row.id },
-          { cause: error },
-        )
-      : new ProviderError(
-          error.message,
-          { provider, retryable: error.retryable, httpStatus: error.httpStatus, providerMessage: error.providerMessage, delivery: error.delivery, checkoutId: row.id },
-          { cause: error },
-        );
-    const releaseKey = !ambiguous && error.retryable;
-    log.warn({ err: error.message, status: ambiguous ? 'UNKNOWN' : 'FAILED', keyReleased: releaseKey }, 'provider create failed');
-    await this.record(
-      row,
-      { status: ambiguous ? 'UNKNOWN' : 'FAILED', notes: ambiguous ? `${error.message}; the provider may have created the checkout` : error.message },
-      { kind: 'keep' },
-      {
-        // Nothing reached the provider: the decision is ours, not its.
-        source: error.delivery === 'no' ? 'api' : undefined,
-        releaseIdempotencyKey: releaseKey,
-        createError: releaseKey
-          ? undefined
-          : {
-              type: 'ProviderError',
-              message: answer.message,
-              provider,
-              retryable: answer.retryable,
-              httpStatus: answer.httpStatus,
-              providerMessage: answer.providerMessage,
-            },
-      },
-    );
-    return answer;
+    const answer = createFailureAnswer(row, gateway, error);
+    const releaseKey = !answer.ambiguous && error.retryable;
+    const status = answer.ambiguous ? 'UNKNOWN' : 'FAILED';
+    log.warn({ err: error.message, status, keyReleased: releaseKey }, 'provider create failed');
+    const notes = answer.ambiguous ? `${error.message}; the provider may have created the checkout` : error.message;
+    await this.record(row, { status, notes }, { kind: 'keep' }, {
+      // Nothing reached the provider: the decision is ours, not its.
+      source: error.delivery === 'no' ? 'api' : undefined,
+      releaseIdempotencyKey: releaseKey,
+      createError: releaseKey
+        ? undefined
+        : {
+            type: 'ProviderError',
+            message: answer.error.message,
+            provider: row.provider,
+            retryable: answer.error.retryable,
+            httpStatus: answer.error.httpStatus,
+            providerMessage: answer.error.providerMessage,
+          },
+    });
+    return answer.error;
   }
 }
 
-function sourceOf(provider: ProviderName): string {
-  return provider.toLowerCase();
+/**
+ * The error a failed create answers with. Ambiguous when a non-idempotent request may have been
+ * acted on: it was (or may have been) delivered and not refused with a 4xx.
+ */
+function createFailureAnswer(row: CheckoutRecord, gateway: CheckoutProvider, error: ProviderError) {
+  const rejected = error.httpStatus !== null && error.httpStatus >= 400 && error.httpStatus < 500 && error.httpStatus !== 408;
+  const ambiguous = !gateway.idempotentCreate && error.delivery !== 'no' && !rejected;
+  const details = {
+    provider: row.provider,
+    httpStatus: error.httpStatus,
+    providerMessage: error.providerMessage,
+    delivery: error.delivery,
+    checkoutId: row.id,
+  };
+  const message = ambiguous
+    ? `${error.message}. The checkout is UNKNOWN: the provider may have created it. Do not retry under a new idempotency key; watch this checkout or ask an operator.`
+    : error.message;
+  return { ambiguous, error: new ProviderError(message, { ...details, retryable: ambiguous ? false : error.retryable }, { cause: error }) };
 }
 
 /** sha256 of the provider and the input with object keys sorted, so key order never matters. */

@@ -74,7 +74,7 @@ export class ProviderError extends DomainError {
   }
 }
 
-/** PayerVault has no products in the customer's cart (its documented 404). */
+/** The provider has no products in the customer's cart (a documented answer, not a failure). */
 export class EmptyCartError extends DomainError {
   readonly code = 'EMPTY_CART' as const;
   constructor(

@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
-import type { ApplyOptions, CheckoutRepository, ScheduleChange, SnapshotResult } from '../db/repository.js';
-import type { CheckoutRow } from '../db/schema.js';
-import type { ProviderSnapshot } from '../providers/types.js';
-import { publishChange, type CheckoutPubSub } from '../realtime/pubsub.js';
 import { isTerminal, type CheckoutStatus, type ProviderName } from './checkout.js';
 import { CheckoutFinalError, ValidationError } from './errors.js';
+import type { ApplyOptions, ChangePublisher, CheckoutStore, ScheduleChange, SnapshotResult } from './ports.js';
+import type { CheckoutRecord } from './records.js';
+import type { ProviderSnapshot } from './snapshot.js';
 
 /** Who ended a checkout by hand: the merchant through the API, or an operator with `checkout:resolve`. */
 export type OutcomeSource = 'merchant' | 'operator';
@@ -12,7 +11,7 @@ export type OutcomeSource = 'merchant' | 'operator';
 /** The statuses a merchant may record: how a checkout ended. */
 export const MERCHANT_OUTCOMES: readonly CheckoutStatus[] = ['COMPLETED', 'FAILED', 'EXPIRED'];
 
-/** An outcome learnt outside the provider's API (its dashboard, Stan's `return_url`, an operator's call). */
+/** An outcome learnt outside the provider's API (its dashboard, a return URL, an operator's call). */
 export interface OutcomeRequest {
   status: CheckoutStatus;
   /** Why; becomes the checkout's notes and its event's. */
@@ -29,9 +28,9 @@ export interface LifecycleMetrics {
 
 /** What the lifecycle needs from the rest of the app. */
 export interface CheckoutLifecycleOptions {
-  repository: Pick<CheckoutRepository, 'applySnapshot'>;
-  /** Where status changes are published (one topic per checkout, every instance with Redis). */
-  pubsub: CheckoutPubSub;
+  store: Pick<CheckoutStore, 'applySnapshot'>;
+  /** Where status changes are published (every instance, with Redis). */
+  publisher: ChangePublisher;
   /** True for providers with a status endpoint: their checkouts are polled and report their own outcome. */
   isPolled(provider: ProviderName): boolean;
   logger: Logger;
@@ -55,9 +54,9 @@ export class CheckoutLifecycle {
    * Writes a snapshot with its schedule change in one transaction and publishes the status change,
    * if any, after commit. An answer with unreadable parts is counted and logged once here.
    */
-  async apply(row: CheckoutRow, snapshot: ProviderSnapshot, source: string, options: ApplyOptions = {}): Promise<SnapshotResult> {
-    const result = await this.options.repository.applySnapshot(row.id, snapshot, source, options);
-    if (result.event) publishChange(this.options.pubsub, result.row, result.event);
+  async apply(row: CheckoutRecord, snapshot: ProviderSnapshot, source: string, options: ApplyOptions = {}): Promise<SnapshotResult> {
+    const result = await this.options.store.applySnapshot(row.id, snapshot, source, options);
+    if (result.event) this.options.publisher.publish(result.row, result.event);
     if (result.written && snapshot.unreadable?.length) {
       this.options.metrics?.unreadableAnswers.inc({ provider: row.provider });
       this.options.logger.warn(
@@ -70,11 +69,11 @@ export class CheckoutLifecycle {
 
   /**
    * Records an outcome. For the merchant: COMPLETED, FAILED or EXPIRED, from OPEN or PENDING at a
-   * provider that cannot report one (PayerVault, Stan) or from UNKNOWN at any provider. The same
+   * provider that cannot report one (no status endpoint) or from UNKNOWN at any provider. The same
    * outcome again answers the checkout as it is, without a second event; another final status is a
    * CheckoutFinalError. Operators may set any status from any status (they correct records).
    */
-  async recordOutcome(row: CheckoutRow, request: OutcomeRequest, source: OutcomeSource): Promise<CheckoutRow> {
+  async recordOutcome(row: CheckoutRecord, request: OutcomeRequest, source: OutcomeSource): Promise<CheckoutRecord> {
     let current = row;
     for (let attempt = 0; attempt < MAX_OUTCOME_ATTEMPTS; attempt++) {
       const from = source === 'operator' ? undefined : this.merchantMayRecord(current, request.status);
@@ -94,7 +93,7 @@ export class CheckoutLifecycle {
   }
 
   /** An OPEN checkout nobody reported an outcome for within the TTL becomes EXPIRED; false when it is no longer OPEN. */
-  async expire(row: CheckoutRow, ttlSeconds: number): Promise<boolean> {
+  async expire(row: CheckoutRecord, ttlSeconds: number): Promise<boolean> {
     const { written } = await this.apply(
       row,
       { status: 'EXPIRED', notes: `No outcome was reported within ${formatDuration(ttlSeconds)} of creation (CHECKOUT_OPEN_TTL_SECONDS=${ttlSeconds}), so the checkout expired` },
@@ -110,7 +109,7 @@ export class CheckoutLifecycle {
    * asking again cannot fix: it becomes UNKNOWN (still resolvable by the merchant or an operator).
    * False when `owner` no longer holds the poll or the checkout changed meanwhile.
    */
-  async giveUpPolling(row: CheckoutRow, count: number, lastError: string): Promise<boolean> {
+  async giveUpPolling(row: CheckoutRecord, count: number, lastError: string): Promise<boolean> {
     const { written } = await this.apply(
       row,
       {
@@ -118,7 +117,7 @@ export class CheckoutLifecycle {
         notes: `Polling stopped after ${count} unusable answers in a row from the provider (last: ${lastError}); the outcome is unknown: record it with recordCheckoutOutcome or have an operator resolve it`,
       },
       'api',
-      { onlyFrom: row.status as CheckoutStatus, schedule: { kind: 'remove' } },
+      { onlyFrom: row.status, schedule: { kind: 'remove' } },
     );
     if (written) this.options.metrics?.lifecycleEnds.inc({ reason: 'polling_given_up' });
     return written;
@@ -128,7 +127,7 @@ export class CheckoutLifecycle {
    * A checkout whose create call died with its process (row written, answer never recorded)
    * becomes UNKNOWN: the provider may or may not have acted, and it is not asked again blindly.
    */
-  async markAbandoned(row: CheckoutRow): Promise<boolean> {
+  async markAbandoned(row: CheckoutRecord): Promise<boolean> {
     const { written } = await this.apply(
       row,
       { status: 'UNKNOWN', notes: 'The provider\'s answer to the create call was never recorded (the process stopped); the provider may have created the checkout' },
@@ -140,14 +139,14 @@ export class CheckoutLifecycle {
   }
 
   /** The statuses a merchant's outcome may be written from, 'repeat' for the outcome already recorded, or why not. */
-  private merchantMayRecord(row: CheckoutRow, status: CheckoutStatus): readonly CheckoutStatus[] | 'repeat' {
+  private merchantMayRecord(row: CheckoutRecord, status: CheckoutStatus): readonly CheckoutStatus[] | 'repeat' {
     if (!MERCHANT_OUTCOMES.includes(status)) {
       throw new ValidationError([{ path: ['input', 'status'], message: `must be one of ${MERCHANT_OUTCOMES.join(', ')}: how the checkout ended` }]);
     }
-    const current = row.status as CheckoutStatus;
+    const current = row.status;
     if (current === status) return 'repeat';
-    if (isTerminal(current)) throw new CheckoutFinalError(row.id, row.provider as ProviderName, current, status);
-    const from: readonly CheckoutStatus[] = this.options.isPolled(row.provider as ProviderName) ? ['UNKNOWN'] : ['OPEN', 'PENDING', 'UNKNOWN'];
+    if (isTerminal(current)) throw new CheckoutFinalError(row.id, row.provider, current, status);
+    const from: readonly CheckoutStatus[] = this.options.isPolled(row.provider) ? ['UNKNOWN'] : ['OPEN', 'PENDING', 'UNKNOWN'];
     if (!from.includes(current)) {
       throw new ValidationError([
         {
@@ -165,10 +164,10 @@ export class CheckoutLifecycle {
   }
 
   /** Final: no more polls. An operator's non-final status with a provider id at a polled provider: the poller follows it. */
-  private scheduleAfterOutcome(row: CheckoutRow, request: OutcomeRequest, source: OutcomeSource): ScheduleChange {
+  private scheduleAfterOutcome(row: CheckoutRecord, request: OutcomeRequest, source: OutcomeSource): ScheduleChange {
     if (isTerminal(request.status)) return { kind: 'remove' };
     const providerCheckoutId = request.providerCheckoutId ?? row.providerCheckoutId;
-    const follow = source === 'operator' && providerCheckoutId && this.options.isPolled(row.provider as ProviderName);
+    const follow = source === 'operator' && providerCheckoutId && this.options.isPolled(row.provider);
     return follow ? { kind: 'ensure', delayMs: 0 } : { kind: 'keep' };
   }
 }

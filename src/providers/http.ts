@@ -2,13 +2,14 @@ import { Agent, fetch } from 'undici';
 import type { z } from 'zod';
 import type { ProviderName } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
+import { ProviderResilience } from './resilience.js';
 
-/** Human names of the providers, used in error messages. */
-export const PROVIDER_LABELS: Record<ProviderName, string> = {
-  SMARTCHECKOUT: 'Smartcheckout',
-  PAYERVAULT: 'PayerVault',
-  STAN: 'Stan',
-};
+/** Which provider a request goes to: its name in errors' `provider`, its label in their messages. */
+export interface ProviderIdentity {
+  provider: ProviderName;
+  /** Its name for people, in messages. */
+  label: string;
+}
 
 /** One HTTP request to a provider. */
 export interface ProviderRequest {
@@ -43,8 +44,7 @@ const MAX_PROVIDER_MESSAGE = 500;
  * become retryable `ProviderError`s; HTTP error statuses are returned for the adapter to map,
  * because each provider documents its own meaning for them.
  */
-export async function sendProviderRequest(provider: ProviderName, request: ProviderRequest): Promise<ProviderResponse> {
-  const label = PROVIDER_LABELS[provider];
+export async function sendProviderRequest({ provider, label }: ProviderIdentity, request: ProviderRequest): Promise<ProviderResponse> {
   const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
   const secrets = secretsOf(request.headers);
@@ -149,11 +149,11 @@ export function providerMessageOf(response: Pick<ProviderResponse, 'json' | 'sec
 }
 
 /** Maps a non-2xx status to a ProviderError: 408, 429 and 5xx are retryable, other 4xx are not. */
-export function providerErrorFromStatus(provider: ProviderName, response: ProviderResponse): ProviderError {
+export function providerErrorFromStatus({ provider, label }: ProviderIdentity, response: ProviderResponse): ProviderError {
   const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
   const providerMessage = providerMessageOf(response);
   return new ProviderError(
-    `${PROVIDER_LABELS[provider]} answered HTTP ${response.status}${providerMessage ? `: ${providerMessage}` : ''}`,
+    `${label} answered HTTP ${response.status}${providerMessage ? `: ${providerMessage}` : ''}`,
     { provider, retryable, httpStatus: response.status, providerMessage, retryAfterMs: retryAfterMsOf(response.headers.get('retry-after')) },
   );
 }
@@ -171,8 +171,7 @@ export function retryAfterMsOf(value: string | null, now = Date.now()): number |
  * Checks a 2xx response against the documented schema. A malformed or unexpected body is a
  * provider fault, not retryable: asking again would get the same answer.
  */
-export function parseProviderBody<T extends z.ZodType>(provider: ProviderName, response: ProviderResponse, schema: T): z.infer<T> {
-  const label = PROVIDER_LABELS[provider];
+export function parseProviderBody<T extends z.ZodType>({ provider, label }: ProviderIdentity, response: ProviderResponse, schema: T): z.infer<T> {
   if (response.malformed || response.json === undefined) {
     throw new ProviderError(`${label} answered HTTP ${response.status} without a JSON body`, {
       provider,
@@ -194,4 +193,69 @@ export function parseProviderBody<T extends z.ZodType>(provider: ProviderName, r
 /** Joins an origin and a documented path without doubling or dropping the slash. */
 export function providerUrl(baseUrl: string, path: string): string {
   return `${baseUrl.replace(/\/+$/, '')}${path}`;
+}
+
+/** Where and how one provider is called. */
+export interface ProviderHttpOptions extends ProviderIdentity {
+  /** Origin of the provider's API; documented paths are appended to it. */
+  baseUrl: string;
+  /** Total time budget of one request, connect to last byte. */
+  timeoutMs: number;
+  /** Budget of the connection alone; defaults to `timeoutMs`. */
+  connectTimeoutMs?: number;
+  /** Retry (GETs only) and circuit breaker; one of its own by default. */
+  resilience?: ProviderResilience;
+  /** Sent with every request: the credentials. Scrubbed from any provider text passed on. */
+  headers: Record<string, string>;
+}
+
+/** One documented call. */
+export interface ProviderCall {
+  method: 'GET' | 'POST';
+  /** The documented path, appended to the base URL. */
+  path: string;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Aborts the call from outside (the poller stopping). */
+  signal?: AbortSignal;
+}
+
+/**
+ * The one HTTP executor of every provider client: a call runs under the provider's breaker (GETs
+ * also under its retry), is sent with the credentials and timeouts, and its response is turned into
+ * a result (or a typed error) by the client's `answer`.
+ */
+export class ProviderHttp {
+  /** Shared with whoever else calls this provider in this process. */
+  readonly resilience: ProviderResilience;
+  readonly identity: ProviderIdentity;
+
+  constructor(private readonly options: ProviderHttpOptions) {
+    this.identity = { provider: options.provider, label: options.label };
+    this.resilience = options.resilience ?? new ProviderResilience(options.provider, { label: options.label });
+  }
+
+  /** Sends `call` and hands its response to `answer`, which returns the result or throws. */
+  call<T>(call: ProviderCall, answer: (response: ProviderResponse) => T): Promise<T> {
+    return this.resilience.execute(call.method, async () => {
+      const response = await sendProviderRequest(this.identity, {
+        method: call.method,
+        url: providerUrl(this.options.baseUrl, call.path),
+        headers: this.options.headers,
+        body: call.body,
+        timeoutMs: this.options.timeoutMs,
+        connectTimeoutMs: this.options.connectTimeoutMs,
+        signal: call.signal,
+      });
+      return answer(response);
+    });
+  }
+
+  /** The usual answer: a 2xx body checked against `schema`; any other status is a ProviderError. */
+  expect<S extends z.ZodType>(schema: S): (response: ProviderResponse) => z.infer<S> {
+    return (response) => {
+      if (response.status < 200 || response.status > 299) throw providerErrorFromStatus(this.identity, response);
+      return parseProviderBody(this.identity, response, schema);
+    };
+  }
 }

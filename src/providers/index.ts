@@ -1,14 +1,31 @@
-import type { AppConfig } from '../config.js';
-import type { ProviderAdapters } from '../domain/checkout-service.js';
+import type { AppConfig } from '../config/index.js';
 import type { ProviderName } from '../domain/checkout.js';
-import { PayerVaultAdapter } from './payervault/adapter.js';
+import type { CheckoutProvider, ProviderCatalog } from '../domain/ports.js';
+import type { AnyProviderDefinition } from './definition.js';
+import { payervault } from './payervault/index.js';
 import { ProviderResilience } from './resilience.js';
-import type { CheckoutProviderAdapter } from './types.js';
-import { PayerVaultClient } from './payervault/client.js';
-import { SmartcheckoutAdapter } from './smartcheckout/adapter.js';
-import { SmartcheckoutClient } from './smartcheckout/client.js';
-import { StanAdapter } from './stan/adapter.js';
-import { StanClient } from './stan/client.js';
+import { smartcheckout } from './smartcheckout/index.js';
+import { stan } from './stan/index.js';
+
+/**
+ * Every provider the graph fronts. A provider is its folder and one line here: configuration,
+ * GraphQL typenames, clients, sandboxes and log redaction all iterate this list.
+ */
+export const PROVIDER_REGISTRY: readonly AnyProviderDefinition[] = [smartcheckout, payervault, stan];
+
+const BY_NAME = new Map(PROVIDER_REGISTRY.map((definition) => [definition.name, definition]));
+
+/** The definition of one provider. */
+export function definitionOf(name: ProviderName): AnyProviderDefinition {
+  const definition = BY_NAME.get(name);
+  if (!definition) throw new Error(`no provider ${name} in the registry`);
+  return definition;
+}
+
+/** True when the provider documents a status endpoint: its checkouts are polled and report their own outcome. */
+export function hasStatusEndpoint(name: ProviderName): boolean {
+  return definitionOf(name).pollable;
+}
 
 /** Told the duration and outcome of every provider call. */
 export type ProviderCallObserver = (provider: ProviderName, method: 'GET' | 'POST', outcome: 'ok' | 'error' | 'rejected', seconds: number) => void;
@@ -18,88 +35,63 @@ export type ProviderCallObserver = (provider: ProviderName, method: 'GET' | 'POS
  * for the mutations too.
  */
 export function createResilience(config: AppConfig, observe?: ProviderCallObserver): Record<ProviderName, ProviderResilience> {
-  const resilience = (provider: ProviderName) =>
-    new ProviderResilience(provider, {
+  const resilience = (definition: AnyProviderDefinition) =>
+    new ProviderResilience(definition.name, {
+      label: definition.label,
       breakerThreshold: config.providerBreakerThreshold,
       halfOpenAfterMs: config.providerBreakerHalfOpenMs,
       getRetries: config.providerGetRetries,
-      observe: observe && ((method, outcome, seconds) => observe(provider, method, outcome, seconds)),
+      observe: observe && ((method, outcome, seconds) => observe(definition.name, method, outcome, seconds)),
     });
-  return { SMARTCHECKOUT: resilience('SMARTCHECKOUT'), PAYERVAULT: resilience('PAYERVAULT'), STAN: resilience('STAN') };
+  return Object.fromEntries(PROVIDER_REGISTRY.map((definition) => [definition.name, resilience(definition)])) as Record<ProviderName, ProviderResilience>;
 }
 
 /**
- * Builds the three adapters. `sandboxUrls` holds the origin of each provider served by a built-in
+ * Builds every provider. `sandboxUrls` holds the origin of each provider served by a built-in
  * sandbox; those checkouts are test mode, like those of a provider configured as a test environment.
  */
-export function createProviderAdapters(
+export function createProviderCatalog(
   config: AppConfig,
   sandboxUrls: Partial<Record<ProviderName, string>>,
   resilience: Record<ProviderName, ProviderResilience> = createResilience(config),
-): ProviderAdapters {
-  const timeoutMs = config.providerTimeoutMs;
-  const connectTimeoutMs = config.providerConnectTimeoutMs;
-  const baseUrl = (provider: ProviderName, configured: string | undefined) => {
-    const url = configured ?? sandboxUrls[provider];
-    if (!url) throw new Error(`No base URL and no sandbox for ${provider}`);
-    return url;
-  };
-  return {
-    SMARTCHECKOUT: new SmartcheckoutAdapter(
-      new SmartcheckoutClient({
-        baseUrl: baseUrl('SMARTCHECKOUT', config.smartcheckout.baseUrl),
-        timeoutMs,
-        connectTimeoutMs,
-        resilience: resilience.SMARTCHECKOUT,
-        apiKey: config.smartcheckout.apiKey,
-      }),
-      { testMode: testModeProviders(config).has('SMARTCHECKOUT') },
-    ),
-    PAYERVAULT: new PayerVaultAdapter(
-      new PayerVaultClient({
-        baseUrl: baseUrl('PAYERVAULT', config.payervault.baseUrl),
-        timeoutMs,
-        connectTimeoutMs,
-        resilience: resilience.PAYERVAULT,
-        accessKey: config.payervault.accessKey,
-        accessSecret: config.payervault.accessSecret,
-      }),
-      { testMode: testModeProviders(config).has('PAYERVAULT') },
-    ),
-    STAN: new StanAdapter(
-      new StanClient({
-        baseUrl: baseUrl('STAN', config.stan.baseUrl),
-        timeoutMs,
-        connectTimeoutMs,
-        resilience: resilience.STAN,
-        clientId: config.stan.clientId,
-        clientSecret: config.stan.clientSecret,
-      }),
-      { currency: config.stan.currency, testMode: testModeProviders(config).has('STAN') },
-    ),
-  };
+): ProviderCatalog {
+  const testMode = testModeProviders(config);
+  const providers = new Map<ProviderName, CheckoutProvider>();
+  for (const definition of PROVIDER_REGISTRY) {
+    const providerConfig = config.providers[definition.name];
+    const baseUrl = providerConfig.baseUrl ?? sandboxUrls[definition.name];
+    if (!baseUrl) throw new Error(`No base URL and no sandbox for ${definition.name}`);
+    const provider = definition.createProvider({
+      config: providerConfig,
+      baseUrl,
+      testMode: testMode.has(definition.name),
+      timeoutMs: config.providerTimeoutMs,
+      connectTimeoutMs: config.providerConnectTimeoutMs,
+      resilience: resilience[definition.name],
+    });
+    providers.set(definition.name, provider);
+  }
+  return providers;
 }
 
 /** Providers with no configured base URL: the server starts their sandboxes. */
 export function sandboxedProviders(config: AppConfig): Set<ProviderName> {
-  const sandboxed = new Set<ProviderName>();
-  if (!config.smartcheckout.baseUrl) sandboxed.add('SMARTCHECKOUT');
-  if (!config.payervault.baseUrl) sandboxed.add('PAYERVAULT');
-  if (!config.stan.baseUrl) sandboxed.add('STAN');
-  return sandboxed;
+  return new Set(PROVIDER_REGISTRY.filter((definition) => !config.providers[definition.name].baseUrl).map((definition) => definition.name));
 }
 
 /** Providers whose checkouts are test mode: served by the built-in sandbox, or `<PROVIDER>_TEST_MODE=true`. */
 export function testModeProviders(config: AppConfig): Set<ProviderName> {
   const providers = sandboxedProviders(config);
-  if (config.smartcheckout.testMode) providers.add('SMARTCHECKOUT');
-  if (config.payervault.testMode) providers.add('PAYERVAULT');
-  if (config.stan.testMode) providers.add('STAN');
+  for (const definition of PROVIDER_REGISTRY) if (config.providers[definition.name].testMode) providers.add(definition.name);
   return providers;
 }
 
-/** Providers with a documented status endpoint: their checkouts are polled and report their own outcome. */
-export function hasStatusEndpoint(provider: ProviderName): boolean {
-  const adapters = { SMARTCHECKOUT: SmartcheckoutAdapter, PAYERVAULT: PayerVaultAdapter, STAN: StanAdapter };
-  return typeof (adapters[provider].prototype as Partial<CheckoutProviderAdapter>).fetchStatus === 'function';
+/** Log paths that may hold a provider credential: its headers and its configured credentials. */
+export function credentialLogPaths(): string[] {
+  return PROVIDER_REGISTRY.flatMap((definition) => [
+    ...definition.credentialHeaders.flatMap((header) => [`headers.${header}`, `headers.${header.toLowerCase()}`]),
+    ...Object.keys(definition.sandboxCredentials).flatMap((credential) =>
+      definition.credentials[credential]?.secret ? [credential, `config.providers.${definition.name}.credentials.${credential}`] : [],
+    ),
+  ]);
 }

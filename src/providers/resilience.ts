@@ -11,7 +11,6 @@ import {
 } from 'cockatiel';
 import type { ProviderName } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
-import { PROVIDER_LABELS } from './http.js';
 
 /** Tuning of one provider's retry and circuit breaker. */
 export interface ResilienceOptions {
@@ -24,6 +23,8 @@ export interface ResilienceOptions {
   /** First retry delay; later ones grow exponentially with jitter up to `retryMaxDelayMs`. */
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
+  /** The provider's name for people, in the open breaker's message (default: its enum name). */
+  label?: string;
   /** Told the duration and outcome of every call (for metrics). */
   observe?: (method: 'GET' | 'POST', outcome: 'ok' | 'error' | 'rejected', seconds: number) => void;
 }
@@ -49,12 +50,14 @@ export class ProviderResilience {
   private readonly halfOpenAfterMs: number;
   private readonly threshold: number;
   private readonly observe: ResilienceOptions['observe'];
+  private readonly label: string;
 
   constructor(
     readonly provider: ProviderName,
     options: ResilienceOptions = {},
   ) {
     this.observe = options.observe;
+    this.label = options.label ?? provider;
     this.threshold = options.breakerThreshold ?? 5;
     this.halfOpenAfterMs = options.halfOpenAfterMs ?? 10_000;
     this.breaker = circuitBreaker(handleWhen(isOutage), {
@@ -96,7 +99,7 @@ export class ProviderResilience {
       done(isBrokenCircuitError(error) ? 'rejected' : 'error');
       if (isBrokenCircuitError(error)) {
         throw new ProviderError(
-          `${PROVIDER_LABELS[this.provider]} is unavailable: ${this.threshold} calls in a row failed, so calls are paused for up to ${Math.ceil(this.halfOpenAfterMs / 1000)} s`,
+          `${this.label} is unavailable: ${this.threshold} calls in a row failed, so calls are paused for up to ${Math.ceil(this.halfOpenAfterMs / 1000)} s`,
           { provider: this.provider, retryable: true, delivery: 'no' },
           { cause: error },
         );

@@ -58,7 +58,7 @@ export interface SandboxFaultRouting {
   operations: readonly string[];
   /**
    * The documented operation a request asks for (method and path), or null for anything else
-   * (unknown paths, wrong methods, the PayerVault checkout page), which is passed through untouched.
+   * (unknown paths, wrong methods, a hosted checkout page), which is passed through untouched.
    * Must route exactly as the provider handler does, or faults would hit requests it refuses.
    */
   operationOf(req: IncomingMessage): string | null;

@@ -1,9 +1,7 @@
-import type { AppConfig } from '../config.js';
 import type { ProviderName } from '../domain/checkout.js';
-import { startPayerVaultSandbox } from './payervault/sandbox.js';
+import type { ProviderConfig } from './definition.js';
+import { definitionOf } from './index.js';
 import type { RunningSandbox } from './sandbox-http.js';
-import { startSmartcheckoutSandbox } from './smartcheckout/sandbox.js';
-import { startStanSandbox } from './stan/sandbox.js';
 
 /** The sandboxes started for one process, by provider. */
 export interface RunningSandboxes {
@@ -28,28 +26,21 @@ export interface SandboxListenOptions {
  * API's clients will send, so a misconfigured credential fails in development as it would live.
  */
 export async function startSandboxes(
-  config: {
-    smartcheckout: Pick<AppConfig['smartcheckout'], 'apiKey'>;
-    payervault: Pick<AppConfig['payervault'], 'accessKey' | 'accessSecret'>;
-    stan: Pick<AppConfig['stan'], 'clientId' | 'clientSecret'>;
-  },
+  config: { providers: Record<ProviderName, Pick<ProviderConfig, 'credentials'>> },
   providers: Iterable<ProviderName>,
   listen: SandboxListenOptions = {},
 ): Promise<RunningSandboxes> {
   const host = listen.host ?? '127.0.0.1';
   const faults = listen.faults ?? false;
   const running: Partial<Record<ProviderName, RunningSandbox>> = {};
-  const starters: Record<ProviderName, (port: number) => Promise<RunningSandbox>> = {
-    SMARTCHECKOUT: (port) => startSmartcheckoutSandbox({ apiKey: config.smartcheckout.apiKey, faults, host, port }),
-    PAYERVAULT: (port) =>
-      startPayerVaultSandbox({ accessKey: config.payervault.accessKey, accessSecret: config.payervault.accessSecret, faults, host, port }),
-    STAN: (port) => startStanSandbox({ clientId: config.stan.clientId, clientSecret: config.stan.clientSecret, faults, host, port }),
-  };
   const close = async () => {
     await Promise.all(Object.values(running).map((sandbox) => sandbox.close()));
   };
   try {
-    for (const provider of providers) running[provider] = await starters[provider](listen.ports?.[provider] ?? 0);
+    for (const provider of providers) {
+      const { credentials } = config.providers[provider];
+      running[provider] = await definitionOf(provider).startSandbox({ credentials, faults, host, port: listen.ports?.[provider] ?? 0 });
+    }
   } catch (error) {
     await close();
     throw error;

@@ -2,6 +2,7 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { CheckoutEventRow, CheckoutRow } from '../db/schema.js';
+import type { ChangePublisher } from '../domain/ports.js';
 
 /** What is published when a checkout's status changes: the row as written, and its event id. */
 export interface CheckoutChange {
@@ -18,6 +19,8 @@ export type CheckoutPubSub = PubSub<{ checkoutChanged: [checkoutId: string, chan
 export interface RealtimeBus {
   pubsub: CheckoutPubSub;
   kind: 'memory' | 'redis';
+  /** A Redis connection for commands (the rate limiter's counters), when the bus runs on Redis. */
+  redis?: Redis;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,7 @@ export async function createRealtimeBus(redisUrl: string | undefined): Promise<R
   return {
     pubsub: createPubSub({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) }),
     kind: 'redis',
+    redis: publishClient,
     async close() {
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
     },
@@ -46,6 +50,11 @@ export function publishChange(pubsub: CheckoutPubSub, checkout: CheckoutRow, eve
     eventId: event.id,
     checkout: { ...checkout, createdAt: checkout.createdAt.toISOString(), updatedAt: checkout.updatedAt.toISOString() },
   });
+}
+
+/** The domain's publisher on this pub/sub. */
+export function changePublisher(pubsub: CheckoutPubSub): ChangePublisher {
+  return { publish: (checkout, event) => publishChange(pubsub, checkout, event) };
 }
 
 /** The checkout row of a published change, with its dates restored. */

@@ -3,7 +3,7 @@ import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ApiKeyAuthenticator, Principal } from '../auth.js';
+import type { ApiKeyAuthenticator, Principal } from '../http/auth.js';
 import type { Logger } from '../logger.js';
 
 /** Limits of the WebSocket transport. */

@@ -20,7 +20,7 @@ builder.objectType(CheckoutFinalError, {
 });
 
 const RecordCheckoutOutcomeInput = builder.inputType('RecordCheckoutOutcomeInput', {
-  description: 'An outcome the merchant learnt outside the provider\'s API (Stan\'s return_url, the provider\'s dashboard).',
+  description: 'An outcome the merchant learnt outside the provider\'s API (its return URL, its dashboard).',
   fields: (t) => ({
     id: t.id({ required: true, description: 'Global id of the checkout.' }),
     status: t.field({ type: CheckoutStatusEnum, required: true, description: 'How it ended: COMPLETED, FAILED or EXPIRED.' }),
@@ -32,7 +32,7 @@ builder.mutationFields((t) => ({
   recordCheckoutOutcome: t.field({
     type: CheckoutInterface,
     description:
-      'Records how a checkout ended when its provider cannot say: PayerVault and Stan have no status endpoint. Allowed from OPEN or PENDING at those providers, and from UNKNOWN at any provider; the change is an event with source `merchant`, published to subscribers. Recording the outcome it already has is a success without a second event.',
+      'Records how a checkout ended when its provider cannot say (a provider without a status endpoint). Allowed from OPEN or PENDING at those providers, and from UNKNOWN at any provider; the change is an event with source `merchant`, published to subscribers. Recording the outcome it already has is a success without a second event.',
     args: { input: t.arg({ type: RecordCheckoutOutcomeInput, required: true }) },
     validate: { schema: recordCheckoutOutcomeSchema },
     errors: {

@@ -1,10 +1,12 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import type { z } from 'zod';
 import { builder } from '../builder.js';
 import type { LineItemWithCurrency } from '../db/repository.js';
 import type { CheckoutEventRow, CheckoutRow } from '../db/schema.js';
 import { CHECKOUT_STATUSES, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
 import { NotFoundError, ProviderError } from '../domain/errors.js';
+import { definitionOf } from '../providers/index.js';
 import { CheckoutProviderEnum } from './errors.js';
 import { decodeGlobalIdSafely, loadByGlobalId } from './global-id.js';
 import { MerchantNode } from './merchant.js';
@@ -47,29 +49,39 @@ const LineItemRef = builder.objectRef<LineItemWithCurrency>('LineItem').implemen
 const CheckoutEventRef = builder.objectRef<CheckoutEventRow>('CheckoutEvent').implement({
   description: 'One status change of a checkout.',
   fields: (t) => ({
-    status: t.field({ type: CheckoutStatusEnum, description: 'The status entered.', resolve: (event) => event.status as CheckoutStatus }),
+    status: t.field({ type: CheckoutStatusEnum, description: 'The status entered.', resolve: (event) => event.status }),
     at: t.field({ type: 'DateTime', description: 'When the change was recorded.', resolve: (event) => event.at }),
     source: t.exposeString('source', {
-      description: 'Who reported it: `api` for our own records (including expiry), the provider (e.g. `smartcheckout`), `merchant` (recordCheckoutOutcome) or `operator` (checkout:resolve).',
+      description: 'Who reported it: `api` for our own records (including expiry), the provider (its name in lower case), `merchant` (recordCheckoutOutcome) or `operator` (checkout:resolve).',
     }),
     notes: t.exposeString('notes', { nullable: true, description: 'Explanation, e.g. why a purchase failed.' }),
   }),
 });
 
-const TYPENAMES: Record<ProviderName, string> = {
-  SMARTCHECKOUT: 'SmartCheckout',
-  PAYERVAULT: 'PayerVaultCheckout',
-  STAN: 'StanCheckout',
-};
+/** The GraphQL type of a provider's checkouts, from the provider registry. */
+const typenameOf = (provider: ProviderName) => definitionOf(provider).typename;
+
+/**
+ * Reads a provider's stored `details` through its zod schema (once per row object): a row that
+ * does not match fails loudly instead of answering with fields of the wrong type.
+ */
+export function detailsReader<S extends z.ZodType<Record<string, unknown>>>(schema: S): (row: CheckoutRow) => z.output<S> {
+  const parsed = new WeakMap<object, z.output<S>>();
+  return (row) => {
+    let details = parsed.get(row.details);
+    if (details === undefined) parsed.set(row.details, (details = schema.parse(row.details)));
+    return details;
+  };
+}
 
 export const CheckoutInterface = builder.interfaceRef<CheckoutRow>('Checkout').implement({
   description: 'A checkout at any provider. Query provider-specific fields with fragments on the implementations.',
   interfaces: [builder.nodeInterfaceRef()],
-  resolveType: (row) => TYPENAMES[row.provider as ProviderName],
+  resolveType: (row) => typenameOf(row.provider),
   fields: (t) => ({
-    provider: t.field({ type: CheckoutProviderEnum, description: 'The provider behind this checkout.', resolve: (row) => row.provider as ProviderName }),
+    provider: t.field({ type: CheckoutProviderEnum, description: 'The provider behind this checkout.', resolve: (row) => row.provider }),
     providerCheckoutId: t.exposeString('providerCheckoutId', { nullable: true, description: 'The provider\'s own id, when it gives one.' }),
-    status: t.field({ type: CheckoutStatusEnum, description: 'Current status.', resolve: (row) => row.status as CheckoutStatus }),
+    status: t.field({ type: CheckoutStatusEnum, description: 'Current status.', resolve: (row) => row.status }),
     total: t.field({ type: MoneyRef, nullable: true, description: 'Amount to pay or paid; null while unknown.', resolve: (row) => money(row.totalAmount, row.currency) }),
     lineItems: t.loadableGroup({
       type: LineItemRef,
@@ -102,7 +114,7 @@ const nodesByTypename = new Map<string, CheckoutNodeRef>();
  * by `id`, loaded in batches through a DataLoader scoped to the caller's tenant.
  */
 export function defineCheckoutNode(provider: ProviderName) {
-  const typename = TYPENAMES[provider];
+  const typename = typenameOf(provider);
   const ref = builder.loadableNodeRef(typename, {
     id: { resolve: (row: CheckoutRow) => row.id },
     load: async (ids: string[], ctx) => (await ctx.repository.findByIds(ctx.tenant, ids)).filter((row) => row.provider === provider),
@@ -134,7 +146,7 @@ export async function loadCheckout(globalId: string, ctx: Parameters<CheckoutNod
 
 /** Loads a checkout of the caller's tenant by row id through its provider's loader; null when unknown or foreign. */
 export function loadCheckoutByRowId(provider: ProviderName, id: string | null, ctx: Parameters<CheckoutNodeRef['getDataloader']>[0]): Promise<CheckoutRow | null> | null {
-  const ref = nodesByTypename.get(TYPENAMES[provider]);
+  const ref = nodesByTypename.get(typenameOf(provider));
   return id && ref ? ref.getDataloader(ctx).load(id) : null;
 }
 
@@ -194,7 +206,7 @@ builder.mutationFields((t) => ({
   refreshCheckout: t.field({
     type: CheckoutInterface,
     description:
-      'Asks the provider for the checkout\'s current status now and records any change. PayerVault and Stan document no status endpoint: their checkouts are returned as stored.',
+      'Asks the provider for the checkout\'s current status now and records any change. Checkouts of providers without a status endpoint are returned as stored.',
     args: { id: t.arg.id({ required: true, description: 'Global id of the checkout.' }) },
     errors: {
       types: [NotFoundError, ProviderError],

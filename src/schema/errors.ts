@@ -1,5 +1,5 @@
 import { builder } from '../builder.js';
-import { PROVIDERS } from '../domain/checkout.js';
+import type { ProviderName } from '../domain/checkout.js';
 import {
   DomainError,
   EmptyCartError,
@@ -10,13 +10,14 @@ import {
   ValidationError,
   type FieldError,
 } from '../domain/errors.js';
+import { PROVIDER_REGISTRY } from '../providers/index.js';
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', {
   description: 'Machine-readable kind of an expected failure.',
   values: {
     VALIDATION_FAILED: { value: 'VALIDATION_FAILED', description: 'The input was invalid (ValidationError).' },
     PROVIDER_ERROR: { value: 'PROVIDER_ERROR', description: 'The provider failed or could not be used (ProviderError).' },
-    EMPTY_CART: { value: 'EMPTY_CART', description: 'The PayerVault cart is empty (EmptyCartError).' },
+    EMPTY_CART: { value: 'EMPTY_CART', description: 'The customer\'s cart at the provider is empty (EmptyCartError).' },
     IDEMPOTENCY_KEY_REUSE: { value: 'IDEMPOTENCY_KEY_REUSE', description: 'The idempotency key was used with another input (IdempotencyKeyReuseError).' },
     NOT_FOUND: { value: 'NOT_FOUND', description: 'No such checkout is visible to you (NotFoundError).' },
     CHECKOUT_FINAL: { value: 'CHECKOUT_FINAL', description: 'The checkout already ended with another status (CheckoutFinalError).' },
@@ -25,11 +26,9 @@ export const ErrorCodeEnum = builder.enumType('ErrorCode', {
 
 export const CheckoutProviderEnum = builder.enumType('CheckoutProvider', {
   description: 'The third-party provider behind a checkout.',
-  values: {
-    SMARTCHECKOUT: { value: 'SMARTCHECKOUT', description: 'Smartcheckout: agentic purchase of any product URL.' },
-    PAYERVAULT: { value: 'PAYERVAULT', description: 'PayerVault: hosted checkout page for a cart kept at PayerVault.' },
-    STAN: { value: 'STAN', description: 'Stan: checkout session from line items and totals.' },
-  } as const satisfies Record<(typeof PROVIDERS)[number], unknown>,
+  values: Object.fromEntries(
+    PROVIDER_REGISTRY.map((definition) => [definition.name, { value: definition.name, description: definition.description }]),
+  ) as Record<ProviderName, { value: ProviderName; description: string }>,
 });
 
 /** The `Error` interface every typed failure implements. */
@@ -67,16 +66,6 @@ builder.objectType(ProviderError, {
     retryable: t.exposeBoolean('retryable', { description: 'True when the same request may succeed later (timeouts, 5xx, 429).' }),
     httpStatus: t.exposeInt('httpStatus', { nullable: true, description: 'The provider\'s HTTP status, when it answered.' }),
     providerMessage: t.exposeString('providerMessage', { nullable: true, description: 'The provider\'s own error message, when it sent one.' }),
-  }),
-});
-
-builder.objectType(EmptyCartError, {
-  name: 'EmptyCartError',
-  description: 'PayerVault has no products in this customer\'s cart.',
-  interfaces: [ErrorInterface],
-  fields: (t) => ({
-    customerId: t.exposeString('customerId', { description: 'The customer whose cart is empty.' }),
-    providerMessage: t.exposeString('providerMessage', { nullable: true, description: 'PayerVault\'s message, e.g. "No products in cart".' }),
   }),
 });
 

@@ -22,3 +22,25 @@ export const schema: GraphQLSchema = builder.toSubGraphSchema({
   linkUrl: 'https://specs.apollo.dev/federation/v2.6',
   federationDirectives: ['@key'],
 });
+
+/** What GraphiQL opens with: a purchase in the sandbox, watched live, and the recent checkouts. */
+export const GRAPHIQL_EXAMPLE = /* GraphQL */ `# Start a purchase in the Smartcheckout sandbox, then watch it until COMPLETED:
+# run Buy, copy the checkout id into Watch, run Watch (it streams over WebSocket).
+mutation Buy {
+  createSmartCheckout(input: { productUrl: "https://shop.example/item?sandbox_amount=49.99", email: "ada@example.com" }) {
+    __typename
+    ... on CreateSmartCheckoutSuccess { checkout { id status merchant { name } } }
+    ... on Error { message }
+  }
+}
+
+subscription Watch {
+  checkoutStatusChanged(id: "<checkout id>") { status total { decimal currency } notes }
+}
+
+query Recent {
+  checkouts(first: 10) {
+    edges { node { id provider status total { decimal currency } createdAt } }
+  }
+}
+`;

@@ -1,16 +1,28 @@
 import { builder } from '../builder.js';
-import type { CheckoutRow } from '../db/schema.js';
 import { EmptyCartError } from '../domain/errors.js';
-import { createPayerVaultCheckoutSchema, type CreatePayerVaultCheckoutArgs } from '../domain/inputs.js';
-import { CheckoutInterface, defineCheckoutNode, isCheckoutOf } from './checkout.js';
-import { createCheckoutResult, IDEMPOTENCY_KEY_DESCRIPTION } from './errors.js';
+import { payerVaultDetailsSchema } from '../providers/payervault/details.js';
+import { createPayerVaultCheckoutSchema, type CreatePayerVaultCheckoutArgs } from '../providers/payervault/input.js';
+import { CheckoutInterface, defineCheckoutNode, detailsReader, isCheckoutOf } from './checkout.js';
+import { createCheckoutResult, ErrorInterface, IDEMPOTENCY_KEY_DESCRIPTION } from './errors.js';
+
+const details = detailsReader(payerVaultDetailsSchema);
 
 export const PayerVaultCheckoutNode = defineCheckoutNode('PAYERVAULT').implement({
   description: 'A hosted PayerVault checkout page for a customer\'s cart kept at PayerVault. OPEN with a `checkoutUrl` to send the shopper to.',
   interfaces: [CheckoutInterface],
   isTypeOf: isCheckoutOf('PAYERVAULT'),
   fields: (t) => ({
-    customerId: t.string({ description: 'The PayerVault customer whose cart is checked out.', resolve: (row: CheckoutRow) => String(row.details.customerId) }),
+    customerId: t.string({ description: 'The PayerVault customer whose cart is checked out.', resolve: (row) => details(row).customerId }),
+  }),
+});
+
+builder.objectType(EmptyCartError, {
+  name: 'EmptyCartError',
+  description: 'PayerVault has no products in this customer\'s cart.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    customerId: t.exposeString('customerId', { description: 'The customer whose cart is empty.' }),
+    providerMessage: t.exposeString('providerMessage', { nullable: true, description: 'PayerVault\'s message, e.g. "No products in cart".' }),
   }),
 });
 
@@ -29,6 +41,6 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreatePayerVaultCheckoutInput, required: true }) },
     validate: { schema: createPayerVaultCheckoutSchema },
     errors: createCheckoutResult('CreatePayerVaultCheckout', [EmptyCartError]),
-    resolve: (_root, args, ctx) => ctx.checkouts.createPayerVaultCheckout(ctx.tenant, (args as unknown as CreatePayerVaultCheckoutArgs).input),
+    resolve: (_root, args, ctx) => ctx.checkouts.create(ctx.tenant, 'PAYERVAULT', (args as unknown as CreatePayerVaultCheckoutArgs).input),
   }),
 }));

@@ -1,14 +1,10 @@
 import { builder } from '../builder.js';
-import type { CheckoutRow } from '../db/schema.js';
-import { createSmartCheckoutSchema, type CreateSmartCheckoutArgs } from '../domain/inputs.js';
-import { CheckoutInterface, defineCheckoutNode, isCheckoutOf } from './checkout.js';
+import { smartcheckoutDetailsSchema } from '../providers/smartcheckout/details.js';
+import { createSmartCheckoutSchema, type CreateSmartCheckoutArgs } from '../providers/smartcheckout/input.js';
+import { CheckoutInterface, defineCheckoutNode, detailsReader, isCheckoutOf } from './checkout.js';
 import { createCheckoutResult, IDEMPOTENCY_KEY_DESCRIPTION } from './errors.js';
 
-interface SmartCheckoutDetails {
-  productUrl: string;
-  userData: Record<string, unknown>;
-}
-const details = (row: CheckoutRow) => row.details as unknown as SmartCheckoutDetails;
+const details = detailsReader(smartcheckoutDetailsSchema);
 
 export const SmartCheckoutNode = defineCheckoutNode('SMARTCHECKOUT').implement({
   description:
@@ -55,6 +51,6 @@ builder.mutationFields((t) => ({
     validate: { schema: createSmartCheckoutSchema },
     errors: createCheckoutResult('CreateSmartCheckout'),
     // The zod plugin hands the resolver the parsed (trimmed, normalised) input.
-    resolve: (_root, args, ctx) => ctx.checkouts.createSmartCheckout(ctx.tenant, (args as unknown as CreateSmartCheckoutArgs).input),
+    resolve: (_root, args, ctx) => ctx.checkouts.create(ctx.tenant, 'SMARTCHECKOUT', (args as unknown as CreateSmartCheckoutArgs).input),
   }),
 }));

@@ -1,22 +1,12 @@
 import { builder } from '../builder.js';
 import type { CheckoutRow } from '../db/schema.js';
-import { createStanCheckoutSchema, type CreateStanCheckoutArgs } from '../domain/inputs.js';
-import { CheckoutInterface, defineCheckoutNode, isCheckoutOf } from './checkout.js';
+import { stanDetailsSchema } from '../providers/stan/details.js';
+import { createStanCheckoutSchema, type CreateStanCheckoutArgs } from '../providers/stan/input.js';
+import { CheckoutInterface, defineCheckoutNode, detailsReader, isCheckoutOf } from './checkout.js';
 import { createCheckoutResult, IDEMPOTENCY_KEY_DESCRIPTION } from './errors.js';
 import { money, MoneyRef } from './money.js';
 
-interface StanCheckoutDetails {
-  returnUrl: string | null;
-  subtotal: number | null;
-  discount: number | null;
-  taxRate: number | null;
-  tax: number | null;
-  discountCode: string | null;
-  totalBeforeDiscount: number | null;
-  sessionId: string | null;
-  orderId: string | null;
-}
-const details = (row: CheckoutRow) => row.details as unknown as StanCheckoutDetails;
+const details = detailsReader(stanDetailsSchema);
 const moneyOf = (row: CheckoutRow, key: 'subtotal' | 'discount' | 'tax' | 'totalBeforeDiscount') => money(details(row)[key], row.currency);
 
 export const StanCheckoutNode = defineCheckoutNode('STAN').implement({
@@ -75,6 +65,6 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateStanCheckoutInput, required: true }) },
     validate: { schema: createStanCheckoutSchema },
     errors: createCheckoutResult('CreateStanCheckout'),
-    resolve: (_root, args, ctx) => ctx.checkouts.createStanCheckout(ctx.tenant, (args as unknown as CreateStanCheckoutArgs).input),
+    resolve: (_root, args, ctx) => ctx.checkouts.create(ctx.tenant, 'STAN', (args as unknown as CreateStanCheckoutArgs).input),
   }),
 }));

@@ -112,7 +112,7 @@ export type CreateStanCheckoutInput = {
 export type ErrorCode =
   /** The checkout already ended with another status (CheckoutFinalError). */
   | 'CHECKOUT_FINAL'
-  /** The PayerVault cart is empty (EmptyCartError). */
+  /** The customer's cart at the provider is empty (EmptyCartError). */
   | 'EMPTY_CART'
   /** The idempotency key was used with another input (IdempotencyKeyReuseError). */
   | 'IDEMPOTENCY_KEY_REUSE'
@@ -123,7 +123,7 @@ export type ErrorCode =
   /** The input was invalid (ValidationError). */
   | 'VALIDATION_FAILED';
 
-/** An outcome the merchant learnt outside the provider's API (Stan's return_url, the provider's dashboard). */
+/** An outcome the merchant learnt outside the provider's API (its return URL, its dashboard). */
 export type RecordCheckoutOutcomeInput = {
   /** Global id of the checkout. */
   id: string | number;

@@ -205,7 +205,7 @@ describe('PayerVault adapter over the recorded contract', () => {
   it('maps the link to an OPEN snapshot with no provider id', async () => {
     canned = { status: 200, body: SAMPLE_SUCCESS_BODY };
     const adapter = new PayerVaultAdapter(client(), { testMode: false });
-    expect(adapter.provider).toBe('PAYERVAULT');
+    expect(adapter.name).toBe('PAYERVAULT');
     expect('fetchStatus' in adapter).toBe(false);
     await expect(adapter.create({ customerId: 'customer-id-123' })).resolves.toEqual({
       providerCheckoutId: null,

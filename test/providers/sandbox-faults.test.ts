@@ -608,9 +608,7 @@ describe('the admin endpoint', () => {
 
   it('startSandboxes passes the option to every sandbox', async () => {
     const config = {
-      smartcheckout: { apiKey: SC_KEY },
-      payervault: PV,
-      stan: { ...STAN, currency: 'EUR' },
+      providers: { SMARTCHECKOUT: { credentials: { apiKey: SC_KEY } }, PAYERVAULT: { credentials: PV }, STAN: { credentials: STAN } },
     };
     const on = await startSandboxes(config, ['SMARTCHECKOUT', 'PAYERVAULT', 'STAN'], { faults: true });
     const off = await startSandboxes(config, ['SMARTCHECKOUT', 'PAYERVAULT', 'STAN']);

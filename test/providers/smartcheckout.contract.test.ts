@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError, ValidationError } from '../../src/domain/errors.js';
 import { SmartcheckoutAdapter } from '../../src/providers/smartcheckout/adapter.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { SmartcheckoutClient } from '../../src/providers/smartcheckout/client.js';
 import { startRecordingServer, type CannedResponse, type RecordedRequest } from '../support/recording-server.js';
 
@@ -170,11 +171,14 @@ describe('Smartcheckout request shapes', () => {
     expect(server.requests[0]!.path).toBe('/v0/checkout');
   });
 
-  it('refuses an API key that fetch would quote in an error message', () => {
-    expect(() => new SmartcheckoutClient({ baseUrl: server.url, timeoutMs: 1000, apiKey: 'sk\nsecret' })).toThrow(/visible ASCII/);
-    expect(() => new SmartcheckoutClient({ baseUrl: server.url, timeoutMs: 1000, apiKey: '' })).toThrow();
+  it('refuses, at configuration, an API key that fetch would quote in an error message, without echoing it', () => {
+    const base = { SMARTCHECKOUT_BASE_URL: server.url };
+    expect(() => loadConfig({ ...base, SMARTCHECKOUT_API_KEY: 'sk\nsecret' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, SMARTCHECKOUT_API_KEY: 'sk\nsecret' })).toThrow('SMARTCHECKOUT_API_KEY must contain only visible ASCII characters');
+    expect(() => loadConfig({ ...base, SMARTCHECKOUT_API_KEY: 'sk\u00e9secret' })).toThrow(/visible ASCII/);
+    expect(() => loadConfig({ ...base, SMARTCHECKOUT_API_KEY: '' })).toThrow('SMARTCHECKOUT_API_KEY is required when SMARTCHECKOUT_BASE_URL is set');
     try {
-      new SmartcheckoutClient({ baseUrl: server.url, timeoutMs: 1000, apiKey: 'sk\nsecret' });
+      loadConfig({ ...base, SMARTCHECKOUT_API_KEY: 'sk\nsecret' });
     } catch (error) {
       expect((error as Error).message).not.toContain('secret');
     }

@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { ProviderError } from '../../src/domain/errors.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { StanAdapter, type StanCreateInput } from '../../src/providers/stan/adapter.js';
 import { ProviderResilience } from '../../src/providers/resilience.js';
 import { StanClient } from '../../src/providers/stan/client.js';
@@ -224,8 +225,11 @@ describe('Stan client: the request on the wire', () => {
     expect(JSON.parse(lastRequest().body)).toMatchObject({ discount_amount: 0, tax_rate: 0, tax_cost: 0 });
   });
 
-  it('refuses a client id containing ":" without echoing it', () => {
-    expect(() => new StanClient({ baseUrl: server.url, timeoutMs: 100, clientId: 'a:b', clientSecret: 'x' })).toThrow(/must not contain/);
+  it('refuses, at configuration, a client id containing ":" without echoing it', () => {
+    const env = { STAN_BASE_URL: server.url, STAN_CLIENT_ID: 'acme:client-77', STAN_CLIENT_SECRET: 'x' };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow('STAN_CLIENT_ID must contain only visible ASCII characters and no ":"');
+    expect(() => loadConfig(env)).not.toThrow(/acme|client-77/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { ProviderError } from '../../src/domain/errors.js';
-import { computeStanTotals } from '../../src/domain/stan-totals.js';
+import { computeStanTotals } from '../../src/providers/stan/totals.js';
 import type { RunningSandbox } from '../../src/providers/sandbox-http.js';
 import { StanAdapter, type StanCreateInput } from '../../src/providers/stan/adapter.js';
 import { StanClient } from '../../src/providers/stan/client.js';

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import pg from 'pg';
-import { loadConfig } from '../../src/config.js';
-import { buildApp, type App } from '../../src/server.js';
+import { loadConfig } from '../../src/config/index.js';
+import { buildApp, type App } from '../../src/app/index.js';
 
 /** A GraphQL response as the wire carries it. */
 export interface GraphQLResponse<T> {

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import { envSchema } from '../../src/config.js';
+import { envSchema } from '../../src/config/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -1,28 +1,45 @@
-import type { CheckoutProviderAdapter, ProviderSnapshot } from '../types.js';
+import type { CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
+import type { ProviderSnapshot } from '../../domain/snapshot.js';
 import type { PayerVaultClient } from './client.js';
+import type { PayerVaultDetails } from './details.js';
+
+/** What a PayerVault checkout is made from. */
+export interface PayerVaultCreateInput {
+  customerId: string;
+}
 
 /**
  * PayerVault checkouts are hosted links to a cart kept at PayerVault. There is no documented
  * status endpoint, so a checkout stays OPEN and no `fetchStatus` is offered.
  */
-export class PayerVaultAdapter implements CheckoutProviderAdapter {
-  readonly provider = 'PAYERVAULT' as const;
+export class PayerVaultAdapter implements CheckoutProvider<PayerVaultCreateInput> {
+  readonly name = 'PAYERVAULT' as const;
+  /** A GET of a link: asking twice creates nothing twice. */
+  readonly idempotentCreate = true;
+  readonly testMode: boolean;
 
   constructor(
     private readonly client: PayerVaultClient,
-    private readonly options: { testMode: boolean },
-  ) {}
+    options: { testMode: boolean },
+  ) {
+    this.testMode = options.testMode;
+  }
+
+  prepare(input: PayerVaultCreateInput): PreparedCreate {
+    const details: PayerVaultDetails = { customerId: input.customerId };
+    return { details, send: () => this.create(input) };
+  }
 
   /** Asks PayerVault for the customer's checkout link; errors from the client pass through. */
-  async create(input: { customerId: string }): Promise<ProviderSnapshot> {
+  async create(input: PayerVaultCreateInput): Promise<ProviderSnapshot> {
     const link = await this.client.getCheckoutLink(input.customerId);
     return {
       // PayerVault returns only a URL: no id of its own to refer to the checkout by.
       providerCheckoutId: null,
       status: 'OPEN',
       checkoutUrl: link.url,
-      testMode: this.options.testMode,
-      details: { customerId: input.customerId },
+      testMode: this.testMode,
+      details: { customerId: input.customerId } satisfies PayerVaultDetails,
     };
   }
 }

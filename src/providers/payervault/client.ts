@@ -1,17 +1,12 @@
 import { EmptyCartError, ProviderError, ValidationError } from '../../domain/errors.js';
-import {
-  parseProviderBody,
-  providerErrorFromStatus,
-  providerMessageOf,
-  providerUrl,
-  sendProviderRequest,
-} from '../http.js';
-import { ProviderResilience } from '../resilience.js';
+import { ProviderHttp, providerMessageOf, type ProviderResponse } from '../http.js';
+import type { ProviderResilience } from '../resilience.js';
 import type { ProviderClientOptions } from '../types.js';
 import {
   PAYERVAULT_ACCESS_KEY_HEADER,
   PAYERVAULT_ACCESS_SECRET_HEADER,
   PAYERVAULT_CHECKOUT_LINK_PATH,
+  PAYERVAULT_LABEL,
   payerVaultCheckoutLinkResponseSchema,
   payerVaultCustomerIdSchema,
   type PayerVaultCheckoutLink,
@@ -27,13 +22,20 @@ export interface PayerVaultClientOptions extends ProviderClientOptions {
 
 /** HTTP client of PayerVault's one documented endpoint. */
 export class PayerVaultClient {
-  readonly #options: PayerVaultClientOptions;
-  /** Shared with whoever else calls PayerVault in this process. */
-  readonly resilience: ProviderResilience;
+  readonly #http: ProviderHttp;
 
   constructor(options: PayerVaultClientOptions) {
-    this.#options = { ...options };
-    this.resilience = options.resilience ?? new ProviderResilience('PAYERVAULT');
+    this.#http = new ProviderHttp({
+      ...options,
+      provider: 'PAYERVAULT',
+      label: PAYERVAULT_LABEL,
+      headers: { [PAYERVAULT_ACCESS_KEY_HEADER]: options.accessKey, [PAYERVAULT_ACCESS_SECRET_HEADER]: options.accessSecret },
+    });
+  }
+
+  /** Shared with whoever else calls PayerVault in this process. */
+  get resilience(): ProviderResilience {
+    return this.#http.resilience;
   }
 
   /**
@@ -46,32 +48,23 @@ export class PayerVaultClient {
     if (!checked.success) {
       throw new ValidationError([{ path: ['customerId'], message: checked.error.issues[0]?.message ?? 'is invalid' }]);
     }
+    const link = this.#http.expect(payerVaultCheckoutLinkResponseSchema);
     // A GET: safe to retry, and an empty cart (EmptyCartError) is an answer, not a failure.
-    return this.resilience.execute('GET', async () => {
-      const response = await sendProviderRequest('PAYERVAULT', {
-        method: 'GET',
-        url: providerUrl(this.#options.baseUrl, `${PAYERVAULT_CHECKOUT_LINK_PATH}${encodeURIComponent(customerId)}`),
-        headers: {
-          [PAYERVAULT_ACCESS_KEY_HEADER]: this.#options.accessKey,
-          [PAYERVAULT_ACCESS_SECRET_HEADER]: this.#options.accessSecret,
-        },
-        timeoutMs: this.#options.timeoutMs,
-        connectTimeoutMs: this.#options.connectTimeoutMs,
-      });
-      if (response.status === 404) {
-        // The documented 404 carries a JSON message; a 404 without JSON is some other server
-        // (a proxy, a wrong base URL) and must not be reported to the shopper as an empty cart.
-        if (response.json !== null && typeof response.json === 'object') {
-          throw new EmptyCartError(customerId, providerMessageOf(response));
-        }
-        throw new ProviderError('PayerVault answered HTTP 404 without its documented JSON error body', {
-          provider: 'PAYERVAULT',
-          retryable: false,
-          httpStatus: 404,
-        });
-      }
-      if (response.status < 200 || response.status > 299) throw providerErrorFromStatus('PAYERVAULT', response);
-      return parseProviderBody('PAYERVAULT', response, payerVaultCheckoutLinkResponseSchema);
-    });
+    return this.#http.call({ method: 'GET', path: `${PAYERVAULT_CHECKOUT_LINK_PATH}${encodeURIComponent(customerId)}` }, (response) =>
+      response.status === 404 ? refuseNotFound(customerId, response) : link(response),
+    );
   }
+}
+
+/**
+ * The documented 404 carries a JSON message: an empty cart. A 404 without JSON is some other
+ * server (a proxy, a wrong base URL) and must not be reported to the shopper as an empty cart.
+ */
+function refuseNotFound(customerId: string, response: ProviderResponse): never {
+  if (response.json !== null && typeof response.json === 'object') throw new EmptyCartError(customerId, providerMessageOf(response));
+  throw new ProviderError('PayerVault answered HTTP 404 without its documented JSON error body', {
+    provider: 'PAYERVAULT',
+    retryable: false,
+    httpStatus: 404,
+  });
 }

@@ -6,6 +6,9 @@ import { z } from 'zod';
  */
 export const PAYERVAULT_CHECKOUT_LINK_PATH = '/api/v1/checkout-link/';
 
+/** The provider's name for people, in messages. */
+export const PAYERVAULT_LABEL = 'PayerVault';
+
 /** Header names exactly as the documentation spells them (HTTP treats them case-insensitively). */
 export const PAYERVAULT_ACCESS_KEY_HEADER = 'accessKey';
 export const PAYERVAULT_ACCESS_SECRET_HEADER = 'accessSecret';

@@ -1,8 +1,10 @@
 import type { CheckoutStatus } from '../../domain/checkout.js';
 import { ValidationError } from '../../domain/errors.js';
 import { MoneyFormatError, normalizeCurrency, parseDecimalToMinor } from '../../domain/money.js';
-import type { CheckoutProviderAdapter, ProviderSnapshot } from '../types.js';
+import type { CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
+import type { ProviderSnapshot } from '../../domain/snapshot.js';
 import type { SmartcheckoutClient } from './client.js';
+import type { SmartcheckoutDetails } from './details.js';
 import {
   isAbsoluteHttpUrl,
   type SmartcheckoutCheckoutDetails,
@@ -74,16 +76,24 @@ export function mapSmartcheckoutStatus(status: string): { status: CheckoutStatus
   return { status: 'UNKNOWN', unknownNote: `Smartcheckout reported an undocumented status ${JSON.stringify(status)}` };
 }
 
-/** Smartcheckout behind the common adapter interface: an asynchronous purchase polled by id. */
-export class SmartcheckoutAdapter implements CheckoutProviderAdapter {
-  readonly provider = 'SMARTCHECKOUT' as const;
-  private readonly testMode: boolean;
+/** Smartcheckout as a checkout provider: an asynchronous purchase, polled by id. */
+export class SmartcheckoutAdapter implements CheckoutProvider<SmartcheckoutCreateInput> {
+  readonly name = 'SMARTCHECKOUT' as const;
+  /** A purchase: a POST that may buy without answering is never sent twice. */
+  readonly idempotentCreate = false;
+  readonly testMode: boolean;
 
   constructor(
     private readonly client: SmartcheckoutClient,
     options: { testMode: boolean },
   ) {
     this.testMode = options.testMode;
+  }
+
+  /** Stores the product URL (the one line item, price unknown until completion) and the exact `user_data` sent. */
+  prepare(input: SmartcheckoutCreateInput): PreparedCreate {
+    const details: SmartcheckoutDetails = { productUrl: input.productUrl, userData: buildSmartcheckoutUserData(input) };
+    return { details, lineItems: [{ productUrl: input.productUrl, quantity: 1 }], send: () => this.create(input) };
   }
 
   /**

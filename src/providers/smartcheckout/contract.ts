@@ -8,6 +8,9 @@
  */
 import { z } from 'zod';
 
+/** The provider's name for people, in messages. */
+export const SMARTCHECKOUT_LABEL = 'Smartcheckout';
+
 /** Documented paths, appended to the configured origin. */
 export const SMARTCHECKOUT_CREATE_PATH = '/v0/checkout';
 export function smartcheckoutCheckoutPath(checkoutId: string): string {

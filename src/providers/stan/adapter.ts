@@ -1,7 +1,10 @@
 import { isMinorAmount, minorAmountOf, normalizeCurrency } from '../../domain/money.js';
-import type { CheckoutProviderAdapter, LineItemInfo, MerchantInfo, ProviderSnapshot } from '../types.js';
+import type { CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
+import type { LineItemInfo, MerchantInfo, ProviderSnapshot } from '../../domain/snapshot.js';
 import type { StanClient } from './client.js';
 import type { StanCreateCheckoutRequest, StanMerchant, StanRequestLineItem, StanResponseLineItem } from './contract.js';
+import type { StanDetails } from './details.js';
+import { computeStanTotals } from './totals.js';
 
 /** One line item of a Stan checkout; amounts in integer minor units. */
 export interface StanLineItemInput {
@@ -32,9 +35,17 @@ export interface StanCreateInput {
   orderId?: string | null;
 }
 
+/** A Stan checkout as the caller asks for it: the subtotal and total may be left to compute. */
+export type StanCheckoutRequest = Omit<StanCreateInput, 'subtotalAmount' | 'totalAmount'> & {
+  subtotalAmount?: number | null;
+  totalAmount?: number | null;
+};
+
 /** Stan checkouts: one POST creates an open session; Stan documents no status endpoint. */
-export class StanAdapter implements CheckoutProviderAdapter {
-  readonly provider = 'STAN' as const;
+export class StanAdapter implements CheckoutProvider<StanCheckoutRequest> {
+  readonly name = 'STAN' as const;
+  /** A POST that may open a session without answering. */
+  readonly idempotentCreate = false;
   readonly #client: StanClient;
   readonly #currency: string;
   readonly #testMode: boolean;
@@ -47,6 +58,40 @@ export class StanAdapter implements CheckoutProviderAdapter {
     this.#client = client;
     this.#currency = normalizeCurrency(options.currency);
     this.#testMode = options.testMode ?? false;
+  }
+
+  /** Test mode from the start (the answer's `is_testmode` may still turn it on). */
+  get testMode(): boolean {
+    return this.#testMode;
+  }
+
+  /**
+   * Completes the amounts (the input schema checked them with the same computation) and records
+   * the lines and totals as they will be sent.
+   */
+  prepare(request: StanCheckoutRequest): PreparedCreate {
+    const totals = computeStanTotals(request);
+    if (!totals.ok) throw new Error('Stan totals rejected after validation accepted them');
+    const taxCost = request.taxCost ?? (request.taxRate ? totals.tax : null);
+    const body: StanCreateInput = { ...request, subtotalAmount: totals.subtotal, totalAmount: totals.total, taxCost };
+    const details: StanDetails = {
+      returnUrl: request.returnUrl,
+      subtotal: totals.subtotal,
+      discount: request.discountAmount ?? null,
+      taxRate: request.taxRate ?? null,
+      tax: taxCost,
+      discountCode: request.discountCode ?? null,
+      totalBeforeDiscount: totals.totalBeforeDiscount,
+      sessionId: request.sessionId ?? null,
+      orderId: request.orderId ?? null,
+    };
+    const lineItems = request.lineItems.map(({ discountAmount, ...item }) => ({
+      ...item,
+      discount: discountAmount ?? null,
+      // Exact: quantity * unitPrice may pass 2^53 before the line discount brings it back.
+      total: Number(BigInt(item.quantity) * BigInt(item.unitPrice) - BigInt(discountAmount ?? 0)),
+    }));
+    return { currency: this.#currency, details, lineItems, send: () => this.create(body) };
   }
 
   /**
@@ -79,7 +124,7 @@ export class StanAdapter implements CheckoutProviderAdapter {
         sessionId: response.session_id ?? input.sessionId ?? null,
         orderId: response.order_id ?? input.orderId ?? null,
         returnUrl: input.returnUrl,
-      },
+      } satisfies StanDetails,
     };
     if (read.problems.length > 0) {
       snapshot.unreadable = read.problems;

@@ -7,6 +7,9 @@ import { z } from 'zod';
  * only `id` mandatory because nothing else is usable without it.
  */
 
+/** The provider's name for people, in messages. */
+export const STAN_LABEL = 'Stan';
+
 /** The one documented endpoint, appended to the base URL. */
 export const STAN_CHECKOUTS_PATH = '/v1/checkouts';
 

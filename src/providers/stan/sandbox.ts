@@ -1,6 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { computeStanTotals } from '../../domain/stan-totals.js';
+import { computeStanTotals } from './totals.js';
 import { withSandboxFaults } from '../sandbox-faults.js';
 import { BadRequestBody, readJsonBody, sendJson, startSandboxServer, type RunningSandbox, type SandboxHandler } from '../sandbox-http.js';
 import { STAN_CHECKOUTS_PATH, stanCreateCheckoutRequestSchema, type StanCheckoutResponse, type StanMerchant } from './contract.js';

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { MAX_MINOR_AMOUNT } from '../../src/domain/money.js';
-import { computeStanTotals, type StanTotalsInput } from '../../src/domain/stan-totals.js';
+import { computeStanTotals, type StanTotalsInput } from '../../src/providers/stan/totals.js';
 
 const line = (quantity: number, unitPrice: number, discountAmount?: number | null) => ({ quantity, unitPrice, discountAmount });
 

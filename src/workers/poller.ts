@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import type { ClaimedPoll, CheckoutRepository } from '../db/repository.js';
 import type { CheckoutService } from '../domain/checkout-service.js';
 import type { CheckoutLifecycle } from '../domain/lifecycle.js';
-import { isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
+import { isTerminal } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
+import type { ProviderSnapshot } from '../domain/snapshot.js';
 import type { AppMetrics } from '../metrics.js';
-import type { ProviderSnapshot } from '../providers/types.js';
 import { runWithRequestId } from '../request-context.js';
 
 /** Settings of the shared status poller. */
@@ -165,8 +165,8 @@ export class Poller {
     const log = this.logger.child({ requestId, checkoutId: checkout.id, provider: checkout.provider });
     const owner = this.options.instanceId;
     // Changed since it was scheduled (a refresh reached a final status): never GET again.
-    if (!this.service.isPollable(checkout.provider as ProviderName, checkout.providerCheckoutId, checkout.status as CheckoutStatus)) {
-      await this.service.record(checkout, { status: checkout.status as CheckoutStatus }, { kind: 'remove' });
+    if (!this.service.isPollable(checkout.provider, checkout.providerCheckoutId, checkout.status)) {
+      await this.service.record(checkout, { status: checkout.status }, { kind: 'remove' });
       return;
     }
     this.stats.polls++;

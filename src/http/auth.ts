@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
-import { hashApiKey, type ApiKeyRepository, type ApiKeyScope } from './db/api-keys.js';
+import { hashApiKey, type ApiKeyRepository, type ApiKeyScope } from '../db/api-keys.js';
 
 /** The tenant every keyless request belongs to when no API keys are configured (outside production). */
 export const SANDBOX_TENANT = 'sandbox';

@@ -1,5 +1,5 @@
-import type { FieldError } from './errors.js';
-import { MAX_MINOR_AMOUNT } from './money.js';
+import type { FieldError } from '../../domain/errors.js';
+import { MAX_MINOR_AMOUNT } from '../../domain/money.js';
 
 /** A Stan checkout's amounts as the caller gave them, integer minor units throughout. */
 export interface StanTotalsInput {

@@ -1,0 +1,107 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AppConfig } from '../config/index.js';
+import type { DatabaseHandle } from '../db/client.js';
+import { createLogger, type Logger } from '../logger.js';
+import { AppMetrics } from '../metrics.js';
+import type { RunningSandboxes } from '../providers/sandboxes.js';
+import { attachGraphQLWebSocket, type GraphQLWebSocket } from '../realtime/websocket.js';
+import type { ExpirySweep } from '../workers/expiry.js';
+import type { Maintenance } from '../workers/maintenance.js';
+import type { Poller } from '../workers/poller.js';
+import { DisposalStack } from './disposal.js';
+import { createGraphQLHandler } from './graphql-handler.js';
+import { createRequestFront } from './request-listener.js';
+import { openResources } from './resources.js';
+import { createServices } from './services.js';
+
+/** A built application: one HTTP server carrying GraphQL (with GraphiQL), graphql-ws and /health. */
+export interface App {
+  /** Listens on `config.host:config.port`; resolves to the base URL, e.g. `http://127.0.0.1:4000`. */
+  start(): Promise<string>;
+  /** Stops taking requests, lets in-flight ones finish, then closes everything it opened, in reverse. */
+  stop(): Promise<void>;
+  /** The database, for tests that count statements or inspect rows. */
+  readonly database: DatabaseHandle;
+  /** Origins of the built-in provider sandboxes that were started. */
+  readonly sandboxUrls: RunningSandboxes['urls'];
+  readonly logger: Logger;
+  /** The shared status poller (started by `start()` unless POLLER=off). */
+  readonly poller: Poller;
+  /** Open graphql-ws sockets. */
+  readonly webSocket: GraphQLWebSocket;
+  /** PENDING sweep and idempotency-key pruning (runs on its own; `runOnce` for tests). */
+  readonly maintenance: Maintenance;
+  /** OPEN checkouts past their TTL become EXPIRED (runs on its own; `runOnce` for tests). */
+  readonly expiry: ExpirySweep;
+}
+
+/** Options for tests and embedding. */
+export interface BuildAppOptions {
+  /** Where logs go (default stdout). */
+  logDestination?: Parameters<typeof createLogger>[1];
+}
+
+/**
+ * The composition root: opens the resources, wires the services, builds the GraphQL handler and
+ * the HTTP front, each step registering what it opened on one disposal stack. A failure anywhere
+ * closes what was already open; `stop()` closes it all, last opened first.
+ */
+export async function buildApp(config: AppConfig, options: BuildAppOptions = {}): Promise<App> {
+  const logger = createLogger(config.logLevel, options.logDestination);
+  const stack = new DisposalStack();
+  try {
+    const metrics = new AppMetrics();
+    const resources = await openResources(config, logger, stack);
+    const services = createServices(config, resources, logger, metrics);
+    stack.defer('workers', () => Promise.all([services.poller.stop(), services.maintenance.stop(), services.expiry.stop()]));
+    const yoga = createGraphQLHandler({ config, logger, metrics, resources, services });
+    const front = createRequestFront(config, yoga, resources.database);
+    const server = createServer(front.listener);
+    const webSocket = attachGraphQLWebSocket(server, yoga, services.authenticator, logger, { maxSubscriptions: config.limits.wsMaxSubscriptions });
+    stack.defer('http', () => Promise.all([webSocket.close(), front.drain(server)]));
+    metrics.bind({
+      dueBacklog: () => services.repository.dueBacklog(),
+      breakerStates: () => Object.fromEntries(Object.entries(services.resilience).map(([provider, policy]) => [provider, policy.state])),
+      webSocketClients: () => webSocket.clientCount,
+    });
+    let stopping: Promise<void> | undefined;
+    return {
+      database: resources.database,
+      sandboxUrls: resources.sandboxes.urls,
+      logger,
+      poller: services.poller,
+      webSocket,
+      maintenance: services.maintenance,
+      expiry: services.expiry,
+      async start() {
+        const url = await listen(server, config);
+        if (config.poller) services.poller.start();
+        services.maintenance.start();
+        services.expiry.start();
+        logger.info({ url: `${url}/graphql`, database: resources.database.kind, pubsub: resources.bus.kind, poller: config.poller }, 'checkout graph listening');
+        return url;
+      },
+      stop() {
+        stopping ??= stack
+          .dispose((name, error) => logger.error({ err: error, resource: name }, 'could not close'))
+          .then(() => logger.info('checkout graph stopped'));
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await stack.dispose((name, closeError) => logger.error({ err: closeError, resource: name }, 'could not close after a failed start'));
+    throw error;
+  }
+}
+
+/** Listens and returns the base URL clients use (loopback for a wildcard host). */
+async function listen(server: ReturnType<typeof createServer>, config: AppConfig): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}

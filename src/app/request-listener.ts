@@ -1,0 +1,93 @@
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { sql } from 'drizzle-orm';
+import type { AppConfig } from '../config/index.js';
+import type { DatabaseHandle } from '../db/client.js';
+import { announcedTooLarge, isUnannouncedBody, readBoundedBody } from '../http/body.js';
+import { malformedGetParameter, setSecurityHeaders } from '../http/security.js';
+import { requestIdFrom, runWithRequestId } from '../request-context.js';
+import type { GraphQLHandler } from './graphql-handler.js';
+
+/** How long `drain()` waits for in-flight requests before cutting connections. */
+const DRAIN_TIMEOUT_MS = 8_000;
+
+/** The HTTP front of the app: guards before Yoga, /health, and a drain for stopping. */
+export interface RequestFront {
+  listener: RequestListener;
+  /** Answers 503 to new requests, lets in-flight ones finish (up to 8 s), and closes the server. */
+  drain(server: Server): Promise<void>;
+}
+
+/** Builds the request listener around the GraphQL handler. */
+export function createRequestFront(config: AppConfig, yoga: GraphQLHandler, database: DatabaseHandle): RequestFront {
+  // While draining, no new work starts: requests that arrive on kept-alive connections get a 503
+  // (a create would otherwise reach the provider after the stop began), and every answer closes its
+  // connection so that idle sockets do not hold the shutdown.
+  let draining = false;
+  let server: Server | undefined;
+  const inFlight = new Set<ServerResponse>();
+  const maxBodyBytes = config.limits.maxBodyBytes;
+
+  const listener: RequestListener = (req, res) => {
+    setSecurityHeaders(res);
+    if (announcedTooLarge(req, maxBodyBytes)) return tooLarge(res, maxBodyBytes);
+    const malformed = malformedGetParameter(req);
+    if (malformed) return sendError(res, 400, `The ${malformed} parameter is not valid JSON`, 'BAD_REQUEST');
+    if (draining) return sendError(res, 503, 'The server is shutting down; retry the request', 'SHUTTING_DOWN', { connection: 'close', 'retry-after': '1' });
+    inFlight.add(res);
+    res.on('close', () => {
+      inFlight.delete(res);
+      if (draining) server?.closeIdleConnections();
+    });
+    if (req.url === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return void answerHealth(req, res, database);
+    // The request id is fixed before Yoga runs, so it is echoed on every answer (even one that
+    // fails validation) and reaches every log line of the request through async context.
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
+    if (!isUnannouncedBody(req)) return void runWithRequestId(requestId, () => yoga.handle(req, res));
+    // A chunked POST is read here, up to the limit, and handed to Yoga whole.
+    void readBoundedBody(req, maxBodyBytes).then(
+      (body) => {
+        if (body === null) return tooLarge(res, maxBodyBytes);
+        (req as IncomingMessage & { body?: Buffer | string }).body = body.length > 0 ? body : '';
+        return runWithRequestId(requestId, () => yoga.handle(req, res));
+      },
+      () => res.destroy(),
+    );
+  };
+
+  return {
+    listener,
+    async drain(stopping) {
+      server = stopping;
+      draining = true;
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+      const closed = new Promise<void>((resolve) => stopping.close(() => resolve()));
+      stopping.closeIdleConnections();
+      const timer = setTimeout(() => stopping.closeAllConnections(), DRAIN_TIMEOUT_MS);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function tooLarge(res: ServerResponse, maxBytes: number): void {
+  sendError(res, 413, `The request body is larger than ${maxBytes} bytes`, 'PAYLOAD_TOO_LARGE', { connection: 'close' });
+}
+
+/** A GraphQL-shaped error answer for requests refused before Yoga sees them. */
+function sendError(res: ServerResponse, status: number, message: string, code: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
+
+async function answerHealth(req: IncomingMessage, res: ServerResponse, database: DatabaseHandle): Promise<void> {
+  let status = 200;
+  try {
+    await database.db.execute(sql`select 1`);
+  } catch {
+    status = 503;
+  }
+  const body = { status: status === 200 ? 'ok' : 'unavailable', database: database.kind };
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(req.method === 'HEAD' ? undefined : JSON.stringify(body));
+}

@@ -1,0 +1,48 @@
+import type { AppConfig } from '../config/index.js';
+import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import { sandboxedProviders } from '../providers/index.js';
+import { startSandboxes, type RunningSandboxes } from '../providers/sandboxes.js';
+import { createRealtimeBus, type RealtimeBus } from '../realtime/pubsub.js';
+import { startTracing, type Tracing } from '../telemetry.js';
+import type { DisposalStack } from './disposal.js';
+
+/** What the app opens before it wires anything: each is closed by the disposal stack. */
+export interface AppResources {
+  /** Tracing of GraphQL operations, when a collector is configured. */
+  tracing: Tracing | undefined;
+  /** The database, migrated. */
+  database: DatabaseHandle;
+  /** Built-in sandboxes of the providers without a base URL. */
+  sandboxes: RunningSandboxes;
+  /** Pub/sub (and Redis, when configured). */
+  bus: RealtimeBus;
+}
+
+/**
+ * Opens every resource in order, registering each on `stack` as soon as it is open: if a later
+ * one fails, the earlier ones are closed by the caller's `stack.dispose()`. Tracing comes first so
+ * that it closes last, after the spans of the last operations were made.
+ */
+export async function openResources(config: AppConfig, logger: Logger, stack: DisposalStack): Promise<AppResources> {
+  const tracing = config.tracing
+    ? stack.use('tracing', startTracing(config.tracing), (opened) =>
+        opened.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last traces')),
+      )
+    : undefined;
+  const database = stack.use(
+    'database',
+    await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      onIdleConnectionError: (error) => logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'),
+    }),
+    (opened) => opened.close(),
+  );
+  const sandboxes = stack.use('sandboxes', await startSandboxes(config, sandboxedProviders(config), { faults: config.sandboxFaults }), (opened) =>
+    opened.close(),
+  );
+  for (const [provider, url] of Object.entries(sandboxes.urls)) logger.info({ provider, url }, 'provider sandbox started');
+  const bus = stack.use('pub/sub', await createRealtimeBus(config.redisUrl), (opened) => opened.close());
+  return { tracing, database, sandboxes, bus };
+}

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AppConfig } from '../config/index.js';
+import { ApiKeyRepository } from '../db/api-keys.js';
+import { CheckoutRepository } from '../db/repository.js';
+import { CheckoutService } from '../domain/checkout-service.js';
+import { CheckoutLifecycle } from '../domain/lifecycle.js';
+import type { ProviderCatalog } from '../domain/ports.js';
+import { ApiKeyAuthenticator } from '../http/auth.js';
+import { OperationRateLimiter } from '../http/rate-limit.js';
+import type { Logger } from '../logger.js';
+import type { AppMetrics } from '../metrics.js';
+import { createProviderCatalog, createResilience, hasStatusEndpoint } from '../providers/index.js';
+import type { ProviderResilience } from '../providers/resilience.js';
+import { changePublisher } from '../realtime/pubsub.js';
+import { currentRequestId } from '../request-context.js';
+import { ExpirySweep } from '../workers/expiry.js';
+import { Maintenance } from '../workers/maintenance.js';
+import { Poller } from '../workers/poller.js';
+import type { AppResources } from './resources.js';
+
+/** The app's parts between the resources and the transports: domain, providers, auth and workers. */
+export interface AppServices {
+  repository: CheckoutRepository;
+  providers: ProviderCatalog;
+  resilience: Record<string, ProviderResilience>;
+  lifecycle: CheckoutLifecycle;
+  checkouts: CheckoutService;
+  authenticator: ApiKeyAuthenticator;
+  rateLimiter: OperationRateLimiter;
+  /** This instance's id in poll leases. */
+  instanceId: string;
+  poller: Poller;
+  maintenance: Maintenance;
+  expiry: ExpirySweep;
+}
+
+/** Wires the domain to its adapters: the repository, the providers, the publisher, and the workers around them. */
+export function createServices(config: AppConfig, resources: AppResources, logger: Logger, metrics: AppMetrics): AppServices {
+  const repository = new CheckoutRepository(resources.database.db);
+  const providerLogger = logger.child({ component: 'provider' });
+  const resilience = createResilience(config, (provider, method, outcome, seconds) => {
+    metrics.providerLatency.observe({ provider, method, outcome }, seconds);
+    // One line per provider call, carrying the id of the request (or poll) that made it.
+    providerLogger.info({ requestId: currentRequestId(), provider, method, outcome, durationMs: Math.round(seconds * 1000) }, 'provider call');
+  });
+  const providers = createProviderCatalog(config, resources.sandboxes.urls, resilience);
+  const lifecycle = new CheckoutLifecycle({
+    store: repository,
+    publisher: changePublisher(resources.bus.pubsub),
+    isPolled: hasStatusEndpoint,
+    logger: logger.child({ component: 'lifecycle' }),
+    metrics,
+  });
+  const checkouts = new CheckoutService({ store: repository, providers, lifecycle, pollIntervalMs: config.pollIntervalMs, logger });
+  const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  return {
+    repository,
+    providers,
+    resilience,
+    lifecycle,
+    checkouts,
+    authenticator: new ApiKeyAuthenticator({
+      bootstrapKeys: config.apiKeys,
+      store: new ApiKeyRepository(resources.database.db),
+      requireKey: config.apiKeys !== undefined || config.nodeEnv === 'production',
+    }),
+    rateLimiter: new OperationRateLimiter({ perMinute: config.limits.ratePerMinute, redis: resources.bus.redis }),
+    instanceId,
+    poller: new Poller(repository, checkouts, lifecycle, logger.child({ component: 'poller', instanceId }), {
+      instanceId,
+      intervalMs: config.pollIntervalMs,
+      maxIntervalMs: config.pollMaxIntervalMs,
+      maxAnswerErrors: config.pollMaxAnswerErrors,
+      concurrency: config.pollConcurrency,
+      leaseMs: config.providerTimeoutMs + 5_000,
+      metrics,
+    }),
+    maintenance: new Maintenance(repository, lifecycle, logger.child({ component: 'maintenance' }), {
+      pendingGraceMs: config.pendingGraceMs,
+      idempotencyKeyTtlHours: config.idempotencyKeyTtlHours,
+    }),
+    expiry: new ExpirySweep(repository, lifecycle, logger.child({ component: 'expiry' }), { openTtlSeconds: config.checkoutOpenTtlSeconds }),
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * What the domain needs from the rest of the app, declared here and implemented outside:
+ * the store by `db/`, the publisher by `realtime/`, the providers by `providers/<name>/`.
+ */
+import type { CheckoutStatus, ProviderName } from './checkout.js';
+import type { CheckoutEventRecord, CheckoutRecord, NewCheckout, StoredCreateError } from './records.js';
+import type { ProviderSnapshot } from './snapshot.js';
+
+/** How the poll schedule changes along with a write. */
+export type ScheduleChange =
+  | { kind: 'keep' }
+  /** Start polling in `delayMs` unless a schedule exists already. */
+  | { kind: 'ensure'; delayMs: number }
+  /** The poller's verdict after a poll: next poll in `delayMs`, lease released. */
+  | {
+      kind: 'next';
+      owner: string;
+      delayMs: number;
+      attempts: number;
+      error?: string | null;
+      answerHash?: string;
+      /** Unusable answers in a row; unchanged when undefined. */
+      answerErrors?: number;
+    }
+  /** No more polling (terminal status). */
+  | { kind: 'remove' };
+
+/** What else a snapshot write does. */
+export interface ApplyOptions {
+  /** How the poll schedule changes in the same transaction (default: unchanged). */
+  schedule?: ScheduleChange;
+  /** The create mutation's typed error, stored for idempotent replay. */
+  createError?: StoredCreateError;
+  /** Write only if the checkout is still in (one of) these statuses; otherwise leave it and report no event. */
+  onlyFrom?: CheckoutStatus | readonly CheckoutStatus[];
+  /** Forget the checkout's idempotency key, so the same key may create a new checkout. */
+  releaseIdempotencyKey?: boolean;
+}
+
+/** The checkout after a write, and the event appended if its status changed. */
+export interface SnapshotResult {
+  /** The row as written, or as found when the write was refused. */
+  row: CheckoutRecord;
+  event: CheckoutEventRecord | null;
+  /** False when the write was refused (`onlyFrom`, or a final status a non-operator tried to leave). */
+  written: boolean;
+}
+
+/** Where checkouts are kept. Every write of one checkout is serialised by the store (a row lock). */
+export interface CheckoutStore {
+  /** Writes the PENDING checkout, its known line items and its first event in one transaction. */
+  createPending(input: NewCheckout): Promise<CheckoutRecord>;
+  /**
+   * Applies a snapshot: the checkout, its merchant and line items, an event when the status changed,
+   * and the schedule change, in one transaction. A final status is left only by `operator`.
+   */
+  applySnapshot(checkoutId: string, snapshot: ProviderSnapshot, source: string, options?: ApplyOptions): Promise<SnapshotResult>;
+  /** The tenant's checkout created with this idempotency key, if any. */
+  findByIdempotencyKey(tenant: string, key: string): Promise<CheckoutRecord | undefined>;
+}
+
+/** Tells subscribers (on every instance) that a checkout's status changed. */
+export interface ChangePublisher {
+  publish(checkout: CheckoutRecord, event: CheckoutEventRecord): void;
+}
+
+/** What is recorded before a provider is called, and the call itself. */
+export interface PreparedCreate {
+  /** Stored with the PENDING row. */
+  currency?: string | null;
+  details: Record<string, unknown>;
+  lineItems?: NewCheckout['lineItems'];
+  /** Sends the create request to the provider. */
+  send(): Promise<ProviderSnapshot>;
+}
+
+/** One checkout provider, as the domain sees it (each `providers/<name>/` implements one). */
+export interface CheckoutProvider<Input = unknown> {
+  readonly name: ProviderName;
+  /** Its checkouts are test mode from the start (a sandbox, or a test environment). */
+  readonly testMode: boolean;
+  /**
+   * False when the create call is a POST that may act without answering (a purchase, a session):
+   * such a call that fails after it may have been delivered leaves the checkout UNKNOWN.
+   */
+  readonly idempotentCreate: boolean;
+  /** Checks nothing (the input is validated already); says what to record and how to call. */
+  prepare(input: Input): PreparedCreate;
+  /** The provider's current view of a checkout; only providers with a documented status endpoint have it. */
+  fetchStatus?(providerCheckoutId: string, options?: { signal?: AbortSignal }): Promise<ProviderSnapshot>;
+}
+
+/** The providers the app was built with, by name. */
+export type ProviderCatalog = ReadonlyMap<ProviderName, CheckoutProvider>;
