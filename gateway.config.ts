@@ -64,7 +64,9 @@ function checkoutGraphRouting(): GatewayPlugin {
         const now = Date.now();
         const order = instances.map((_, i) => instances[(start + i) % instances.length]!);
         // Paused instances go last: tried only when every other one refused too.
-        order.sort((a, b) => Number((pausedUntil.get(a.host) ?? 0) > now) - Number((pausedUntil.get(b.host) ?? 0) > now));
+        order.sort(
+          (a, b) => Number((pausedUntil.get(a.host) ?? 0) > now) - Number((pausedUntil.get(b.host) ?? 0) > now),
+        );
         let lastError: unknown;
         for (const instance of order) {
           const routed = new URL(requestUrl);

@@ -7,7 +7,16 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_API_KEY, envNumber, oursEnv, progress, RESULTS_DIR, SERVER_CORE, startPinned, writeResults } from './lib/common.js';
+import {
+  BENCH_API_KEY,
+  envNumber,
+  oursEnv,
+  progress,
+  RESULTS_DIR,
+  SERVER_CORE,
+  startPinned,
+  writeResults,
+} from './lib/common.js';
 import { summariseProfile, type ProfileSummary } from './lib/cpu-profile.js';
 import { CHECKOUT_QUERY, CHECKOUTS_QUERY, seedCheckouts } from './lib/graphql.js';
 import { autocannon } from './lib/load.js';
@@ -43,15 +52,23 @@ for (const [name, query] of [
   );
   try {
     const ids = await seedCheckouts(server.ready.url, API_KEY, 50);
-    const body = JSON.stringify(name === 'checkout(id)' ? { query, variables: { id: ids[ids.length - 2] } } : { query });
-    const target = { url: `${server.ready.url}/graphql`, body, headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` } };
+    const body = JSON.stringify(
+      name === 'checkout(id)' ? { query, variables: { id: ids[ids.length - 2] } } : { query },
+    );
+    const target = {
+      url: `${server.ready.url}/graphql`,
+      body,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+    };
     await autocannon(target, { connections: 20, durationS: 2 });
     const run = await autocannon(target, { connections: 20, durationS });
     await server.stop();
     const file = readdirSync(profileDir).find((entry) => entry.endsWith('.cpuprofile'));
     if (!file) throw new Error(`no profile written in ${profileDir}`);
     results.profiles[name] = { rps: run.rps, ...summariseProfile(join(profileDir, file)) };
-    const top = results.profiles[name]!.byPackage.slice(0, 5).map((entry) => `${entry.name} ${entry.percent}%`).join(', ');
+    const top = results.profiles[name]!.byPackage.slice(0, 5)
+      .map((entry) => `${entry.name} ${entry.percent}%`)
+      .join(', ');
     progress(`profile ${results.server} ${name}: ${run.rps.toFixed(0)} req/s; self time by package: ${top}`);
   } finally {
     await server.stop();

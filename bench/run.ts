@@ -75,7 +75,11 @@ async function main(): Promise<void> {
     }
     if (wanted('w3')) await step('bench/w3-fanout.ts');
     if (wanted('w4')) await step('bench/w4-poller.ts');
-    writeResults('machine', { ...before, loadAfter: (await machine()).load, wallMinutes: Math.round((Date.now() - started) / 6000) / 10 });
+    writeResults('machine', {
+      ...before,
+      loadAfter: (await machine()).load,
+      wallMinutes: Math.round((Date.now() - started) / 6000) / 10,
+    });
   }
   writeFileSync(README, renderReadme());
   progress(`bench/README.md rewritten (${Math.round((Date.now() - started) / 1000)} s)`);
@@ -91,11 +95,18 @@ function renderReadme(): string {
   const w2Test = readResults<{ passed: boolean; name: string }>('w2-test');
   const w3 = readResults<W3Results>('w3');
   const w4 = readResults<W4Results>('w4');
-  const profiles = ['ours-pglite', 'ours-postgres'].flatMap((server) => readResults<ProfileResults>(`profile-${server}`) ?? []);
+  const profiles = ['ours-pglite', 'ours-postgres'].flatMap(
+    (server) => readResults<ProfileResults>(`profile-${server}`) ?? [],
+  );
   const out: string[] = [];
   const p = (...lines: string[]) => out.push(...lines);
 
-  p('# Benchmarks', '', '_Written by `npm run bench` (bench/run.ts) from the results of its last run; do not edit by hand._', '');
+  p(
+    '# Benchmarks',
+    '',
+    '_Written by `npm run bench` (bench/run.ts) from the results of its last run; do not edit by hand._',
+    '',
+  );
   p('## Machine', '');
   if (m) {
     p(
@@ -106,8 +117,24 @@ function renderReadme(): string {
       '',
     );
   }
-  p('## Commands', '', '```', 'npm run bench        # everything below, then rewrites this file (about 20 minutes)', 'npm run bench:w1     # W1 only (writes bench/results/w1.json)', 'npx tsx bench/profile.ts      # CPU profile of ours under W1 load', 'npx tsx bench/w2-roundtrips.ts', 'npm run bench:w3', 'npm run bench:w4', 'BENCH_REPORT_ONLY=1 npm run bench   # rewrite this file from bench/results/', '```', '');
-  p('Raw results: `bench/results/*.json` (git-ignored). Knobs: `BENCH_W1_DURATION`, `BENCH_W1_RUNS`, `BENCH_W1_CONNECTIONS`, `BENCH_W1_SERVERS`, `BENCH_W3_CLIENTS`, `BENCH_W3_RUNS`, `BENCH_W4_WINDOW`, `BENCH_W4_RUNS`, `BENCH_W4_CONCURRENCIES`, `BENCH_W3_CPU_PROF_DIR`, `BENCH_ONLY`.', '');
+  p(
+    '## Commands',
+    '',
+    '```',
+    'npm run bench        # everything below, then rewrites this file (about 20 minutes)',
+    'npm run bench:w1     # W1 only (writes bench/results/w1.json)',
+    'npx tsx bench/profile.ts      # CPU profile of ours under W1 load',
+    'npx tsx bench/w2-roundtrips.ts',
+    'npm run bench:w3',
+    'npm run bench:w4',
+    'BENCH_REPORT_ONLY=1 npm run bench   # rewrite this file from bench/results/',
+    '```',
+    '',
+  );
+  p(
+    'Raw results: `bench/results/*.json` (git-ignored). Knobs: `BENCH_W1_DURATION`, `BENCH_W1_RUNS`, `BENCH_W1_CONNECTIONS`, `BENCH_W1_SERVERS`, `BENCH_W3_CLIENTS`, `BENCH_W3_RUNS`, `BENCH_W4_WINDOW`, `BENCH_W4_RUNS`, `BENCH_W4_CONCURRENCIES`, `BENCH_W3_CPU_PROF_DIR`, `BENCH_ONLY`.',
+    '',
+  );
 
   const closing: string[] = [];
   if (w1) {
@@ -131,7 +158,9 @@ function renderReadme(): string {
       w1.queries['checkouts(first: 50)'] ?? '',
       '```',
       '',
-      `Answer sizes: ${Object.entries(w1.responseBytes).map(([q, b]) => `${q} ${b} bytes`).join(', ')}.`,
+      `Answer sizes: ${Object.entries(w1.responseBytes)
+        .map(([q, b]) => `${q} ${b} bytes`)
+        .join(', ')}.`,
       '',
     );
     const queries = Object.keys(w1.queries);
@@ -154,7 +183,10 @@ function renderReadme(): string {
       );
     }
     p('', '### Ratios (same run)', '');
-    p('| query | database | ours / Apollo (target ≥ 2) | ours / Mercurius JIT (target ≥ 1) | ours / bare ceiling | ours p99 at half rate (target < 10 ms) |', '|---|---|---:|---:|---:|---:|');
+    p(
+      '| query | database | ours / Apollo (target ≥ 2) | ours / Mercurius JIT (target ≥ 1) | ours / bare ceiling | ours p99 at half rate (target < 10 ms) |',
+      '|---|---|---:|---:|---:|---:|',
+    );
     for (const q of queries) {
       for (const db of ['pglite', 'postgres']) {
         const ours = w1.cells[`ours-${db}`]?.[q];
@@ -165,7 +197,9 @@ function renderReadme(): string {
         const ra = apollo ? ours.medianRps / apollo.medianRps : NaN;
         const rm = merc ? ours.medianRps / merc.medianRps : NaN;
         const half = ours.halfRate?.run.p99 ?? NaN;
-        p(`| ${q} | ${db} | ${fmt(ra, 2)} | ${fmt(rm, 2)} | ${bare ? fmt(ours.medianRps / bare.medianRps, 4) : 'n/a'} | ${fmt(half)} ms |`);
+        p(
+          `| ${q} | ${db} | ${fmt(ra, 2)} | ${fmt(rm, 2)} | ${bare ? fmt(ours.medianRps / bare.medianRps, 4) : 'n/a'} | ${fmt(half)} ms |`,
+        );
         closing.push(
           `W1 ${q} on ${db}: ours ${fmt(ours.medianRps)} req/s = ${fmt(ra, 2)}x Apollo (≥ 2x: ${met(ra >= 2)}), ${fmt(rm, 2)}x Mercurius JIT (≥ 1x: ${met(rm >= 1)}); p99 at half rate ${fmt(half)} ms (< 10 ms: ${met(half < 10)}).`,
         );
@@ -175,7 +209,10 @@ function renderReadme(): string {
   }
   for (const profile of profiles) {
     p(`### Profile of ours under W1 load (${profile.server})`, '');
-    p(`\`node --cpu-prof\` on the server (${profile.server}) during ${profile.durationS} s of autocannon (20 connections) per query; self time, idle excluded (startup and seeding included, a few percent).`, '');
+    p(
+      `\`node --cpu-prof\` on the server (${profile.server}) during ${profile.durationS} s of autocannon (20 connections) per query; self time, idle excluded (startup and seeding included, a few percent).`,
+      '',
+    );
     for (const [query, summary] of Object.entries(profile.profiles)) {
       p(`**${query}** (${fmt(summary.rps)} req/s while profiled, ${summary.sampledMs} ms sampled)`, '');
       p('| self time by package | % | top functions by self time | % |', '|---|---:|---|---:|');
@@ -183,7 +220,9 @@ function renderReadme(): string {
       for (let i = 0; i < Math.min(rows, 12); i++) {
         const pkg = summary.byPackage[i];
         const fn = summary.topFunctions[i];
-        p(`| ${pkg ? `\`${pkg.name}\`` : ''} | ${pkg?.percent ?? ''} | ${fn ? `\`${fn.name.replaceAll('|', '\\|')}\`` : ''} | ${fn?.percent ?? ''} |`);
+        p(
+          `| ${pkg ? `\`${pkg.name}\`` : ''} | ${pkg?.percent ?? ''} | ${fn ? `\`${fn.name.replaceAll('|', '\\|')}\`` : ''} | ${fn?.percent ?? ''} |`,
+        );
       }
       p('');
     }
@@ -195,11 +234,19 @@ function renderReadme(): string {
       ' (at most 4)", which counts statements with the database handle\'s `statementCount` around one request (DataLoader batches each relation into one `IN (...)` query). `bench/w2-roundtrips.ts` re-measures the counts the same way.',
     '',
   );
-  if (w2Test) p(`- \`npx vitest run test/queries.test.ts -t "${W2_TEST}"\`: **${w2Test.passed ? 'passed' : 'FAILED'}**`);
+  if (w2Test)
+    p(`- \`npx vitest run test/queries.test.ts -t "${W2_TEST}"\`: **${w2Test.passed ? 'passed' : 'FAILED'}**`);
   if (w2) {
-    p(`- Statements per request: ${Object.entries(w2.counts).map(([n, c]) => `first: ${n} → ${c}`).join(', ')}`, '');
+    p(
+      `- Statements per request: ${Object.entries(w2.counts)
+        .map(([n, c]) => `first: ${n} → ${c}`)
+        .join(', ')}`,
+      '',
+    );
     const values = Object.values(w2.counts);
-    closing.push(`W2: ${values.join(' / ')} statements for pages of ${Object.keys(w2.counts).join(' / ')}: constant in page size: ${met(values.every((v) => v === values[0]))}.`);
+    closing.push(
+      `W2: ${values.join(' / ')} statements for pages of ${Object.keys(w2.counts).join(' / ')}: constant in page size: ${met(values.every((v) => v === values[0]))}.`,
+    );
   }
   if (w3) {
     p('## W3 fan-out', '');
@@ -231,14 +278,23 @@ function renderReadme(): string {
       '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     const perRound = s.concurrencies.length * 2;
-    w4.runs.forEach((r, i) =>
-      p(`| ${r.concurrency} | ${r.subscribers} | ${Math.floor(i / perRound) + 1} | ${r.getsPerSecond} | ${r.gets} | ${r.getsOfWatched} | ${r.polls} | ${r.lagP50Ms} | ${r.lagP99Ms} |`),
+    for (const [i, r] of w4.runs.entries()) {
+      p(
+        `| ${r.concurrency} | ${r.subscribers} | ${Math.floor(i / perRound) + 1} | ${r.getsPerSecond} | ${r.gets} | ${r.getsOfWatched} | ${r.polls} | ${r.lagP50Ms} | ${r.lagP99Ms} |`,
+      );
+    }
+    p(
+      '',
+      '| POLL_CONCURRENCY | median GET/s, 1 subscriber | median GET/s, 1,000 subscribers | lag p99 ms, 1 / 1,000 subscribers |',
+      '|---:|---:|---:|---:|',
     );
-    p('', '| POLL_CONCURRENCY | median GET/s, 1 subscriber | median GET/s, 1,000 subscribers | lag p99 ms, 1 / 1,000 subscribers |', '|---:|---:|---:|---:|');
     for (const concurrency of s.concurrencies) {
       const one = w4.median[`${concurrency}:1`];
       const many = w4.median[`${concurrency}:1000`];
-      if (one && many) p(`| ${concurrency} | **${one.getsPerSecond}** | **${many.getsPerSecond}** | ${one.lagP99Ms} / ${many.lagP99Ms} |`);
+      if (one && many)
+        p(
+          `| ${concurrency} | **${one.getsPerSecond}** | **${many.getsPerSecond}** | ${one.lagP99Ms} / ${many.lagP99Ms} |`,
+        );
     }
     // Provider GETs beyond the poller's own count are polls still in flight when the window closed.
     const extra = w4.runs.map((r) => r.gets - r.polls);
@@ -268,14 +324,37 @@ function gapNotes(w1: W1Results | undefined, profiles: ProfileResults[], w3?: W3
   const notes: string[] = ['### Evidence for the gaps', ''];
   for (const profile of profiles) {
     for (const [query, summary] of Object.entries(profile.profiles)) {
-      const share = (names: string[]) => summary.byPackage.filter((e) => names.some((n) => e.name.startsWith(n))).reduce((sum, e) => sum + e.percent, 0);
+      const share = (names: string[]) =>
+        summary.byPackage.filter((e) => names.some((n) => e.name.startsWith(n))).reduce((sum, e) => sum + e.percent, 0);
       const database = share(['wasm://', '@electric-sql/pglite', 'drizzle-orm', 'pg']);
-      const graphql = share(['graphql', '@graphql-tools', '@envelop', 'graphql-yoga', '@whatwg-node', '@escape.tech', '@pothos']);
-      const plugins = summary.byPackage.filter((e) => ['@envelop/prometheus', 'prom-client', '@escape.tech/graphql-armor', '@whatwg-node', 'graphql-yoga', '@graphql-yoga'].some((n) => e.name.startsWith(n)));
+      const graphql = share([
+        'graphql',
+        '@graphql-tools',
+        '@envelop',
+        'graphql-yoga',
+        '@whatwg-node',
+        '@escape.tech',
+        '@pothos',
+      ]);
+      const plugins = summary.byPackage.filter((e) =>
+        [
+          '@envelop/prometheus',
+          'prom-client',
+          '@escape.tech/graphql-armor',
+          '@whatwg-node',
+          'graphql-yoga',
+          '@graphql-yoga',
+        ].some((n) => e.name.startsWith(n)),
+      );
       notes.push(
         `- W1 ${query}, ${profile.server} (${fmt(summary.rps)} req/s while profiled): database layer (${profile.server.endsWith('pglite') ? "PGlite's WASM Postgres and its JS wrapper" : 'the pg driver'}, drizzle) ${fmt(database, 1)}% of the server's CPU, GraphQL stack (graphql-js executor, Yoga, envelop plugins, whatwg-node, armor, Pothos) ${fmt(graphql, 1)}%` +
-          (plugins.length ? `; among the top 15 packages, what only ours runs or needs: ${plugins.map((e) => `\`${e.name}\` ${e.percent}%`).join(', ')}` : '') +
-          `. Top packages: ${summary.byPackage.slice(0, 6).map((e) => `${e.name} ${e.percent}%`).join(', ')}.`,
+          (plugins.length
+            ? `; among the top 15 packages, what only ours runs or needs: ${plugins.map((e) => `\`${e.name}\` ${e.percent}%`).join(', ')}`
+            : '') +
+          `. Top packages: ${summary.byPackage
+            .slice(0, 6)
+            .map((e) => `${e.name} ${e.percent}%`)
+            .join(', ')}.`,
       );
     }
   }
@@ -286,19 +365,22 @@ function gapNotes(w1: W1Results | undefined, profiles: ProfileResults[], w3?: W3
   }
   if (w1) {
     const pg = w1.cells['ours-postgres'];
-    if (pg) notes.push('- On PostgreSQL the database runs in other processes, unpinned, sharing core 1 with autocannon; the GraphQL stack\'s share of the server core is larger there, which is where the differences between the frameworks show.');
+    if (pg)
+      notes.push(
+        "- On PostgreSQL the database runs in other processes, unpinned, sharing core 1 with autocannon; the GraphQL stack's share of the server core is larger there, which is where the differences between the frameworks show.",
+      );
   }
   if (w3) {
     notes.push(
       "- W3 memory: the RSS delta is unreliable here: after the warm-up and earlier runs, the server's RSS holds pages freed by the collector that the new subscriptions reuse, so RSS can even fall while 10,000 subscriptions open (negative values above). The V8 heap+external delta after a full GC is stable between runs and is the figure the verdict uses: every subscription holds a `ws` socket with graphql-ws state, an envelop context (with a pino child logger), the Repeater, a pub/sub listener and the execution of its selection.",
     );
     notes.push(
-      '- W3, 10,000 on one checkout: one publish wakes 10,000 subscriptions. Each change is executed once per selection and tenant (src/realtime/shared-execution.ts; `test/subscriptions.test.ts` shows 25 subscribers costing the statements of 1), so the resolvers no longer run per subscriber; what is left runs per subscriber, on one core, in one burst: its pub/sub listener, two Repeaters and envelop\'s result mapping (promises and microtasks), graphql-ws\'s `JSON.stringify` of the message, and a socket write, then the same again for `complete`. A CPU profile of the server during the burst (5,000 subscribers, `BENCH_W3_CPU_PROF_DIR`) puts microtasks at 22%, garbage collection at 15%, the promise hooks that AsyncLocalStorage (request ids) enables on Node 20 at about 12%, and socket writes (`writev`) at about 15%: about 200 µs per subscriber, so the last of 10,000 waits about 2 s. Reaching 100 ms needs one pre-serialised frame written to every socket of a selection, outside the per-subscription async pipeline; that was not done.',
+      "- W3, 10,000 on one checkout: one publish wakes 10,000 subscriptions. Each change is executed once per selection and tenant (src/realtime/shared-execution.ts; `test/subscriptions.test.ts` shows 25 subscribers costing the statements of 1), so the resolvers no longer run per subscriber; what is left runs per subscriber, on one core, in one burst: its pub/sub listener, two Repeaters and envelop's result mapping (promises and microtasks), graphql-ws's `JSON.stringify` of the message, and a socket write, then the same again for `complete`. A CPU profile of the server during the burst (5,000 subscribers, `BENCH_W3_CPU_PROF_DIR`) puts microtasks at 22%, garbage collection at 15%, the promise hooks that AsyncLocalStorage (request ids) enables on Node 20 at about 12%, and socket writes (`writev`) at about 15%: about 200 µs per subscriber, so the last of 10,000 waits about 2 s. Reaching 100 ms needs one pre-serialised frame written to every socket of a selection, outside the per-subscription async pipeline; that was not done.",
     );
   }
   if (w4) {
     notes.push(
-      '- W4: 10,000 checkouts due every second ask 10,000 polls/s. With POLL_CONCURRENCY=c the poller holds at most c provider requests in flight, so against a 50 ms provider it cannot exceed 20·c GET/s (640 at the default 32). On PGlite the server\'s core is the other bound: a poll whose answer adds nothing to the row costs one statement (the guarded schedule move), and claims come in batches of a quarter of the slots; before those two changes every poll cost a claim and a snapshot transaction, about 250 GET/s at any concurrency. The first interval\'s backlog (10,000 polls due in one second) takes 10,000 / GET/s seconds to drain, which the 25 s window measures: a lag p99 of many seconds. After the backoff (intervals doubling to 30 s) the steady state asks about 333 polls/s, under the measured rate at POLL_CONCURRENCY=128; this window does not measure that steady state.',
+      "- W4: 10,000 checkouts due every second ask 10,000 polls/s. With POLL_CONCURRENCY=c the poller holds at most c provider requests in flight, so against a 50 ms provider it cannot exceed 20·c GET/s (640 at the default 32). On PGlite the server's core is the other bound: a poll whose answer adds nothing to the row costs one statement (the guarded schedule move), and claims come in batches of a quarter of the slots; before those two changes every poll cost a claim and a snapshot transaction, about 250 GET/s at any concurrency. The first interval's backlog (10,000 polls due in one second) takes 10,000 / GET/s seconds to drain, which the 25 s window measures: a lag p99 of many seconds. After the backoff (intervals doubling to 30 s) the steady state asks about 333 polls/s, under the measured rate at POLL_CONCURRENCY=128; this window does not measure that steady state.",
     );
   }
   return notes;

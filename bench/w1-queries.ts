@@ -11,7 +11,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_API_KEY, envNumber, median, oursEnv, progress, SERVER_CORE, startPinned, writeResults, type BenchProcess } from './lib/common.js';
+import {
+  BENCH_API_KEY,
+  envNumber,
+  median,
+  oursEnv,
+  progress,
+  SERVER_CORE,
+  startPinned,
+  writeResults,
+  type BenchProcess,
+} from './lib/common.js';
 import { autocannon, type LoadRun, type LoadTarget } from './lib/load.js';
 import { CHECKOUT_QUERY, CHECKOUTS_QUERY, gql, seedCheckouts } from './lib/graphql.js';
 import { dropDatabase, freshDatabase } from './lib/postgres.js';
@@ -57,7 +67,11 @@ const only = process.env.BENCH_W1_SERVERS?.split(',');
 function serverEnv(database: { dataDir?: string; databaseUrl?: string }): Record<string, string | undefined> {
   // The default cost limit (5,000) refuses a page of 50 with line items and merchant (about 7,000
   // with graphql-armor's depth factor): raised so the query runs, with every limit still checked.
-  return oursEnv({ LIMIT_MAX_COST: '20000', DATA_DIR: database.dataDir ?? 'memory://', DATABASE_URL: database.databaseUrl });
+  return oursEnv({
+    LIMIT_MAX_COST: '20000',
+    DATA_DIR: database.dataDir ?? 'memory://',
+    DATABASE_URL: database.databaseUrl,
+  });
 }
 
 interface Running {
@@ -76,7 +90,11 @@ async function startGraphQLServer(server: W1Server, entry: string, extraEnv: Rec
     dbName = `bench_w1_${server.name.replace(/[^a-z]/g, '_')}`;
     databaseUrl = await freshDatabase(dbName);
   }
-  const process_ = await startPinned<{ url: string }>(entry, { ...serverEnv({ dataDir, databaseUrl }), ...extraEnv }, SERVER_CORE);
+  const process_ = await startPinned<{ url: string }>(
+    entry,
+    { ...serverEnv({ dataDir, databaseUrl }), ...extraEnv },
+    SERVER_CORE,
+  );
   const { url } = process_.ready;
   let targets: Record<string, LoadTarget>;
   try {
@@ -103,7 +121,11 @@ async function startGraphQLServer(server: W1Server, entry: string, extraEnv: Rec
 function buildTargets(url: string, checkoutId: string): Record<string, LoadTarget> {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` };
   return {
-    'checkout(id)': { url: `${url}/graphql`, headers, body: JSON.stringify({ query: CHECKOUT_QUERY, variables: { id: checkoutId } }) },
+    'checkout(id)': {
+      url: `${url}/graphql`,
+      headers,
+      body: JSON.stringify({ query: CHECKOUT_QUERY, variables: { id: checkoutId } }),
+    },
     'checkouts(first: 50)': { url: `${url}/graphql`, headers, body: JSON.stringify({ query: CHECKOUTS_QUERY }) },
   };
 }
@@ -112,10 +134,17 @@ function buildTargets(url: string, checkoutId: string): Record<string, LoadTarge
 async function verify(name: string, url: string, targets: Record<string, LoadTarget>): Promise<Record<string, string>> {
   const bodies: Record<string, string> = {};
   for (const [query, target] of Object.entries(targets)) {
-    const { query: document, variables } = JSON.parse(target.body) as { query: string; variables?: Record<string, unknown> };
+    const { query: document, variables } = JSON.parse(target.body) as {
+      query: string;
+      variables?: Record<string, unknown>;
+    };
     const { status, body, answer } = await gql<Record<string, unknown>>(url, API_KEY, document, variables);
-    if (status !== 200 || answer.errors) throw new Error(`${name} answered ${query} with ${status}: ${body.slice(0, 500)}`);
-    const data = answer.data as { checkout?: { lineItems: unknown[]; merchant: unknown }; checkouts?: { edges: { node: { lineItems: unknown[]; merchant: unknown } }[] } };
+    if (status !== 200 || answer.errors)
+      throw new Error(`${name} answered ${query} with ${status}: ${body.slice(0, 500)}`);
+    const data = answer.data as {
+      checkout?: { lineItems: unknown[]; merchant: unknown };
+      checkouts?: { edges: { node: { lineItems: unknown[]; merchant: unknown } }[] };
+    };
     const nodes = data.checkout ? [data.checkout] : (data.checkouts?.edges.map((edge) => edge.node) ?? []);
     const expected = query === 'checkout(id)' ? 1 : 50;
     if (nodes.length !== expected || nodes.some((node) => node.lineItems.length === 0 || node.merchant === null)) {
@@ -128,14 +157,66 @@ async function verify(name: string, url: string, targets: Record<string, LoadTar
 
 async function main(): Promise<void> {
   const plan: { server: W1Server; entry: string; env: Record<string, string> }[] = [
-    { server: { name: 'ours-pglite', description: 'this API (buildApp, production plugins) on PGlite', database: 'pglite' }, entry: 'bench/servers/ours.ts', env: {} },
-    { server: { name: 'apollo-pglite', description: '@apollo/server 5 standalone, same schema and context, PGlite', database: 'pglite' }, entry: 'bench/servers/peer.ts', env: { BENCH_PEER: 'apollo' } },
-    { server: { name: 'mercurius-pglite', description: 'fastify 5 + mercurius 16 (jit: 1), same schema and context, PGlite', database: 'pglite' }, entry: 'bench/servers/peer.ts', env: { BENCH_PEER: 'mercurius' } },
-    { server: { name: 'ours-postgres', description: 'this API (buildApp, production plugins) on PostgreSQL', database: 'postgres' }, entry: 'bench/servers/ours.ts', env: {} },
-    { server: { name: 'apollo-postgres', description: '@apollo/server 5 standalone, same schema and context, PostgreSQL', database: 'postgres' }, entry: 'bench/servers/peer.ts', env: { BENCH_PEER: 'apollo' } },
-    { server: { name: 'mercurius-postgres', description: 'fastify 5 + mercurius 16 (jit: 1), same schema and context, PostgreSQL', database: 'postgres' }, entry: 'bench/servers/peer.ts', env: { BENCH_PEER: 'mercurius' } },
+    {
+      server: {
+        name: 'ours-pglite',
+        description: 'this API (buildApp, production plugins) on PGlite',
+        database: 'pglite',
+      },
+      entry: 'bench/servers/ours.ts',
+      env: {},
+    },
+    {
+      server: {
+        name: 'apollo-pglite',
+        description: '@apollo/server 5 standalone, same schema and context, PGlite',
+        database: 'pglite',
+      },
+      entry: 'bench/servers/peer.ts',
+      env: { BENCH_PEER: 'apollo' },
+    },
+    {
+      server: {
+        name: 'mercurius-pglite',
+        description: 'fastify 5 + mercurius 16 (jit: 1), same schema and context, PGlite',
+        database: 'pglite',
+      },
+      entry: 'bench/servers/peer.ts',
+      env: { BENCH_PEER: 'mercurius' },
+    },
+    {
+      server: {
+        name: 'ours-postgres',
+        description: 'this API (buildApp, production plugins) on PostgreSQL',
+        database: 'postgres',
+      },
+      entry: 'bench/servers/ours.ts',
+      env: {},
+    },
+    {
+      server: {
+        name: 'apollo-postgres',
+        description: '@apollo/server 5 standalone, same schema and context, PostgreSQL',
+        database: 'postgres',
+      },
+      entry: 'bench/servers/peer.ts',
+      env: { BENCH_PEER: 'apollo' },
+    },
+    {
+      server: {
+        name: 'mercurius-postgres',
+        description: 'fastify 5 + mercurius 16 (jit: 1), same schema and context, PostgreSQL',
+        database: 'postgres',
+      },
+      entry: 'bench/servers/peer.ts',
+      env: { BENCH_PEER: 'mercurius' },
+    },
   ];
-  const bare: W1Server = { name: 'bare', description: 'bare node:http answering the precomputed bytes of ours\' answers (the ceiling)', database: 'none' };
+  const bare: W1Server = {
+    name: 'bare',
+    description: "bare node:http answering the precomputed bytes of ours' answers (the ceiling)",
+    database: 'none',
+  };
   const running: Running[] = [];
   const results: W1Results = {
     settings: { durationS, warmupS, connections, runs },
@@ -161,8 +242,14 @@ async function main(): Promise<void> {
         const file = join(tmpdir(), `bench-w1-bare-${process.pid}.json`);
         writeFileSync(file, JSON.stringify(table));
         if (!only || only.includes('bare')) {
-          const bareProcess = await startPinned<{ url: string }>('bench/servers/bare.ts', { BENCH_BARE_RESPONSES: file }, SERVER_CORE);
-          const targets = Object.fromEntries(QUERY_NAMES.map((query) => [query, { ...ours.targets[query]!, url: `${bareProcess.ready.url}/graphql` }]));
+          const bareProcess = await startPinned<{ url: string }>(
+            'bench/servers/bare.ts',
+            { BENCH_BARE_RESPONSES: file },
+            SERVER_CORE,
+          );
+          const targets = Object.fromEntries(
+            QUERY_NAMES.map((query) => [query, { ...ours.targets[query]!, url: `${bareProcess.ready.url}/graphql` }]),
+          );
           running.unshift({ server: bare, process: bareProcess, targets, cleanup: () => bareProcess.stop() });
         }
       }
@@ -171,15 +258,19 @@ async function main(): Promise<void> {
     for (const r of running) results.cells[r.server.name] = {};
 
     progress(`W1: warm-up ${warmupS}s per cell`);
-    for (const r of running) for (const query of QUERY_NAMES) await autocannon(r.targets[query]!, { connections, durationS: warmupS });
+    for (const r of running)
+      for (const query of QUERY_NAMES) await autocannon(r.targets[query]!, { connections, durationS: warmupS });
 
     for (let run = 1; run <= runs; run++) {
       for (const r of running) {
         for (const query of QUERY_NAMES) {
           const result = await autocannon(r.targets[query]!, { connections, durationS });
-          const cell = (results.cells[r.server.name]![query] ??= { runs: [], medianRps: 0, medianP99: 0 });
+          results.cells[r.server.name]![query] ??= { runs: [], medianRps: 0, medianP99: 0 };
+          const cell = results.cells[r.server.name]![query]!;
           cell.runs.push(result);
-          progress(`W1 run ${run}/${runs} ${r.server.name.padEnd(18)} ${query.padEnd(20)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms${result.non2xx + result.errors ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : ''}`);
+          progress(
+            `W1 run ${run}/${runs} ${r.server.name.padEnd(18)} ${query.padEnd(20)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms${result.non2xx + result.errors ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : ''}`,
+          );
         }
       }
     }
@@ -191,11 +282,14 @@ async function main(): Promise<void> {
         const rate = cell.medianRps / 2;
         const run = await autocannon(r.targets[query]!, { connections, durationS, overallRate: rate });
         cell.halfRate = { rate: Math.round(rate), run };
-        progress(`W1 half rate ${r.server.name.padEnd(18)} ${query.padEnd(20)} at ${Math.round(rate)} req/s: p50 ${run.p50} ms  p99 ${run.p99} ms`);
+        progress(
+          `W1 half rate ${r.server.name.padEnd(18)} ${query.padEnd(20)} at ${Math.round(rate)} req/s: p50 ${run.p50} ms  p99 ${run.p99} ms`,
+        );
       }
     }
   } finally {
-    for (const r of running) await r.cleanup().catch((error: unknown) => console.error(`cleanup of ${r.server.name}:`, error));
+    for (const r of running)
+      await r.cleanup().catch((error: unknown) => console.error(`cleanup of ${r.server.name}:`, error));
   }
   progress(`W1 results: ${writeResults('w1', results)}`);
 }

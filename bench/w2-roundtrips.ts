@@ -13,7 +13,16 @@ const API_KEY = BENCH_API_KEY;
 const DEEP = `query CheckoutsDeep($first: Int!) { checkouts(first: $first) { edges { node { id lineItems { productUrl quantity unitPrice { amount } } merchant { id name } events { status at } } } } }`;
 
 const app = await buildApp(
-  loadConfig({ NODE_ENV: 'production', API_KEYS: `bench:${API_KEY}`, POLLER: 'off', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', DATA_DIR: 'memory://', RATE_LIMIT_PER_MINUTE: '1000000' }),
+  loadConfig({
+    NODE_ENV: 'production',
+    API_KEYS: `bench:${API_KEY}`,
+    POLLER: 'off',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: 'memory://',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+  }),
 );
 const url = await app.start();
 try {
@@ -22,7 +31,8 @@ try {
   for (const first of [1, 10, 50]) {
     const before = app.database.statementCount;
     const { answer } = await gql<{ checkouts: { edges: unknown[] } }>(url, API_KEY, DEEP, { first });
-    if (answer.errors || answer.data?.checkouts.edges.length !== first) throw new Error(JSON.stringify(answer).slice(0, 500));
+    if (answer.errors || answer.data?.checkouts.edges.length !== first)
+      throw new Error(JSON.stringify(answer).slice(0, 500));
     counts[String(first)] = app.database.statementCount - before;
   }
   progress(`W2 statements per request by page size: ${JSON.stringify(counts)}`);

@@ -17,7 +17,8 @@ const total = Number(process.env.W3_CLIENTS ?? 10_000);
 const timeoutMs = Number(process.env.W3_TIMEOUT_MS ?? 60_000);
 const connectConcurrency = 200;
 
-const SUBSCRIPTION = 'subscription Watch($id: ID!) { checkoutStatusChanged(id: $id) { id status updatedAt total { amount currency } } }';
+const SUBSCRIPTION =
+  'subscription Watch($id: ID!) { checkoutStatusChanged(id: $id) { id status updatedAt total { amount currency } } }';
 
 const now = () => performance.timeOrigin + performance.now();
 const latencies: number[] = [];
@@ -31,12 +32,23 @@ function subscribe(index: number): Promise<void> {
     const socket = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false });
     sockets.push(socket);
     let first = true;
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${apiKey}` } })));
+    socket.on('open', () =>
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${apiKey}` } })),
+    );
     socket.on('message', (raw: Buffer) => {
       const receivedAt = now();
-      const message = JSON.parse(raw.toString()) as { type: string; payload?: { data?: { checkoutStatusChanged?: { status: string; updatedAt: string } }; message?: string } };
+      const message = JSON.parse(raw.toString()) as {
+        type: string;
+        payload?: { data?: { checkoutStatusChanged?: { status: string; updatedAt: string } }; message?: string };
+      };
       if (message.type === 'connection_ack') {
-        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SUBSCRIPTION, variables: { id: ids[index % ids.length] } } }));
+        socket.send(
+          JSON.stringify({
+            id: '1',
+            type: 'subscribe',
+            payload: { query: SUBSCRIPTION, variables: { id: ids[index % ids.length] } },
+          }),
+        );
       } else if (message.type === 'next') {
         const event = message.payload?.data?.checkoutStatusChanged;
         if (!event) return reject(new Error(`socket ${index}: ${JSON.stringify(message)}`));
@@ -75,6 +87,8 @@ await new Promise<void>((resolve) => {
   if (completed === total) resolve();
   setTimeout(resolve, timeoutMs).unref();
 });
-console.log(`DONE ${JSON.stringify({ latenciesMs: latencies.map((ms) => Math.round(ms * 10) / 10), missing: total - latencies.length })}`);
+console.log(
+  `DONE ${JSON.stringify({ latenciesMs: latencies.map((ms) => Math.round(ms * 10) / 10), missing: total - latencies.length })}`,
+);
 for (const socket of sockets) socket.terminate();
 process.exit(0);

@@ -11,7 +11,20 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_API_KEY, envNumber, LOAD_CORE, median, oursEnv, percentile, progress, SERVER_CORE, sleep, startPinned, writeResults, type BenchProcess } from './lib/common.js';
+import {
+  BENCH_API_KEY,
+  envNumber,
+  LOAD_CORE,
+  median,
+  oursEnv,
+  percentile,
+  progress,
+  SERVER_CORE,
+  sleep,
+  startPinned,
+  writeResults,
+  type BenchProcess,
+} from './lib/common.js';
 import { gql } from './lib/graphql.js';
 
 const API_KEY = BENCH_API_KEY;
@@ -37,7 +50,14 @@ export interface W3Run {
 /** Everything W3 measured, per scenario. */
 export interface W3Results {
   clients: number;
-  scenarios: Record<string, { checkouts: number; runs: W3Run[]; median: { p50Ms: number; p99Ms: number; kbPerSubscription: number; heapKbPerSubscription: number } }>;
+  scenarios: Record<
+    string,
+    {
+      checkouts: number;
+      runs: W3Run[];
+      median: { p50Ms: number; p99Ms: number; kbPerSubscription: number; heapKbPerSubscription: number };
+    }
+  >;
 }
 
 const CREATE = `mutation ($input: CreateSmartCheckoutInput!) { createSmartCheckout(input: $input) { __typename ... on CreateSmartCheckoutSuccess { checkout { id status } } ... on Error { message } } }`;
@@ -51,9 +71,17 @@ async function createCheckouts(url: string, count: number): Promise<string[]> {
     Array.from({ length: 10 }, async () => {
       while (next < count) {
         const index = next++;
-        const { answer } = await gql<{ createSmartCheckout: { checkout?: { id: string; status: string } } }>(url, API_KEY, CREATE, {
-          input: { productUrl: `https://store-${index % 20}.example/item/${index}?sandbox_after_polls=1&sandbox_outcome=completed&sandbox_amount=9.99`, email: 'ada@example.com' },
-        });
+        const { answer } = await gql<{ createSmartCheckout: { checkout?: { id: string; status: string } } }>(
+          url,
+          API_KEY,
+          CREATE,
+          {
+            input: {
+              productUrl: `https://store-${index % 20}.example/item/${index}?sandbox_after_polls=1&sandbox_outcome=completed&sandbox_amount=9.99`,
+              email: 'ada@example.com',
+            },
+          },
+        );
         const checkout = answer.data?.createSmartCheckout.checkout;
         if (checkout?.status !== 'PROCESSING') throw new Error(`create failed: ${JSON.stringify(answer)}`);
         ids[index] = checkout.id;
@@ -70,8 +98,11 @@ async function refreshAll(url: string, ids: string[]): Promise<void> {
     Array.from({ length: Math.min(50, ids.length) }, async () => {
       while (next < ids.length) {
         const id = ids[next++]!;
-        const { answer } = await gql<{ refreshCheckout: { checkout?: { status: string } } }>(url, API_KEY, REFRESH, { id });
-        if (answer.data?.refreshCheckout.checkout?.status !== 'COMPLETED') throw new Error(`refresh failed: ${JSON.stringify(answer)}`);
+        const { answer } = await gql<{ refreshCheckout: { checkout?: { status: string } } }>(url, API_KEY, REFRESH, {
+          id,
+        });
+        if (answer.data?.refreshCheckout.checkout?.status !== 'COMPLETED')
+          throw new Error(`refresh failed: ${JSON.stringify(answer)}`);
       }
     }),
   );
@@ -89,12 +120,14 @@ async function waitForLine(process_: BenchProcess, prefix: string, timeoutMs: nu
 }
 
 async function scenario(name: string, checkoutsPerRun: number): Promise<W3Results['scenarios'][string]> {
-  const server = await startPinned<{ url: string; pid: number }>(
-    'bench/servers/ours.ts',
-    oursEnv(),
-    SERVER_CORE,
-    { nodeArgs: ['--expose-gc', ...(process.env.BENCH_W3_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_W3_CPU_PROF_DIR}`] : [])] },
-  );
+  const server = await startPinned<{ url: string; pid: number }>('bench/servers/ours.ts', oursEnv(), SERVER_CORE, {
+    nodeArgs: [
+      '--expose-gc',
+      ...(process.env.BENCH_W3_CPU_PROF_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_W3_CPU_PROF_DIR}`]
+        : []),
+    ],
+  });
   /** The server's RSS right after a full garbage collection. */
   const settledRss = async (): Promise<{ rss: number; heap: number }> => {
     server.output.length = 0;
@@ -103,9 +136,14 @@ async function scenario(name: string, checkoutsPerRun: number): Promise<W3Result
   };
   /** Subscribers that connect, get their first event and leave: brings the server's RSS to its working size. */
   const warmUp = async (idsFile: string) => {
-    const client = await startPinned('bench/w3-clients.ts', { W3_URL: server.ready.url, W3_API_KEY: API_KEY, W3_IDS_FILE: idsFile, W3_CLIENTS: String(clients) }, LOAD_CORE, {
-      timeoutMs: 300_000,
-    });
+    const client = await startPinned(
+      'bench/w3-clients.ts',
+      { W3_URL: server.ready.url, W3_API_KEY: API_KEY, W3_IDS_FILE: idsFile, W3_CLIENTS: String(clients) },
+      LOAD_CORE,
+      {
+        timeoutMs: 300_000,
+      },
+    );
     await client.stop();
   };
   const results: W3Run[] = [];
@@ -135,7 +173,10 @@ async function scenario(name: string, checkoutsPerRun: number): Promise<W3Result
         const triggerStart = Date.now();
         await refreshAll(server.ready.url, ids);
         const triggerMs = Date.now() - triggerStart;
-        const done = JSON.parse(await waitForLine(client, 'DONE ', 120_000)) as { latenciesMs: number[]; missing: number };
+        const done = JSON.parse(await waitForLine(client, 'DONE ', 120_000)) as {
+          latenciesMs: number[];
+          missing: number;
+        };
         const latencies = done.latenciesMs;
         const result: W3Run = {
           p50Ms: latencies.length ? percentile(latencies, 50) : NaN,
@@ -176,5 +217,8 @@ async function scenario(name: string, checkoutsPerRun: number): Promise<W3Result
 
 const results: W3Results = { clients, scenarios: {} };
 results.scenarios[`${clients} on 1 checkout`] = await scenario('1 checkout', 1);
-results.scenarios[`${clients} over ${clients / 10} checkouts`] = await scenario(`${clients / 10} checkouts`, clients / 10);
+results.scenarios[`${clients} over ${clients / 10} checkouts`] = await scenario(
+  `${clients / 10} checkouts`,
+  clients / 10,
+);
 progress(`W3 results: ${writeResults('w3', results)}`);

@@ -11,7 +11,18 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_API_KEY, envNumber, LOAD_CORE, median, oursEnv, progress, SERVER_CORE, sleep, startPinned, writeResults } from './lib/common.js';
+import {
+  BENCH_API_KEY,
+  envNumber,
+  LOAD_CORE,
+  median,
+  oursEnv,
+  progress,
+  SERVER_CORE,
+  sleep,
+  startPinned,
+  writeResults,
+} from './lib/common.js';
 
 const API_KEY = BENCH_API_KEY;
 const PROVIDER_KEY = 'bench-provider-key';
@@ -44,7 +55,14 @@ export interface W4Run {
 
 /** Everything W4 measured. */
 export interface W4Results {
-  settings: { checkouts: number; windowS: number; pollIntervalMs: number; providerDelayMs: number; runs: number; concurrencies: number[] };
+  settings: {
+    checkouts: number;
+    windowS: number;
+    pollIntervalMs: number;
+    providerDelayMs: number;
+    runs: number;
+    concurrencies: number[];
+  };
   runs: W4Run[];
   /** Keyed `<concurrency>:<subscribers>`. */
   median: Record<string, { getsPerSecond: number; lagP99Ms: number; gets: number; getsOfWatched: number }>;
@@ -91,7 +109,11 @@ function quantileMs(before: Histogram, after: Histogram, q: number): number {
 }
 
 async function run(concurrency: number, subscribers: number): Promise<W4Run> {
-  const provider = await startPinned<{ url: string }>('bench/servers/slow-smartcheckout.ts', { BENCH_PROVIDER_DELAY_MS: String(providerDelayMs), BENCH_PROVIDER_KEY: PROVIDER_KEY }, LOAD_CORE);
+  const provider = await startPinned<{ url: string }>(
+    'bench/servers/slow-smartcheckout.ts',
+    { BENCH_PROVIDER_DELAY_MS: String(providerDelayMs), BENCH_PROVIDER_KEY: PROVIDER_KEY },
+    LOAD_CORE,
+  );
   const server = await startPinned<{ url: string; watchIds: string[] }>(
     'bench/servers/ours.ts',
     oursEnv({
@@ -114,11 +136,24 @@ async function run(concurrency: number, subscribers: number): Promise<W4Run> {
     const startedAt = Date.now();
     const watch = server.ready.watchIds.slice(0, subscribers);
     writeFileSync(idsFile, JSON.stringify(watch));
-    const clients = await startPinned('bench/w3-clients.ts', { W3_URL: server.ready.url, W3_API_KEY: API_KEY, W3_IDS_FILE: idsFile, W3_CLIENTS: String(subscribers), W3_TIMEOUT_MS: String(windowS * 2_000) }, LOAD_CORE);
+    const clients = await startPinned(
+      'bench/w3-clients.ts',
+      {
+        W3_URL: server.ready.url,
+        W3_API_KEY: API_KEY,
+        W3_IDS_FILE: idsFile,
+        W3_CLIENTS: String(subscribers),
+        W3_TIMEOUT_MS: String(windowS * 2_000),
+      },
+      LOAD_CORE,
+    );
     await sleep(Math.max(0, windowS * 1000 - (Date.now() - startedAt)));
     const end = await scrape(server.ready.url);
     const elapsedS = (Date.now() - startedAt) / 1000;
-    const stats = (await (await fetch(`${provider.ready.url}/__stats?ids=${watchedProviderIds}`)).json()) as { gets: number; getsOf: number };
+    const stats = (await (await fetch(`${provider.ready.url}/__stats?ids=${watchedProviderIds}`)).json()) as {
+      gets: number;
+      getsOf: number;
+    };
     await clients.stop();
     return {
       concurrency,
@@ -138,7 +173,11 @@ async function run(concurrency: number, subscribers: number): Promise<W4Run> {
   }
 }
 
-const results: W4Results = { settings: { checkouts, windowS, pollIntervalMs, providerDelayMs, runs, concurrencies }, runs: [], median: {} };
+const results: W4Results = {
+  settings: { checkouts, windowS, pollIntervalMs, providerDelayMs, runs, concurrencies },
+  runs: [],
+  median: {},
+};
 for (let index = 0; index < runs; index++) {
   // Every configuration once per round, so drift in the machine's load hits them all alike.
   for (const concurrency of concurrencies) {

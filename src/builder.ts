@@ -33,7 +33,9 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     authScopes: (ctx) => ({ write: ctx.scope === 'write' }),
     unauthorizedError: () =>
-      createGraphQLError('This API key may only read: mutations need a key with scope write', { extensions: { code: 'FORBIDDEN' } }),
+      createGraphQLError('This API key may only read: mutations need a key with scope write', {
+        extensions: { code: 'FORBIDDEN' },
+      }),
   },
   zod: {
     // Anything but a zod error (a bug in a refinement) is not the caller's fault: rethrown as is.
@@ -56,7 +58,10 @@ export const builder = new SchemaBuilder<{
     startCursorFieldOptions: { description: 'Cursor of the first item of this page.' },
     endCursorFieldOptions: { description: 'Cursor of the last item of this page.' },
     cursorFieldOptions: { description: 'Opaque position of this item, for `after` or `before`.' },
-    edgesFieldOptions: { nullable: { list: false, items: false }, description: 'The items of this page with their cursors.' },
+    edgesFieldOptions: {
+      nullable: { list: false, items: false },
+      description: 'The items of this page with their cursors.',
+    },
     nodeFieldOptions: { nullable: false, description: 'The item.' },
     firstArgOptions: { description: 'Page forwards: at most this many items after `after`.' },
     afterArgOptions: { description: 'Cursor to start after (forward pagination).' },

@@ -1,9 +1,9 @@
 import { buildApp } from './app/index.js';
-import { ConfigError, loadConfig } from './config/index.js';
+import { type AppConfig, ConfigError, loadConfig } from './config/index.js';
 
 /** Starts the API from the environment; SIGTERM/SIGINT stop it gracefully. */
 async function main(): Promise<void> {
-  let config;
+  let config: AppConfig;
   try {
     config = loadConfig(process.env);
   } catch (error) {

@@ -21,7 +21,10 @@ const lines = PROVIDER_REGISTRY.map((definition) => {
   // Only the built-in sandbox credentials are printed; credentials from the environment never are.
   const given = config.providers[definition.name].credentials;
   const shown = Object.fromEntries(
-    Object.entries(definition.sandboxCredentials).map(([name, fallback]) => [name, given[name] === fallback ? fallback : '<from your environment>']),
+    Object.entries(definition.sandboxCredentials).map(([name, fallback]) => [
+      name,
+      given[name] === fallback ? fallback : '<from your environment>',
+    ]),
   );
   return `${definition.label.padEnd(14)} ${sandboxes.urls[definition.name]}  ${definition.sandboxUsage(shown)}`;
 });

@@ -4,7 +4,12 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyRepository, hashApiKey } from '../src/db/api-keys.js';
 import { apiKeys } from '../src/db/schema.js';
-import { CheckoutStatusChangedDocument, CheckoutsDocument, CreatePayerVaultCheckoutDocument, CreateSmartCheckoutDocument } from './generated/graphql.js';
+import {
+  CheckoutStatusChangedDocument,
+  CheckoutsDocument,
+  CreatePayerVaultCheckoutDocument,
+  CreateSmartCheckoutDocument,
+} from './generated/graphql.js';
 import { expectType, isolatedDatabase, startTestApp, type TestApp } from './support/app.js';
 import { recordSubscription, wsClient } from './support/subscriptions.js';
 
@@ -30,10 +35,18 @@ describe('stored API keys and scopes', () => {
     const tenant = `acme-${Date.now()}`;
     const writer = (await keys.create(tenant, 'write')).key;
     const reader = (await keys.create(tenant, 'read')).key;
-    const created = await t.request(CreateSmartCheckoutDocument, { input: { productUrl: 'https://shop.example/x', email: 'a@b.co' } }, { apiKey: writer });
+    const created = await t.request(
+      CreateSmartCheckoutDocument,
+      { input: { productUrl: 'https://shop.example/x', email: 'a@b.co' } },
+      { apiKey: writer },
+    );
     const checkout = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
 
-    const refused = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-1' } }, { apiKey: reader });
+    const refused = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: 'cust-1' } },
+      { apiKey: reader },
+    );
     expect(refused.data?.createPayerVaultCheckout ?? null).toBeNull();
     expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
     const listed = await t.request(CheckoutsDocument, { first: 10 }, { apiKey: reader });
@@ -51,7 +64,12 @@ describe('stored API keys and scopes', () => {
     const { key, row } = await keys.create(`revoked-${Date.now()}`, 'write');
     expect((await t.request(CheckoutsDocument, { first: 1 }, { apiKey: key })).status).toBe(200);
     expect(await keys.revoke(row.prefix)).toBe(1);
-    await expect.poll(async () => (await t.request(CheckoutsDocument, { first: 1 }, { apiKey: key })).status, { timeout: 8_000, interval: 250 }).toBe(401);
+    await expect
+      .poll(async () => (await t.request(CheckoutsDocument, { first: 1 }, { apiKey: key })).status, {
+        timeout: 8_000,
+        interval: 250,
+      })
+      .toBe(401);
     const refused = recordSubscription(wsClient(t.url, key), CheckoutStatusChangedDocument, { id: 'x' });
     await refused.done;
     expect(refused.errors?.[0]?.extensions?.closeCode).toBe(4403);
@@ -61,7 +79,10 @@ describe('stored API keys and scopes', () => {
 const run = promisify(execFile);
 const ROOT = new URL('..', import.meta.url).pathname;
 const SHARED = Boolean(process.env.DATABASE_URL);
-if (!SHARED) console.log('apikeys.test.ts: the `npm run apikey` command test is skipped: it needs a database shared with the server (set DATABASE_URL).');
+if (!SHARED)
+  console.log(
+    'apikeys.test.ts: the `npm run apikey` command test is skipped: it needs a database shared with the server (set DATABASE_URL).',
+  );
 
 describe.runIf(SHARED)('npm run apikey', () => {
   let t: TestApp;
@@ -75,7 +96,10 @@ describe.runIf(SHARED)('npm run apikey', () => {
     await database?.drop();
   });
   const apikey = (args: string[]) =>
-    run('node', ['--import', 'tsx', 'src/cli/apikey.ts', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: database.url } }).then(
+    run('node', ['--import', 'tsx', 'src/cli/apikey.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: database.url },
+    }).then(
       (result) => ({ code: 0, ...result }),
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
@@ -87,7 +111,11 @@ describe.runIf(SHARED)('npm run apikey', () => {
     expect(key).toMatch(/^cg_/);
     const read = await t.request(CheckoutsDocument, { first: 1 }, { apiKey: key });
     expect(read.status).toBe(200);
-    const write = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-1' } }, { apiKey: key });
+    const write = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: 'cust-1' } },
+      { apiKey: key },
+    );
     expect(write.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
     const listed = await apikey(['list', '--tenant', 'acme']);

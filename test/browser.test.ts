@@ -78,7 +78,9 @@ describe.runIf(HAS_CHROMIUM)('GraphiQL in Chromium', () => {
     } catch (error) {
       // What the page looked like when it went wrong, next to CI's other results.
       mkdirSync(RESULTS_DIR, { recursive: true });
-      await page.screenshot({ path: `${RESULTS_DIR}graphiql-subscription-failure.png`, fullPage: true }).catch(() => undefined);
+      await page
+        .screenshot({ path: `${RESULTS_DIR}graphiql-subscription-failure.png`, fullPage: true })
+        .catch(() => undefined);
       throw error;
     } finally {
       await page.close();
@@ -99,7 +101,9 @@ async function checkoutThenSubscribe(page: Page, baseUrl: string, apiKey: string
   });
 
   // GraphiQL introspects on load, before a key is entered: that first attempt is refused (401).
-  const firstIntrospection = page.waitForResponse((response) => response.request().postData()?.includes('IntrospectionQuery') === true);
+  const firstIntrospection = page.waitForResponse(
+    (response) => response.request().postData()?.includes('IntrospectionQuery') === true,
+  );
   await page.goto(`${baseUrl}/graphql`);
   expect((await firstIntrospection).status()).toBe(401);
   await page.waitForSelector(QUERY_EDITOR);
@@ -107,7 +111,9 @@ async function checkoutThenSubscribe(page: Page, baseUrl: string, apiKey: string
   // Enter the API key in the Headers editor, then have GraphiQL fetch the schema again with it.
   await page.getByRole('button', { name: 'Headers' }).click();
   await setEditorText(page, HEADERS_EDITOR, JSON.stringify({ authorization: `Bearer ${apiKey}` }));
-  const introspected = page.waitForResponse((response) => response.request().postData()?.includes('IntrospectionQuery') === true);
+  const introspected = page.waitForResponse(
+    (response) => response.request().postData()?.includes('IntrospectionQuery') === true,
+  );
   await page.getByRole('button', { name: /Re-fetch GraphQL schema/i }).click();
   expect((await introspected).status()).toBe(200);
 
@@ -119,13 +125,20 @@ async function checkoutThenSubscribe(page: Page, baseUrl: string, apiKey: string
   );
   await waitForOperation(page, 'BuyInBrowser');
   await page.locator('.graphiql-execute-button').click();
-  await page.waitForFunction(`document.querySelector(${JSON.stringify(RESULT_PANE)})?.innerText.includes('CreateSmartCheckoutSuccess')`);
+  await page.waitForFunction(
+    `document.querySelector(${JSON.stringify(RESULT_PANE)})?.innerText.includes('CreateSmartCheckoutSuccess')`,
+  );
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText, as the page shows it.
   const created = await page.locator(RESULT_PANE).innerText();
   // The pane wraps long lines, so the id may be split across lines: ids carry no whitespace.
   const id = /"id":\s*"([^"]+)"/.exec(created)?.[1]?.replace(/\s+/g, '');
   expect(id, created).toMatch(/^[A-Za-z0-9+/=]+$/);
 
-  await setEditorText(page, QUERY_EDITOR, `subscription WatchInBrowser { checkoutStatusChanged(id: "${id}") { status total { decimal } } }`);
+  await setEditorText(
+    page,
+    QUERY_EDITOR,
+    `subscription WatchInBrowser { checkoutStatusChanged(id: "${id}") { status total { decimal } } }`,
+  );
   await waitForOperation(page, 'WatchInBrowser');
   // Spread over several lines, so the screenshot shows the operation rather than the end of one line.
   await page.getByRole('button', { name: /^Prettify query/ }).click();
@@ -136,6 +149,7 @@ async function checkoutThenSubscribe(page: Page, baseUrl: string, apiKey: string
   let text = '';
   const deadline = Date.now() + 30_000;
   while (!seen.includes('COMPLETED') && Date.now() < deadline) {
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText, as the page shows it.
     text = await page.locator(RESULT_PANE).innerText();
     // Until the first event arrives the pane still shows the mutation's result (also PROCESSING).
     const status = text.includes('checkoutStatusChanged') ? /"status":\s*"([A-Z_]+)"/.exec(text)?.[1] : undefined;
@@ -147,9 +161,20 @@ async function checkoutThenSubscribe(page: Page, baseUrl: string, apiKey: string
   expect(text.replace(/\s+/g, '')).toContain('"total":{"decimal":"49.99"}');
 
   expect(sockets).toEqual([`${baseUrl.replace(/^http/, 'ws')}/graphql`]);
-  const events = received.map((frame) => JSON.parse(frame) as { type: string; payload?: { data?: { checkoutStatusChanged?: { status: string } } } });
-  expect(events.filter((m) => m.type === 'next').map((m) => m.payload?.data?.checkoutStatusChanged?.status)).toEqual(['PROCESSING', 'COMPLETED']);
-  expect(events.map((m) => m.type).filter((type) => type !== 'ping' && type !== 'pong')).toEqual(['connection_ack', 'next', 'next', 'complete']);
+  const events = received.map(
+    (frame) =>
+      JSON.parse(frame) as { type: string; payload?: { data?: { checkoutStatusChanged?: { status: string } } } },
+  );
+  expect(events.filter((m) => m.type === 'next').map((m) => m.payload?.data?.checkoutStatusChanged?.status)).toEqual([
+    'PROCESSING',
+    'COMPLETED',
+  ]);
+  expect(events.map((m) => m.type).filter((type) => type !== 'ping' && type !== 'pong')).toEqual([
+    'connection_ack',
+    'next',
+    'next',
+    'complete',
+  ]);
   expect(pageErrors).toEqual([]);
 
   mkdirSync(RESULTS_DIR, { recursive: true });

@@ -12,7 +12,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
 
 // The operator's tool opens the database itself: with an in-memory PGlite there is nothing to share.
 const SHARED = Boolean(process.env.DATABASE_URL);
-if (!SHARED) console.log('cli.test.ts skipped: checkout:resolve needs a database shared with the server (set DATABASE_URL).');
+if (!SHARED)
+  console.log('cli.test.ts skipped: checkout:resolve needs a database shared with the server (set DATABASE_URL).');
 
 describe.runIf(SHARED)('npm run checkout:resolve', () => {
   let t: TestApp;
@@ -22,7 +23,11 @@ describe.runIf(SHARED)('npm run checkout:resolve', () => {
   beforeAll(async () => {
     database = await isolatedDatabase('cli');
     // A provider that never answers in time: every create ends UNKNOWN.
-    provider = await startRecordingServer(() => ({ status: 200, body: { checkout_id: 'late', status: 'processing' }, delayMs: 1_500 }));
+    provider = await startRecordingServer(() => ({
+      status: 200,
+      body: { checkout_id: 'late', status: 'processing' },
+      delayMs: 1_500,
+    }));
     t = await startTestApp({
       DATABASE_URL: database.url,
       PROVIDER_TIMEOUT_MS: '300',
@@ -46,7 +51,9 @@ describe.runIf(SHARED)('npm run checkout:resolve', () => {
     );
 
   it('records the outcome an operator found for an UNKNOWN checkout, with an operator event', async () => {
-    const created = await t.request(CreateSmartCheckoutDocument, { input: { productUrl: 'https://shop.example/a', email: 'a@b.co' } });
+    const created = await t.request(CreateSmartCheckoutDocument, {
+      input: { productUrl: 'https://shop.example/a', email: 'a@b.co' },
+    });
     expectType(created.data?.createSmartCheckout, 'ProviderError');
     const [row] = await t.app.database.db
       .select({ id: checkouts.id, status: checkouts.status })
@@ -58,7 +65,13 @@ describe.runIf(SHARED)('npm run checkout:resolve', () => {
     expect(row.status).toBe('UNKNOWN');
     const globalId = Buffer.from(`SmartCheckout:${row.id}`).toString('base64');
 
-    const result = await resolve([globalId, '--status', 'FAILED', '--note', 'Not in the Smartcheckout dashboard: never created']);
+    const result = await resolve([
+      globalId,
+      '--status',
+      'FAILED',
+      '--note',
+      'Not in the Smartcheckout dashboard: never created',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('UNKNOWN -> FAILED');
 

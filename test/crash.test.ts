@@ -14,8 +14,23 @@ import type { RunningSandbox } from '../src/providers/sandbox-http.js';
 import { startSmartcheckoutSandbox } from '../src/providers/smartcheckout/sandbox.js';
 import { CheckoutStatusChangedDocument, CheckoutsDocument, CreateSmartCheckoutDocument } from './generated/graphql.js';
 import { expectType, isolatedDatabase } from './support/app.js';
-import { clearFaults, countersOf, eventHistoryProblems, faultState, injectFault, type EventRow } from './support/faults.js';
-import { gql, killAllServerProcesses, startServerProcess, stopServerProcess, waitFor, type GraphQLResult, type ServerProcess } from './support/process.js';
+import {
+  clearFaults,
+  countersOf,
+  eventHistoryProblems,
+  faultState,
+  injectFault,
+  type EventRow,
+} from './support/faults.js';
+import { waitFor } from './support/async.js';
+import {
+  gql,
+  killAllServerProcesses,
+  startServerProcess,
+  stopServerProcess,
+  type GraphQLResult,
+  type ServerProcess,
+} from './support/process.js';
 
 /*
  * Issue 4 items 6 and 7 with real server processes (`node --import tsx src/main.ts`). The
@@ -90,7 +105,9 @@ async function postgresStore(): Promise<Store> {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {
-        return await work(async <T>(text: string, params: unknown[] = []) => (await client.query(text, params)).rows as T[]);
+        return await work(
+          async <T>(text: string, params: unknown[] = []) => (await client.query(text, params)).rows as T[],
+        );
       } finally {
         await client.end();
       }
@@ -108,7 +125,11 @@ function newTenant() {
   return { name: `crash-${randomUUID().slice(0, 8)}`, key: `key-crash-${randomUUID()}` };
 }
 
-function serverEnv(store: Store, tenant: { name: string; key: string }, extra: Record<string, string> = {}): Record<string, string> {
+function serverEnv(
+  store: Store,
+  tenant: { name: string; key: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     ...store.env,
     API_KEYS: `${tenant.name}:${tenant.key}`,
@@ -120,14 +141,22 @@ function serverEnv(store: Store, tenant: { name: string; key: string }, extra: R
   };
 }
 
-
 function createInput(key: string, n: number, scenario: string) {
-  return { input: { idempotencyKey: key, productUrl: `https://shop.example/crash-${n}?${scenario}`, email: 'crash@example.com' } };
+  return {
+    input: {
+      idempotencyKey: key,
+      productUrl: `https://shop.example/crash-${n}?${scenario}`,
+      email: 'crash@example.com',
+    },
+  };
 }
 
 /** The tenant's checkouts as the API lists them (id, status), up to 100. */
 async function listed(server: ServerProcess, apiKey: string, statuses?: string[]) {
-  const result = await gql(server, apiKey, CheckoutsDocument, { first: 100, ...(statuses ? { filter: { status: statuses as never } } : {}) });
+  const result = await gql(server, apiKey, CheckoutsDocument, {
+    first: 100,
+    ...(statuses ? { filter: { status: statuses as never } } : {}),
+  });
   expect(result.errors).toBeUndefined();
   return result.data!.checkouts.edges.map((edge) => edge.node);
 }
@@ -173,9 +202,18 @@ async function watch(server: ServerProcess, apiKey: string, id: string) {
   const first = new Promise<void>((resolve) => (firstEvent = resolve));
   const statuses: string[] = [];
   socket.on('message', (raw) => {
-    const message = JSON.parse(String(raw)) as { type: string; payload?: { data?: { checkoutStatusChanged?: { status: string } } } };
+    const message = JSON.parse(String(raw)) as {
+      type: string;
+      payload?: { data?: { checkoutStatusChanged?: { status: string } } };
+    };
     if (message.type === 'connection_ack') {
-      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: print(CheckoutStatusChangedDocument), variables: { id } } }));
+      socket.send(
+        JSON.stringify({
+          id: '1',
+          type: 'subscribe',
+          payload: { query: print(CheckoutStatusChangedDocument), variables: { id } },
+        }),
+      );
     }
     if (message.type === 'next') {
       statuses.push(message.payload?.data?.checkoutStatusChanged?.status ?? '?');
@@ -211,7 +249,12 @@ function postOver<TResult, TVariables>(
         port: Number(port),
         method: 'POST',
         path: '/graphql',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${apiKey}`, 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json',
+          authorization: `Bearer ${apiKey}`,
+          'content-length': Buffer.byteLength(body),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -249,7 +292,9 @@ function connectionRefused(url: string): Promise<boolean> {
 
 for (const [storeIndex, { name, open }] of STORES.entries()) {
   describe(`crash and shutdown on ${name}`, () => {
-    it('SIGKILL while 50 checkouts are PROCESSING: after a restart all complete, no duplicate POST, no lost row', { timeout: 60_000 }, async () => {
+    it('SIGKILL while 50 checkouts are PROCESSING: after a restart all complete, no duplicate POST, no lost row', {
+      timeout: 60_000,
+    }, async () => {
       const store = await open();
       const tenant = newTenant();
       const servers: ServerProcess[] = [];
@@ -259,14 +304,26 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
         const pollsBefore = countersOf(await faultState(sandbox.url), 'status').processed;
         // The first process polls each checkout once a second, so sandbox_after_polls=5 keeps every
         // checkout PROCESSING for at least 5 s after its creation: long enough to create all 50 first.
-        const first = await startServerProcess('crash-1', serverEnv(store, tenant, { POLL_INTERVAL_MS: '1000', POLL_MAX_INTERVAL_MS: '1000' }));
+        const first = await startServerProcess(
+          'crash-1',
+          serverEnv(store, tenant, { POLL_INTERVAL_MS: '1000', POLL_MAX_INTERVAL_MS: '1000' }),
+        );
         servers.push(first);
 
         const keys = Array.from({ length: 50 }, () => `crash-${randomUUID()}`);
         const created: string[] = [];
         for (let batch = 0; batch < 50; batch += 10) {
           const results = await Promise.all(
-            keys.slice(batch, batch + 10).map((key, i) => gql(first, tenant.key, CreateSmartCheckoutDocument, createInput(key, batch + i, 'sandbox_after_polls=5'))),
+            keys
+              .slice(batch, batch + 10)
+              .map((key, i) =>
+                gql(
+                  first,
+                  tenant.key,
+                  CreateSmartCheckoutDocument,
+                  createInput(key, batch + i, 'sandbox_after_polls=5'),
+                ),
+              ),
           );
           for (const result of results) {
             expect(result.errors).toBeUndefined();
@@ -277,7 +334,9 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
         }
         tally.checkouts += 50;
         // Polls have begun (leases are taken) and every checkout is still PROCESSING when the process dies.
-        await waitFor(async () => countersOf(await faultState(sandbox.url), 'status').processed > pollsBefore, { what: 'the first polls' });
+        await waitFor(async () => countersOf(await faultState(sandbox.url), 'status').processed > pollsBefore, {
+          what: 'the first polls',
+        });
         expect(await listed(first, tenant.key, ['PROCESSING'])).toHaveLength(50);
         first.kill('SIGKILL');
         expect((await first.exit).signal).toBe('SIGKILL');
@@ -322,7 +381,9 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
       }
     });
 
-    it('SIGKILL while create calls are in flight: PENDING, then UNKNOWN after the grace period; never POSTed again', { timeout: 40_000 }, async () => {
+    it('SIGKILL while create calls are in flight: PENDING, then UNKNOWN after the grace period; never POSTed again', {
+      timeout: 40_000,
+    }, async () => {
       const store = await open();
       const tenant = newTenant();
       const servers: ServerProcess[] = [];
@@ -342,7 +403,9 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
           ),
         );
         tally.checkouts += IN_FLIGHT;
-        await waitFor(async () => (await createCounters()).processed - before.processed === IN_FLIGHT, { what: 'the provider acting on every create' });
+        await waitFor(async () => (await createCounters()).processed - before.processed === IN_FLIGHT, {
+          what: 'the provider acting on every create',
+        });
         first.kill('SIGKILL');
         await first.exit;
         expect(await Promise.all(calls)).toEqual(keys.map(() => 'no answer'));
@@ -364,9 +427,16 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
 
         // A retry with the same key replays the checkout as it stands: no new POST.
         for (const [n, key] of keys.entries()) {
-          const replay = await gql(second, tenant.key, CreateSmartCheckoutDocument, createInput(key, n, 'sandbox_after_polls=1'));
+          const replay = await gql(
+            second,
+            tenant.key,
+            CreateSmartCheckoutDocument,
+            createInput(key, n, 'sandbox_after_polls=1'),
+          );
           expect(replay.errors).toBeUndefined();
-          expect(expectType(replay.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe('UNKNOWN');
+          expect(expectType(replay.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe(
+            'UNKNOWN',
+          );
         }
         const after = await createCounters();
         const processedPosts = after.processed - before.processed;
@@ -394,7 +464,9 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
       }
     });
 
-    it('SIGTERM: the in-flight mutation answers, new connections are refused, WebSockets close 1001, exit 0 within 10 s, leases released', { timeout: 40_000 }, async () => {
+    it('SIGTERM: the in-flight mutation answers, new connections are refused, WebSockets close 1001, exit 0 within 10 s, leases released', {
+      timeout: 40_000,
+    }, async () => {
       const store = await open();
       const tenant = newTenant();
       let server: ServerProcess | undefined;
@@ -405,11 +477,20 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
         const before = await faultState(sandbox.url);
         const createsAtStart = countersOf(before, 'create');
         await injectFault(sandbox.url, { operation: 'status', fault: 'hang', count: 1000 });
-        const polled = await gql(server, tenant.key, CreateSmartCheckoutDocument, createInput(`sigterm-${randomUUID()}`, 0, 'sandbox_after_polls=1000'));
+        const polled = await gql(
+          server,
+          tenant.key,
+          CreateSmartCheckoutDocument,
+          createInput(`sigterm-${randomUUID()}`, 0, 'sandbox_after_polls=1000'),
+        );
         const { checkout } = expectType(polled.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess');
-        await waitFor(async () => countersOf(await faultState(sandbox.url), 'status').received > countersOf(before, 'status').received, {
-          what: 'a status poll hanging at the provider',
-        });
+        await waitFor(
+          async () =>
+            countersOf(await faultState(sandbox.url), 'status').received > countersOf(before, 'status').received,
+          {
+            what: 'a status poll hanging at the provider',
+          },
+        );
 
         const subscriber = await watch(server, tenant.key, checkout.id);
         await subscriber.first;
@@ -419,10 +500,15 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
         await injectFault(sandbox.url, { operation: 'create', fault: 'latency', latencyMs: 1500 });
         const createsBefore = await createCounters();
         let answered = false;
-        const inFlight = gql(server, tenant.key, CreateSmartCheckoutDocument, createInput(`sigterm-${randomUUID()}`, 1, 'sandbox_after_polls=1000')).finally(
-          () => (answered = true),
-        );
-        await waitFor(async () => (await createCounters()).received > createsBefore.received, { what: 'the create POST at the provider' });
+        const inFlight = gql(
+          server,
+          tenant.key,
+          CreateSmartCheckoutDocument,
+          createInput(`sigterm-${randomUUID()}`, 1, 'sandbox_after_polls=1000'),
+        ).finally(() => (answered = true));
+        await waitFor(async () => (await createCounters()).received > createsBefore.received, {
+          what: 'the create POST at the provider',
+        });
 
         const signalledAt = performance.now();
         server.kill('SIGTERM');
@@ -434,7 +520,9 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
         const answer = await inFlight;
         expect(answer.status).toBe(200);
         expect(answer.errors).toBeUndefined();
-        expect(expectType(answer.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe('PROCESSING');
+        expect(expectType(answer.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe(
+          'PROCESSING',
+        );
         tally.checkouts += 2;
 
         expect(await subscriber.closed).toBe(1001);
@@ -453,7 +541,9 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
         for (const row of rows) expect(eventHistoryProblems(historyOf.get(row.id) ?? [], row.status)).toEqual([]);
         // Every schedule is still there (both checkouts are PROCESSING) and no lease is held.
         expect(schedules).toHaveLength(2);
-        expect(schedules.every((schedule) => schedule.lease_owner === null && schedule.lease_expires_at === null)).toBe(true);
+        expect(schedules.every((schedule) => schedule.lease_owner === null && schedule.lease_expires_at === null)).toBe(
+          true,
+        );
       } finally {
         server?.kill('SIGKILL');
         await server?.exit;
@@ -473,24 +563,49 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
         const agent = new Agent({ keepAlive: true, maxSockets: 1 });
         try {
           await clearFaults(sandbox.url);
-          server = await startServerProcess('sigterm-keepalive', serverEnv(store, tenant, { POLLER: 'off', PROVIDER_TIMEOUT_MS: '5000' }));
+          server = await startServerProcess(
+            'sigterm-keepalive',
+            serverEnv(store, tenant, { POLLER: 'off', PROVIDER_TIMEOUT_MS: '5000' }),
+          );
           const before = await createCounters();
           await injectFault(sandbox.url, { operation: 'create', fault: 'latency', latencyMs: 1500 });
           // B is in flight on the agent's one socket when SIGTERM arrives, so that socket is busy
           // (not idle) when the stop begins and survives it.
-          const inFlight = postOver(agent, server, tenant.key, CreateSmartCheckoutDocument, createInput(`keepalive-${randomUUID()}`, 0, 'sandbox_after_polls=1000'));
-          await waitFor(async () => (await createCounters()).received > before.received, { what: 'the create POST at the provider' });
+          const inFlight = postOver(
+            agent,
+            server,
+            tenant.key,
+            CreateSmartCheckoutDocument,
+            createInput(`keepalive-${randomUUID()}`, 0, 'sandbox_after_polls=1000'),
+          );
+          await waitFor(async () => (await createCounters()).received > before.received, {
+            what: 'the create POST at the provider',
+          });
           server.kill('SIGTERM');
-          await waitFor(() => server!.logs.some((line) => line.msg === 'stopping'), { what: "the 'stopping' log line" });
+          await waitFor(() => server!.logs.some((line) => line.msg === 'stopping'), {
+            what: "the 'stopping' log line",
+          });
           // C is sent after the stop began; the agent hands it B's socket as soon as B is answered.
-          const late = postOver(agent, server, tenant.key, CreateSmartCheckoutDocument, createInput(`keepalive-${randomUUID()}`, 1, 'sandbox_after_polls=1000')).then(
-            (result) => ({ served: result.status === 200 && result.data?.createSmartCheckout?.__typename === 'CreateSmartCheckoutSuccess', result }),
+          const late = postOver(
+            agent,
+            server,
+            tenant.key,
+            CreateSmartCheckoutDocument,
+            createInput(`keepalive-${randomUUID()}`, 1, 'sandbox_after_polls=1000'),
+          ).then(
+            (result) => ({
+              served:
+                result.status === 200 && result.data?.createSmartCheckout?.__typename === 'CreateSmartCheckoutSuccess',
+              result,
+            }),
             (error: NodeJS.ErrnoException) => ({ served: false, result: error.code }),
           );
 
           const answer = await inFlight;
           expect(answer.status).toBe(200);
-          expect(expectType(answer.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe('PROCESSING');
+          expect(expectType(answer.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe(
+            'PROCESSING',
+          );
           const lateOutcome = await late;
           expect((await server.exit).code).toBe(0);
           tally.checkouts += 1;

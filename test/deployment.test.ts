@@ -109,7 +109,15 @@ function dockerIgnored(rules: string[], path: string): boolean {
     const regex = new RegExp(
       `^${pattern
         .split(/(\*\*\/?|\*|\?)/)
-        .map((part) => (part.startsWith('**') ? '(?:.*/)?' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+        .map((part) =>
+          part.startsWith('**')
+            ? '(?:.*/)?'
+            : part === '*'
+              ? '[^/]*'
+              : part === '?'
+                ? '[^/]'
+                : part.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+        )
         .join('')}(?:/.*)?$`,
     );
     if (regex.test(normal)) ignored = !negated;
@@ -138,7 +146,10 @@ const stageNamed = (name: string) => dockerfile.find((stage) => stage.name === n
 /** Runs `node -e <script>` with `env` and resolves its exit code. */
 function runNodeScript(script: string, env: Record<string, string>): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', script], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: 'ignore',
+    });
     child.on('error', reject);
     child.on('exit', (code) => resolve(code));
   });
@@ -156,14 +167,20 @@ async function fakeServer(path: string, status: number): Promise<{ port: number;
 /** Bare module specifiers imported for their values (type-only imports are erased by tsx). */
 function valueImports(source: string): string[] {
   const found: string[] = [];
-  for (const match of source.matchAll(/(?:^|\n)\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/g)) {
+  for (const match of source.matchAll(
+    /(?:^|\n)\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/g,
+  )) {
     if (!match[1]) found.push(match[2]!);
   }
   for (const match of source.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) found.push(match[1]!);
   return found.filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('/'));
 }
 
-const packageName = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageName = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 const isBuiltin = (specifier: string) => specifier.startsWith('node:') || builtinModules.includes(specifier);
 
 function tsFiles(dir: string): string[] {
@@ -193,13 +210,17 @@ describe('Dockerfile', () => {
     expect(copies.flatMap((copy) => copyArgs(copy.args).sources).sort()).toEqual(['package-lock.json', 'package.json']);
     expect(deps.instructions[firstRun]!.args).toMatch(/\bnpm ci\b.*--omit=dev\b/);
     // The runtime image takes its node_modules from there, not from a full install.
-    const nodeModules = instructions(finalStage, 'COPY').map((copy) => copyArgs(copy.args)).filter((copy) => copy.sources.includes('/app/node_modules'));
+    const nodeModules = instructions(finalStage, 'COPY')
+      .map((copy) => copyArgs(copy.args))
+      .filter((copy) => copy.sources.includes('/app/node_modules'));
     expect(nodeModules.map((copy) => copy.flags.from)).toEqual(['deps']);
   });
 
   it('has a tools stage with every dependency, for the supergraph job (its composer is a devDependency)', () => {
     const tools = stageNamed('tools')!;
-    expect(tools.instructions.some((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args) && !/--omit=dev/.test(i.args))).toBe(true);
+    expect(
+      tools.instructions.some((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args) && !/--omit=dev/.test(i.args)),
+    ).toBe(true);
     expect(packageJson.devDependencies).toHaveProperty('@theguild/federation-composition');
     const copied = instructions(tools, 'COPY').flatMap((copy) => copyArgs(copy.args).sources);
     expect(copied).toEqual(expect.arrayContaining(['src', 'scripts']));
@@ -214,7 +235,11 @@ describe('Dockerfile', () => {
     expect(order.lastIndexOf('USER')).toBeLessThan(order.lastIndexOf('CMD'));
     // The one place the app writes (PGlite) is given to that user.
     expect(imageEnv.DATA_DIR).toBeDefined();
-    expect(finalStage.instructions.some((i) => i.keyword === 'RUN' && i.args.includes(imageEnv.DATA_DIR!) && i.args.includes(`chown ${user}`))).toBe(true);
+    expect(
+      finalStage.instructions.some(
+        (i) => i.keyword === 'RUN' && i.args.includes(imageEnv.DATA_DIR!) && i.args.includes(`chown ${user}`),
+      ),
+    ).toBe(true);
   });
 
   it('sets only variables the app knows, production defaults, and the same port it exposes', () => {
@@ -240,7 +265,10 @@ describe('Dockerfile', () => {
       for (const copy of [...instructions(stage, 'COPY'), ...instructions(stage, 'ADD')]) {
         const { flags, sources } = copyArgs(copy.args);
         if (flags.from) {
-          expect(dockerfile.slice(0, index).map((s) => s.name), `--from=${flags.from}`).toContain(flags.from);
+          expect(
+            dockerfile.slice(0, index).map((s) => s.name),
+            `--from=${flags.from}`,
+          ).toContain(flags.from);
           continue;
         }
         for (const source of sources) {
@@ -262,7 +290,15 @@ describe('Dockerfile', () => {
     // src/db/client.ts finds its migrations next to itself, and the orders server reads its SDL file.
     expect(read('src/db/client.ts')).toMatch(/new URL\('\.\/migrations', import\.meta\.url\)/);
     expect(exists('src/db/migrations/meta/_journal.json')).toBe(true);
-    for (const path of ['package.json', 'tsconfig.json', 'src/main.ts', 'src/sandbox.ts', 'src/db/migrations/meta/_journal.json', 'examples/orders/server.ts', 'examples/orders/schema.graphql']) {
+    for (const path of [
+      'package.json',
+      'tsconfig.json',
+      'src/main.ts',
+      'src/sandbox.ts',
+      'src/db/migrations/meta/_journal.json',
+      'examples/orders/server.ts',
+      'examples/orders/schema.graphql',
+    ]) {
       expect(shipped(path), `${path} is not in the runtime image`).toBe(true);
     }
   });
@@ -281,7 +317,15 @@ describe('Dockerfile', () => {
   });
 
   it('keeps local state, secrets and node_modules out of the build context', () => {
-    for (const path of ['node_modules', 'node_modules/pg/package.json', '.data', '.env', '.git', 'test-results', 'supergraph.graphql']) {
+    for (const path of [
+      'node_modules',
+      'node_modules/pg/package.json',
+      '.data',
+      '.env',
+      '.git',
+      'test-results',
+      'supergraph.graphql',
+    ]) {
       expect(dockerIgnored(dockerignore, path), path).toBe(true);
     }
   });
@@ -342,11 +386,14 @@ interface ComposeFile {
  * default would make `docker compose up` depend on the caller's shell, so it fails the test.
  */
 function interpolate(value: string): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (match: string, _name?: string, fallback?: string, bare?: string) => {
-    if (match === '$$') return '$';
-    if (bare !== undefined || fallback === undefined) throw new Error(`compose.yaml: ${match} has no default`);
-    return fallback;
-  });
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (match: string, _name?: string, fallback?: string, bare?: string) => {
+      if (match === '$$') return '$';
+      if (bare !== undefined || fallback === undefined) throw new Error(`compose.yaml: ${match} has no default`);
+      return fallback;
+    },
+  );
 }
 
 /** A service's environment as a map, interpolated. */
@@ -358,13 +405,18 @@ function serviceEnv(service: ComposeService): Record<string, string> {
       env[entry.slice(0, separator)] = interpolate(entry.slice(separator + 1));
     }
   } else {
-    for (const [key, value] of Object.entries(service.environment ?? {})) env[key] = interpolate(value === null ? '' : String(value));
+    for (const [key, value] of Object.entries(service.environment ?? {}))
+      env[key] = interpolate(value === null ? '' : String(value));
   }
   return env;
 }
 
 function dependsOn(service: ComposeService): Record<string, string> {
-  const entries = Array.isArray(service.depends_on) ? service.depends_on.map((name) => [name, 'service_started'] as const) : Object.entries(service.depends_on ?? {}).map(([name, spec]) => [name, spec.condition ?? 'service_started'] as const);
+  const entries = Array.isArray(service.depends_on)
+    ? service.depends_on.map((name) => [name, 'service_started'] as const)
+    : Object.entries(service.depends_on ?? {}).map(
+        ([name, spec]) => [name, spec.condition ?? 'service_started'] as const,
+      );
   return Object.fromEntries(entries);
 }
 
@@ -396,11 +448,21 @@ describe('README configuration table', () => {
 
 describe('compose.yaml', () => {
   it('parses, and has the documented services', () => {
-    expect(Object.keys(services).sort()).toEqual(['api-1', 'api-2', 'gateway', 'orders', 'postgres', 'redis', 'sandbox', 'supergraph']);
+    expect(Object.keys(services).sort()).toEqual([
+      'api-1',
+      'api-2',
+      'gateway',
+      'orders',
+      'postgres',
+      'redis',
+      'sandbox',
+      'supergraph',
+    ]);
     expect(services.postgres!.image).toBe('postgres:15');
     expect(services.redis!.image).toBe('redis:7');
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the title names compose's own ${VAR} syntax.
   it('interpolates every ${VAR} with a default, so it runs with an empty shell environment', () => {
     const references = [...composeText.matchAll(/\$\{[^}]*\}/g)].map((match) => match[0]);
     expect(references.length).toBeGreaterThan(0);
@@ -433,12 +495,17 @@ describe('compose.yaml', () => {
     expect(two!.build).toEqual(one!.build);
     expect(serviceEnv(two!)).toEqual(serviceEnv(one!));
     expect(dependsOn(two!)).toEqual(dependsOn(one!));
-    expect(dependsOn(one!)).toEqual({ postgres: 'service_healthy', redis: 'service_healthy', sandbox: 'service_healthy' });
+    expect(dependsOn(one!)).toEqual({
+      postgres: 'service_healthy',
+      redis: 'service_healthy',
+      sandbox: 'service_healthy',
+    });
   });
 
   it('sets on the API only variables the config schema knows, and the config loads in production with them', () => {
     for (const name of API_SERVICES) {
-      for (const key of Object.keys(serviceEnv(services[name]!))) expect(envSchema.shape, `${name}: ${key}`).toHaveProperty(key);
+      for (const key of Object.keys(serviceEnv(services[name]!)))
+        expect(envSchema.shape, `${name}: ${key}`).toHaveProperty(key);
       const config = loadConfig(containerEnv(name));
       expect(config.nodeEnv).toBe('production');
       expect(config.apiKeys?.size).toBeGreaterThan(0);
@@ -459,7 +526,9 @@ describe('compose.yaml', () => {
     expect(decodeURIComponent(url.password)).toBe(pg.POSTGRES_PASSWORD);
     expect(url.pathname).toBe(`/${pg.POSTGRES_DB}`);
     // The same substitution feeds both, so overriding POSTGRES_PASSWORD cannot split them.
-    expect(services.postgres!.environment).toMatchObject({ POSTGRES_PASSWORD: expect.stringContaining('${POSTGRES_PASSWORD') });
+    expect(services.postgres!.environment).toMatchObject({
+      POSTGRES_PASSWORD: expect.stringContaining('${POSTGRES_PASSWORD'),
+    });
     expect((services['api-1']!.environment as Record<string, string>).DATABASE_URL).toContain('${POSTGRES_PASSWORD');
     const probe = (services.postgres!.healthcheck!.test as string[]).join(' ');
     expect(probe).toContain('pg_isready');
@@ -491,7 +560,9 @@ describe('compose.yaml', () => {
     // The sandbox loads the same config schema; what it accepts must be what the API sends.
     const sandbox = loadConfig(sandboxEnv);
     for (const definition of PROVIDER_REGISTRY) {
-      expect(sandbox.providers[definition.name].credentials, definition.name).toEqual(api.providers[definition.name].credentials);
+      expect(sandbox.providers[definition.name].credentials, definition.name).toEqual(
+        api.providers[definition.name].credentials,
+      );
     }
     // Reached by URL, yet a sandbox: every provider reports testMode: true.
     expect(testModeProviders(api)).toEqual(new Set(['SMARTCHECKOUT', 'PAYERVAULT', 'STAN']));
@@ -502,7 +573,9 @@ describe('compose.yaml', () => {
 
   it('composes the supergraph into a volume the gateway reads, with URLs of services that listen there', () => {
     const job = serviceEnv(services.supergraph!);
-    const jobVolume = volumesOf(services.supergraph!).find((volume) => job.SUPERGRAPH_OUT!.startsWith(`${volume.target}/`));
+    const jobVolume = volumesOf(services.supergraph!).find((volume) =>
+      job.SUPERGRAPH_OUT!.startsWith(`${volume.target}/`),
+    );
     expect(jobVolume, 'SUPERGRAPH_OUT is on a mounted volume').toBeDefined();
     expect(compose.volumes).toHaveProperty(jobVolume!.source);
 
@@ -526,25 +599,34 @@ describe('compose.yaml', () => {
     expect(orders.pathname).toBe('/graphql');
   });
 
-  it('lists exactly the two API instances in the gateway\'s CHECKOUTS_URLS, and waits for them and orders to be healthy', () => {
-    const urls = serviceEnv(services.gateway!).CHECKOUTS_URLS!.split(',').map((url) => url.trim());
+  it("lists exactly the two API instances in the gateway's CHECKOUTS_URLS, and waits for them and orders to be healthy", () => {
+    const urls = serviceEnv(services.gateway!)
+      .CHECKOUTS_URLS!.split(',')
+      .map((url) => url.trim());
     const expected = API_SERVICES.map((name) => `http://${name}:${loadConfig(containerEnv(name)).port}/graphql`);
     expect(urls.sort()).toEqual(expected.sort());
     expect(urls).toContain(serviceEnv(services.supergraph!).CHECKOUTS_URL);
-    expect(dependsOn(services.gateway!)).toMatchObject({ 'api-1': 'service_healthy', 'api-2': 'service_healthy', orders: 'service_healthy' });
+    expect(dependsOn(services.gateway!)).toMatchObject({
+      'api-1': 'service_healthy',
+      'api-2': 'service_healthy',
+      orders: 'service_healthy',
+    });
   });
 
-  it('sets on the gateway every variable gateway.config.ts reads, with the supergraph job\'s CHECKOUTS_URL', () => {
+  it("sets on the gateway every variable gateway.config.ts reads, with the supergraph job's CHECKOUTS_URL", () => {
     const gatewayEnv = serviceEnv(services.gateway!);
-    const variables = [...read('gateway.config.ts').matchAll(/process\.env\.([A-Z_][A-Z0-9_]*)/g)].map((match) => match[1]!);
+    const variables = [...read('gateway.config.ts').matchAll(/process\.env\.([A-Z_][A-Z0-9_]*)/g)].map(
+      (match) => match[1]!,
+    );
     expect(variables.length).toBeGreaterThan(0);
     for (const name of variables) expect(gatewayEnv, `gateway.config.ts reads ${name}`).toHaveProperty(name);
     // The config tells the checkout graph's requests (which get the client's key and are spread
     // over the instances) by the URL in the supergraph: it must be the one the job wrote.
-    if (variables.includes('CHECKOUTS_URL')) expect(gatewayEnv.CHECKOUTS_URL).toBe(serviceEnv(services.supergraph!).CHECKOUTS_URL);
+    if (variables.includes('CHECKOUTS_URL'))
+      expect(gatewayEnv.CHECKOUTS_URL).toBe(serviceEnv(services.supergraph!).CHECKOUTS_URL);
   });
 
-  it('runs the gateway image of the @graphql-hive/gateway version in the lockfile, with the repo\'s gateway.config.ts', () => {
+  it("runs the gateway image of the @graphql-hive/gateway version in the lockfile, with the repo's gateway.config.ts", () => {
     const version = packageLock.packages['node_modules/@graphql-hive/gateway']?.version;
     expect(version).toBeDefined();
     expect(services.gateway!.image).toBe(`ghcr.io/graphql-hive/gateway:${version}`);

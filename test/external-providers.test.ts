@@ -29,7 +29,14 @@ const STAN_CLIENT_ID = 'stan_live_cl_7Q2mX9';
 const STAN_CLIENT_SECRET = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc';
 /** base64("stan_live_cl_7Q2mX9:sk_live_4eC39HqLyjWDarjtT1zdp7dc"), computed once outside the code under test. */
 const STAN_BASIC = 'Basic c3Rhbl9saXZlX2NsXzdRMm1YOTpza19saXZlXzRlQzM5SHFMeWpXRGFyanRUMXpkcDdkYw==';
-const SECRETS = [SMARTCHECKOUT_API_KEY, PAYERVAULT_ACCESS_KEY, PAYERVAULT_ACCESS_SECRET, STAN_CLIENT_ID, STAN_CLIENT_SECRET, STAN_BASIC.slice(6)];
+const SECRETS = [
+  SMARTCHECKOUT_API_KEY,
+  PAYERVAULT_ACCESS_KEY,
+  PAYERVAULT_ACCESS_SECRET,
+  STAN_CLIENT_ID,
+  STAN_CLIENT_SECRET,
+  STAN_BASIC.slice(6),
+];
 
 // ---------------------------------------------------------------------------------------------
 // A bare node:http server: records each request as received, answers what `respond` says.
@@ -56,7 +63,12 @@ async function serve(respond: (request: Received) => Answer) {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const request: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const request: Received = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       received.push(request);
       let answer: Answer;
       try {
@@ -87,7 +99,9 @@ const isJsonContentType = (value: string | undefined) => /^application\/json\s*(
 function parseJsonObject(body: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(body);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
@@ -106,12 +120,20 @@ async function startSmartcheckout() {
   const options = { processingStyle: 'omitted' as ProcessingStyle, createStatus: 200 };
   const issued: string[] = [];
   const server = await serve((request) => {
-    if (request.headers.authorization !== `Bearer ${SMARTCHECKOUT_API_KEY}`) return { status: 401, json: { message: 'Invalid API key' } };
+    if (request.headers.authorization !== `Bearer ${SMARTCHECKOUT_API_KEY}`)
+      return { status: 401, json: { message: 'Invalid API key' } };
     if (request.method === 'POST' && request.path === '/v0/checkout') {
-      if (!isJsonContentType(request.headers['content-type'])) return { status: 415, json: { message: 'Content-Type must be application/json' } };
+      if (!isJsonContentType(request.headers['content-type']))
+        return { status: 415, json: { message: 'Content-Type must be application/json' } };
       const body = parseJsonObject(request.body);
       const userData = body?.user_data;
-      if (!body || typeof body.url !== 'string' || userData === null || typeof userData !== 'object' || Array.isArray(userData)) {
+      if (
+        !body ||
+        typeof body.url !== 'string' ||
+        userData === null ||
+        typeof userData !== 'object' ||
+        Array.isArray(userData)
+      ) {
         return { status: 400, json: { message: 'url and user_data are required' } };
       }
       const id = randomUUID();
@@ -154,7 +176,10 @@ async function startPayerVault() {
   const carts = new Set([CUSTOMER_WITH_CART, CUSTOMER_ANGLE_SAMPLE]);
   return serve((request) => {
     const headers = { 'CONTENT-TYPE': 'application/json; charset=utf-8', 'X-PayerVault-Request': randomUUID() };
-    if (request.headers.accesskey !== PAYERVAULT_ACCESS_KEY || request.headers.accesssecret !== PAYERVAULT_ACCESS_SECRET) {
+    if (
+      request.headers.accesskey !== PAYERVAULT_ACCESS_KEY ||
+      request.headers.accesssecret !== PAYERVAULT_ACCESS_SECRET
+    ) {
       return { status: 401, headers, json: { message: 'Invalid accessKey or accessSecret' } };
     }
     const match = /^\/api\/v1\/checkout-link\/([^/?#]+)$/.exec(request.path);
@@ -191,8 +216,10 @@ async function startStan() {
     if (colon < 0 || decoded.slice(0, colon) !== STAN_CLIENT_ID || decoded.slice(colon + 1) !== STAN_CLIENT_SECRET) {
       return { status: 401, json: { message: 'Unauthorized' } };
     }
-    if (request.method !== 'POST' || request.path !== '/v1/checkouts') return { status: 404, json: { message: 'Not found' } };
-    if (!isJsonContentType(request.headers['content-type'])) return { status: 415, json: { message: 'Unsupported media type' } };
+    if (request.method !== 'POST' || request.path !== '/v1/checkouts')
+      return { status: 404, json: { message: 'Not found' } };
+    if (!isJsonContentType(request.headers['content-type']))
+      return { status: 415, json: { message: 'Unsupported media type' } };
     const body = parseJsonObject(request.body);
     if (!body || !Array.isArray(body.line_items)) return { status: 400, json: { message: 'Invalid body' } };
     const id = randomUUID();
@@ -263,11 +290,22 @@ const STAN_INPUT: CreateStanCheckoutInput = {
 
 async function doneWhenFlow(t: TestApp, customers: { withCart: string; withoutCart: string }) {
   const created = await t.request(CreateSmartCheckoutDocument, {
-    input: { productUrl: PRODUCT_URL, email: 'ada@example.com', prompt: 'Size 42, colour blue', shippingAddress: SHIPPING },
+    input: {
+      productUrl: PRODUCT_URL,
+      email: 'ada@example.com',
+      prompt: 'Size 42, colour blue',
+      shippingAddress: SHIPPING,
+    },
   });
   const smart = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
-  const firstRefresh = expectType((await t.request(RefreshCheckoutDocument, { id: smart.id })).data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout;
-  const secondRefresh = expectType((await t.request(RefreshCheckoutDocument, { id: smart.id })).data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout;
+  const firstRefresh = expectType(
+    (await t.request(RefreshCheckoutDocument, { id: smart.id })).data?.refreshCheckout,
+    'RefreshCheckoutSuccess',
+  ).checkout;
+  const secondRefresh = expectType(
+    (await t.request(RefreshCheckoutDocument, { id: smart.id })).data?.refreshCheckout,
+    'RefreshCheckoutSuccess',
+  ).checkout;
   const link = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: customers.withCart } });
   const payervault = expectType(link.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout;
   const empty = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: customers.withoutCart } });
@@ -471,10 +509,18 @@ describe('configured providers: independent servers that follow the seed documen
     'accepts a processing answer whose amount_str, currency and notes are %s, then the completed one',
     async (style) => {
       smartcheckout.options.processingStyle = style;
-      const created = await t.request(CreateSmartCheckoutDocument, { input: { productUrl: PRODUCT_URL, email: 'ada@example.com' } }, { apiKey: t.keys.b });
+      const created = await t.request(
+        CreateSmartCheckoutDocument,
+        { input: { productUrl: PRODUCT_URL, email: 'ada@example.com' } },
+        { apiKey: t.keys.b },
+      );
       const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
       const first = await t.request(RefreshCheckoutDocument, { id }, { apiKey: t.keys.b });
-      expect(expectType(first.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout).toMatchObject({ status: 'PROCESSING', total: null, notes: null });
+      expect(expectType(first.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout).toMatchObject({
+        status: 'PROCESSING',
+        total: null,
+        notes: null,
+      });
       const second = await t.request(RefreshCheckoutDocument, { id }, { apiKey: t.keys.b });
       expect(expectType(second.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout).toMatchObject({
         status: 'COMPLETED',
@@ -488,8 +534,15 @@ describe('configured providers: independent servers that follow the seed documen
   it('accepts a 201 Created answer to the Smartcheckout create (the document gives no status code)', async () => {
     smartcheckout.options.createStatus = 201;
     try {
-      const created = await t.request(CreateSmartCheckoutDocument, { input: { productUrl: PRODUCT_URL, email: 'ada@example.com' } }, { apiKey: t.keys.b });
-      expect(expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout).toMatchObject({ status: 'PROCESSING', testMode: false });
+      const created = await t.request(
+        CreateSmartCheckoutDocument,
+        { input: { productUrl: PRODUCT_URL, email: 'ada@example.com' } },
+        { apiKey: t.keys.b },
+      );
+      expect(expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout).toMatchObject({
+        status: 'PROCESSING',
+        testMode: false,
+      });
     } finally {
       smartcheckout.options.createStatus = 200;
     }
@@ -497,9 +550,17 @@ describe('configured providers: independent servers that follow the seed documen
 
   it('asks PayerVault with GET, the id URL-encoded as one path segment, and the accessKey/accessSecret headers', async () => {
     const from = payervault.received.length;
-    const ok = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: CUSTOMER_WITH_CART } }, { apiKey: t.keys.b });
+    const ok = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: CUSTOMER_WITH_CART } },
+      { apiKey: t.keys.b },
+    );
     expectType(ok.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess');
-    const empty = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: CUSTOMER_WITHOUT_CART } }, { apiKey: t.keys.b });
+    const empty = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: CUSTOMER_WITHOUT_CART } },
+      { apiKey: t.keys.b },
+    );
     expectType(empty.data?.createPayerVaultCheckout, 'EmptyCartError');
 
     const requests = payervault.received.slice(from);
@@ -516,13 +577,19 @@ describe('configured providers: independent servers that follow the seed documen
     }
   });
 
-  it("takes PayerVault's link written as in the document's sample, \"<https://...>\"", async () => {
-    const result = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: CUSTOMER_ANGLE_SAMPLE } }, { apiKey: t.keys.b });
-    expect(expectType(result.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout).toMatchObject({
-      status: 'OPEN',
-      checkoutUrl: 'https://merchant.payervault.com/checkout/cust-2',
-      testMode: false,
-    });
+  it('takes PayerVault\'s link written as in the document\'s sample, "<https://...>"', async () => {
+    const result = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: CUSTOMER_ANGLE_SAMPLE } },
+      { apiKey: t.keys.b },
+    );
+    expect(expectType(result.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout).toMatchObject(
+      {
+        status: 'OPEN',
+        checkoutUrl: 'https://merchant.payervault.com/checkout/cust-2',
+        testMode: false,
+      },
+    );
   });
 
   it('posts Stan the documented snake_case body with Basic auth, leaving out (not nulling) what was not given', async () => {
@@ -569,7 +636,12 @@ describe('configured providers: independent servers that follow the seed documen
     try {
       const result = await t.request(
         CreateStanCheckoutDocument,
-        { input: { returnUrl: 'https://shop.example/back', lineItems: [{ productId: 'mug', quantity: 3, unitPrice: 1250 }] } },
+        {
+          input: {
+            returnUrl: 'https://shop.example/back',
+            lineItems: [{ productId: 'mug', quantity: 3, unitPrice: 1250 }],
+          },
+        },
         { apiKey: t.keys.b },
       );
       const checkout = expectType(result.data?.createStanCheckout, 'CreateStanCheckoutSuccess').checkout;
@@ -585,7 +657,9 @@ describe('configured providers: independent servers that follow the seed documen
         sessionId: null,
         orderId: null,
         merchant: { name: STAN_MERCHANT.name, website: STAN_MERCHANT.website },
-        lineItems: [{ productId: 'mug', quantity: 3, unitPrice: money(1250, 'EUR', '12.50'), total: money(3750, 'EUR', '37.50') }],
+        lineItems: [
+          { productId: 'mug', quantity: 3, unitPrice: money(1250, 'EUR', '12.50'), total: money(3750, 'EUR', '37.50') },
+        ],
       });
       const [request] = stan.received.slice(from);
       expect(JSON.parse(request!.body)).toStrictEqual({
@@ -623,7 +697,15 @@ describe('the same flow against the built-in sandboxes', () => {
       refreshes: [flow.firstRefresh.status, flow.secondRefresh.status, flow.secondRefresh.total],
       payervault: [flow.payervault.status, flow.payervault.customerId, typeof flow.payervault.checkoutUrl],
       emptyCart: flow.emptyCart.__typename,
-      stan: [flow.stan.status, flow.stan.subtotal, flow.stan.discount, flow.stan.tax, flow.stan.total, flow.stan.totalBeforeDiscount, flow.stan.lineItems],
+      stan: [
+        flow.stan.status,
+        flow.stan.subtotal,
+        flow.stan.discount,
+        flow.stan.tax,
+        flow.stan.total,
+        flow.stan.totalBeforeDiscount,
+        flow.stan.lineItems,
+      ],
       list: flow.list.edges.map((edge) => [edge.node.provider, edge.node.status]),
     });
     const external = await doneWhenFlow(t, { withCart: CUSTOMER_WITH_CART, withoutCart: CUSTOMER_WITHOUT_CART });

@@ -10,7 +10,14 @@ import {
   RefreshCheckoutDocument,
 } from './generated/graphql.js';
 import { expectType, startTestApp, type GraphQLResponse, type TestApp } from './support/app.js';
-import { countersOf, eventHistoryProblems, faultState, injectFault, type EventRow, type FaultSpec } from './support/faults.js';
+import {
+  countersOf,
+  eventHistoryProblems,
+  faultState,
+  injectFault,
+  type EventRow,
+  type FaultSpec,
+} from './support/faults.js';
 
 /*
  * Issue 4 item 5: every fault the sandboxes can inject against every provider operation, through
@@ -66,7 +73,14 @@ const AMBIGUOUS_NETWORK: Outcome = { retryable: true, httpStatus: null };
 const UNREADABLE_2XX: Outcome = { retryable: false, httpStatus: 200 };
 
 const FAULTS: Fault[] = [
-  { name: 'latency 200 ms (< timeout)', kind: 'latency', spec: { fault: 'latency', latencyMs: 200 }, processed: true, outcome: 'ok', postStatus: null },
+  {
+    name: 'latency 200 ms (< timeout)',
+    kind: 'latency',
+    spec: { fault: 'latency', latencyMs: 200 },
+    processed: true,
+    outcome: 'ok',
+    postStatus: null,
+  },
   {
     name: `latency ${TIMEOUT_MS * 2} ms (> timeout)`,
     kind: 'latency',
@@ -75,8 +89,22 @@ const FAULTS: Fault[] = [
     outcome: AMBIGUOUS_NETWORK,
     postStatus: 'UNKNOWN',
   },
-  { name: 'status 500', kind: 'status', spec: { fault: 'status', status: 500 }, processed: false, outcome: { retryable: true, httpStatus: 500 }, postStatus: 'UNKNOWN' },
-  { name: 'status 503', kind: 'status', spec: { fault: 'status', status: 503 }, processed: false, outcome: { retryable: true, httpStatus: 503 }, postStatus: 'UNKNOWN' },
+  {
+    name: 'status 500',
+    kind: 'status',
+    spec: { fault: 'status', status: 500 },
+    processed: false,
+    outcome: { retryable: true, httpStatus: 500 },
+    postStatus: 'UNKNOWN',
+  },
+  {
+    name: 'status 503',
+    kind: 'status',
+    spec: { fault: 'status', status: 503 },
+    processed: false,
+    outcome: { retryable: true, httpStatus: 503 },
+    postStatus: 'UNKNOWN',
+  },
   {
     name: 'rate_limit (429, Retry-After 1)',
     kind: 'rate_limit',
@@ -85,11 +113,46 @@ const FAULTS: Fault[] = [
     outcome: { retryable: true, httpStatus: 429 },
     postStatus: 'FAILED',
   },
-  { name: 'reset', kind: 'reset', spec: { fault: 'reset' }, processed: true, outcome: AMBIGUOUS_NETWORK, postStatus: 'UNKNOWN' },
-  { name: 'hang', kind: 'hang', spec: { fault: 'hang' }, processed: true, outcome: AMBIGUOUS_NETWORK, postStatus: 'UNKNOWN' },
-  { name: 'malformed_json', kind: 'malformed_json', spec: { fault: 'malformed_json' }, processed: true, outcome: UNREADABLE_2XX, postStatus: 'UNKNOWN' },
-  { name: 'wrong_content_type', kind: 'wrong_content_type', spec: { fault: 'wrong_content_type' }, processed: true, outcome: UNREADABLE_2XX, postStatus: 'UNKNOWN' },
-  { name: 'truncated_body', kind: 'truncated_body', spec: { fault: 'truncated_body' }, processed: true, outcome: AMBIGUOUS_NETWORK, postStatus: 'UNKNOWN' },
+  {
+    name: 'reset',
+    kind: 'reset',
+    spec: { fault: 'reset' },
+    processed: true,
+    outcome: AMBIGUOUS_NETWORK,
+    postStatus: 'UNKNOWN',
+  },
+  {
+    name: 'hang',
+    kind: 'hang',
+    spec: { fault: 'hang' },
+    processed: true,
+    outcome: AMBIGUOUS_NETWORK,
+    postStatus: 'UNKNOWN',
+  },
+  {
+    name: 'malformed_json',
+    kind: 'malformed_json',
+    spec: { fault: 'malformed_json' },
+    processed: true,
+    outcome: UNREADABLE_2XX,
+    postStatus: 'UNKNOWN',
+  },
+  {
+    name: 'wrong_content_type',
+    kind: 'wrong_content_type',
+    spec: { fault: 'wrong_content_type' },
+    processed: true,
+    outcome: UNREADABLE_2XX,
+    postStatus: 'UNKNOWN',
+  },
+  {
+    name: 'truncated_body',
+    kind: 'truncated_body',
+    spec: { fault: 'truncated_body' },
+    processed: true,
+    outcome: AMBIGUOUS_NETWORK,
+    postStatus: 'UNKNOWN',
+  },
 ];
 
 /** Every kind the sandboxes offer is in the matrix. */
@@ -113,7 +176,10 @@ interface Answer {
   elapsedMs: number;
 }
 
-type AnyResult = { __typename?: string; checkout?: { id: string; status: string }; retryable?: boolean; httpStatus?: number | null } | null | undefined;
+type AnyResult =
+  | { __typename?: string; checkout?: { id: string; status: string }; retryable?: boolean; httpStatus?: number | null }
+  | null
+  | undefined;
 
 async function timed<T>(call: () => Promise<GraphQLResponse<T>>, pick: (data: T) => AnyResult): Promise<Answer> {
   const started = performance.now();
@@ -154,7 +220,14 @@ const SMARTCHECKOUT_CREATE: CreateOperation = {
   successStatus: 'PROCESSING',
   send: (t, key) =>
     timed(
-      () => t.request(CreateSmartCheckoutDocument, { input: { idempotencyKey: key, productUrl: 'https://shop.example/faults?sandbox_after_polls=1000', email: EMAIL } }),
+      () =>
+        t.request(CreateSmartCheckoutDocument, {
+          input: {
+            idempotencyKey: key,
+            productUrl: 'https://shop.example/faults?sandbox_after_polls=1000',
+            email: EMAIL,
+          },
+        }),
       (data) => data.createSmartCheckout as AnyResult,
     ),
 };
@@ -170,7 +243,8 @@ const CREATE_OPERATIONS: CreateOperation[] = [
     successStatus: 'OPEN',
     send: (t, key) =>
       timed(
-        () => t.request(CreatePayerVaultCheckoutDocument, { input: { idempotencyKey: key, customerId: 'cust-faults' } }),
+        () =>
+          t.request(CreatePayerVaultCheckoutDocument, { input: { idempotencyKey: key, customerId: 'cust-faults' } }),
         (data) => data.createPayerVaultCheckout as AnyResult,
       ),
   },
@@ -185,7 +259,11 @@ const CREATE_OPERATIONS: CreateOperation[] = [
       timed(
         () =>
           t.request(CreateStanCheckoutDocument, {
-            input: { idempotencyKey: key, returnUrl: 'https://shop.example/return', lineItems: [{ productId: 'p-1', quantity: 2, unitPrice: 1250 }] },
+            input: {
+              idempotencyKey: key,
+              returnUrl: 'https://shop.example/return',
+              lineItems: [{ productId: 'p-1', quantity: 2, unitPrice: 1250 }],
+            },
           }),
         (data) => data.createStanCheckout as AnyResult,
       ),
@@ -216,11 +294,17 @@ async function rowsOfKey(t: TestApp, key: string): Promise<CheckoutDbRow[]> {
 
 /** The tenant's rows written after `afterSeq`, oldest first. */
 async function rowsAfter(t: TestApp, tenant: string, afterSeq: number): Promise<CheckoutDbRow[]> {
-  return query<CheckoutDbRow>(t, sql`select ${ROW_COLUMNS} from checkouts where tenant = ${tenant} and seq > ${afterSeq} order by seq`);
+  return query<CheckoutDbRow>(
+    t,
+    sql`select ${ROW_COLUMNS} from checkouts where tenant = ${tenant} and seq > ${afterSeq} order by seq`,
+  );
 }
 
 async function lastSeq(t: TestApp, tenant: string): Promise<number> {
-  const [row] = await query<{ seq: number | string | null }>(t, sql`select max(seq) as seq from checkouts where tenant = ${tenant}`);
+  const [row] = await query<{ seq: number | string | null }>(
+    t,
+    sql`select max(seq) as seq from checkouts where tenant = ${tenant}`,
+  );
   return Number(row?.seq ?? 0);
 }
 
@@ -231,7 +315,10 @@ function tallyRows(found: number, expected: number): void {
 }
 
 async function eventsOf(t: TestApp, checkoutId: string): Promise<EventRow[]> {
-  return query<EventRow>(t, sql`select id, status, at from checkout_events where checkout_id = ${checkoutId} order by id`);
+  return query<EventRow>(
+    t,
+    sql`select id, status, at from checkout_events where checkout_id = ${checkoutId} order by id`,
+  );
 }
 
 async function expectHealthy(t: TestApp): Promise<void> {
@@ -260,9 +347,14 @@ function sandboxUrl(t: TestApp, provider: ProviderName): string {
 }
 
 /** Creates a Smartcheckout checkout without any fault; returns its global id and row. */
-async function createProcessing(t: TestApp, productUrl: string): Promise<{ id: string; key: string; row: CheckoutDbRow }> {
+async function createProcessing(
+  t: TestApp,
+  productUrl: string,
+): Promise<{ id: string; key: string; row: CheckoutDbRow }> {
   const key = `faults-${randomUUID()}`;
-  const response = await t.request(CreateSmartCheckoutDocument, { input: { idempotencyKey: key, productUrl, email: EMAIL } });
+  const response = await t.request(CreateSmartCheckoutDocument, {
+    input: { idempotencyKey: key, productUrl, email: EMAIL },
+  });
   expect(response.errors).toBeUndefined();
   const { checkout } = expectType(response.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess');
   expect(checkout.status).toBe('PROCESSING');
@@ -292,7 +384,11 @@ describe('faults on create and status calls (PROVIDER_GET_RETRIES=0, POLLER off)
   let rowsExpected = 0;
 
   beforeAll(async () => {
-    t = await startTestApp({ SANDBOX_FAULTS: 'on', PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS), PROVIDER_GET_RETRIES: '0' });
+    t = await startTestApp({
+      SANDBOX_FAULTS: 'on',
+      PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
+      PROVIDER_GET_RETRIES: '0',
+    });
     const { row } = await createProcessing(t, 'https://shop.example/baseline');
     tenant = row.tenant;
     rowsExpected++;
@@ -396,7 +492,9 @@ describe('faults on create and status calls (PROVIDER_GET_RETRIES=0, POLLER off)
       const after = await faultState(sandbox);
       expect(after.faults).toEqual([]);
       expect(countersOf(after, 'status').received - countersOf(before, 'status').received).toBe(1);
-      expect(countersOf(after, 'status').processed - countersOf(before, 'status').processed).toBe(fault.processed ? 1 : 0);
+      expect(countersOf(after, 'status').processed - countersOf(before, 'status').processed).toBe(
+        fault.processed ? 1 : 0,
+      );
       // A status GET never creates: no POST went out for the refresh, no row was written.
       expect(countersOf(after, 'create')).toEqual(countersOf(before, 'create'));
       await expectNewRows(seq, 0);
@@ -420,7 +518,10 @@ describe('faults on create and status calls (PROVIDER_GET_RETRIES=0, POLLER off)
       rowsExpected++;
     }
     // Every row the cases above counted is there, and no other.
-    const [count] = await query<{ rows: number }>(t, sql`select count(*)::int as rows from checkouts where tenant = ${tenant}`);
+    const [count] = await query<{ rows: number }>(
+      t,
+      sql`select count(*)::int as rows from checkouts where tenant = ${tenant}`,
+    );
     tallyRows(Number(count!.rows), rowsExpected);
     expect(Number(count!.rows)).toBe(rowsExpected);
     // No event history anywhere in this tenant is out of order.
@@ -431,7 +532,8 @@ describe('faults on create and status calls (PROVIDER_GET_RETRIES=0, POLLER off)
           where c.tenant = ${tenant} order by e.checkout_id, e.id`,
     );
     const byCheckout = new Map<string, typeof histories>();
-    for (const event of histories) byCheckout.set(event.checkout_id, [...(byCheckout.get(event.checkout_id) ?? []), event]);
+    for (const event of histories)
+      byCheckout.set(event.checkout_id, [...(byCheckout.get(event.checkout_id) ?? []), event]);
     expect(byCheckout.size).toBe(rowsExpected);
     for (const [, events] of byCheckout) expect(eventHistoryProblems(events, events[0]!.checkout_status)).toEqual([]);
   });
@@ -472,7 +574,10 @@ describe('faults on status polls by the poller (POLLER on)', () => {
       const before = await faultState(sandbox);
       // The first poll of the next checkout gets the fault; it completes on its 2nd processed poll.
       await injectFault(sandbox, { operation: 'status', ...fault.spec });
-      const { key, row } = await createProcessing(t, `https://shop.example/poll-${fault.kind}?sandbox_after_polls=2&sandbox_amount=12.34`);
+      const { key, row } = await createProcessing(
+        t,
+        `https://shop.example/poll-${fault.kind}?sandbox_after_polls=2&sandbox_amount=12.34`,
+      );
 
       const done = await settled(key);
       expect(done.status).toBe('COMPLETED');
@@ -510,7 +615,11 @@ describe('GET retries (PROVIDER_GET_RETRIES=2): outages are retried, refusals an
   let tenant: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ SANDBOX_FAULTS: 'on', PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS), PROVIDER_GET_RETRIES: String(RETRIES) });
+    t = await startTestApp({
+      SANDBOX_FAULTS: 'on',
+      PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
+      PROVIDER_GET_RETRIES: String(RETRIES),
+    });
     tenant = (await createProcessing(t, 'https://shop.example/baseline')).row.tenant;
   });
   afterAll(async () => {
@@ -523,7 +632,12 @@ describe('GET retries (PROVIDER_GET_RETRIES=2): outages are retried, refusals an
     { fault: FAULTS.find((f) => f.kind === 'reset')!, received: 2, processed: 2, outcome: 'ok' },
     { fault: FAULTS.find((f) => f.kind === 'hang')!, received: 2, processed: 2, outcome: 'ok' },
     // The provider asked us to wait (Retry-After): no retry now.
-    { fault: FAULTS.find((f) => f.kind === 'rate_limit')!, received: 1, processed: 0, outcome: { retryable: true, httpStatus: 429 } },
+    {
+      fault: FAULTS.find((f) => f.kind === 'rate_limit')!,
+      received: 1,
+      processed: 0,
+      outcome: { retryable: true, httpStatus: 429 },
+    },
     // Asking again would get the same unreadable answer: not retried.
     { fault: FAULTS.find((f) => f.kind === 'malformed_json')!, received: 1, processed: 1, outcome: UNREADABLE_2XX },
   ];
@@ -579,7 +693,12 @@ describe('GET retries (PROVIDER_GET_RETRIES=2): outages are retried, refusals an
       const key = `faults-${randomUUID()}`;
       const answer = await SMARTCHECKOUT_CREATE.send(t, key);
       // One attempt's budget: a retried POST would take (and cost) more.
-      expectAnswer(answer, expectedCreate(SMARTCHECKOUT_CREATE, fault).outcome, SMARTCHECKOUT_CREATE.successTypename, 0);
+      expectAnswer(
+        answer,
+        expectedCreate(SMARTCHECKOUT_CREATE, fault).outcome,
+        SMARTCHECKOUT_CREATE.successTypename,
+        0,
+      );
       const after = countersOf(await faultState(sandbox), 'create');
       expect(after.received - before.received).toBe(1);
       expect(after.processed - before.processed).toBe(fault.processed ? 1 : 0);

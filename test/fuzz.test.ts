@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, count, eq, inArray } from 'drizzle-orm';
+import { count, eq, inArray } from 'drizzle-orm';
 import fc from 'fast-check';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,17 +87,43 @@ const HUGE = 'x'.repeat(100_000);
 
 /** Strings no text field accepts: empty, blank, control characters, lone surrogates, 100 KB. */
 const hostileText = fc.oneof(
-  fc.constantFrom('', '   ', '\t\n', '\u0000', 'a\u0000b', '\u001b[31mred', '\u007f', '\uD800', '\uDFFF', 'ok\uD83D', '\uDE00ok', HUGE, `${HUGE}\u0000`),
+  fc.constantFrom(
+    '',
+    '   ',
+    '\t\n',
+    '\u0000',
+    'a\u0000b',
+    '\u001b[31mred',
+    '\u007f',
+    '\uD800',
+    '\uDFFF',
+    'ok\uD83D',
+    '\uDE00ok',
+    HUGE,
+    `${HUGE}\u0000`,
+  ),
   fc.string({ maxLength: 20 }).map((s) => `${s}\u0000${s}`),
   fc.string({ maxLength: 20 }).map((s) => `${s}\uD800`),
   fc.string({ maxLength: 20 }).map((s) => `\uDC00${s}`),
   // Inside the value: leading and trailing whitespace is trimmed, legitimately.
-  fc.integer({ min: 1, max: 31 }).chain((code) => fc.string({ maxLength: 10 }).map((s) => `a${s}${String.fromCharCode(code)}${s}z`)),
+  fc
+    .integer({ min: 1, max: 31 })
+    .chain((code) => fc.string({ maxLength: 10 }).map((s) => `a${s}${String.fromCharCode(code)}${s}z`)),
   fc.integer({ min: 2_049, max: 120_000 }).map((n) => 'y'.repeat(n)),
 );
 
 /** Values of the wrong JSON type for a String field. */
-const notAString = fc.constantFrom(raw('1'), raw('2147483648'), raw('1e300'), raw('-0'), raw('true'), raw('[]'), raw('{}'), raw('["a"]'), raw('{"__proto__":"x"}'));
+const notAString = fc.constantFrom(
+  raw('1'),
+  raw('2147483648'),
+  raw('1e300'),
+  raw('-0'),
+  raw('true'),
+  raw('[]'),
+  raw('{}'),
+  raw('["a"]'),
+  raw('{"__proto__":"x"}'),
+);
 
 /** URLs our inputs must refuse: other schemes, relative, hostless, spaced, over 2048 characters. */
 const hostileUrl = fc.oneof(
@@ -249,7 +275,9 @@ const hostileUserData = fc.oneof(
   ),
   fc.integer({ min: 100, max: 2_000 }).map((depth) => raw(nested(depth))),
   fc.integer({ min: 17_000, max: 60_000 }).map((n) => ({ filler: 'f'.repeat(n) })),
-  fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 }).map((rest) => raw(`{"__proto__":{"x":1},${toJsonText(rest).slice(1)}`.replace(',}', '}'))),
+  fc
+    .dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 })
+    .map((rest) => raw(`{"__proto__":{"x":1},${toJsonText(rest).slice(1)}`.replace(',}', '}'))),
 );
 
 /** One change that makes an input invalid, with a label for failure messages. */
@@ -262,7 +290,10 @@ const set = (path: string, value: unknown): Mutation => ({
   apply(input) {
     const target = parentOf(input, path);
     // Arrays are copied: a generated value is shared by every case that draws it.
-    if (target) target[path.split('.').at(-1)!] = Array.isArray(value) ? value.map((v: unknown) => (isPlainObject(v) ? { ...v } : v)) : value;
+    if (target)
+      target[path.split('.').at(-1)!] = Array.isArray(value)
+        ? value.map((v: unknown) => (isPlainObject(v) ? { ...v } : v))
+        : value;
   },
 });
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -296,25 +327,43 @@ const smartMutation: fc.Arbitrary<Mutation> = fc.oneof(
   hostileText.map((v) => set('prompt', v)),
   hostileKey.map((v) => set('idempotencyKey', v)),
   hostileUserData.map((v) => set('userData', v)),
-  fc.tuple(fc.constantFrom(...ADDRESS_TEXT_FIELDS), hostileText).map(([field, v]) => set(`shippingAddress.${field}`, v)),
-  fc.constantFrom('', 'FRA', 'F', '1A', 'é', 'F\u0000', '\uD800\uD800', HUGE).map((v) => set('shippingAddress.country', v)),
+  fc
+    .tuple(fc.constantFrom(...ADDRESS_TEXT_FIELDS), hostileText)
+    .map(([field, v]) => set(`shippingAddress.${field}`, v)),
+  fc
+    .constantFrom('', 'FRA', 'F', '1A', 'é', 'F\u0000', '\uD800\uD800', HUGE)
+    .map((v) => set('shippingAddress.country', v)),
   fc.integer({ min: 21, max: 5_000 }).map((n) => set('shippingAddress.postalCode', '7'.repeat(n))),
   fc.constantFrom('line1', 'city', 'postalCode', 'country').map((field) => unset(`shippingAddress.${field}`)),
-  fc.constantFrom(raw('"1 Main St"'), raw('[]'), raw('1'), raw('{"__proto__":{"line1":"x"}}')).map((v) => set('shippingAddress', v)),
+  fc
+    .constantFrom(raw('"1 Main St"'), raw('[]'), raw('1'), raw('{"__proto__":{"line1":"x"}}'))
+    .map((v) => set('shippingAddress', v)),
   fc.constantFrom('productUrl', 'email').map((field) => unset(field)),
-  fc.constantFrom('productUrl', 'email', 'prompt', 'idempotencyKey').chain((field) => notAString.map((v) => set(field, v))),
+  fc
+    .constantFrom('productUrl', 'email', 'prompt', 'idempotencyKey')
+    .chain((field) => notAString.map((v) => set(field, v))),
   fc.constantFrom(raw('null')).map((v) => set('email', v)),
   fc.constant(set('unknownField', 'x')),
 );
 
-const validAddress = () => ({ name: 'Ada', line1: '1 Rue de la Paix', city: 'Paris', postalCode: '75002', country: 'FR' });
+const validAddress = () => ({
+  name: 'Ada',
+  line1: '1 Rue de la Paix',
+  city: 'Paris',
+  postalCode: '75002',
+  country: 'FR',
+});
 interface GeneratedCase {
   input: Record<string, unknown>;
   labels: string[];
 }
 function smartInput(mutations: Mutation[], withAddress = false): GeneratedCase {
-  const input: Record<string, unknown> = { productUrl: 'https://shop.example/products/fuzz', email: 'fuzz@example.com' };
-  if (withAddress || mutations.some((m) => m.label.startsWith('shippingAddress.'))) input.shippingAddress = validAddress();
+  const input: Record<string, unknown> = {
+    productUrl: 'https://shop.example/products/fuzz',
+    email: 'fuzz@example.com',
+  };
+  if (withAddress || mutations.some((m) => m.label.startsWith('shippingAddress.')))
+    input.shippingAddress = validAddress();
   for (const m of mutations) m.apply(input);
   return { input, labels: mutations.map((m) => m.label) };
 }
@@ -366,23 +415,48 @@ const stanMutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constant(unset('returnUrl')),
   hostileKey.map((v) => set('idempotencyKey', v)),
   // Thousands of line items, or none.
-  fc.integer({ min: 101, max: 5_000 }).map((n) => set('lineItems', Array.from({ length: n }, (_, i) => validLine(i)))),
-  fc.constant(set('lineItems', Array.from({ length: 5_000 }, (_, i) => validLine(i)))),
+  fc.integer({ min: 101, max: 5_000 }).map((n) =>
+    set(
+      'lineItems',
+      Array.from({ length: n }, (_, i) => validLine(i)),
+    ),
+  ),
+  fc.constant(
+    set(
+      'lineItems',
+      Array.from({ length: 5_000 }, (_, i) => validLine(i)),
+    ),
+  ),
   fc.constant(set('lineItems', [])),
-  fc.constantFrom(raw('null'), raw('{}'), raw('"p-1"'), raw('[null]'), raw('[[]]'), raw('[1]')).map((v) => set('lineItems', v)),
+  fc
+    .constantFrom(raw('null'), raw('{}'), raw('"p-1"'), raw('[null]'), raw('[[]]'), raw('[1]'))
+    .map((v) => set('lineItems', v)),
   // One bad line.
   fc.tuple(fc.constantFrom(...LINE_TEXT_FIELDS), hostileText).map(([field, v]) => set(`lineItems.0.${field}`, v)),
   fc.constantFrom('imageUrl', 'productUrl').chain((field) => hostileUrl.map((v) => set(`lineItems.0.${field}`, v))),
   fc.constantFrom(0, -1, -2147483648, 1_000_001).map((v) => set('lineItems.0.quantity', v)),
   notAnInt.map((v) => set('lineItems.0.quantity', v)),
-  fc.constantFrom('unitPrice', 'discountAmount').chain((field) => notASafeInt.map((v) => set(`lineItems.0.${field}`, v))),
-  fc.constantFrom('unitPrice', 'discountAmount').chain((field) => negativeAmount.map((v) => set(`lineItems.0.${field}`, v))),
+  fc
+    .constantFrom('unitPrice', 'discountAmount')
+    .chain((field) => notASafeInt.map((v) => set(`lineItems.0.${field}`, v))),
+  fc
+    .constantFrom('unitPrice', 'discountAmount')
+    .chain((field) => negativeAmount.map((v) => set(`lineItems.0.${field}`, v))),
   fc.constant(set('lineItems.0.discountAmount', 101)),
   fc.constantFrom('productId', 'quantity', 'unitPrice').map((field) => unset(`lineItems.0.${field}`)),
   fc.constant(set('lineItems.0.colour', 'red')),
   // Amounts whose exact results pass 2^53 - 1: 1e6 x 9.007e9 on one line, 100 maximal lines, a maximal tax.
   fc.constant(set('lineItems', [{ productId: 'big', quantity: 1_000_000, unitPrice: 9_007_199_255 }])),
-  fc.constant(set('lineItems', Array.from({ length: 100 }, (_, i) => ({ productId: `big-${i}`, quantity: 1, unitPrice: Number.MAX_SAFE_INTEGER })))),
+  fc.constant(
+    set(
+      'lineItems',
+      Array.from({ length: 100 }, (_, i) => ({
+        productId: `big-${i}`,
+        quantity: 1,
+        unitPrice: Number.MAX_SAFE_INTEGER,
+      })),
+    ),
+  ),
   fc.constant(set('taxCost', Number.MAX_SAFE_INTEGER)),
   // Top-level amounts.
   fc.constantFrom(...STAN_AMOUNTS).chain((field) => fc.oneof(negativeAmount, notASafeInt).map((v) => set(field, v))),
@@ -392,7 +466,9 @@ const stanMutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.integer({ min: 0, max: 99 }).map((n) => set('totalAmount', n)),
   fc.integer({ min: 101, max: 1_000_000 }).map((n) => set('discountAmount', n)),
   fc.tuple(fc.constantFrom(...STAN_TEXT_FIELDS), hostileText).map(([field, v]) => set(field, v)),
-  fc.constantFrom('returnUrl', 'discountCode', 'sessionId', 'orderId').chain((field) => notAString.map((v) => set(field, v))),
+  fc
+    .constantFrom('returnUrl', 'discountCode', 'sessionId', 'orderId')
+    .chain((field) => notAString.map((v) => set(field, v))),
 );
 const stanCase = fc
   .tuple(fc.array(stanMutation, { minLength: 1, maxLength: 3 }), fc.constantFrom(raw('-0'), 0, undefined))
@@ -408,7 +484,14 @@ const STAN_EXAMPLES: [GeneratedCase][] = [
   [stanInput([set('lineItems.0.description', '\uDC00ok')])],
   [stanInput([set('lineItems.0.productId', 'p\uD800')])],
   [stanInput([set('sessionId', 's\uD800')])],
-  [stanInput([set('lineItems', Array.from({ length: 5_000 }, (_, i) => validLine(i)))])],
+  [
+    stanInput([
+      set(
+        'lineItems',
+        Array.from({ length: 5_000 }, (_, i) => validLine(i)),
+      ),
+    ]),
+  ],
   [stanInput([set('lineItems.0.unitPrice', -1)])],
   [stanInput([set('lineItems.0.quantity', raw('1e300'))])],
 ];
@@ -420,7 +503,9 @@ const STAN_EXAMPLES: [GeneratedCase][] = [
 interface Wire {
   status: number;
   text: string;
-  body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] } | undefined;
+  body:
+    | { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] }
+    | undefined;
 }
 
 interface PostOptions {
@@ -436,10 +521,16 @@ let provider: Awaited<ReturnType<typeof startRecordingServer>>;
 
 async function send(body: string | Uint8Array | undefined, options: PostOptions = {}): Promise<Wire> {
   const apiKey = options.apiKey === undefined ? FUZZ.key : options.apiKey;
-  const headers: Record<string, string> = { accept: options.accept ?? 'application/graphql-response+json, application/json' };
+  const headers: Record<string, string> = {
+    accept: options.accept ?? 'application/graphql-response+json, application/json',
+  };
   if (options.contentType !== null) headers['content-type'] = options.contentType ?? 'application/json';
   if (apiKey !== null) headers.authorization = `Bearer ${apiKey}`;
-  const response = await fetch(`${t.url}${options.path ?? '/graphql'}`, { method: options.method ?? 'POST', headers, body: body as BodyInit | undefined });
+  const response = await fetch(`${t.url}${options.path ?? '/graphql'}`, {
+    method: options.method ?? 'POST',
+    headers,
+    body: body as BodyInit | undefined,
+  });
   const text = await response.text();
   let parsed: Wire['body'];
   try {
@@ -469,7 +560,10 @@ function expectNoServerFault(wire: Wire, allowed: number[] = [200, 400, 413]) {
 /** A create mutation answered with a typed ValidationError or a GraphQL request error. */
 function expectRejectedCreate(wire: Wire, field: string) {
   expectNoServerFault(wire);
-  const result = wire.body?.data?.[field] as { __typename?: string; code?: string; fieldErrors?: unknown[] } | null | undefined;
+  const result = wire.body?.data?.[field] as
+    | { __typename?: string; code?: string; fieldErrors?: unknown[] }
+    | null
+    | undefined;
   if (result) {
     expect(result.__typename, JSON.stringify(result).slice(0, 400)).toBe('ValidationError');
     expect(result.code).toBe('VALIDATION_FAILED');
@@ -511,7 +605,10 @@ async function runCase(kind: keyof typeof RUNS, label: string, body: () => Promi
   const rowsBefore = await rowsOf(FUZZ.tenant);
   try {
     await body();
-    expect(provider.requests.slice(requestsBefore).map((r) => `${r.method} ${r.path.slice(0, 200)}`), 'provider calls').toEqual([]);
+    expect(
+      provider.requests.slice(requestsBefore).map((r) => `${r.method} ${r.path.slice(0, 200)}`),
+      'provider calls',
+    ).toEqual([]);
     expect(await rowsOf(FUZZ.tenant), 'rows of the fuzz tenant').toEqual(rowsBefore);
   } catch (error) {
     const message = `[${kind}] case ${label.length > 400 ? `${label.slice(0, 400)}...` : label} (FUZZ_SEED=${SEED}): ${error instanceof Error ? error.message : String(error)}`;
@@ -529,11 +626,21 @@ const fcOptions = <T>(numRuns: number, examples: T[] = []) => ({ seed: SEED, num
 const SMART_CHECKOUT_ID = '5b8e1f7c-2f3a-4c55-9a0e-7d9b1c2e3f40';
 
 function providerAnswer(request: RecordedRequest): CannedResponse {
-  if (request.method === 'POST' && request.path === '/v0/checkout') return { status: 200, body: { checkout_id: SMART_CHECKOUT_ID, status: 'processing' } };
-  if (request.method === 'GET' && request.path.startsWith('/v0/checkout/')) return { status: 200, body: { id: SMART_CHECKOUT_ID, status: 'processing' } };
-  if (request.method === 'GET' && request.path.startsWith('/api/v1/checkout-link/')) return { status: 200, body: { url: 'https://pay.payervault.example/c/fuzz' } };
+  if (request.method === 'POST' && request.path === '/v0/checkout')
+    return { status: 200, body: { checkout_id: SMART_CHECKOUT_ID, status: 'processing' } };
+  if (request.method === 'GET' && request.path.startsWith('/v0/checkout/'))
+    return { status: 200, body: { id: SMART_CHECKOUT_ID, status: 'processing' } };
+  if (request.method === 'GET' && request.path.startsWith('/api/v1/checkout-link/'))
+    return { status: 200, body: { url: 'https://pay.payervault.example/c/fuzz' } };
   if (request.method === 'POST' && request.path === '/v1/checkouts') {
-    return { status: 200, body: { id: `stan-${randomUUID()}`, is_testmode: true, merchant: { name: 'Fuzz Store', website: 'https://store.example' } } };
+    return {
+      status: 200,
+      body: {
+        id: `stan-${randomUUID()}`,
+        is_testmode: true,
+        merchant: { name: 'Fuzz Store', website: 'https://store.example' },
+      },
+    };
   }
   return { status: 404, body: { message: 'not found' } };
 }
@@ -561,10 +668,12 @@ afterAll(async () => {
     `fuzz: smart ${counts.smart}, payervault ${counts.payervault}, stan ${counts.stan}, ids ${counts.ids}, documents ${counts.documents} (FUZZ_SEED=${SEED})`,
   );
   if (REPORT_ALL && t) {
-    const errors = t.logs.filter((line) => line.includes('"level":50')).map((line) => {
-      const { err } = JSON.parse(line) as { err?: { type?: string; message?: string; stack?: string } };
-      return `${err?.type}: ${err?.message?.slice(0, 200)} @ ${err?.stack?.split('\n').slice(1, 4).join(' <')}`;
-    });
+    const errors = t.logs
+      .filter((line) => line.includes('"level":50'))
+      .map((line) => {
+        const { err } = JSON.parse(line) as { err?: { type?: string; message?: string; stack?: string } };
+        return `${err?.type}: ${err?.message?.slice(0, 200)} @ ${err?.stack?.split('\n').slice(1, 4).join(' <')}`;
+      });
     for (const error of new Set(errors)) console.log(`fuzz: logged error ${error}`);
   }
   await t?.stop();
@@ -592,22 +701,40 @@ describe('bad-input fuzzing', () => {
       { apiKey: CONTROL.key },
     );
     expectNoServerFault(smart, [200]);
-    const smartResult = smart.body!.data!.createSmartCheckout as { __typename: string; checkout: { id: string; userData: Record<string, unknown> } };
+    const smartResult = smart.body!.data!.createSmartCheckout as {
+      __typename: string;
+      checkout: { id: string; userData: Record<string, unknown> };
+    };
     expect(smartResult.__typename).toBe('CreateSmartCheckoutSuccess');
     expect(smartResult.checkout.userData).toMatchObject({ note: 'café 😀', proto_key: 1 });
     controlSmartId = smartResult.checkout.id;
 
-    const payervault = await operation(PAYERVAULT_QUERY, { input: { customerId: 'cust-control/../x?y#z' } }, { apiKey: CONTROL.key });
+    const payervault = await operation(
+      PAYERVAULT_QUERY,
+      { input: { customerId: 'cust-control/../x?y#z' } },
+      { apiKey: CONTROL.key },
+    );
     expectNoServerFault(payervault, [200]);
-    expect((payervault.body!.data!.createPayerVaultCheckout as { __typename: string }).__typename).toBe('CreatePayerVaultCheckoutSuccess');
+    expect((payervault.body!.data!.createPayerVaultCheckout as { __typename: string }).__typename).toBe(
+      'CreatePayerVaultCheckoutSuccess',
+    );
 
     const stan = await operation(
       STAN_QUERY,
-      { input: { returnUrl: 'https://store.example/return', lineItems: Array.from({ length: 100 }, (_, i) => validLine(i)), discountAmount: raw('-0'), taxRate: 20 } },
+      {
+        input: {
+          returnUrl: 'https://store.example/return',
+          lineItems: Array.from({ length: 100 }, (_, i) => validLine(i)),
+          discountAmount: raw('-0'),
+          taxRate: 20,
+        },
+      },
       { apiKey: CONTROL.key },
     );
     expectNoServerFault(stan, [200]);
-    expect((stan.body!.data!.createStanCheckout as { __typename: string }).__typename).toBe('CreateStanCheckoutSuccess');
+    expect((stan.body!.data!.createStanCheckout as { __typename: string }).__typename).toBe(
+      'CreateStanCheckoutSuccess',
+    );
 
     const calls = provider.requests.slice(before);
     expect(calls.map((r) => `${r.method} ${r.path}`)).toEqual([
@@ -615,7 +742,11 @@ describe('bad-input fuzzing', () => {
       `GET /api/v1/checkout-link/${encodeURIComponent('cust-control/../x?y#z')}`,
       'POST /v1/checkouts',
     ]);
-    expect(JSON.parse(calls[0]!.body).user_data).toMatchObject({ email: 'control@example.com', proto_key: 1, loyalty: { tier: { level: 3 } } });
+    expect(JSON.parse(calls[0]!.body).user_data).toMatchObject({
+      email: 'control@example.com',
+      proto_key: 1,
+      loyalty: { tier: { level: 3 } },
+    });
     expect(JSON.parse(calls[2]!.body).line_items).toHaveLength(100);
 
     controlIds.push(...(await listedCheckouts(CONTROL.key)).map((edge) => edge.node.id));
@@ -681,8 +812,23 @@ describe('bad-input fuzzing', () => {
       fc.constantFrom(controlSmartId), // another tenant's real checkout
       fc
         .tuple(
-          fc.constantFrom('SmartCheckout', 'PayerVaultCheckout', 'StanCheckout', 'Merchant', 'Checkout', 'Node', '__proto__', 'constructor', 'toString', ''),
-          fc.oneof(hostileText, fc.uuid(), fc.constantFrom("' OR 1=1 --", '00000000-0000-0000-0000-000000000000', `${randomUUID()}\u0000`)),
+          fc.constantFrom(
+            'SmartCheckout',
+            'PayerVaultCheckout',
+            'StanCheckout',
+            'Merchant',
+            'Checkout',
+            'Node',
+            '__proto__',
+            'constructor',
+            'toString',
+            '',
+          ),
+          fc.oneof(
+            hostileText,
+            fc.uuid(),
+            fc.constantFrom("' OR 1=1 --", '00000000-0000-0000-0000-000000000000', `${randomUUID()}\u0000`),
+          ),
         )
         .map(([typename, id]) => b64(`${typename}:${id}`)),
     );
@@ -702,7 +848,11 @@ describe('bad-input fuzzing', () => {
         b64url('checkout:1'),
       ),
     );
-    const hostileFirst = fc.oneof(notAnInt, negativeAmount, fc.constantFrom(raw('-0'), 0, 101, 1_000_000, 2_147_483_647));
+    const hostileFirst = fc.oneof(
+      notAnInt,
+      negativeAmount,
+      fc.constantFrom(raw('-0'), 0, 101, 1_000_000, 2_147_483_647),
+    );
     const hostileFilter = fc.constantFrom(
       raw('{"provider":"NOPE"}'),
       raw('{"provider":"smartcheckout"}'),
@@ -722,13 +872,28 @@ describe('bad-input fuzzing', () => {
       | { op: 'refresh' | 'checkout' | 'node' | 'subscription'; id: unknown }
       | { op: 'checkouts'; variables: Record<string, unknown> };
     const idCase: fc.Arbitrary<IdCase> = fc.oneof(
-      fc.record({ op: fc.constantFrom('refresh' as const, 'checkout' as const, 'node' as const, 'subscription' as const), id: hostileId }),
+      fc.record({
+        op: fc.constantFrom('refresh' as const, 'checkout' as const, 'node' as const, 'subscription' as const),
+        id: hostileId,
+      }),
       fc.record({ op: fc.constant('checkouts' as const), variables: fc.record({ first: hostileFirst }) }),
       fc.record({ op: fc.constant('checkouts' as const), variables: fc.record({ last: hostileFirst }) }),
-      fc.record({ op: fc.constant('checkouts' as const), variables: fc.record({ first: fc.constant(5), after: hostileCursor }) }),
-      fc.record({ op: fc.constant('checkouts' as const), variables: fc.record({ last: fc.constant(5), before: hostileCursor }) }),
-      fc.record({ op: fc.constant('checkouts' as const), variables: fc.record({ first: fc.constant(5), filter: hostileFilter }) }),
-      fc.record({ op: fc.constant('checkouts' as const), variables: fc.record({ first: hostileFirst, after: hostileCursor, last: hostileFirst, before: hostileCursor }) }),
+      fc.record({
+        op: fc.constant('checkouts' as const),
+        variables: fc.record({ first: fc.constant(5), after: hostileCursor }),
+      }),
+      fc.record({
+        op: fc.constant('checkouts' as const),
+        variables: fc.record({ last: fc.constant(5), before: hostileCursor }),
+      }),
+      fc.record({
+        op: fc.constant('checkouts' as const),
+        variables: fc.record({ first: fc.constant(5), filter: hostileFilter }),
+      }),
+      fc.record({
+        op: fc.constant('checkouts' as const),
+        variables: fc.record({ first: hostileFirst, after: hostileCursor, last: hostileFirst, before: hostileCursor }),
+      }),
     );
 
     await fc.assert(
@@ -742,7 +907,12 @@ describe('bad-input fuzzing', () => {
             expect(wire.text).not.toMatch(/"checkoutStatusChanged":\{/);
             return;
           }
-          const query = { refresh: REFRESH_QUERY, checkout: CHECKOUT_QUERY, node: NODE_QUERY, checkouts: CHECKOUTS_QUERY }[c.op];
+          const query = {
+            refresh: REFRESH_QUERY,
+            checkout: CHECKOUT_QUERY,
+            node: NODE_QUERY,
+            checkouts: CHECKOUTS_QUERY,
+          }[c.op];
           const wire = await operation(query, c.op === 'checkouts' ? c.variables : { id: c.id });
           expectNoServerFault(wire);
           const data = wire.body?.data;
@@ -772,7 +942,8 @@ describe('bad-input fuzzing', () => {
 
   it(`malformed HTTP bodies and GraphQL documents: ${RUNS.documents} cases end in a request error`, async () => {
     const validInput = { customerId: 'cust-doc' };
-    const mutationDoc = (inner: string) => `mutation { createPayerVaultCheckout(input: { customerId: ${inner} }) { __typename } }`;
+    const mutationDoc = (inner: string) =>
+      `mutation { createPayerVaultCheckout(input: { customerId: ${inner} }) { __typename } }`;
     const bigValidBody = `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":{"input":{"customerId":"cust","idempotencyKey":"${'k'.repeat(2_000_000)}"}}}`;
 
     type DocCase = { label: string; body?: string | Uint8Array; options?: PostOptions };
@@ -797,70 +968,142 @@ describe('bad-input fuzzing', () => {
         json('single quotes', "{'query':'{ __typename }'}"),
         json('empty body', ''),
         json('BOM', `\uFEFF{"query":"{ __typename }"}`),
-        json('deep JSON', `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":{"input":${'['.repeat(50_000)}${']'.repeat(50_000)}}}`),
+        json(
+          'deep JSON',
+          `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":{"input":${'['.repeat(50_000)}${']'.repeat(50_000)}}}`,
+        ),
         json('deep JSON unbalanced', `{"query":"{ __typename }","extensions":${'{"a":'.repeat(100_000)}`),
       ),
       // JSON, but not an object.
-      fc.constantFrom('[]', '1', '"mutation { createPayerVaultCheckout }"', 'null', 'true', '[{"query":"{ __typename }"}]', `[${JSON.stringify({ query: PAYERVAULT_QUERY, variables: { input: validInput } })}]`).map((s) => json(`not an object ${s.slice(0, 40)}`, s)),
+      fc
+        .constantFrom(
+          '[]',
+          '1',
+          '"mutation { createPayerVaultCheckout }"',
+          'null',
+          'true',
+          '[{"query":"{ __typename }"}]',
+          `[${JSON.stringify({ query: PAYERVAULT_QUERY, variables: { input: validInput } })}]`,
+        )
+        .map((s) => json(`not an object ${s.slice(0, 40)}`, s)),
       // A query that is not a string, or missing.
-      fc.constantFrom('1', '{}', '[]', 'null', 'true', `[${JSON.stringify(PAYERVAULT_QUERY)}]`).map((q) => json(`query ${q.slice(0, 30)}`, `{"query":${q},"variables":${JSON.stringify({ input: validInput })}}`)),
+      fc
+        .constantFrom('1', '{}', '[]', 'null', 'true', `[${JSON.stringify(PAYERVAULT_QUERY)}]`)
+        .map((q) =>
+          json(`query ${q.slice(0, 30)}`, `{"query":${q},"variables":${JSON.stringify({ input: validInput })}}`),
+        ),
       fc.constant(json('no query', `{"variables":${JSON.stringify({ input: validInput })}}`)),
       // Variables, operationName and extensions of the wrong types.
-      fc.constantFrom('"x"', '1', '[]', 'true', `"${JSON.stringify({ input: validInput }).replaceAll('"', '\\"')}"`).map((v) => json(`variables ${v.slice(0, 30)}`, `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":${v}}`)),
-      fc.constantFrom('"x"', '1', '[]', '{}', 'null', `{"customerId":{"id":"cust"}}`, `{"input":"cust"}`).map((v) => json(`input ${v}`, `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":{"input":${v}}}`)),
-      fc.constantFrom('1', '{}', '"Nope"', '""').map((v) => json(`operationName ${v}`, `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"operationName":${v},"variables":{"input":{"customerId":"\\u0000"}}}`)),
-      fc.constantFrom('1', '"x"', '[]', '{"persistedQuery":{"version":1,"sha256Hash":"00"}}').map((v) => json(`extensions ${v}`, `{"query":${JSON.stringify(mutationDoc('""'))},"extensions":${v}}`)),
+      fc
+        .constantFrom('"x"', '1', '[]', 'true', `"${JSON.stringify({ input: validInput }).replaceAll('"', '\\"')}"`)
+        .map((v) =>
+          json(`variables ${v.slice(0, 30)}`, `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":${v}}`),
+        ),
+      fc
+        .constantFrom('"x"', '1', '[]', '{}', 'null', `{"customerId":{"id":"cust"}}`, `{"input":"cust"}`)
+        .map((v) => json(`input ${v}`, `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":{"input":${v}}}`)),
+      fc
+        .constantFrom('1', '{}', '"Nope"', '""')
+        .map((v) =>
+          json(
+            `operationName ${v}`,
+            `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"operationName":${v},"variables":{"input":{"customerId":"\\u0000"}}}`,
+          ),
+        ),
+      fc
+        .constantFrom('1', '"x"', '[]', '{"persistedQuery":{"version":1,"sha256Hash":"00"}}')
+        .map((v) => json(`extensions ${v}`, `{"query":${JSON.stringify(mutationDoc('""'))},"extensions":${v}}`)),
       // Broken documents.
-      fc.constantFrom(
-        mutationDoc('"unterminated'),
-        mutationDoc('"""unterminated block'),
-        mutationDoc('"bad escape \\x"'),
-        mutationDoc('"\\uD800"'),
-        mutationDoc('"nul \u0000 byte"'),
-        'mutation { createPayerVaultCheckout(input: { customerId: "c" }) { __typename }',
-        'mutation {',
-        '}}}}',
-        'subscription',
-        'query Q($id: ID!) { checkout(id: $id) { id } } query Q($id: ID!) { checkout(id: $id) { id } }',
-        'query A { __typename } query B { __typename }',
-        `mutation { createPayerVaultCheckout(input: { customerId: ${'['.repeat(5_000)}"c"${']'.repeat(5_000)} }) { __typename } }`,
-        `{ ${'checkouts(first: 1) { edges { node { ... on Checkout { '.repeat(1_000)} id ${'} } } }'.repeat(1_000)} }`,
-        `{ ${'a'.repeat(100_000)} }`,
-        `{ ${Array.from({ length: 20_000 }, () => '__typename').join(' ')} }`,
-        `{ ${Array.from({ length: 3_000 }, (_, i) => `a${i}: checkouts(first: 100) { edges { node { id } } }`).join(' ')} }`,
-        `mutation { ${Array.from({ length: 2_000 }, (_, i) => `m${i}: createPayerVaultCheckout(input: { customerId: "" }) { __typename }`).join(' ')} }`,
-        `mutation { createPayerVaultCheckout(input: { customerId: 2147483648 }) { __typename } }`,
-        `mutation { createStanCheckout(input: { returnUrl: "https://x.example", lineItems: [{ productId: "p", quantity: 1e300, unitPrice: 1 }] }) { __typename } }`,
-        `mutation { createStanCheckout(input: { returnUrl: "https://x.example", lineItems: [{ productId: "p", quantity: 1, unitPrice: 99999999999999999999 }] }) { __typename } }`,
-        `mutation { createSmartCheckout(input: { productUrl: "https://x.example", email: "a@example.com", userData: { __proto__: { polluted: true } } }) { __typename } }`,
-        `mutation { createSmartCheckout(input: { productUrl: "https://x.example", email: "a@example.com", userData: ${'{ a: '.repeat(3_000)}1${' }'.repeat(3_000)} }) { __typename } }`,
-        `mutation { createSmartCheckout(input: { productUrl: "https://x.example", email: "a@example.com", userData: { email: "evil@example.com" } }) { __typename } }`,
-        `mutation { createSmartCheckout(input: { productUrl: "javascript:alert(1)", email: "a@example.com" }) @skip(if: true) { __typename } }`,
-        `mutation M($input: CreatePayerVaultCheckoutInput!) { createPayerVaultCheckout(input: $input) { __typename } }`,
-        `mutation M($input: String) { createPayerVaultCheckout(input: $input) { __typename } }`,
-      ).map((query) => json(`document ${query.slice(0, 60)}…${query.slice(-110, -20)}`, `{"query":${JSON.stringify(query)},"variables":{}}`)),
-      fc.string({ maxLength: 60 }).map((garbage) => json(`garbage document ${JSON.stringify(garbage)}`, `{"query":${JSON.stringify(`mutation { createPayerVaultCheckout(input: { customerId: "c" }) ${garbage}`)}}`)),
+      fc
+        .constantFrom(
+          mutationDoc('"unterminated'),
+          mutationDoc('"""unterminated block'),
+          mutationDoc('"bad escape \\x"'),
+          mutationDoc('"\\uD800"'),
+          mutationDoc('"nul \u0000 byte"'),
+          'mutation { createPayerVaultCheckout(input: { customerId: "c" }) { __typename }',
+          'mutation {',
+          '}}}}',
+          'subscription',
+          'query Q($id: ID!) { checkout(id: $id) { id } } query Q($id: ID!) { checkout(id: $id) { id } }',
+          'query A { __typename } query B { __typename }',
+          `mutation { createPayerVaultCheckout(input: { customerId: ${'['.repeat(5_000)}"c"${']'.repeat(5_000)} }) { __typename } }`,
+          `{ ${'checkouts(first: 1) { edges { node { ... on Checkout { '.repeat(1_000)} id ${'} } } }'.repeat(1_000)} }`,
+          `{ ${'a'.repeat(100_000)} }`,
+          `{ ${Array.from({ length: 20_000 }, () => '__typename').join(' ')} }`,
+          `{ ${Array.from({ length: 3_000 }, (_, i) => `a${i}: checkouts(first: 100) { edges { node { id } } }`).join(' ')} }`,
+          `mutation { ${Array.from({ length: 2_000 }, (_, i) => `m${i}: createPayerVaultCheckout(input: { customerId: "" }) { __typename }`).join(' ')} }`,
+          `mutation { createPayerVaultCheckout(input: { customerId: 2147483648 }) { __typename } }`,
+          `mutation { createStanCheckout(input: { returnUrl: "https://x.example", lineItems: [{ productId: "p", quantity: 1e300, unitPrice: 1 }] }) { __typename } }`,
+          `mutation { createStanCheckout(input: { returnUrl: "https://x.example", lineItems: [{ productId: "p", quantity: 1, unitPrice: 99999999999999999999 }] }) { __typename } }`,
+          `mutation { createSmartCheckout(input: { productUrl: "https://x.example", email: "a@example.com", userData: { __proto__: { polluted: true } } }) { __typename } }`,
+          `mutation { createSmartCheckout(input: { productUrl: "https://x.example", email: "a@example.com", userData: ${'{ a: '.repeat(3_000)}1${' }'.repeat(3_000)} }) { __typename } }`,
+          `mutation { createSmartCheckout(input: { productUrl: "https://x.example", email: "a@example.com", userData: { email: "evil@example.com" } }) { __typename } }`,
+          `mutation { createSmartCheckout(input: { productUrl: "javascript:alert(1)", email: "a@example.com" }) @skip(if: true) { __typename } }`,
+          `mutation M($input: CreatePayerVaultCheckoutInput!) { createPayerVaultCheckout(input: $input) { __typename } }`,
+          `mutation M($input: String) { createPayerVaultCheckout(input: $input) { __typename } }`,
+        )
+        .map((query) =>
+          json(
+            `document ${query.slice(0, 60)}…${query.slice(-110, -20)}`,
+            `{"query":${JSON.stringify(query)},"variables":{}}`,
+          ),
+        ),
+      fc
+        .string({ maxLength: 60 })
+        .map((garbage) =>
+          json(
+            `garbage document ${JSON.stringify(garbage)}`,
+            `{"query":${JSON.stringify(`mutation { createPayerVaultCheckout(input: { customerId: "c" }) ${garbage}`)}}`,
+          ),
+        ),
       // Bytes that are not UTF-8, other content types and methods.
-      fc.constant<DocCase>({ label: 'invalid UTF-8', body: new Uint8Array([0x7b, 0x22, 0x71, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]) }),
-      fc.constant<DocCase>({ label: 'UTF-16 body', body: new Uint8Array(Buffer.from(`{"query":${JSON.stringify(mutationDoc('""'))}}`, 'utf16le')) }),
-      fc.constantFrom<PostOptions>(
-        { contentType: 'text/plain' },
-        { contentType: 'application/x-www-form-urlencoded' },
-        { contentType: 'multipart/form-data; boundary=x' },
-        { contentType: 'application/graphql' },
-        { contentType: null },
-        { contentType: 'application/json; charset=latin1' },
-      ).map((options) => ({ label: `content-type ${String(options.contentType)}`, body: JSON.stringify({ query: PAYERVAULT_QUERY, variables: { input: { customerId: 'cust\u0000' } } }), options })),
-      fc.constant<DocCase>({ label: 'GET mutation', options: { method: 'GET', path: `/graphql?query=${encodeURIComponent(PAYERVAULT_QUERY)}&variables=${encodeURIComponent(JSON.stringify({ input: validInput }))}` } }),
+      fc.constant<DocCase>({
+        label: 'invalid UTF-8',
+        body: new Uint8Array([0x7b, 0x22, 0x71, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]),
+      }),
+      fc.constant<DocCase>({
+        label: 'UTF-16 body',
+        body: new Uint8Array(Buffer.from(`{"query":${JSON.stringify(mutationDoc('""'))}}`, 'utf16le')),
+      }),
+      fc
+        .constantFrom<PostOptions>(
+          { contentType: 'text/plain' },
+          { contentType: 'application/x-www-form-urlencoded' },
+          { contentType: 'multipart/form-data; boundary=x' },
+          { contentType: 'application/graphql' },
+          { contentType: null },
+          { contentType: 'application/json; charset=latin1' },
+        )
+        .map((options) => ({
+          label: `content-type ${String(options.contentType)}`,
+          body: JSON.stringify({ query: PAYERVAULT_QUERY, variables: { input: { customerId: 'cust\u0000' } } }),
+          options,
+        })),
+      fc.constant<DocCase>({
+        label: 'GET mutation',
+        options: {
+          method: 'GET',
+          path: `/graphql?query=${encodeURIComponent(PAYERVAULT_QUERY)}&variables=${encodeURIComponent(JSON.stringify({ input: validInput }))}`,
+        },
+      }),
       // GET with a non-simple header (so CSRF prevention lets it through) and broken parameters.
-      fc.constantFrom(
-        `query=${encodeURIComponent('{ __typename }')}&variables=%7b`,
-        `query=${encodeURIComponent('{ __typename }')}&variables=%E0%A4%A`,
-        `query=${encodeURIComponent('{ __typename }')}&extensions=%7bnope`,
-        'query=%ff%fe',
-        'query=%',
-      ).map((search): DocCase => ({ label: `GET ?${search}`, options: { method: 'GET', path: `/graphql?${search}` } })),
-      fc.constant<DocCase>({ label: 'PUT', body: JSON.stringify({ query: PAYERVAULT_QUERY, variables: { input: validInput } }), options: { method: 'PUT' } }),
+      fc
+        .constantFrom(
+          `query=${encodeURIComponent('{ __typename }')}&variables=%7b`,
+          `query=${encodeURIComponent('{ __typename }')}&variables=%E0%A4%A`,
+          `query=${encodeURIComponent('{ __typename }')}&extensions=%7bnope`,
+          'query=%ff%fe',
+          'query=%',
+        )
+        .map(
+          (search): DocCase => ({ label: `GET ?${search}`, options: { method: 'GET', path: `/graphql?${search}` } }),
+        ),
+      fc.constant<DocCase>({
+        label: 'PUT',
+        body: JSON.stringify({ query: PAYERVAULT_QUERY, variables: { input: validInput } }),
+        options: { method: 'PUT' },
+      }),
       // A 2 MB body (over the 1 MB limit once it lands; until then its 2 MB key is refused by validation).
       fc.constant<DocCase>({ label: '2 MB body', body: bigValidBody }),
     );
@@ -875,7 +1118,9 @@ describe('bad-input fuzzing', () => {
             // (`data: {}` is a mutation skipped by @skip: nothing ran.)
             // Only what validation refuses may come back as data.
             for (const value of Object.values(wire.body.data)) {
-              expect((value as { __typename?: string } | null)?.__typename ?? 'null', c.label).toMatch(/^(ValidationError|null)$/);
+              expect((value as { __typename?: string } | null)?.__typename ?? 'null', c.label).toMatch(
+                /^(ValidationError|null)$/,
+              );
             }
           } else {
             expect(result).toBeUndefined();
@@ -883,7 +1128,14 @@ describe('bad-input fuzzing', () => {
           }
         });
       }),
-      fcOptions<[DocCase]>(RUNS.documents, [[{ label: 'GET ?variables={', options: { method: 'GET', path: `/graphql?query=${encodeURIComponent('{ __typename }')}&variables=%7b` } }]]),
+      fcOptions<[DocCase]>(RUNS.documents, [
+        [
+          {
+            label: 'GET ?variables={',
+            options: { method: 'GET', path: `/graphql?query=${encodeURIComponent('{ __typename }')}&variables=%7b` },
+          },
+        ],
+      ]),
     );
   }, 60_000);
 

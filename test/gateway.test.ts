@@ -17,7 +17,9 @@ import {
 import { expectType, isolatedDatabase } from './support/app.js';
 import { startGatedSmartcheckout } from './support/gated-smartcheckout.js';
 import { metricSample } from './support/metrics.js';
-import { freePort, killAllServerProcesses, startServerProcess, waitFor, type ServerProcess } from './support/process.js';
+import { waitFor } from './support/async.js';
+import { freePort } from './support/net.js';
+import { killAllServerProcesses, startServerProcess, type ServerProcess } from './support/process.js';
 import { recordSse, recordSubscription, wsClient } from './support/subscriptions.js';
 
 /*
@@ -32,7 +34,9 @@ const DATABASE_URL = process.env.DATABASE_URL;
 const REDIS_URL = process.env.REDIS_URL;
 const ENABLED = Boolean(DATABASE_URL && REDIS_URL);
 if (!ENABLED) {
-  console.log('gateway tests skipped: they run two API processes sharing PostgreSQL and Redis behind Hive Gateway; set DATABASE_URL and REDIS_URL (as .ci/run does).');
+  console.log(
+    'gateway tests skipped: they run two API processes sharing PostgreSQL and Redis behind Hive Gateway; set DATABASE_URL and REDIS_URL (as .ci/run does).',
+  );
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -40,7 +44,8 @@ const run = promisify(execFile);
 type Status = CheckoutStatusChangedSubscription['checkoutStatusChanged']['status'];
 
 /** A metric's value in Prometheus text, 0 when it has no sample yet (a counter before its first count). */
-const sample = (text: string, name: string, labels: Record<string, string> = {}) => metricSample(text, name, labels) ?? 0;
+const sample = (text: string, name: string, labels: Record<string, string> = {}) =>
+  metricSample(text, name, labels) ?? 0;
 
 /** The database id inside a checkout's global id (`SmartCheckout:<uuid>`, base64). */
 const databaseIdOf = (globalId: string) => Buffer.from(globalId, 'base64').toString('utf8').split(':')[1]!;
@@ -55,13 +60,25 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
   let workDir: string;
 
   /** A GraphQL request through the gateway, as the tenant unless `apiKey` is null. */
-  async function viaGateway<T>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}, apiKey: string | null = tenant.key) {
+  async function viaGateway<T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+    apiKey: string | null = tenant.key,
+  ) {
     const response = await fetch(`${gateway.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}), ...headers },
+      headers: {
+        'content-type': 'application/json',
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+        ...headers,
+      },
       body: JSON.stringify({ query, variables }),
     });
-    return (await response.json()) as { data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+    return (await response.json()) as {
+      data?: T;
+      errors?: { message: string; extensions?: Record<string, unknown> }[];
+    };
   }
 
   async function createViaGateway(afterPolls: number, extra: { idempotencyKey?: string; requestId?: string } = {}) {
@@ -82,9 +99,18 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
   }
 
   const metricsOf = async (instance: ServerProcess) => (await fetch(`${instance.url}/metrics`)).text();
-  const openSubscriptions = async () => Promise.all(instances.map(async (instance) => (instance.exited ? 0 : sample(await metricsOf(instance), 'checkout_open_subscriptions'))));
+  const openSubscriptions = async () =>
+    Promise.all(
+      instances.map(async (instance) =>
+        instance.exited ? 0 : sample(await metricsOf(instance), 'checkout_open_subscriptions'),
+      ),
+    );
   const statusChangedLines = (checkoutId: string) =>
-    instances.flatMap((instance) => instance.logs.filter((line) => line.msg === 'status changed' && line.checkoutId === checkoutId).map((line) => ({ instance: instance.name, line })));
+    instances.flatMap((instance) =>
+      instance.logs
+        .filter((line) => line.msg === 'status changed' && line.checkoutId === checkoutId)
+        .map((line) => ({ instance: instance.name, line })),
+    );
 
   beforeAll(async () => {
     provider = await startGatedSmartcheckout();
@@ -108,7 +134,11 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
     instances = [await startServerProcess('api-1', env), await startServerProcess('api-2', env)];
 
     const ordersPort = await freePort();
-    const orders = await startServerProcess('orders', {}, 30_000, { args: ['--import', 'tsx', 'examples/orders/server.ts'], port: ordersPort, healthPath: '/health' });
+    const orders = await startServerProcess('orders', {}, 30_000, {
+      args: ['--import', 'tsx', 'examples/orders/server.ts'],
+      port: ordersPort,
+      healthPath: '/health',
+    });
 
     // The documented composition command, writing the supergraph this gateway serves.
     workDir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
@@ -116,7 +146,12 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
     const checkoutsUrl = `${instances[0]!.url}/graphql`;
     await run(process.execPath, ['--import', 'tsx', 'scripts/compose-supergraph.ts'], {
       cwd: ROOT,
-      env: { ...process.env, CHECKOUTS_URL: checkoutsUrl, ORDERS_URL: `${orders.url}/graphql`, SUPERGRAPH_OUT: supergraph },
+      env: {
+        ...process.env,
+        CHECKOUTS_URL: checkoutsUrl,
+        ORDERS_URL: `${orders.url}/graphql`,
+        SUPERGRAPH_OUT: supergraph,
+      },
     });
     expect(readFileSync(supergraph, 'utf8')).toContain(`@join__graph(name: "checkouts", url: "${checkoutsUrl}")`);
 
@@ -125,7 +160,13 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
       { CHECKOUTS_URL: checkoutsUrl, CHECKOUTS_URLS: instances.map((instance) => `${instance.url}/graphql`).join(',') },
       60_000,
       {
-        args: ['node_modules/@graphql-hive/gateway/dist/bin.js', 'supergraph', supergraph, '--config-path', 'gateway.config.ts'],
+        args: [
+          'node_modules/@graphql-hive/gateway/dist/bin.js',
+          'supergraph',
+          supergraph,
+          '--config-path',
+          'gateway.config.ts',
+        ],
         port: await freePort(),
         healthPath: '/readiness',
       },
@@ -143,24 +184,51 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
   it('answers a query across both subgraphs: an order of the orders service with its checkout from the checkout graph', async () => {
     const requestId = `gw-${randomUUID()}`;
     const checkout = await createViaGateway(1, { requestId });
-    const placed = await viaGateway<{ placeOrder: { id: string } }>('mutation($c: ID!) { placeOrder(number: "A-1001", checkoutId: $c) { id } }', { c: checkout.id });
+    const placed = await viaGateway<{ placeOrder: { id: string } }>(
+      'mutation($c: ID!) { placeOrder(number: "A-1001", checkoutId: $c) { id } }',
+      { c: checkout.id },
+    );
     expect(placed.errors).toBeUndefined();
 
-    const orderQuery = 'query($id: ID!) { order(id: $id) { number checkout { id status total { decimal currency } merchant { name } } } }';
-    type OrderResult = { order: { number: string; checkout: { id: string; status: string; total: { decimal: string; currency: string } | null; merchant: { name: string } | null } } };
+    const orderQuery =
+      'query($id: ID!) { order(id: $id) { number checkout { id status total { decimal currency } merchant { name } } } }';
+    type OrderResult = {
+      order: {
+        number: string;
+        checkout: {
+          id: string;
+          status: string;
+          total: { decimal: string; currency: string } | null;
+          merchant: { name: string } | null;
+        };
+      };
+    };
     await expect
-      .poll(async () => (await viaGateway<OrderResult>(orderQuery, { id: placed.data!.placeOrder.id })).data?.order.checkout.status, { timeout: 20_000, interval: 200 })
+      .poll(
+        async () =>
+          (await viaGateway<OrderResult>(orderQuery, { id: placed.data!.placeOrder.id })).data?.order.checkout.status,
+        { timeout: 20_000, interval: 200 },
+      )
       .toBe('COMPLETED');
     const order = await viaGateway<OrderResult>(orderQuery, { id: placed.data!.placeOrder.id });
     console.log(`gateway query: ${orderQuery}\n  → ${JSON.stringify(order.data)}`);
     expect(order.data?.order).toEqual({
       number: 'A-1001',
-      checkout: { id: checkout.id, status: 'COMPLETED', total: { decimal: '49.99', currency: 'USD' }, merchant: { name: expect.any(String) } },
+      checkout: {
+        id: checkout.id,
+        status: 'COMPLETED',
+        total: { decimal: '49.99', currency: 'USD' },
+        merchant: { name: expect.any(String) },
+      },
     });
 
     // The gateway passed the client's request id on: the create's provider call is logged with it.
-    const providerCalls = instances.flatMap((instance) => instance.logs.filter((line) => line.msg === 'provider call' && line.requestId === requestId));
-    expect(providerCalls).toEqual([expect.objectContaining({ method: 'POST', provider: 'SMARTCHECKOUT', outcome: 'ok' })]);
+    const providerCalls = instances.flatMap((instance) =>
+      instance.logs.filter((line) => line.msg === 'provider call' && line.requestId === requestId),
+    );
+    expect(providerCalls).toEqual([
+      expect.objectContaining({ method: 'POST', provider: 'SMARTCHECKOUT', outcome: 'ok' }),
+    ]);
 
     // Without the key the checkout graph refuses; the orders subgraph never needed it.
     const anonymous = await viaGateway<OrderResult>(orderQuery, { id: placed.data!.placeOrder.id }, {}, null);
@@ -169,15 +237,30 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
   });
 
   it('spreads requests over both instances, and an idempotency key holds across them', async () => {
-    const before = await Promise.all(instances.map(async (instance) => sample(await metricsOf(instance), 'graphql_envelop_request_duration_count', { operationName: 'CreateSmartCheckout' })));
+    const before = await Promise.all(
+      instances.map(async (instance) =>
+        sample(await metricsOf(instance), 'graphql_envelop_request_duration_count', {
+          operationName: 'CreateSmartCheckout',
+        }),
+      ),
+    );
     const postsBefore = provider.postCount();
     const idempotencyKey = `gw-idem-${randomUUID()}`;
     const results = await Promise.all(Array.from({ length: 6 }, () => createViaGateway(1, { idempotencyKey })));
     expect(new Set(results.map((checkout) => checkout.id)).size).toBe(1);
     expect(provider.postCount() - postsBefore).toBe(1);
-    const { rows } = await sql.query('select id from checkouts where tenant = $1 and idempotency_key = $2', [tenant.name, idempotencyKey]);
+    const { rows } = await sql.query('select id from checkouts where tenant = $1 and idempotency_key = $2', [
+      tenant.name,
+      idempotencyKey,
+    ]);
     expect(rows).toHaveLength(1);
-    const after = await Promise.all(instances.map(async (instance) => sample(await metricsOf(instance), 'graphql_envelop_request_duration_count', { operationName: 'CreateSmartCheckout' })));
+    const after = await Promise.all(
+      instances.map(async (instance) =>
+        sample(await metricsOf(instance), 'graphql_envelop_request_duration_count', {
+          operationName: 'CreateSmartCheckout',
+        }),
+      ),
+    );
     // Round-robin: each instance served three of the six.
     expect(after.map((count, i) => count - before[i]!)).toEqual([3, 3]);
   });
@@ -187,13 +270,20 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
     const checkouts = await Promise.all([1, 2, 3, 4].map(() => createViaGateway(2)));
     provider.holdNew = false;
     const client = wsClient(gateway.url, tenant.key);
-    const overWs = checkouts.map((checkout) => recordSubscription(client, CheckoutStatusChangedDocument, { id: checkout.id }));
+    const overWs = checkouts.map((checkout) =>
+      recordSubscription(client, CheckoutStatusChangedDocument, { id: checkout.id }),
+    );
     const overSse = recordSse(gateway.url, tenant.key, CheckoutStatusChangedDocument, { id: checkouts[0]!.id });
     // Five streams, spread by the gateway over both instances.
-    await waitFor(async () => (await openSubscriptions()).reduce((a, b) => a + b, 0) === 5, { timeoutMs: 10_000, what: 'five open subscriptions' });
+    await waitFor(async () => (await openSubscriptions()).reduce((a, b) => a + b, 0) === 5, {
+      timeoutMs: 10_000,
+      what: 'five open subscriptions',
+    });
     const spread = await openSubscriptions();
     expect(Math.min(...spread)).toBeGreaterThanOrEqual(1);
-    await waitFor(() => overWs.every((recording) => recording.events.length === 1), { what: 'the first event of each subscription' });
+    await waitFor(() => overWs.every((recording) => recording.events.length === 1), {
+      what: 'the first event of each subscription',
+    });
 
     provider.allowAll();
     await Promise.all(overWs.map((recording) => recording.done));
@@ -203,11 +293,16 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
     for (const recording of overWs) {
       expect(recording.errors).toBeUndefined();
       expect(recording.completed).toBe(true);
-      expect(recording.events.map((event) => event.checkoutStatusChanged.status as Status)).toEqual(['PROCESSING', 'COMPLETED']);
+      expect(recording.events.map((event) => event.checkoutStatusChanged.status as Status)).toEqual([
+        'PROCESSING',
+        'COMPLETED',
+      ]);
     }
     expect(sse.completed).toBe(true);
     expect(sse.events.map((event) => event.data?.checkoutStatusChanged.status)).toEqual(['PROCESSING', 'COMPLETED']);
-    console.log(`gateway subscription: ${print(CheckoutStatusChangedDocument).replace(/\s+/g, ' ')}\n  → ${overWs.length} over WebSocket and 1 over SSE, each [PROCESSING, COMPLETED] then complete; open subscriptions per instance while waiting: ${JSON.stringify(spread)}`);
+    console.log(
+      `gateway subscription: ${print(CheckoutStatusChangedDocument).replace(/\s+/g, ' ')}\n  → ${overWs.length} over WebSocket and 1 over SSE, each [PROCESSING, COMPLETED] then complete; open subscriptions per instance while waiting: ${JSON.stringify(spread)}`,
+    );
 
     // Exactly once: the sandbox completes on the 2nd poll, so exactly 2 GETs, and one applied change, per checkout.
     const pollers = new Set<string>();
@@ -220,7 +315,10 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
 
     // The metrics of both instances add up to what the provider saw.
     const texts = await Promise.all(instances.map(metricsOf));
-    const { rows } = await sql.query<{ provider_checkout_id: string }>('select provider_checkout_id from checkouts where tenant = $1', [tenant.name]);
+    const { rows } = await sql.query<{ provider_checkout_id: string }>(
+      'select provider_checkout_id from checkouts where tenant = $1',
+      [tenant.name],
+    );
     const providerGets = rows.reduce((sum, row) => sum + provider.getCount(row.provider_checkout_id), 0);
     const polls = texts.map((text) => sample(text, 'checkout_poller_polls_total', { provider: 'SMARTCHECKOUT' }));
     expect(polls.reduce((a, b) => a + b, 0)).toBe(providerGets);
@@ -237,11 +335,21 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
     const checkouts = await Promise.all([1, 2, 3, 4].map(() => createViaGateway(1)));
     provider.holdNew = false;
     const client = wsClient(gateway.url, tenant.key);
-    const first = checkouts.map((checkout) => recordSubscription(client, CheckoutStatusChangedDocument, { id: checkout.id }));
-    await waitFor(async () => (await openSubscriptions()).reduce((a, b) => a + b, 0) === 4, { timeoutMs: 10_000, what: 'four open subscriptions' });
-    await waitFor(() => first.every((recording) => recording.events.length === 1), { what: 'the first event of each subscription' });
+    const first = checkouts.map((checkout) =>
+      recordSubscription(client, CheckoutStatusChangedDocument, { id: checkout.id }),
+    );
+    await waitFor(async () => (await openSubscriptions()).reduce((a, b) => a + b, 0) === 4, {
+      timeoutMs: 10_000,
+      what: 'four open subscriptions',
+    });
+    await waitFor(() => first.every((recording) => recording.events.length === 1), {
+      what: 'the first event of each subscription',
+    });
     // Every checkout's first GET is held at the provider, so every schedule is leased by whoever claimed it.
-    await waitFor(() => checkouts.every((checkout) => provider.getCount(checkout.providerCheckoutId) === 1), { timeoutMs: 10_000, what: 'a held GET per checkout' });
+    await waitFor(() => checkouts.every((checkout) => provider.getCount(checkout.providerCheckoutId) === 1), {
+      timeoutMs: 10_000,
+      what: 'a held GET per checkout',
+    });
     const { rows: leases } = await sql.query<{ checkout_id: string; lease_owner: string; lease_expires_at: Date }>(
       'select checkout_id, lease_owner, lease_expires_at from poll_schedules where checkout_id = any($1)',
       [checkouts.map((checkout) => databaseIdOf(checkout.id))],
@@ -262,10 +370,14 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
     // Streams served by the survivor complete on their own; those served by the victim end, and
     // their clients subscribe again through the gateway, which now routes only to the survivor.
     await Promise.all(first.map((recording) => recording.done));
-    const uninterrupted = first.filter((recording) => recording.completed && recording.events.at(-1)?.checkoutStatusChanged.status === 'COMPLETED');
+    const uninterrupted = first.filter(
+      (recording) => recording.completed && recording.events.at(-1)?.checkoutStatusChanged.status === 'COMPLETED',
+    );
     expect(uninterrupted.length).toBeGreaterThanOrEqual(survivorSubscriptions);
     const interrupted = checkouts.filter((_, i) => !uninterrupted.includes(first[i]!));
-    const again = interrupted.map((checkout) => recordSubscription(client, CheckoutStatusChangedDocument, { id: checkout.id }));
+    const again = interrupted.map((checkout) =>
+      recordSubscription(client, CheckoutStatusChangedDocument, { id: checkout.id }),
+    );
     await Promise.all(again.map((recording) => recording.done));
     await client.dispose();
     for (const recording of again) {

@@ -66,7 +66,9 @@ function providerEnv(recorder: Recorder, extra: Record<string, string> = {}) {
 }
 
 const countOf = (recorder: Recorder, method: string, path: string | RegExp) =>
-  recorder.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path))).length;
+  recorder.requests.filter(
+    (r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)),
+  ).length;
 const smartPosts = (recorder: Recorder) => countOf(recorder, 'POST', '/v0/checkout');
 const stanPosts = (recorder: Recorder) => countOf(recorder, 'POST', '/v1/checkouts');
 const payerVaultGets = (recorder: Recorder) => countOf(recorder, 'GET', /^\/api\/v1\/checkout-link\//);
@@ -75,7 +77,11 @@ function smartInput(overrides: Partial<CreateSmartCheckoutInput> = {}): CreateSm
   return { productUrl: 'https://shop.example/products/idem', email: 'shopper@example.com', ...overrides };
 }
 function stanInput(overrides: Partial<CreateStanCheckoutInput> = {}): CreateStanCheckoutInput {
-  return { returnUrl: 'https://store.example/return', lineItems: [{ productId: 'sku-1', quantity: 2, unitPrice: 1250 }], ...overrides };
+  return {
+    returnUrl: 'https://store.example/return',
+    lineItems: [{ productId: 'sku-1', quantity: 2, unitPrice: 1250 }],
+    ...overrides,
+  };
 }
 function payerVaultInput(overrides: Partial<CreatePayerVaultCheckoutInput> = {}): CreatePayerVaultCheckoutInput {
   return { customerId: 'cust-idem', ...overrides };
@@ -116,7 +122,10 @@ async function rowsWithKey(t: TestApp, key: string) {
  * caller gets the SAME checkout (the implementation answers an in-flight duplicate with the
  * checkout as it stands, PENDING, rather than a retryable "in progress" error).
  */
-function expectOneCheckout(results: { __typename?: string; checkout?: { id: string; status: string } }[], settled: string[]) {
+function expectOneCheckout(
+  results: { __typename?: string; checkout?: { id: string; status: string } }[],
+  settled: string[],
+) {
   const typenames = new Set(results.map((r) => r.__typename));
   expect([...typenames]).toHaveLength(1);
   const ids = new Set(results.map((r) => r.checkout!.id));
@@ -151,7 +160,9 @@ describe('100 concurrent duplicates on one instance', () => {
   it('Smartcheckout: one POST, one checkout, every caller gets its id', async () => {
     const key = `smart-${randomUUID()}`;
     const before = await listedIds(t);
-    const results = await Promise.all(Array.from({ length: 100 }, () => createSmart(t, smartInput({ idempotencyKey: key }))));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => createSmart(t, smartInput({ idempotencyKey: key }))),
+    );
     expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateSmartCheckoutSuccess'));
     const id = expectOneCheckout(results as never, ['PROCESSING']);
     expect(smartPosts(recorder)).toBe(1);
@@ -168,7 +179,9 @@ describe('100 concurrent duplicates on one instance', () => {
   it('Stan: one POST, one checkout, every caller gets its id', async () => {
     const key = `stan-${randomUUID()}`;
     const before = await listedIds(t);
-    const results = await Promise.all(Array.from({ length: 100 }, () => createStan(t, stanInput({ idempotencyKey: key }))));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => createStan(t, stanInput({ idempotencyKey: key }))),
+    );
     expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateStanCheckoutSuccess'));
     const id = expectOneCheckout(results as never, ['OPEN']);
     expect(stanPosts(recorder)).toBe(1);
@@ -183,21 +196,28 @@ describe('100 concurrent duplicates on one instance', () => {
   it('PayerVault: one link GET, one checkout, every caller gets its id', async () => {
     const key = `pv-${randomUUID()}`;
     const before = await listedIds(t);
-    const results = await Promise.all(Array.from({ length: 100 }, () => createPayerVault(t, payerVaultInput({ idempotencyKey: key }))));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => createPayerVault(t, payerVaultInput({ idempotencyKey: key }))),
+    );
     expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreatePayerVaultCheckoutSuccess'));
     const id = expectOneCheckout(results as never, ['OPEN']);
     expect(payerVaultGets(recorder)).toBe(1);
     expect(recorder.requests).toHaveLength(1);
     expect(await rowsWithKey(t, key)).toHaveLength(1);
     expect((await listedIds(t)).filter((listed) => !before.includes(listed))).toEqual([id]);
-    const replay = expectType(await createPayerVault(t, payerVaultInput({ idempotencyKey: key })), 'CreatePayerVaultCheckoutSuccess');
+    const replay = expectType(
+      await createPayerVault(t, payerVaultInput({ idempotencyKey: key })),
+      'CreatePayerVaultCheckoutSuccess',
+    );
     expect(replay.checkout).toMatchObject({ id, status: 'OPEN', checkoutUrl: PAYERVAULT_URL });
     expect(payerVaultGets(recorder)).toBe(1);
   });
 });
 
 if (!process.env.DATABASE_URL) {
-  console.log('idempotency.test.ts: the two-instance test needs PostgreSQL (two processes cannot share a PGlite); set DATABASE_URL to run it.');
+  console.log(
+    'idempotency.test.ts: the two-instance test needs PostgreSQL (two processes cannot share a PGlite); set DATABASE_URL to run it.',
+  );
 }
 
 describe.runIf(Boolean(process.env.DATABASE_URL))('duplicates spread across two instances sharing PostgreSQL', () => {
@@ -228,7 +248,9 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('duplicates spread across two 
   it('Smartcheckout: 50 calls to each instance at once make one POST and one checkout', async () => {
     const key = `two-smart-${randomUUID()}`;
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => createSmart(i % 2 ? second : first, smartInput({ idempotencyKey: key }), apiKey)),
+      Array.from({ length: 100 }, (_, i) =>
+        createSmart(i % 2 ? second : first, smartInput({ idempotencyKey: key }), apiKey),
+      ),
     );
     expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateSmartCheckoutSuccess'));
     const id = expectOneCheckout(results as never, ['PROCESSING']);
@@ -243,7 +265,9 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('duplicates spread across two 
   it('Stan: 50 calls to each instance at once make one POST and one checkout', async () => {
     const key = `two-stan-${randomUUID()}`;
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => createStan(i % 2 ? first : second, stanInput({ idempotencyKey: key }), apiKey)),
+      Array.from({ length: 100 }, (_, i) =>
+        createStan(i % 2 ? first : second, stanInput({ idempotencyKey: key }), apiKey),
+      ),
     );
     expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateStanCheckoutSuccess'));
     const id = expectOneCheckout(results as never, ['OPEN']);
@@ -273,23 +297,38 @@ describe('replay, reuse, tenants and pruning', () => {
 
   it('the same key and input after completion returns the original checkout without a provider call', async () => {
     const key = `done-${randomUUID()}`;
-    const original = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    const original = expectType(
+      await createSmart(t, smartInput({ idempotencyKey: key })),
+      'CreateSmartCheckoutSuccess',
+    ).checkout;
     expect(smartPosts(recorder)).toBe(1);
     for (let i = 0; i < 3; i++) {
-      const replay = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+      const replay = expectType(
+        await createSmart(t, smartInput({ idempotencyKey: key })),
+        'CreateSmartCheckoutSuccess',
+      ).checkout;
       expect(replay).toEqual(original);
     }
     expect(recorder.requests).toHaveLength(1);
 
-    const stan = expectType(await createStan(t, stanInput({ idempotencyKey: `done-stan-${key}` })), 'CreateStanCheckoutSuccess').checkout;
-    const stanAgain = expectType(await createStan(t, stanInput({ idempotencyKey: `done-stan-${key}` })), 'CreateStanCheckoutSuccess').checkout;
+    const stan = expectType(
+      await createStan(t, stanInput({ idempotencyKey: `done-stan-${key}` })),
+      'CreateStanCheckoutSuccess',
+    ).checkout;
+    const stanAgain = expectType(
+      await createStan(t, stanInput({ idempotencyKey: `done-stan-${key}` })),
+      'CreateStanCheckoutSuccess',
+    ).checkout;
     expect(stanAgain.id).toBe(stan.id);
     expect(stanPosts(recorder)).toBe(1);
   });
 
   it('the same key with another input is IdempotencyKeyReuseError, with no provider call and no row', async () => {
     const key = `reuse-${randomUUID()}`;
-    const original = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    const original = expectType(
+      await createSmart(t, smartInput({ idempotencyKey: key })),
+      'CreateSmartCheckoutSuccess',
+    ).checkout;
     const before = await listedIds(t);
     recorder.requests.length = 0;
     const variants: CreateSmartCheckoutInput[] = [
@@ -307,15 +346,24 @@ describe('replay, reuse, tenants and pruning', () => {
     expect(recorder.requests).toEqual([]);
     expect(await listedIds(t)).toEqual(before);
     // The original still replays.
-    expect(expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout.id).toBe(original.id);
+    expect(
+      expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout.id,
+    ).toBe(original.id);
   });
 
   it('replays a provider rejection (400) as the same ProviderError without a provider call, even once the provider recovers', async () => {
     const key = `rejected-${randomUUID()}`;
     respond = (request) =>
-      request.method === 'POST' ? { status: 400, body: { message: 'url is not a product page' } } : providerDocs()(request);
+      request.method === 'POST'
+        ? { status: 400, body: { message: 'url is not a product page' } }
+        : providerDocs()(request);
     const first = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'ProviderError');
-    expect(first).toMatchObject({ provider: 'SMARTCHECKOUT', retryable: false, httpStatus: 400, providerMessage: 'url is not a product page' });
+    expect(first).toMatchObject({
+      provider: 'SMARTCHECKOUT',
+      retryable: false,
+      httpStatus: 400,
+      providerMessage: 'url is not a product page',
+    });
     expect(smartPosts(recorder)).toBe(1);
     const [row] = await rowsWithKey(t, key);
     expect(row).toMatchObject({ status: 'FAILED' });
@@ -327,22 +375,35 @@ describe('replay, reuse, tenants and pruning', () => {
     expect(await rowsWithKey(t, key)).toHaveLength(1);
   });
 
-  it('replays PayerVault\'s empty cart as the same EmptyCartError without a provider call', async () => {
+  it("replays PayerVault's empty cart as the same EmptyCartError without a provider call", async () => {
     const key = `empty-${randomUUID()}`;
     respond = () => ({ status: 404, body: { message: 'No products in cart' } });
-    const first = expectType(await createPayerVault(t, payerVaultInput({ customerId: 'cust-empty', idempotencyKey: key })), 'EmptyCartError');
-    expect(first).toMatchObject({ code: 'EMPTY_CART', customerId: 'cust-empty', providerMessage: 'No products in cart' });
+    const first = expectType(
+      await createPayerVault(t, payerVaultInput({ customerId: 'cust-empty', idempotencyKey: key })),
+      'EmptyCartError',
+    );
+    expect(first).toMatchObject({
+      code: 'EMPTY_CART',
+      customerId: 'cust-empty',
+      providerMessage: 'No products in cart',
+    });
     expect(payerVaultGets(recorder)).toBe(1);
 
     respond = providerDocs();
-    const replay = expectType(await createPayerVault(t, payerVaultInput({ customerId: 'cust-empty', idempotencyKey: key })), 'EmptyCartError');
+    const replay = expectType(
+      await createPayerVault(t, payerVaultInput({ customerId: 'cust-empty', idempotencyKey: key })),
+      'EmptyCartError',
+    );
     expect(replay).toEqual(first);
     expect(payerVaultGets(recorder)).toBe(1);
     const rows = await rowsWithKey(t, key);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.status).toBe('FAILED');
     // Another customer under the same key is another input.
-    expectType(await createPayerVault(t, payerVaultInput({ customerId: 'cust-full', idempotencyKey: key })), 'IdempotencyKeyReuseError');
+    expectType(
+      await createPayerVault(t, payerVaultInput({ customerId: 'cust-full', idempotencyKey: key })),
+      'IdempotencyKeyReuseError',
+    );
     expect(recorder.requests).toHaveLength(1);
   });
 
@@ -386,11 +447,21 @@ describe('replay, reuse, tenants and pruning', () => {
 
     const stanKey = `order-stan-${randomUUID()}`;
     const stan = expectType(
-      await createStan(t, { idempotencyKey: stanKey, returnUrl: 'https://r.example', discountAmount: 100, lineItems: [{ productId: 'p', quantity: 1, unitPrice: 500, sku: 's' }] }),
+      await createStan(t, {
+        idempotencyKey: stanKey,
+        returnUrl: 'https://r.example',
+        discountAmount: 100,
+        lineItems: [{ productId: 'p', quantity: 1, unitPrice: 500, sku: 's' }],
+      }),
       'CreateStanCheckoutSuccess',
     ).checkout;
     const stanAgain = expectType(
-      await createStan(t, { lineItems: [{ sku: 's', unitPrice: 500, quantity: 1, productId: 'p' }], discountAmount: 100, returnUrl: 'https://r.example', idempotencyKey: stanKey }),
+      await createStan(t, {
+        lineItems: [{ sku: 's', unitPrice: 500, quantity: 1, productId: 'p' }],
+        discountAmount: 100,
+        returnUrl: 'https://r.example',
+        idempotencyKey: stanKey,
+      }),
       'CreateStanCheckoutSuccess',
     ).checkout;
     expect(stanAgain.id).toBe(stan.id);
@@ -400,17 +471,28 @@ describe('replay, reuse, tenants and pruning', () => {
 
   it('the same key in another tenant is independent', async () => {
     const key = `tenant-${randomUUID()}`;
-    const asA = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    const asA = expectType(
+      await createSmart(t, smartInput({ idempotencyKey: key })),
+      'CreateSmartCheckoutSuccess',
+    ).checkout;
     // Same key, same input, tenant b: a checkout of its own, and a provider call of its own.
-    const asB = expectType(await createSmart(t, smartInput({ idempotencyKey: key }), t.keys.b), 'CreateSmartCheckoutSuccess').checkout;
+    const asB = expectType(
+      await createSmart(t, smartInput({ idempotencyKey: key }), t.keys.b),
+      'CreateSmartCheckoutSuccess',
+    ).checkout;
     expect(asB.id).not.toBe(asA.id);
     expect(smartPosts(recorder)).toBe(2);
     // Different input in b under a's key: no IdempotencyKeyReuseError leaks a's use of it.
     const otherB = await createSmart(t, smartInput({ idempotencyKey: `${key}-b`, prompt: 'b' }), t.keys.b);
     expectType(otherB, 'CreateSmartCheckoutSuccess');
     // Each tenant replays its own.
-    expect(expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout.id).toBe(asA.id);
-    expect(expectType(await createSmart(t, smartInput({ idempotencyKey: key }), t.keys.b), 'CreateSmartCheckoutSuccess').checkout.id).toBe(asB.id);
+    expect(
+      expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout.id,
+    ).toBe(asA.id);
+    expect(
+      expectType(await createSmart(t, smartInput({ idempotencyKey: key }), t.keys.b), 'CreateSmartCheckoutSuccess')
+        .checkout.id,
+    ).toBe(asB.id);
     expect(smartPosts(recorder)).toBe(3);
     const rows = await rowsWithKey(t, key);
     expect(rows).toHaveLength(2);
@@ -419,11 +501,17 @@ describe('replay, reuse, tenants and pruning', () => {
 
   it('keeps a key younger than the TTL through maintenance, and frees it once pruned while the old checkout stays', async () => {
     const key = `prune-${randomUUID()}`;
-    const original = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    const original = expectType(
+      await createSmart(t, smartInput({ idempotencyKey: key })),
+      'CreateSmartCheckoutSuccess',
+    ).checkout;
     const rowId = rowIdOf(original.id);
 
     await t.app.maintenance.runOnce();
-    const kept = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    const kept = expectType(
+      await createSmart(t, smartInput({ idempotencyKey: key })),
+      'CreateSmartCheckoutSuccess',
+    ).checkout;
     expect(kept.id).toBe(original.id);
     expect(smartPosts(recorder)).toBe(1);
 
@@ -438,7 +526,10 @@ describe('replay, reuse, tenants and pruning', () => {
     expect(pruned).toMatchObject({ idempotencyKey: null, requestHash: null, status: 'PROCESSING' });
 
     // The key is free again: a NEW checkout, with a provider call; the old one is still there.
-    const fresh = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
+    const fresh = expectType(
+      await createSmart(t, smartInput({ idempotencyKey: key })),
+      'CreateSmartCheckoutSuccess',
+    ).checkout;
     expect(fresh.id).not.toBe(original.id);
     expect(smartPosts(recorder)).toBe(2);
     const old = clean(await t.request(CheckoutDocument, { id: original.id })).checkout;
@@ -498,29 +589,44 @@ describe('ambiguous creates', () => {
   it('Smartcheckout POST that times out: UNKNOWN, replayed, never POSTed again', async () => {
     respond = (request) => ({ ...providerDocs()(request), delayMs: TIMEOUT_MS + 700 });
     const key = `timeout-${randomUUID()}`;
-    await expectUnknownAndReplayed(() => createSmart(t, smartInput({ idempotencyKey: key })), () => smartPosts(recorder), key, {
-      provider: 'SMARTCHECKOUT',
-      httpStatus: null,
-    });
+    await expectUnknownAndReplayed(
+      () => createSmart(t, smartInput({ idempotencyKey: key })),
+      () => smartPosts(recorder),
+      key,
+      {
+        provider: 'SMARTCHECKOUT',
+        httpStatus: null,
+      },
+    );
   });
 
   it('Smartcheckout POST answered 502: UNKNOWN, replayed, never POSTed again', async () => {
     respond = () => ({ status: 502, body: { message: 'Bad gateway' } });
     const key = `502-${randomUUID()}`;
-    await expectUnknownAndReplayed(() => createSmart(t, smartInput({ idempotencyKey: key })), () => smartPosts(recorder), key, {
-      provider: 'SMARTCHECKOUT',
-      httpStatus: 502,
-      providerMessage: 'Bad gateway',
-    });
+    await expectUnknownAndReplayed(
+      () => createSmart(t, smartInput({ idempotencyKey: key })),
+      () => smartPosts(recorder),
+      key,
+      {
+        provider: 'SMARTCHECKOUT',
+        httpStatus: 502,
+        providerMessage: 'Bad gateway',
+      },
+    );
   });
 
   it('Stan POST that times out: UNKNOWN, replayed, never POSTed again', async () => {
     respond = (request) => ({ ...providerDocs()(request), delayMs: TIMEOUT_MS + 700 });
     const key = `stan-timeout-${randomUUID()}`;
-    await expectUnknownAndReplayed(() => createStan(t, stanInput({ idempotencyKey: key })), () => stanPosts(recorder), key, {
-      provider: 'STAN',
-      httpStatus: null,
-    });
+    await expectUnknownAndReplayed(
+      () => createStan(t, stanInput({ idempotencyKey: key })),
+      () => stanPosts(recorder),
+      key,
+      {
+        provider: 'STAN',
+        httpStatus: null,
+      },
+    );
   });
 });
 
@@ -532,7 +638,9 @@ describe('a create that never reached the provider', () => {
     recorder = await startRecordingServer((request) => respond(request));
     respond = providerDocs();
     // A breaker that opens after one outage and lets a probe through 200 ms later.
-    t = await startTestApp(providerEnv(recorder, { PROVIDER_BREAKER_THRESHOLD: '1', PROVIDER_BREAKER_HALF_OPEN_MS: '200' }));
+    t = await startTestApp(
+      providerEnv(recorder, { PROVIDER_BREAKER_THRESHOLD: '1', PROVIDER_BREAKER_HALF_OPEN_MS: '200' }),
+    );
   });
   afterAll(async () => {
     await t?.stop();

@@ -28,7 +28,7 @@ import { wsClient } from './support/subscriptions.js';
  */
 
 // Typed documents of every shape go through the same table.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: typed documents of every shape go through one table.
 type AnyDocument = TypedDocumentNode<any, any>;
 type Tenant = 'a' | 'b';
 type CheckoutTypename = 'SmartCheckout' | 'PayerVaultCheckout' | 'StanCheckout';
@@ -36,7 +36,8 @@ type Transport = 'HTTP' | 'WebSocket' | 'WebSocket, key per operation' | 'SSE';
 type Channel = 'HTTP' | 'WebSocket' | 'SSE';
 
 const TRANSPORTS: Transport[] = ['HTTP', 'WebSocket', 'WebSocket, key per operation', 'SSE'];
-const channelOf = (transport: Transport): Channel => (transport === 'HTTP' ? 'HTTP' : transport === 'SSE' ? 'SSE' : 'WebSocket');
+const channelOf = (transport: Transport): Channel =>
+  transport === 'HTTP' ? 'HTTP' : transport === 'SSE' ? 'SSE' : 'WebSocket';
 const CHECKOUT_TYPENAMES: CheckoutTypename[] = ['SmartCheckout', 'PayerVaultCheckout', 'StanCheckout'];
 const ALL_STATUSES = ['PENDING', 'OPEN', 'PROCESSING', 'COMPLETED', 'FAILED', 'EXPIRED', 'UNKNOWN'] as const;
 
@@ -124,7 +125,12 @@ const idOperations: {
   { name: 'checkout(id)', document: IsolationCheckoutDocument, merchants: false, variables: (id) => ({ id }) },
   { name: 'node(id)', document: IsolationNodeDocument, merchants: true, variables: (id) => ({ id }) },
   { name: 'refreshCheckout(id)', document: IsolationRefreshDocument, merchants: false, variables: (id) => ({ id }) },
-  { name: 'checkoutStatusChanged(id)', document: IsolationWatchDocument, merchants: false, variables: (id) => ({ id }) },
+  {
+    name: 'checkoutStatusChanged(id)',
+    document: IsolationWatchDocument,
+    merchants: false,
+    variables: (id) => ({ id }),
+  },
   {
     name: '_entities',
     document: IsolationEntitiesDocument,
@@ -133,14 +139,18 @@ const idOperations: {
   },
 ];
 
-const cursorCases: { label: string; cursor: (w: World) => string; variables: (cursor: string) => Record<string, unknown> }[] = [
-  { label: 'after A\'s newest', cursor: (w) => w.aCursors[0]!, variables: (after) => ({ first: 100, after }) },
-  { label: 'after A\'s middle', cursor: (w) => w.aCursors[1]!, variables: (after) => ({ first: 100, after }) },
-  { label: 'after A\'s oldest', cursor: (w) => w.aCursors[2]!, variables: (after) => ({ first: 100, after }) },
-  { label: 'before A\'s middle', cursor: (w) => w.aCursors[1]!, variables: (before) => ({ last: 100, before }) },
-  { label: 'before A\'s oldest', cursor: (w) => w.aCursors[2]!, variables: (before) => ({ last: 100, before }) },
+const cursorCases: {
+  label: string;
+  cursor: (w: World) => string;
+  variables: (cursor: string) => Record<string, unknown>;
+}[] = [
+  { label: "after A's newest", cursor: (w) => w.aCursors[0]!, variables: (after) => ({ first: 100, after }) },
+  { label: "after A's middle", cursor: (w) => w.aCursors[1]!, variables: (after) => ({ first: 100, after }) },
+  { label: "after A's oldest", cursor: (w) => w.aCursors[2]!, variables: (after) => ({ first: 100, after }) },
+  { label: "before A's middle", cursor: (w) => w.aCursors[1]!, variables: (before) => ({ last: 100, before }) },
+  { label: "before A's oldest", cursor: (w) => w.aCursors[2]!, variables: (before) => ({ last: 100, before }) },
   {
-    label: 'after A\'s newest, status OPEN',
+    label: "after A's newest, status OPEN",
     cursor: (w) => w.aCursors[0]!,
     variables: (after) => ({ first: 100, after, filter: { status: ['OPEN'] } satisfies CheckoutFilter }),
   },
@@ -156,7 +166,10 @@ const listVariables: { label: string; variables: Record<string, unknown> }[] = [
   })),
   { label: 'status OPEN', variables: { first: 100, filter: { status: ['OPEN'] } satisfies CheckoutFilter } },
   // PROCESSING or COMPLETED: A's Smartcheckout checkout is one or the other whenever this runs.
-  { label: 'status PROCESSING or COMPLETED', variables: { last: 100, filter: { status: ['PROCESSING', 'COMPLETED'] } satisfies CheckoutFilter } },
+  {
+    label: 'status PROCESSING or COMPLETED',
+    variables: { last: 100, filter: { status: ['PROCESSING', 'COMPLETED'] } satisfies CheckoutFilter },
+  },
   { label: 'every status', variables: { first: 100, filter: { status: [...ALL_STATUSES] } satisfies CheckoutFilter } },
 ];
 
@@ -164,23 +177,28 @@ const cases: Case[] = [
   ...idOperations.flatMap((operation) =>
     targets
       .filter((target) => operation.merchants || target.typename !== 'Merchant')
-      .map((target): Case => ({
-        kind: 'id',
-        name: `${operation.name} on ${target.label}`,
-        document: operation.document,
-        ...single((id) => operation.variables(id, target.typename), target),
-      })),
+      .map(
+        (target): Case => ({
+          kind: 'id',
+          name: `${operation.name} on ${target.label}`,
+          document: operation.document,
+          ...single((id) => operation.variables(id, target.typename), target),
+        }),
+      ),
   ),
   {
     kind: 'id',
-    name: '_entities with all of A\'s entities in one call',
+    name: "_entities with all of A's entities in one call",
     document: IsolationEntitiesDocument,
     foreign: (w) => {
       const representations = targets.map((target) => ({ __typename: target.typename, id: target.id(w) }));
       return { variables: { representations }, echoes: representations.map((r) => r.id) };
     },
     missing: () => {
-      const representations = targets.map((target) => ({ __typename: target.typename, id: globalId(target.typename, randomUUID()) }));
+      const representations = targets.map((target) => ({
+        __typename: target.typename,
+        id: globalId(target.typename, randomUUID()),
+      }));
       return { variables: { representations }, echoes: representations.map((r) => r.id) };
     },
   },
@@ -193,7 +211,14 @@ const cases: Case[] = [
       missing: () => ({ variables: c.variables(MISSING_CURSOR), echoes: [MISSING_CURSOR] }),
     }),
   ),
-  ...listVariables.map((l): Case => ({ kind: 'list', name: `checkouts ${l.label}`, document: IsolationCheckoutsDocument, variables: l.variables })),
+  ...listVariables.map(
+    (l): Case => ({
+      kind: 'list',
+      name: `checkouts ${l.label}`,
+      document: IsolationCheckoutsDocument,
+      variables: l.variables,
+    }),
+  ),
 ];
 
 /** An answer as a client sees it, with the echoed ids replaced by their position, as one comparable string. */
@@ -206,14 +231,22 @@ function normalised(answer: unknown, echoes: string[]): string {
 }
 
 const isSubscription = (document: AnyDocument) =>
-  document.definitions.some((definition) => definition.kind === 'OperationDefinition' && (definition as OperationDefinitionNode).operation === 'subscription');
+  document.definitions.some(
+    (definition) =>
+      definition.kind === 'OperationDefinition' && (definition as OperationDefinitionNode).operation === 'subscription',
+  );
 
 /**
  * Runs an operation over graphql-ws and records what the client sees: every `next` payload and how
  * it ended. A subscription that delivers data is left after its first event (a checkout of one's
  * own stays open until it is terminal); anything else is followed to its end.
  */
-function overWebSocket(client: Client, document: AnyDocument, variables: Record<string, unknown>, extensions?: Record<string, unknown>) {
+function overWebSocket(
+  client: Client,
+  document: AnyDocument,
+  variables: Record<string, unknown>,
+  extensions?: Record<string, unknown>,
+) {
   const subscription = isSubscription(document);
   return new Promise<{ messages: unknown[]; end: string; error?: unknown }>((resolve) => {
     const messages: unknown[] = [];
@@ -234,7 +267,13 @@ function overWebSocket(client: Client, document: AnyDocument, variables: Record<
           messages.push(message);
           if (subscription && message.data) finish('open after its first event');
         },
-        error: (error) => finish('error', Array.isArray(error) ? error : { closeCode: (error as { code?: number }).code, message: String((error as Error).message ?? error) }),
+        error: (error) =>
+          finish(
+            'error',
+            Array.isArray(error)
+              ? error
+              : { closeCode: (error as { code?: number }).code, message: String((error as Error).message ?? error) },
+          ),
         complete: () => finish('complete'),
       },
     );
@@ -248,7 +287,11 @@ function overWebSocket(client: Client, document: AnyDocument, variables: Record<
 async function overHttp(url: string, apiKey: string, document: AnyDocument, variables: Record<string, unknown>) {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization: `Bearer ${apiKey}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      authorization: `Bearer ${apiKey}`,
+    },
     body: JSON.stringify({ query: print(document), variables }),
   });
   const text = await response.text();
@@ -307,7 +350,7 @@ async function overSse(url: string, apiKey: string, document: AnyDocument, varia
   return { status: response.status, contentType: response.headers.get('content-type'), events, end };
 }
 
-describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a nonexistent id', () => {
+describe("tenant isolation matrix: B's key on A's ids answers exactly like a nonexistent id", () => {
   let t: TestApp;
   let world: World;
   const clients = {} as Record<Tenant, Client>;
@@ -320,7 +363,12 @@ describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a n
   const counts: Record<Channel, number> = { HTTP: 0, WebSocket: 0, SSE: 0 };
   const controls: Record<Channel, number> = { HTTP: 0, WebSocket: 0, SSE: 0 };
 
-  function send(transport: Transport, tenant: Tenant, document: AnyDocument, variables: Record<string, unknown>): Promise<unknown> {
+  function send(
+    transport: Transport,
+    tenant: Tenant,
+    document: AnyDocument,
+    variables: Record<string, unknown>,
+  ): Promise<unknown> {
     const apiKey = t.keys[tenant]!;
     switch (transport) {
       case 'HTTP':
@@ -342,15 +390,25 @@ describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a n
       { input: { productUrl: 'https://isolation-shop.example/item?sandbox_after_polls=1', email: 'ada@example.com' } },
       { apiKey },
     );
-    const payervault = await t.request(IsolationCreatePayerVaultDocument, { input: { customerId: 'cust-isolation' } }, { apiKey });
+    const payervault = await t.request(
+      IsolationCreatePayerVaultDocument,
+      { input: { customerId: 'cust-isolation' } },
+      { apiKey },
+    );
     const stan = await t.request(
       IsolationCreateStanDocument,
-      { input: { returnUrl: 'https://isolation-shop.example/return', lineItems: [{ productId: 'p1', quantity: 2, unitPrice: 1250 }] } },
+      {
+        input: {
+          returnUrl: 'https://isolation-shop.example/return',
+          lineItems: [{ productId: 'p1', quantity: 2, unitPrice: 1250 }],
+        },
+      },
       { apiKey },
     );
     const checkouts = {
       SmartCheckout: expectType(smart.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout,
-      PayerVaultCheckout: expectType(payervault.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout,
+      PayerVaultCheckout: expectType(payervault.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess')
+        .checkout,
       StanCheckout: expectType(stan.data?.createStanCheckout, 'CreateStanCheckoutSuccess').checkout,
     };
     // Merchant ids are not in the create documents' selection (they differ between any two creates).
@@ -367,7 +425,10 @@ describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a n
       for (const c of cases) {
         if (c.kind !== 'list') continue;
         for (const tenant of ['a', 'b'] as const) {
-          before.set(`${transport}|${tenant}|${c.name}`, normalised(await send(transport, tenant, c.document, c.variables), []));
+          before.set(
+            `${transport}|${tenant}|${c.name}`,
+            normalised(await send(transport, tenant, c.document, c.variables), []),
+          );
         }
       }
     }
@@ -385,7 +446,11 @@ describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a n
     const a = await create('a');
     const page = await t.request(IsolationCheckoutsDocument, { first: 100 }, { apiKey: t.keys.a! });
     world = { a, b, aCursors: page.data!.checkouts.edges.map((edge) => edge.cursor) };
-    aAsCreated = await Promise.all(CHECKOUT_TYPENAMES.map((typename) => t.request(IsolationCheckoutDocument, { id: a[typename].id }, { apiKey: t.keys.a! }).then((r) => r.data)));
+    aAsCreated = await Promise.all(
+      CHECKOUT_TYPENAMES.map((typename) =>
+        t.request(IsolationCheckoutDocument, { id: a[typename].id }, { apiKey: t.keys.a! }).then((r) => r.data),
+      ),
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -397,7 +462,7 @@ describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a n
     );
   });
 
-  it('sets the matrix up: A\'s ids are real, A\'s list is newest first, and A and B have separate merchants', () => {
+  it("sets the matrix up: A's ids are real, A's list is newest first, and A and B have separate merchants", () => {
     expect(world.aCursors).toHaveLength(3);
     for (const target of targets) expect(target.id(world), target.label).toBeTruthy();
     expect(world.a.SmartCheckout.merchantId).not.toBe(world.b.SmartCheckout.merchantId);
@@ -426,9 +491,11 @@ describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a n
     });
   }
 
-  it('B\'s calls changed nothing of A\'s (no refresh reached A\'s Smartcheckout checkout, which one poll would complete)', async () => {
+  it("B's calls changed nothing of A's (no refresh reached A's Smartcheckout checkout, which one poll would complete)", async () => {
     const now = await Promise.all(
-      CHECKOUT_TYPENAMES.map((typename) => t.request(IsolationCheckoutDocument, { id: world.a[typename].id }, { apiKey: t.keys.a! }).then((r) => r.data)),
+      CHECKOUT_TYPENAMES.map((typename) =>
+        t.request(IsolationCheckoutDocument, { id: world.a[typename].id }, { apiKey: t.keys.a! }).then((r) => r.data),
+      ),
     );
     expect(now).toEqual(aAsCreated);
     const smart = now[0]!.checkout!;
@@ -472,7 +539,10 @@ describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a n
       provider: 'createSmartCheckout',
       document: IsolationCreateSmartDocument,
       field: 'createSmartCheckout',
-      input: (variant) => ({ productUrl: `https://isolation-shop.example/item-${variant}?sandbox_after_polls=5`, email: `shopper${variant}@example.com` }),
+      input: (variant) => ({
+        productUrl: `https://isolation-shop.example/item-${variant}?sandbox_after_polls=5`,
+        email: `shopper${variant}@example.com`,
+      }),
     },
     {
       provider: 'createPayerVaultCheckout',
@@ -484,7 +554,10 @@ describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a n
       provider: 'createStanCheckout',
       document: IsolationCreateStanDocument,
       field: 'createStanCheckout',
-      input: (variant) => ({ returnUrl: 'https://isolation-shop.example/return', lineItems: [{ productId: `p${variant}`, quantity: variant, unitPrice: 700 }] }),
+      input: (variant) => ({
+        returnUrl: 'https://isolation-shop.example/return',
+        lineItems: [{ productId: `p${variant}`, quantity: variant, unitPrice: 700 }],
+      }),
     },
   ];
 
@@ -493,7 +566,12 @@ describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a n
   }
 
   /** The create's checkout id and the answer with it (and the key, if echoed) normalised. */
-  function createdIn(transport: Transport, answer: unknown, field: string, key: string): { id: string | undefined; text: string } {
+  function createdIn(
+    transport: Transport,
+    answer: unknown,
+    field: string,
+    key: string,
+  ): { id: string | undefined; text: string } {
     const payload =
       transport === 'HTTP'
         ? (answer as { body: CreateAnswer }).body
@@ -511,7 +589,14 @@ describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a n
           const sameKey = `iso-same-${randomUUID()}`;
           const otherKey = `iso-other-${randomUUID()}`;
           const run = async (tenant: Tenant, variant: 1 | 2, key: string) =>
-            createdIn(transport, await send(transport, tenant, create.document, { input: { ...create.input(variant), idempotencyKey: key } }), create.field, key);
+            createdIn(
+              transport,
+              await send(transport, tenant, create.document, {
+                input: { ...create.input(variant), idempotencyKey: key },
+              }),
+              create.field,
+              key,
+            );
 
           const aFirst = await run('a', 1, sameKey);
           const aOther = await run('a', 1, otherKey);
@@ -533,8 +618,12 @@ describe('tenant isolation matrix: B\'s key on A\'s ids answers exactly like a n
 
           // B's checkouts are B's own, invisible to A; A's are still A's alone.
           for (const id of [bSame.id!, bOther.id!]) {
-            expect((await t.request(IsolationCheckoutDocument, { id }, { apiKey: t.keys.b! })).data?.checkout?.id).toBe(id);
-            expect((await t.request(IsolationCheckoutDocument, { id }, { apiKey: t.keys.a! })).data?.checkout).toBeNull();
+            expect((await t.request(IsolationCheckoutDocument, { id }, { apiKey: t.keys.b! })).data?.checkout?.id).toBe(
+              id,
+            );
+            expect(
+              (await t.request(IsolationCheckoutDocument, { id }, { apiKey: t.keys.a! })).data?.checkout,
+            ).toBeNull();
           }
 
           // Controls: for A the keys do mean something: a replay of its own checkout, and a reuse error.

@@ -37,7 +37,12 @@ afterAll(() => {
   console.log(`limits.test.ts: ${cases.http} limit cases tried over HTTP, ${cases.ws} over WebSocket`);
 });
 
-async function postRaw(t: TestApp, body: string, headers: Record<string, string> = {}, apiKey: string | null = t.keys.a!): Promise<Outcome> {
+async function postRaw(
+  t: TestApp,
+  body: string,
+  headers: Record<string, string> = {},
+  apiKey: string | null = t.keys.a!,
+): Promise<Outcome> {
   const response = await fetch(`${t.url}/graphql`, {
     method: 'POST',
     headers: {
@@ -56,8 +61,17 @@ async function postRaw(t: TestApp, body: string, headers: Record<string, string>
 }
 
 /** One operation over HTTP POST (JSON). */
-function post(t: TestApp, query: string, options: { apiKey?: string | null; variables?: Record<string, unknown> } = {}): Promise<Outcome> {
-  return postRaw(t, JSON.stringify({ query, variables: options.variables }), {}, options.apiKey === undefined ? t.keys.a! : options.apiKey);
+function post(
+  t: TestApp,
+  query: string,
+  options: { apiKey?: string | null; variables?: Record<string, unknown> } = {},
+): Promise<Outcome> {
+  return postRaw(
+    t,
+    JSON.stringify({ query, variables: options.variables }),
+    {},
+    options.apiKey === undefined ? t.keys.a! : options.apiKey,
+  );
 }
 
 /** One operation over graphql-ws; resolves with its data and errors, or the close code if the socket was closed. */
@@ -97,7 +111,10 @@ function expectAccepted(outcome: Outcome): void {
 
 /** Refused with a GraphQL error that names the limit: no data, no 5xx, nothing masked, the socket still open. */
 function expectRefused(outcome: Outcome, pattern: RegExp): void {
-  expect(outcome.closeCode, `the socket was closed (${outcome.closeCode}) instead of answering with an error`).toBeUndefined();
+  expect(
+    outcome.closeCode,
+    `the socket was closed (${outcome.closeCode}) instead of answering with an error`,
+  ).toBeUndefined();
   expect(outcome.data ?? null).toBeNull();
   expect(outcome.errors?.length, JSON.stringify(outcome)).toBeGreaterThan(0);
   expect(messages(outcome).join(' | ')).toMatch(pattern);
@@ -106,7 +123,12 @@ function expectRefused(outcome: Outcome, pattern: RegExp): void {
 }
 
 /** The same document, over HTTP and over graphql-ws: the same answer. */
-async function bothWays(t: TestApp, client: Client, query: string, variables?: Record<string, unknown>): Promise<{ http: Outcome; ws: Outcome }> {
+async function bothWays(
+  t: TestApp,
+  client: Client,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<{ http: Outcome; ws: Outcome }> {
   const http = await post(t, query, { variables });
   const ws = await overWs(client, query, variables);
   return { http, ws };
@@ -173,7 +195,8 @@ describe('query limits, identical over HTTP and WebSocket (defaults of the confi
   });
 
   it(`aliases: ${LIMITS.maxAliases} are accepted, ${LIMITS.maxAliases + 1} refused`, async () => {
-    const aliased = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: node(id: "nothing-${i}") { id }`).join(' ')} }`;
+    const aliased = (n: number) =>
+      `{ ${Array.from({ length: n }, (_, i) => `a${i}: node(id: "nothing-${i}") { id }`).join(' ')} }`;
     const under = await bothWays(t, client, aliased(LIMITS.maxAliases));
     expectAccepted(under.http);
     expectAccepted(under.ws);
@@ -198,7 +221,8 @@ describe('query limits, identical over HTTP and WebSocket (defaults of the confi
   it(`tokens: ${LIMITS.maxTokens} are accepted, ${LIMITS.maxTokens + 1} refused`, async () => {
     // A long enum list in an argument: 5 characters per token, no cost (graphql-js caps repeated
     // identical fields, so those cannot pad a document to thousands of tokens).
-    const listOf = (k: number) => `{ checkouts(first: 1, filter: { status: [${' OPEN'.repeat(k)} ] }) { pageInfo { hasNextPage } } }`;
+    const listOf = (k: number) =>
+      `{ checkouts(first: 1, filter: { status: [${' OPEN'.repeat(k)} ] }) { pageInfo { hasNextPage } } }`;
     const around = tokenCount(listOf(0));
     const withTokens = (n: number) => listOf(n - around);
     expect(tokenCount(withTokens(LIMITS.maxTokens))).toBe(LIMITS.maxTokens);
@@ -303,10 +327,15 @@ describe('query limits, identical over HTTP and WebSocket (defaults of the confi
         expect(through.status, contentType).not.toBe(403);
         expect(messages(through).join(' ')).not.toMatch(csrfRefusal);
       }
-      const form = await postRaw(t, `query=${encodeURIComponent('{ __typename }')}`, { 'content-type': 'application/x-www-form-urlencoded', [CSRF_HEADER]: '1' });
+      const form = await postRaw(t, `query=${encodeURIComponent('{ __typename }')}`, {
+        'content-type': 'application/x-www-form-urlencoded',
+        [CSRF_HEADER]: '1',
+      });
       expectAccepted(form);
       expect(form.data).toEqual({ __typename: 'Query' });
-      const formWithout = await postRaw(t, `query=${encodeURIComponent('{ __typename }')}`, { 'content-type': 'application/x-www-form-urlencoded' });
+      const formWithout = await postRaw(t, `query=${encodeURIComponent('{ __typename }')}`, {
+        'content-type': 'application/x-www-form-urlencoded',
+      });
       expect(formWithout.status).toBe(403);
       expect(formWithout.data ?? null).toBeNull();
     });
@@ -385,12 +414,21 @@ describe('query limits, identical over HTTP and WebSocket (defaults of the confi
 
   it(`a chunked POST growing past ${LIMITS.maxBodyBytes} bytes answers 413, however it is cut`, async () => {
     const chunk = ' '.repeat(64 * 1024);
-    const parts = ['{"query":"{ __typename }",', ...Array.from({ length: Math.ceil(LIMITS.maxBodyBytes / chunk.length) + 1 }, () => chunk), '"extensions":{}}'];
+    const parts = [
+      '{"query":"{ __typename }",',
+      ...Array.from({ length: Math.ceil(LIMITS.maxBodyBytes / chunk.length) + 1 }, () => chunk),
+      '"extensions":{}}',
+    ];
     const answer = await postChunked(parts);
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toMatchObject({ errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
     // Just under the limit is fine.
-    const under = await postChunked(['{"query":"{ __typename }",', '"extensions":{"pad":"', 'x'.repeat(LIMITS.maxBodyBytes - 60), '"}}']);
+    const under = await postChunked([
+      '{"query":"{ __typename }",',
+      '"extensions":{"pad":"',
+      'x'.repeat(LIMITS.maxBodyBytes - 60),
+      '"}}',
+    ]);
     expect(under.status).toBe(200);
   });
 
@@ -407,7 +445,9 @@ describe('query limits, identical over HTTP and WebSocket (defaults of the confi
 });
 
 /** A raw graphql-transport-ws socket, acknowledged. */
-async function rawSocket(t: TestApp): Promise<{ socket: WebSocket; closed: Promise<{ code: number; reason: string; at: number }>; messages: unknown[] }> {
+async function rawSocket(
+  t: TestApp,
+): Promise<{ socket: WebSocket; closed: Promise<{ code: number; reason: string; at: number }>; messages: unknown[] }> {
   const socket = new WebSocket(`${t.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
   const messages: unknown[] = [];
   socket.on('message', (data) => messages.push(JSON.parse(String(data))));
@@ -433,8 +473,16 @@ describe('WebSocket transport limits', () => {
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${t.keys.a}` } }));
     await expect.poll(() => messages).toContainEqual({ type: 'connection_ack' });
     const ofBytes = (id: string, n: number) => {
-      const empty = JSON.stringify({ id, type: 'subscribe', payload: { query: '{ __typename }', variables: { pad: '' } } });
-      return JSON.stringify({ id, type: 'subscribe', payload: { query: '{ __typename }', variables: { pad: 'x'.repeat(n - empty.length) } } });
+      const empty = JSON.stringify({
+        id,
+        type: 'subscribe',
+        payload: { query: '{ __typename }', variables: { pad: '' } },
+      });
+      return JSON.stringify({
+        id,
+        type: 'subscribe',
+        payload: { query: '{ __typename }', variables: { pad: 'x'.repeat(n - empty.length) } },
+      });
     };
     cases.ws++;
     expect(Buffer.byteLength(ofBytes('1', WS_MAX_PAYLOAD_BYTES))).toBe(WS_MAX_PAYLOAD_BYTES);
@@ -461,13 +509,19 @@ describe('WebSocket transport limits', () => {
   }, 10_000);
 
   it(`${LIMITS.wsMaxSubscriptions} operations run at once on one socket; one more is refused with TOO_MANY_SUBSCRIPTIONS`, async () => {
-    const created = await t.request(CreateSmartCheckoutDocument, { input: { productUrl: 'https://shop.example/item?sandbox_amount=12.00', email: 'ada@example.com' } });
+    const created = await t.request(CreateSmartCheckoutDocument, {
+      input: { productUrl: 'https://shop.example/item?sandbox_amount=12.00', email: 'ada@example.com' },
+    });
     const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
     const client = wsClient(t.url, t.keys.a!);
     try {
-      const running = Array.from({ length: LIMITS.wsMaxSubscriptions }, () => recordSubscription(client, CheckoutStatusChangedDocument, { id }));
+      const running = Array.from({ length: LIMITS.wsMaxSubscriptions }, () =>
+        recordSubscription(client, CheckoutStatusChangedDocument, { id }),
+      );
       cases.ws += running.length;
-      await expect.poll(() => running.filter((subscription) => subscription.events.length > 0).length, { timeout: 15_000 }).toBe(LIMITS.wsMaxSubscriptions);
+      await expect
+        .poll(() => running.filter((subscription) => subscription.events.length > 0).length, { timeout: 15_000 })
+        .toBe(LIMITS.wsMaxSubscriptions);
       expect(running.every((subscription) => subscription.errors === undefined && !subscription.completed)).toBe(true);
 
       cases.ws++;
@@ -486,20 +540,29 @@ describe('WebSocket transport limits', () => {
   }, 30_000);
 
   it(`a burst of ${LIMITS.wsMaxSubscriptions + 20} subscribe messages at once: ${LIMITS.wsMaxSubscriptions} run, the others are refused`, async () => {
-    const created = await t.request(CreateSmartCheckoutDocument, { input: { productUrl: 'https://shop.example/item?sandbox_amount=13.00', email: 'ada@example.com' } });
+    const created = await t.request(CreateSmartCheckoutDocument, {
+      input: { productUrl: 'https://shop.example/item?sandbox_amount=13.00', email: 'ada@example.com' },
+    });
     const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
     const client = wsClient(t.url, t.keys.a!, { lazy: false });
     try {
       // All sent before the server answers any: the check must not let the burst through.
-      const burst = Array.from({ length: LIMITS.wsMaxSubscriptions + 20 }, () => recordSubscription(client, CheckoutStatusChangedDocument, { id }));
+      const burst = Array.from({ length: LIMITS.wsMaxSubscriptions + 20 }, () =>
+        recordSubscription(client, CheckoutStatusChangedDocument, { id }),
+      );
       cases.ws += burst.length;
       await expect
-        .poll(() => burst.filter((subscription) => subscription.events.length > 0 || subscription.errors !== undefined).length, { timeout: 15_000 })
+        .poll(
+          () =>
+            burst.filter((subscription) => subscription.events.length > 0 || subscription.errors !== undefined).length,
+          { timeout: 15_000 },
+        )
         .toBe(burst.length);
       const refused = burst.filter((subscription) => subscription.errors !== undefined);
       expect(burst.filter((subscription) => subscription.events.length > 0)).toHaveLength(LIMITS.wsMaxSubscriptions);
       expect(refused).toHaveLength(20);
-      for (const subscription of refused) expect(subscription.errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
+      for (const subscription of refused)
+        expect(subscription.errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
     } finally {
       await client.dispose();
     }
@@ -512,15 +575,21 @@ describe('WebSocket transport limits', () => {
     let sockets = 0;
     client.on('connected', () => sockets++);
     try {
-      const created = await t1.request(CreateSmartCheckoutDocument, { input: { productUrl: 'https://shop.example/item?sandbox_amount=12.00', email: 'ada@example.com' } });
+      const created = await t1.request(CreateSmartCheckoutDocument, {
+        input: { productUrl: 'https://shop.example/item?sandbox_amount=12.00', email: 'ada@example.com' },
+      });
       const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
       const first = recordSubscription(client, CheckoutStatusChangedDocument, { id });
       await expect.poll(() => first.events.length).toBe(1);
       cases.ws += 2;
-      expect((await overWs(client, '{ __typename }')).errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
+      expect((await overWs(client, '{ __typename }')).errors?.[0]).toMatchObject({
+        extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+      });
       // The client sends `complete`; the checkout does not change meanwhile (no poller).
       first.dispose();
-      await expect.poll(async () => (await overWs(client, '{ __typename }')).data ?? null, { timeout: 3_000, interval: 250 }).toEqual({ __typename: 'Query' });
+      await expect
+        .poll(async () => (await overWs(client, '{ __typename }')).data ?? null, { timeout: 3_000, interval: 250 })
+        .toEqual({ __typename: 'Query' });
       // Completed queries hold no place: many in a row on the one socket.
       for (let i = 0; i < 3; i++) expectAccepted(await overWs(client, '{ __typename }'));
       expect(sockets).toBe(1);
@@ -541,32 +610,34 @@ describe('WebSocket transport limits', () => {
     expect(failure).toBe('Server sent no subprotocol');
 
     // A raw upgrade that does not check: 101 without Sec-WebSocket-Protocol, then a 4406 close frame.
-    const { headers, frame } = await new Promise<{ headers: Record<string, unknown>; frame: Buffer }>((resolve, reject) => {
-      const req = httpRequest(`${t.url}/graphql`, {
-        headers: {
-          connection: 'Upgrade',
-          upgrade: 'websocket',
-          'sec-websocket-version': '13',
-          'sec-websocket-key': randomBytes(16).toString('base64'),
-          'sec-websocket-protocol': 'graphql-ws',
-        },
-      });
-      req.on('upgrade', (res, socket: Socket, head: Buffer) => {
-        let received = head;
-        const done = () => {
-          socket.destroy();
-          resolve({ headers: res.headers, frame: received });
-        };
-        if (received.length >= 4) return done();
-        socket.on('data', (chunk: Buffer) => {
-          received = Buffer.concat([received, chunk]);
-          if (received.length >= 4) done();
+    const { headers, frame } = await new Promise<{ headers: Record<string, unknown>; frame: Buffer }>(
+      (resolve, reject) => {
+        const req = httpRequest(`${t.url}/graphql`, {
+          headers: {
+            connection: 'Upgrade',
+            upgrade: 'websocket',
+            'sec-websocket-version': '13',
+            'sec-websocket-key': randomBytes(16).toString('base64'),
+            'sec-websocket-protocol': 'graphql-ws',
+          },
         });
-      });
-      req.on('response', (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)));
-      req.on('error', reject);
-      req.end();
-    });
+        req.on('upgrade', (res, socket: Socket, head: Buffer) => {
+          let received = head;
+          const done = () => {
+            socket.destroy();
+            resolve({ headers: res.headers, frame: received });
+          };
+          if (received.length >= 4) return done();
+          socket.on('data', (chunk: Buffer) => {
+            received = Buffer.concat([received, chunk]);
+            if (received.length >= 4) done();
+          });
+        });
+        req.on('response', (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)));
+        req.on('error', reject);
+        req.end();
+      },
+    );
     expect(headers['sec-websocket-protocol']).toBeUndefined();
     expect(frame[0]).toBe(0x88); // FIN + close
     expect(frame.readUInt16BE(2)).toBe(4406); // SubprotocolNotAcceptable
@@ -582,7 +653,12 @@ describe('production posture', () => {
   beforeAll(async () => {
     [production, configured] = await Promise.all([
       startTestApp({ NODE_ENV: 'production' }),
-      startTestApp({ NODE_ENV: 'production', INTROSPECTION: 'on', GRAPHIQL: 'on', CORS_ORIGINS: 'https://shop.example' }),
+      startTestApp({
+        NODE_ENV: 'production',
+        INTROSPECTION: 'on',
+        GRAPHIQL: 'on',
+        CORS_ORIGINS: 'https://shop.example',
+      }),
     ]);
     productionClient = wsClient(production.url, production.keys.a!);
     configuredClient = wsClient(configured.url, configured.keys.a!);
@@ -602,7 +678,8 @@ describe('production posture', () => {
       const typo = await bothWays(t, client, '{ checkoutz(id: "x") { id } }');
       expectRefused(typo.http, /Cannot query field "checkoutz" on type "Query"/);
       expectRefused(typo.ws, /Cannot query field "checkoutz" on type "Query"/);
-      for (const outcome of [typo.http, typo.ws]) expect(messages(outcome).join(' ')).not.toMatch(/Did you mean|"checkouts?"/);
+      for (const outcome of [typo.http, typo.ws])
+        expect(messages(outcome).join(' ')).not.toMatch(/Did you mean|"checkouts?"/);
       expect(messages(typo.ws)).toEqual(messages(typo.http));
     }
   });
@@ -636,7 +713,11 @@ describe('production posture', () => {
     const preflight = (t: TestApp, origin: string) =>
       fetch(`${t.url}/graphql`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type, authorization',
+        },
       });
     const shop = await preflight(configured, 'https://shop.example');
     expect(shop.status).toBeLessThan(300);
@@ -651,15 +732,28 @@ describe('production posture', () => {
     const none = await preflight(production, 'https://shop.example');
     expect(none.headers.get('access-control-allow-origin')).toBeNull();
     // Nor on an actual request.
-    const actual = await postRaw(production, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://shop.example' }, production.keys.a!);
+    const actual = await postRaw(
+      production,
+      JSON.stringify({ query: '{ __typename }' }),
+      { origin: 'https://shop.example' },
+      production.keys.a!,
+    );
     expectAccepted(actual);
     expect(actual.headers!.get('access-control-allow-origin')).toBeNull();
-    const allowed = await postRaw(configured, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://shop.example' }, configured.keys.a!);
+    const allowed = await postRaw(
+      configured,
+      JSON.stringify({ query: '{ __typename }' }),
+      { origin: 'https://shop.example' },
+      configured.keys.a!,
+    );
     expect(allowed.headers!.get('access-control-allow-origin')).toBe('https://shop.example');
   });
 
   it('security headers in production too', async () => {
-    for (const response of [await fetch(`${production.url}/health`), await fetch(`${production.url}/graphql`, { headers: { accept: 'text/html' } })]) {
+    for (const response of [
+      await fetch(`${production.url}/health`),
+      await fetch(`${production.url}/graphql`, { headers: { accept: 'text/html' } }),
+    ]) {
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       expect(response.headers.get('referrer-policy')).toBe('no-referrer');
       expect(response.headers.get('x-frame-options')).toBe('DENY');
@@ -674,14 +768,19 @@ describe('rate limit per API key', () => {
     expect(LIMITS.ratePerMinute).toBe(6_000);
   });
 
-  if (!process.env.REDIS_URL) console.log('limits.test.ts: the rate limit shared across instances is skipped: it needs REDIS_URL');
+  if (!process.env.REDIS_URL)
+    console.log('limits.test.ts: the rate limit shared across instances is skipped: it needs REDIS_URL');
   it.skipIf(!process.env.REDIS_URL)('counts one allowance across instances sharing REDIS_URL', async () => {
     const apiKeys = `shared-${randomBytes(4).toString('hex')}:shared-key-${randomBytes(8).toString('hex')}`;
     const key = apiKeys.slice(apiKeys.indexOf(':') + 1);
-    const [one, two] = [await startTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE), API_KEYS: apiKeys }), await startTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE), API_KEYS: apiKeys })];
+    const [one, two] = [
+      await startTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE), API_KEYS: apiKeys }),
+      await startTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE), API_KEYS: apiKeys }),
+    ];
     try {
       const statuses = [];
-      for (let i = 0; i < PER_MINUTE + 1; i++) statuses.push((await post(i % 2 === 0 ? one : two, '{ __typename }', { apiKey: key })).status);
+      for (let i = 0; i < PER_MINUTE + 1; i++)
+        statuses.push((await post(i % 2 === 0 ? one : two, '{ __typename }', { apiKey: key })).status);
       expect(statuses).toEqual([...Array<number>(PER_MINUTE).fill(200), 429]);
     } finally {
       await Promise.all([one.stop(), two.stop()]);

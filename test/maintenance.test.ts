@@ -9,7 +9,7 @@ import {
   CheckoutStatusChangedDocument,
   CreatePayerVaultCheckoutDocument,
 } from './generated/graphql.js';
-import { expectType, isolatedDatabase, startTestApp, type GraphQLResponse, type TestApp } from './support/app.js';
+import { expectType, isolatedDatabase, startTestApp, type GraphQLResponse, } from './support/app.js';
 import { recordSubscription, wsClient } from './support/subscriptions.js';
 
 /*
@@ -42,7 +42,10 @@ async function startMaintenanceApp(label: string, env: Record<string, string> = 
   // The tenant behind t.keys.a, read from a checkout it creates (a sandbox link).
   const created = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-tenant-probe' } });
   const probe = expectType(clean(created).createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout;
-  const [row] = await t.app.database.db.select().from(checkouts).where(eq(checkouts.id, rowIdOf(probe.id)));
+  const [row] = await t.app.database.db
+    .select()
+    .from(checkouts)
+    .where(eq(checkouts.id, rowIdOf(probe.id)));
   return {
     t,
     database,
@@ -85,7 +88,11 @@ async function pastGrace(m: MaintenanceApp, rowId: string) {
 }
 
 async function eventsOf(m: MaintenanceApp, rowId: string) {
-  return m.t.app.database.db.select().from(checkoutEvents).where(eq(checkoutEvents.checkoutId, rowId)).orderBy(checkoutEvents.id);
+  return m.t.app.database.db
+    .select()
+    .from(checkoutEvents)
+    .where(eq(checkoutEvents.checkoutId, rowId))
+    .orderBy(checkoutEvents.id);
 }
 
 describe('checkouts left PENDING by a crash', () => {
@@ -108,7 +115,10 @@ describe('checkouts left PENDING by a crash', () => {
 
       // Within the grace period: untouched.
       expect(await m.t.app.maintenance.runOnce()).toMatchObject({ abandoned: 0 });
-      expect(clean(await m.t.request(CheckoutDocument, { id })).checkout).toMatchObject({ status: 'PENDING', notes: null });
+      expect(clean(await m.t.request(CheckoutDocument, { id })).checkout).toMatchObject({
+        status: 'PENDING',
+        notes: null,
+      });
 
       await pastGrace(m, row.id);
       expect(await m.t.app.maintenance.runOnce()).toMatchObject({ abandoned: 1 });
@@ -135,11 +145,15 @@ describe('checkouts left PENDING by a crash', () => {
     }
   });
 
-  it('leaves a PENDING row alone once its create has recorded the provider\'s answer', async () => {
+  it("leaves a PENDING row alone once its create has recorded the provider's answer", async () => {
     const row = await crashedCreate(m);
     await pastGrace(m, row.id);
     // The create call finished after all (late, but before the sweep).
-    await m.repository.applySnapshot(row.id, { status: 'PROCESSING', providerCheckoutId: 'late-answer' }, 'smartcheckout');
+    await m.repository.applySnapshot(
+      row.id,
+      { status: 'PROCESSING', providerCheckoutId: 'late-answer' },
+      'smartcheckout',
+    );
     expect(await m.t.app.maintenance.runOnce()).toMatchObject({ abandoned: 0 });
     const checkout = clean(await m.t.request(CheckoutDocument, { id: smartGlobalId(row.id) })).checkout!;
     expect(checkout).toMatchObject({ status: 'PROCESSING', providerCheckoutId: 'late-answer', notes: null });
@@ -156,60 +170,76 @@ describe('checkouts left PENDING by a crash', () => {
     const statuses = await m.t.app.database.db
       .select({ status: checkouts.status })
       .from(checkouts)
-      .where(inArray(checkouts.id, rows.map((row) => row.id)));
+      .where(
+        inArray(
+          checkouts.id,
+          rows.map((row) => row.id),
+        ),
+      );
     expect(statuses).toHaveLength(103);
     expect(new Set(statuses.map((s) => s.status))).toEqual(new Set(['UNKNOWN']));
   });
 });
 
 if (!process.env.DATABASE_URL) {
-  console.log('maintenance.test.ts: the sweep-versus-late-answer race needs PostgreSQL (row locks across connections); set DATABASE_URL to run it.');
+  console.log(
+    'maintenance.test.ts: the sweep-versus-late-answer race needs PostgreSQL (row locks across connections); set DATABASE_URL to run it.',
+  );
 }
 
-describe.runIf(Boolean(process.env.DATABASE_URL))('a create answering while the sweep is marking it (PostgreSQL)', () => {
-  let m: MaintenanceApp;
-  beforeAll(async () => {
-    m = await startMaintenanceApp('maintenance_race');
-  });
-  afterAll(async () => {
-    await m?.stop();
-  });
+describe.runIf(Boolean(process.env.DATABASE_URL))(
+  'a create answering while the sweep is marking it (PostgreSQL)',
+  () => {
+    let m: MaintenanceApp;
+    beforeAll(async () => {
+      m = await startMaintenanceApp('maintenance_race');
+    });
+    afterAll(async () => {
+      await m?.stop();
+    });
 
-  it('does not overwrite the answer recorded after the sweep found the row stale', async () => {
-    const row = await crashedCreate(m);
-    await pastGrace(m, row.id);
-    // Another connection holds the row, as the create recording its answer would.
-    let result: Awaited<ReturnType<MaintenanceApp['t']['app']['maintenance']['runOnce']>> | undefined;
-    const other = new pg.Client({ connectionString: m.database.url });
-    await other.connect();
-    try {
-      await other.query('begin');
-      await other.query('select id from checkouts where id = $1 for update', [row.id]);
-      // The sweep finds the row stale, then waits for the lock to mark it.
-      const round = m.t.app.maintenance.runOnce();
-      await vi.waitFor(
-        async () => {
-          const { rows } = await other.query(
-            "select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-          );
-          expect(rows[0].waiting).toBeGreaterThanOrEqual(1);
-        },
-        { timeout: 5000, interval: 20 },
-      );
-      await other.query("update checkouts set status = 'PROCESSING', provider_checkout_id = 'raced', updated_at = now() where id = $1", [row.id]);
-      await other.query("insert into checkout_events (checkout_id, status, source) values ($1, 'PROCESSING', 'smartcheckout')", [row.id]);
-      await other.query('commit');
-      result = await round;
-    } finally {
-      await other.end();
-    }
-    const [stored] = await m.t.app.database.db.select().from(checkouts).where(eq(checkouts.id, row.id));
-    expect(stored).toMatchObject({ status: 'PROCESSING', providerCheckoutId: 'raced', notes: null });
-    expect((await eventsOf(m, row.id)).map((e) => e.status)).toEqual(['PENDING', 'PROCESSING']);
-    // runOnce() is documented to return "how many checkouts became UNKNOWN": none did here.
-    expect(result).toMatchObject({ abandoned: 0 });
-  });
-});
+    it('does not overwrite the answer recorded after the sweep found the row stale', async () => {
+      const row = await crashedCreate(m);
+      await pastGrace(m, row.id);
+      // Another connection holds the row, as the create recording its answer would.
+      let result: Awaited<ReturnType<MaintenanceApp['t']['app']['maintenance']['runOnce']>> | undefined;
+      const other = new pg.Client({ connectionString: m.database.url });
+      await other.connect();
+      try {
+        await other.query('begin');
+        await other.query('select id from checkouts where id = $1 for update', [row.id]);
+        // The sweep finds the row stale, then waits for the lock to mark it.
+        const round = m.t.app.maintenance.runOnce();
+        await vi.waitFor(
+          async () => {
+            const { rows } = await other.query(
+              "select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+            );
+            expect(rows[0].waiting).toBeGreaterThanOrEqual(1);
+          },
+          { timeout: 5000, interval: 20 },
+        );
+        await other.query(
+          "update checkouts set status = 'PROCESSING', provider_checkout_id = 'raced', updated_at = now() where id = $1",
+          [row.id],
+        );
+        await other.query(
+          "insert into checkout_events (checkout_id, status, source) values ($1, 'PROCESSING', 'smartcheckout')",
+          [row.id],
+        );
+        await other.query('commit');
+        result = await round;
+      } finally {
+        await other.end();
+      }
+      const [stored] = await m.t.app.database.db.select().from(checkouts).where(eq(checkouts.id, row.id));
+      expect(stored).toMatchObject({ status: 'PROCESSING', providerCheckoutId: 'raced', notes: null });
+      expect((await eventsOf(m, row.id)).map((e) => e.status)).toEqual(['PENDING', 'PROCESSING']);
+      // runOnce() is documented to return "how many checkouts became UNKNOWN": none did here.
+      expect(result).toMatchObject({ abandoned: 0 });
+    });
+  },
+);
 
 describe('idempotency key pruning', () => {
   let m: MaintenanceApp;
@@ -222,11 +252,18 @@ describe('idempotency key pruning', () => {
   });
 
   async function linkWithKey(key: string, customerId = 'cust-prune') {
-    const response = await m.t.request(CreatePayerVaultCheckoutDocument, { input: { customerId, idempotencyKey: key } });
+    const response = await m.t.request(CreatePayerVaultCheckoutDocument, {
+      input: { customerId, idempotencyKey: key },
+    });
     return expectType(clean(response).createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout;
   }
   const rowOf = async (globalId: string) =>
-    (await m.t.app.database.db.select().from(checkouts).where(eq(checkouts.id, rowIdOf(globalId))))[0]!;
+    (
+      await m.t.app.database.db
+        .select()
+        .from(checkouts)
+        .where(eq(checkouts.id, rowIdOf(globalId)))
+    )[0]!;
   const age = (globalId: string, hours: number) =>
     m.t.app.database.db
       .update(checkouts)
@@ -255,14 +292,20 @@ describe('idempotency key pruning', () => {
     expect((await linkWithKey(youngKey)).id).toBe(young.id);
     const again = await linkWithKey(oldKey, 'cust-someone-else');
     expect(again.id).not.toBe(old.id);
-    expect(clean(await m.t.request(CheckoutDocument, { id: old.id })).checkout).toMatchObject({ id: old.id, status: 'OPEN' });
+    expect(clean(await m.t.request(CheckoutDocument, { id: old.id })).checkout).toMatchObject({
+      id: old.id,
+      status: 'OPEN',
+    });
   });
 });
 
 describe('idempotency key pruning with IDEMPOTENCY_KEY_TTL_HOURS=48', () => {
   let m: MaintenanceApp;
   beforeAll(async () => {
-    m = await startMaintenanceApp('maintenance_ttl', { IDEMPOTENCY_KEY_TTL_HOURS: '48', CHECKOUT_OPEN_TTL_SECONDS: String(365 * 86_400) });
+    m = await startMaintenanceApp('maintenance_ttl', {
+      IDEMPOTENCY_KEY_TTL_HOURS: '48',
+      CHECKOUT_OPEN_TTL_SECONDS: String(365 * 86_400),
+    });
   });
   afterAll(async () => {
     await m?.stop();
@@ -271,14 +314,30 @@ describe('idempotency key pruning with IDEMPOTENCY_KEY_TTL_HOURS=48', () => {
   it('keeps a 25-hour-old key and forgets a 49-hour-old one', async () => {
     const created = [];
     for (const key of [`k25-${randomUUID()}`, `k49-${randomUUID()}`]) {
-      const response = await m.t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-ttl', idempotencyKey: key } });
-      created.push({ key, id: rowIdOf(expectType(clean(response).createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout.id) });
+      const response = await m.t.request(CreatePayerVaultCheckoutDocument, {
+        input: { customerId: 'cust-ttl', idempotencyKey: key },
+      });
+      created.push({
+        key,
+        id: rowIdOf(
+          expectType(clean(response).createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout.id,
+        ),
+      });
     }
     const [k25, k49] = created as [(typeof created)[0], (typeof created)[0]];
-    await m.t.app.database.db.update(checkouts).set({ createdAt: sql`now() - interval '25 hours'` }).where(eq(checkouts.id, k25.id));
-    await m.t.app.database.db.update(checkouts).set({ createdAt: sql`now() - interval '49 hours'` }).where(eq(checkouts.id, k49.id));
+    await m.t.app.database.db
+      .update(checkouts)
+      .set({ createdAt: sql`now() - interval '25 hours'` })
+      .where(eq(checkouts.id, k25.id));
+    await m.t.app.database.db
+      .update(checkouts)
+      .set({ createdAt: sql`now() - interval '49 hours'` })
+      .where(eq(checkouts.id, k49.id));
     expect(await m.t.app.maintenance.runOnce()).toEqual({ abandoned: 0, prunedKeys: 1 });
-    const rows = await m.t.app.database.db.select().from(checkouts).where(inArray(checkouts.id, [k25.id, k49.id]));
+    const rows = await m.t.app.database.db
+      .select()
+      .from(checkouts)
+      .where(inArray(checkouts.id, [k25.id, k49.id]));
     const byId = new Map(rows.map((row) => [row.id, row]));
     expect(byId.get(k25.id)!.idempotencyKey).toBe(k25.key);
     expect(byId.get(k49.id)).toMatchObject({ idempotencyKey: null, requestHash: null });

@@ -28,7 +28,9 @@ const PREVIOUS_VERSION_LAST = '0004_poll_answer_hash';
 async function previousMigrations(): Promise<{ folder: string; remove(): Promise<void> }> {
   const folder = await mkdtemp(join(tmpdir(), 'cg-migrations-'));
   await cp(MIGRATIONS, folder, { recursive: true });
-  const journal = JSON.parse(await readFile(join(folder, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+  const journal = JSON.parse(await readFile(join(folder, 'meta/_journal.json'), 'utf8')) as {
+    entries: { tag: string }[];
+  };
   const last = journal.entries.findIndex((entry) => entry.tag === PREVIOUS_VERSION_LAST);
   expect(last).toBeGreaterThanOrEqual(0);
   for (const entry of journal.entries.slice(last + 1)) await rm(join(folder, `${entry.tag}.sql`));
@@ -70,7 +72,10 @@ async function previousVersionDatabase(): Promise<{ open(): Promise<DatabaseHand
       } finally {
         await client.end();
       }
-      return { open: () => openDatabase({ databaseUrl: database.url, dataDir: 'unused' }), drop: () => database.drop() };
+      return {
+        open: () => openDatabase({ databaseUrl: database.url, dataDir: 'unused' }),
+        drop: () => database.drop(),
+      };
     }
     const dataDir = await mkdtemp(join(tmpdir(), 'cg-pglite-'));
     const client = await PGlite.create(dataDir);
@@ -86,7 +91,8 @@ async function previousVersionDatabase(): Promise<{ open(): Promise<DatabaseHand
 describe(`upgrading a previous-version database (${DATABASE_KIND})`, () => {
   let previous: Awaited<ReturnType<typeof previousVersionDatabase>>;
   let database: DatabaseHandle;
-  const query = async <T>(text: string): Promise<T[]> => ((await database.db.execute(sql.raw(text))) as unknown as { rows: T[] }).rows;
+  const query = async <T>(text: string): Promise<T[]> =>
+    ((await database.db.execute(sql.raw(text))) as unknown as { rows: T[] }).rows;
 
   beforeAll(async () => {
     previous = await previousVersionDatabase();
@@ -110,7 +116,9 @@ describe(`upgrading a previous-version database (${DATABASE_KIND})`, () => {
       'line_items.unit_price: bigint',
       'poll_schedules.answer_errors: integer',
     ]);
-    const indexes = await query<{ indexname: string }>(`select indexname from pg_indexes where tablename = 'checkouts' and indexname = 'checkouts_open_created_at'`);
+    const indexes = await query<{ indexname: string }>(
+      `select indexname from pg_indexes where tablename = 'checkouts' and indexname = 'checkouts_open_created_at'`,
+    );
     expect(indexes).toHaveLength(1);
   });
 
@@ -128,7 +136,9 @@ describe(`upgrading a previous-version database (${DATABASE_KIND})`, () => {
       checkout_events: 4,
       poll_schedules: 1,
     });
-    const stan = await database.db.query.checkouts.findFirst({ where: (table, { eq }) => eq(table.id, '22222222-2222-4222-8222-222222222222') });
+    const stan = await database.db.query.checkouts.findFirst({
+      where: (table, { eq }) => eq(table.id, '22222222-2222-4222-8222-222222222222'),
+    });
     expect(stan).toMatchObject({
       status: 'OPEN',
       currency: 'EUR',
@@ -144,15 +154,28 @@ describe(`upgrading a previous-version database (${DATABASE_KIND})`, () => {
       [null, null, null],
     ]);
     const schedule = await database.db.query.pollSchedules.findFirst();
-    expect(schedule).toMatchObject({ checkoutId: '33333333-3333-4333-8333-333333333333', attempts: 4, lastAnswerHash: 'answer-hash', answerErrors: 0 });
+    expect(schedule).toMatchObject({
+      checkoutId: '33333333-3333-4333-8333-333333333333',
+      attempts: 4,
+      lastAnswerHash: 'answer-hash',
+      answerErrors: 0,
+    });
   });
 
   it('now stores amounts past 32 bits, read back as exact numbers', async () => {
-    await query(`update checkouts set total_amount = 9007199254740991 where id = '22222222-2222-4222-8222-222222222222'`);
-    await query(`update line_items set unit_price = 2500000000, total = 2500000000 where checkout_id = '22222222-2222-4222-8222-222222222222'`);
-    const stan = await database.db.query.checkouts.findFirst({ where: (table, { eq }) => eq(table.id, '22222222-2222-4222-8222-222222222222') });
+    await query(
+      `update checkouts set total_amount = 9007199254740991 where id = '22222222-2222-4222-8222-222222222222'`,
+    );
+    await query(
+      `update line_items set unit_price = 2500000000, total = 2500000000 where checkout_id = '22222222-2222-4222-8222-222222222222'`,
+    );
+    const stan = await database.db.query.checkouts.findFirst({
+      where: (table, { eq }) => eq(table.id, '22222222-2222-4222-8222-222222222222'),
+    });
     expect(stan!.totalAmount).toBe(Number.MAX_SAFE_INTEGER);
-    const [line] = await database.db.query.lineItems.findMany({ where: (table, { eq }) => eq(table.checkoutId, '22222222-2222-4222-8222-222222222222') });
+    const [line] = await database.db.query.lineItems.findMany({
+      where: (table, { eq }) => eq(table.checkoutId, '22222222-2222-4222-8222-222222222222'),
+    });
     expect(line).toMatchObject({ unitPrice: 2_500_000_000, total: 2_500_000_000 });
   });
 
@@ -160,8 +183,12 @@ describe(`upgrading a previous-version database (${DATABASE_KIND})`, () => {
     await database.close();
     database = await previous.open();
     const applied = await query<{ count: number }>(`select count(*)::int as count from drizzle.__drizzle_migrations`);
-    const journal = JSON.parse(await readFile(join(MIGRATIONS, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] };
+    const journal = JSON.parse(await readFile(join(MIGRATIONS, 'meta/_journal.json'), 'utf8')) as {
+      entries: unknown[];
+    };
     expect(Number(applied[0]!.count)).toBe(journal.entries.length);
-    expect((await query<{ count: number }>(`select count(*)::int as count from checkouts`))[0]).toMatchObject({ count: 2 });
+    expect((await query<{ count: number }>(`select count(*)::int as count from checkouts`))[0]).toMatchObject({
+      count: 2,
+    });
   });
 });

@@ -12,7 +12,14 @@ import {
   type CheckoutStatusChangedSubscription,
 } from './generated/graphql.js';
 import { expectType, isolatedDatabase } from './support/app.js';
-import { gql, killAllServerProcesses, startServerProcess, stopServerProcess, waitFor, type ServerProcess } from './support/process.js';
+import { waitFor } from './support/async.js';
+import {
+  gql,
+  killAllServerProcesses,
+  startServerProcess,
+  stopServerProcess,
+  type ServerProcess,
+} from './support/process.js';
 import { recordSubscription, wsClient } from './support/subscriptions.js';
 
 /*
@@ -149,7 +156,6 @@ class ProviderFront {
   }
 }
 
-
 /** A tenant of its own for one test, known to every server started with its API_KEYS. */
 function newTenant() {
   const suffix = randomUUID().slice(0, 8);
@@ -164,7 +170,10 @@ interface Created {
 
 async function createCheckout(server: ServerProcess, apiKey: string, afterPolls: number, n: number): Promise<Created> {
   const result = await gql(server, apiKey, CreateSmartCheckoutDocument, {
-    input: { productUrl: `https://shop.example/item-${n}?sandbox_after_polls=${afterPolls}&sandbox_amount=12.50`, email: 'ada@example.com' },
+    input: {
+      productUrl: `https://shop.example/item-${n}?sandbox_after_polls=${afterPolls}&sandbox_amount=12.50`,
+      email: 'ada@example.com',
+    },
   });
   expect(result.errors).toBeUndefined();
   const { checkout } = expectType(result.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess');
@@ -204,14 +213,15 @@ function subscribeSse(server: ServerProcess, apiKey: string, id: string) {
     let buffer = '';
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const event = /^event: (\w+)/m.exec(block)?.[1];
         const data = /^data: (.*)$/m.exec(block)?.[1];
         if (event === 'next' && data) {
-          events.push((JSON.parse(data) as { data: CheckoutStatusChangedSubscription }).data.checkoutStatusChanged.status);
+          events.push(
+            (JSON.parse(data) as { data: CheckoutStatusChangedSubscription }).data.checkoutStatusChanged.status,
+          );
         }
         if (event === 'complete') completed = true;
       }
@@ -252,7 +262,11 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
   });
 
   /** Environment of a server process for `tenant`, talking to the provider through proxy port `providerUrl`. */
-  function serverEnv(tenant: { name: string; key: string }, providerUrl: string, extra: Record<string, string>): Record<string, string> {
+  function serverEnv(
+    tenant: { name: string; key: string },
+    providerUrl: string,
+    extra: Record<string, string>,
+  ): Record<string, string> {
     return {
       DATABASE_URL: databaseUrl,
       REDIS_URL: REDIS_URL!,
@@ -274,7 +288,12 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
 
   /** Poll schedules of the tenant's checkouts, by provider checkout id. */
   async function schedulesOf(tenant: string) {
-    const { rows } = await sql.query<{ provider_checkout_id: string; lease_owner: string | null; lease_expires_at: Date | null; live: boolean }>(
+    const { rows } = await sql.query<{
+      provider_checkout_id: string;
+      lease_owner: string | null;
+      lease_expires_at: Date | null;
+      live: boolean;
+    }>(
       `select c.provider_checkout_id, s.lease_owner, s.lease_expires_at, coalesce(s.lease_expires_at > now(), false) as live
          from poll_schedules s join checkouts c on c.id = s.checkout_id
         where c.tenant = $1`,
@@ -304,11 +323,14 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
         const created: Created[] = [];
         for (let n = 0; n < 20; n++) created.push(await createCheckout(n % 2 === 0 ? a : b, tenant.key, 3, n));
 
-        await waitFor(async () => [...(await statusesOf(tenant.name)).values()].every((status) => status === 'COMPLETED'), {
-          timeoutMs: 30_000,
-          intervalMs: 100,
-          what: '20 checkouts COMPLETED',
-        });
+        await waitFor(
+          async () => [...(await statusesOf(tenant.name)).values()].every((status) => status === 'COMPLETED'),
+          {
+            timeoutMs: 30_000,
+            intervalMs: 100,
+            what: '20 checkouts COMPLETED',
+          },
+        );
         expect((await statusesOf(tenant.name)).size).toBe(20);
         // The terminal poll removed each schedule in the transaction that completed the checkout.
         expect(await schedulesOf(tenant.name)).toEqual([]);
@@ -319,10 +341,16 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
         for (const { providerId } of created) {
           const gets = front.gets({ providerId }).sort((x, y) => x.arrivedAt - y.arrivedAt);
           // sandbox_after_polls=3: processing, processing, completed, and nothing after it.
-          expect(gets.map((call) => call.providerStatus), providerId).toEqual(['processing', 'processing', 'completed']);
+          expect(
+            gets.map((call) => call.providerStatus),
+            providerId,
+          ).toEqual(['processing', 'processing', 'completed']);
           for (let i = 1; i < gets.length; i++) {
             // Two instances claiming one due time would send two GETs within a few ms.
-            expect(gets[i]!.arrivedAt - gets[i - 1]!.arrivedAt, `gap between GETs of ${providerId}`).toBeGreaterThanOrEqual(100);
+            expect(
+              gets[i]!.arrivedAt - gets[i - 1]!.arrivedAt,
+              `gap between GETs of ${providerId}`,
+            ).toBeGreaterThanOrEqual(100);
           }
         }
         expect(front.gets({ port: 't1-a' }).length + front.gets({ port: 't1-b' }).length).toBe(60);
@@ -370,12 +398,16 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
 
         ws.push(subscribe(b, tenant.key, checkout.id));
         sse = subscribeSse(b, tenant.key, checkout.id);
-        await waitFor(() => ws[0]!.recording.events.length > 0 && sse!.events.length > 0, { what: 'first events on B' });
+        await waitFor(() => ws[0]!.recording.events.length > 0 && sse!.events.length > 0, {
+          what: 'first events on B',
+        });
         front.release('t2-a');
 
         await Promise.race([
           Promise.all([ws[0]!.recording.done, sse.done]),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('subscriptions on B did not complete')), 15_000)),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('subscriptions on B did not complete')), 15_000),
+          ),
         ]);
         expect(ws[0]!.recording.errors).toBeUndefined();
         expect(ws[0]!.statuses()).toEqual(['PROCESSING', 'COMPLETED']);
@@ -385,7 +417,9 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
 
         // Only A polled: the change reached B's subscribers through Redis.
         expect(front.gets({ port: 't2-b' })).toEqual([]);
-        expect(front.gets({ port: 't2-a', providerId: checkout.providerId }).map((call) => call.providerStatus)).toEqual(['processing', 'completed']);
+        expect(
+          front.gets({ port: 't2-a', providerId: checkout.providerId }).map((call) => call.providerStatus),
+        ).toEqual(['processing', 'completed']);
         expect(logsOf(b, 'status changed')).toEqual([]);
         expect(logsOf(a, 'status changed')).toHaveLength(1);
       } finally {
@@ -440,7 +474,9 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
         // Every GET in flight had its lease; a claimed poll whose GET had not reached the provider has one too.
         for (const providerId of inFlightAtKill) expect(deadLeaseIds.has(providerId!), providerId).toBe(true);
         expect(deadLeases.every((row) => row.live)).toBe(true);
-        const leaseExpiry = new Map(deadLeases.map((row) => [row.provider_checkout_id, row.lease_expires_at!.getTime()]));
+        const leaseExpiry = new Map(
+          deadLeases.map((row) => [row.provider_checkout_id, row.lease_expires_at!.getTime()]),
+        );
 
         // Restart with GETs held again, so resubscribers see the current state before anything changes.
         front.hold('t3-after');
@@ -448,15 +484,20 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
         second = await startServerProcess('A (restarted)', env(urlAfter));
         const again = created.map((checkout) => subscribe(second!, tenant.key, checkout.id));
         subscriptions.push(...again);
-        await waitFor(() => again.every((subscription) => subscription.recording.events.length > 0), { what: 'current states after restart' });
+        await waitFor(() => again.every((subscription) => subscription.recording.events.length > 0), {
+          what: 'current states after restart',
+        });
         expect(again.map((subscription) => subscription.statuses()[0])).toEqual(created.map(() => 'PROCESSING'));
         front.release('t3-after');
 
-        await waitFor(async () => [...(await statusesOf(tenant.name)).values()].every((status) => status === 'COMPLETED'), {
-          timeoutMs: 20_000,
-          intervalMs: 100,
-          what: '10 checkouts COMPLETED after the restart',
-        });
+        await waitFor(
+          async () => [...(await statusesOf(tenant.name)).values()].every((status) => status === 'COMPLETED'),
+          {
+            timeoutMs: 20_000,
+            intervalMs: 100,
+            what: '10 checkouts COMPLETED after the restart',
+          },
+        );
         await Promise.race([
           Promise.all(again.map((subscription) => subscription.recording.done)),
           new Promise((_, reject) => setTimeout(() => reject(new Error('resubscriptions did not complete')), 10_000)),
@@ -473,7 +514,10 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
           expect(after.at(-1)?.providerStatus, providerId).toBe('completed');
           const expiry = leaseExpiry.get(providerId);
           // A checkout the killed process held was left alone until its lease lapsed, then taken over.
-          if (expiry !== undefined) expect(after[0]!.arrivedAt, `first GET of ${providerId} after the restart`).toBeGreaterThanOrEqual(expiry - 50);
+          if (expiry !== undefined)
+            expect(after[0]!.arrivedAt, `first GET of ${providerId} after the restart`).toBeGreaterThanOrEqual(
+              expiry - 50,
+            );
         }
       } finally {
         front.release('t3-before');
@@ -511,7 +555,9 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
         for (const checkout of watchedIds) {
           subscriptions.push(subscribe(a, tenant.key, checkout.id), subscribe(a, tenant.key, checkout.id));
         }
-        await waitFor(() => subscriptions.every((subscription) => subscription.recording.events.length > 0), { what: 'subscriptions on A' });
+        await waitFor(() => subscriptions.every((subscription) => subscription.recording.events.length > 0), {
+          what: 'subscriptions on A',
+        });
         expect(subscriptions.every((subscription) => subscription.statuses()[0] === 'PROCESSING')).toBe(true);
 
         const sentAt = Date.now();
@@ -526,7 +572,9 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
         front.release('t4-a');
         const exit = await Promise.race([
           a.exit,
-          new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, 10_000 - (Date.now() - sentAt)))),
+          new Promise<'timeout'>((resolve) =>
+            setTimeout(() => resolve('timeout'), Math.max(0, 10_000 - (Date.now() - sentAt))),
+          ),
         ]);
         expect(exit).toEqual({ code: 0, signal: null });
         expect(logsOf(a, 'checkout graph stopped')).toHaveLength(1);
@@ -534,11 +582,14 @@ describe.runIf(ENABLED)('several server processes sharing PostgreSQL and Redis',
         const after = await schedulesOf(tenant.name);
         expect(after.filter((row) => ownedBy(a!)(row.lease_owner))).toEqual([]);
 
-        await waitFor(async () => [...(await statusesOf(tenant.name)).values()].every((status) => status === 'COMPLETED'), {
-          timeoutMs: 10_000,
-          intervalMs: 100,
-          what: 'B completing the checkouts A held',
-        });
+        await waitFor(
+          async () => [...(await statusesOf(tenant.name)).values()].every((status) => status === 'COMPLETED'),
+          {
+            timeoutMs: 10_000,
+            intervalMs: 100,
+            what: 'B completing the checkouts A held',
+          },
+        );
         for (const providerId of heldIds) {
           expect(front.gets({ providerId, port: 't4-b' }).at(-1)?.providerStatus, providerId).toBe('completed');
         }

@@ -117,7 +117,13 @@ describe('against the built-in sandboxes', () => {
         productUrl,
         email: 'shopper@example.com',
         prompt: 'Size Large, Color Blue',
-        shippingAddress: { name: 'Ada Lovelace', line1: '1 Rue de la Paix', city: 'Paris', postalCode: '75002', country: 'fr' },
+        shippingAddress: {
+          name: 'Ada Lovelace',
+          line1: '1 Rue de la Paix',
+          city: 'Paris',
+          postalCode: '75002',
+          country: 'fr',
+        },
         userData: { loyalty_id: 'L-42', gift: true, preferences: { wrap: 'red' } },
       });
 
@@ -138,7 +144,13 @@ describe('against the built-in sandboxes', () => {
       expect(checkout.userData).toEqual({
         email: 'shopper@example.com',
         prompt: 'Size Large, Color Blue',
-        shipping_address: { name: 'Ada Lovelace', line1: '1 Rue de la Paix', city: 'Paris', postal_code: '75002', country: 'FR' },
+        shipping_address: {
+          name: 'Ada Lovelace',
+          line1: '1 Rue de la Paix',
+          city: 'Paris',
+          postal_code: '75002',
+          country: 'FR',
+        },
         loyalty_id: 'L-42',
         gift: true,
         preferences: { wrap: 'red' },
@@ -150,7 +162,11 @@ describe('against the built-in sandboxes', () => {
     });
 
     it('completes after the sandbox polls with an exact total, appending each event once', async () => {
-      const checkout = await createSmart(smartInput({ productUrl: 'https://shop.example/p?sandbox_after_polls=3&sandbox_amount=49.99&sandbox_currency=USD' }));
+      const checkout = await createSmart(
+        smartInput({
+          productUrl: 'https://shop.example/p?sandbox_after_polls=3&sandbox_amount=49.99&sandbox_currency=USD',
+        }),
+      );
 
       for (const poll of [1, 2]) {
         const still = await refresh(checkout.id);
@@ -180,7 +196,9 @@ describe('against the built-in sandboxes', () => {
       ['0.10', 'EUR', { amount: 10, currency: 'EUR', decimal: '0.10' }],
     ])('parses amount_str %s %s exactly', async (amount, currency, expected) => {
       const checkout = await createSmart(
-        smartInput({ productUrl: `https://shop.example/p?sandbox_after_polls=1&sandbox_amount=${amount}&sandbox_currency=${currency}` }),
+        smartInput({
+          productUrl: `https://shop.example/p?sandbox_after_polls=1&sandbox_amount=${amount}&sandbox_currency=${currency}`,
+        }),
       );
       const completed = await refresh(checkout.id);
       expect(completed.status).toBe('COMPLETED');
@@ -188,7 +206,9 @@ describe('against the built-in sandboxes', () => {
     });
 
     it('reports a failed purchase as FAILED with the provider notes', async () => {
-      const checkout = await createSmart(smartInput({ productUrl: 'https://shop.example/p?sandbox_outcome=failed&sandbox_after_polls=1' }));
+      const checkout = await createSmart(
+        smartInput({ productUrl: 'https://shop.example/p?sandbox_outcome=failed&sandbox_after_polls=1' }),
+      );
       const failed = await refresh(checkout.id);
       expect(failed.status).toBe('FAILED');
       expect(failed.total).toBeNull();
@@ -236,13 +256,20 @@ describe('against the built-in sandboxes', () => {
       const response = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'empty-1' } });
       expectCleanResponse(response);
       const error = expectType(response.data?.createPayerVaultCheckout, 'EmptyCartError');
-      expect(error).toMatchObject({ code: 'EMPTY_CART', customerId: 'empty-1', providerMessage: 'No products in cart' });
+      expect(error).toMatchObject({
+        code: 'EMPTY_CART',
+        customerId: 'empty-1',
+        providerMessage: 'No products in cart',
+      });
       expect(error.message).toContain('empty-1');
 
       const after = await listCheckouts(t, { provider: 'PAYERVAULT' });
       expect(after).toHaveLength(before.length + 1);
       expect(after[0]!.status).toBe('FAILED');
-      const failedList = await t.request(CheckoutsDocument, { first: 100, filter: { provider: 'PAYERVAULT', status: ['FAILED'] } });
+      const failedList = await t.request(CheckoutsDocument, {
+        first: 100,
+        filter: { provider: 'PAYERVAULT', status: ['FAILED'] },
+      });
       expect(failedList.data!.checkouts.edges.map((e) => e.node.id)).toContain(after[0]!.id);
       const stored = await getCheckout(t, after[0]!.id);
       expect(stored.events.map((e) => e.status)).toEqual(['PENDING', 'FAILED']);
@@ -266,7 +293,17 @@ describe('against the built-in sandboxes', () => {
     it('computes subtotal, tax and total and returns the merchant and line items', async () => {
       const response = await t.request(CreateStanCheckoutDocument, {
         input: stanInput({
-          lineItems: [{ productId: 'sku-1', quantity: 2, unitPrice: 1250, description: 'Mug', sku: 'MUG-1', imageUrl: 'https://store.example/mug.png', productUrl: 'https://store.example/mug' }],
+          lineItems: [
+            {
+              productId: 'sku-1',
+              quantity: 2,
+              unitPrice: 1250,
+              description: 'Mug',
+              sku: 'MUG-1',
+              imageUrl: 'https://store.example/mug.png',
+              productUrl: 'https://store.example/mug',
+            },
+          ],
           discountAmount: 100,
           discountCode: 'WELCOME',
           taxRate: 20,
@@ -330,7 +367,9 @@ describe('against the built-in sandboxes', () => {
       });
       expectCleanResponse(response);
       const checkout = expectType(response.data?.createStanCheckout, 'CreateStanCheckoutSuccess').checkout;
-      expect(checkout.lineItems.map((item) => [item.productId, item.discount?.amount ?? null, item.total?.amount])).toEqual([
+      expect(
+        checkout.lineItems.map((item) => [item.productId, item.discount?.amount ?? null, item.total?.amount]),
+      ).toEqual([
         ['a', 97, 2900],
         ['b', null, 5],
       ]);
@@ -378,7 +417,10 @@ describe('against the built-in sandboxes', () => {
     });
 
     it("answers NotFoundError for another tenant's checkout", async () => {
-      const checkout = await createSmart(smartInput({ productUrl: 'https://shop.example/tenant-b?sandbox_after_polls=1' }), t.keys.b);
+      const checkout = await createSmart(
+        smartInput({ productUrl: 'https://shop.example/tenant-b?sandbox_after_polls=1' }),
+        t.keys.b,
+      );
       const response = await t.request(RefreshCheckoutDocument, { id: checkout.id });
       expectType(response.data?.refreshCheckout, 'NotFoundError');
       // And the refresh did not touch it: tenant b still sees it PROCESSING.
@@ -435,8 +477,16 @@ describe('ValidationError for bad input', () => {
     ['an empty prompt', { prompt: '' }, [['input', 'prompt']]],
     ['a blank prompt', { prompt: '   ' }, [['input', 'prompt']]],
     ['a prompt of 2001 characters', { prompt: long(2001) }, [['input', 'prompt']]],
-    ['userData with the reserved key email', { userData: { email: 'other@example.com' } }, [['input', 'userData', 'email']]],
-    ['userData with the reserved key shipping_address', { userData: { shipping_address: {} } }, [['input', 'userData', 'shipping_address']]],
+    [
+      'userData with the reserved key email',
+      { userData: { email: 'other@example.com' } },
+      [['input', 'userData', 'email']],
+    ],
+    [
+      'userData with the reserved key shipping_address',
+      { userData: { shipping_address: {} } },
+      [['input', 'userData', 'shipping_address']],
+    ],
     ['userData that is a string', { userData: 'hello' }, [['input', 'userData']]],
     ['userData that is an array', { userData: [1, 2] }, [['input', 'userData']]],
     ['userData that is a number', { userData: 42 }, [['input', 'userData']]],
@@ -472,7 +522,9 @@ describe('ValidationError for bad input', () => {
     expectCleanResponse(response);
     const error = expectType(response.data?.createSmartCheckout, 'ValidationError');
     expect(error.code).toBe('VALIDATION_FAILED');
-    expect(new Set(pathsOf(error.fieldErrors).map((p) => JSON.stringify(p)))).toEqual(new Set(paths.map((p) => JSON.stringify(p))));
+    expect(new Set(pathsOf(error.fieldErrors).map((p) => JSON.stringify(p)))).toEqual(
+      new Set(paths.map((p) => JSON.stringify(p))),
+    );
     await expectNothingHappened();
   });
 
@@ -481,14 +533,25 @@ describe('ValidationError for bad input', () => {
     ['a blank customer id', { customerId: '  ' }, [['input', 'customerId']]],
     ['a customer id of 256 characters', { customerId: long(256) }, [['input', 'customerId']]],
     ['a customer id with a control character', { customerId: 'cust\u0000' }, [['input', 'customerId']]],
-    ['a bad idempotency key and customer id', { customerId: '', idempotencyKey: long(256) }, [['input', 'customerId'], ['input', 'idempotencyKey']]],
+    [
+      'a bad idempotency key and customer id',
+      { customerId: '', idempotencyKey: long(256) },
+      [
+        ['input', 'customerId'],
+        ['input', 'idempotencyKey'],
+      ],
+    ],
   ];
 
   it.each(payerVaultCases)('createPayerVaultCheckout: %s', async (_label, overrides, paths) => {
-    const response = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-1', ...overrides } });
+    const response = await t.request(CreatePayerVaultCheckoutDocument, {
+      input: { customerId: 'cust-1', ...overrides },
+    });
     expectCleanResponse(response);
     const error = expectType(response.data?.createPayerVaultCheckout, 'ValidationError');
-    expect(new Set(pathsOf(error.fieldErrors).map((p) => JSON.stringify(p)))).toEqual(new Set(paths.map((p) => JSON.stringify(p))));
+    expect(new Set(pathsOf(error.fieldErrors).map((p) => JSON.stringify(p)))).toEqual(
+      new Set(paths.map((p) => JSON.stringify(p))),
+    );
     await expectNothingHappened();
   });
 
@@ -498,23 +561,46 @@ describe('ValidationError for bad input', () => {
     ['zero line items', { lineItems: [] }, [['input', 'lineItems']]],
     ['101 line items', { lineItems: Array.from({ length: 101 }, () => line) }, [['input', 'lineItems']]],
     ['quantity 0', { lineItems: [{ ...line, quantity: 0 }] }, [['input', 'lineItems', '0', 'quantity']]],
-    ['a negative quantity', { lineItems: [line, { ...line, quantity: -3 }] }, [['input', 'lineItems', '1', 'quantity']]],
+    [
+      'a negative quantity',
+      { lineItems: [line, { ...line, quantity: -3 }] },
+      [['input', 'lineItems', '1', 'quantity']],
+    ],
     ['a negative unit price', { lineItems: [{ ...line, unitPrice: -1 }] }, [['input', 'lineItems', '0', 'unitPrice']]],
-    ['a negative line discount', { lineItems: [{ ...line, discountAmount: -1 }] }, [['input', 'lineItems', '0', 'discountAmount']]],
-    ['a line discount above the line', { lineItems: [{ ...line, discountAmount: 101 }] }, [['input', 'lineItems', '0', 'discountAmount']]],
+    [
+      'a negative line discount',
+      { lineItems: [{ ...line, discountAmount: -1 }] },
+      [['input', 'lineItems', '0', 'discountAmount']],
+    ],
+    [
+      'a line discount above the line',
+      { lineItems: [{ ...line, discountAmount: 101 }] },
+      [['input', 'lineItems', '0', 'discountAmount']],
+    ],
     ['a negative checkout discount', { discountAmount: -5 }, [['input', 'discountAmount']]],
     ['a negative tax cost', { taxCost: -1 }, [['input', 'taxCost']]],
     ['a negative tax rate', { taxRate: -1 }, [['input', 'taxRate']]],
     ['a negative total', { totalAmount: -1 }, [['input', 'totalAmount']]],
     ['an empty product id', { lineItems: [{ ...line, productId: '' }] }, [['input', 'lineItems', '0', 'productId']]],
-    ['an over-long product id', { lineItems: [{ ...line, productId: long(256) }] }, [['input', 'lineItems', '0', 'productId']]],
+    [
+      'an over-long product id',
+      { lineItems: [{ ...line, productId: long(256) }] },
+      [['input', 'lineItems', '0', 'productId']],
+    ],
     ['a bad image URL', { lineItems: [{ ...line, imageUrl: 'image.png' }] }, [['input', 'lineItems', '0', 'imageUrl']]],
     ['an empty session id', { sessionId: '' }, [['input', 'sessionId']]],
     ['an over-long order id', { orderId: long(256) }, [['input', 'orderId']]],
     ['a bad idempotency key', { idempotencyKey: '\u0007' }, [['input', 'idempotencyKey']]],
     [
       'several bad fields at once',
-      { returnUrl: 'nope', discountAmount: -1, lineItems: [{ ...line, quantity: 0 }, { ...line, unitPrice: -2 }] },
+      {
+        returnUrl: 'nope',
+        discountAmount: -1,
+        lineItems: [
+          { ...line, quantity: 0 },
+          { ...line, unitPrice: -2 },
+        ],
+      },
       [
         ['input', 'returnUrl'],
         ['input', 'discountAmount'],
@@ -535,22 +621,47 @@ describe('ValidationError for bad input', () => {
   });
 
   it.each([
-    ['a fractional unit price', { lineItems: [{ productId: 'p', quantity: 1, unitPrice: 1.5 }] }, 'input.lineItems[0].unitPrice', 'SafeInt'],
-    ['a fractional quantity', { lineItems: [{ productId: 'p', quantity: 1.5, unitPrice: 100 }] }, 'input.lineItems[0].quantity', 'Int'],
-    ['a quantity beyond 32-bit Int', { lineItems: [{ productId: 'p', quantity: 2 ** 31, unitPrice: 100 }] }, 'input.lineItems[0].quantity', 'Int'],
+    [
+      'a fractional unit price',
+      { lineItems: [{ productId: 'p', quantity: 1, unitPrice: 1.5 }] },
+      'input.lineItems[0].unitPrice',
+      'SafeInt',
+    ],
+    [
+      'a fractional quantity',
+      { lineItems: [{ productId: 'p', quantity: 1.5, unitPrice: 100 }] },
+      'input.lineItems[0].quantity',
+      'Int',
+    ],
+    [
+      'a quantity beyond 32-bit Int',
+      { lineItems: [{ productId: 'p', quantity: 2 ** 31, unitPrice: 100 }] },
+      'input.lineItems[0].quantity',
+      'Int',
+    ],
     ['a fractional discount', { discountAmount: 0.5 }, 'input.discountAmount', 'SafeInt'],
-    ['a unit price beyond 2^53 - 1', { lineItems: [{ productId: 'p', quantity: 1, unitPrice: 2 ** 53 }] }, 'input.lineItems[0].unitPrice', 'SafeInt'],
+    [
+      'a unit price beyond 2^53 - 1',
+      { lineItems: [{ productId: 'p', quantity: 1, unitPrice: 2 ** 53 }] },
+      'input.lineItems[0].unitPrice',
+      'SafeInt',
+    ],
     ['a total beyond 2^53 - 1', { totalAmount: 1e16 }, 'input.totalAmount', 'SafeInt'],
-  ] as const)('refuses %s at GraphQL scalar coercion, before any resolver', async (_label, overrides, field, scalar) => {
-    const response = await t.request(CreateStanCheckoutDocument, { input: stanInput(overrides as Partial<CreateStanCheckoutInput>) });
-    expect(response.data ?? null).toBeNull();
-    expect(response.errors).toHaveLength(1);
-    expect(response.errors![0]!.message).toContain(`at "${field}"`);
-    expect(response.errors![0]!.message).toMatch(new RegExp(`(^|[^a-zA-Z])${scalar} cannot represent`));
-    // A request error (GraphQL over HTTP with application/graphql-response+json), never a 500.
-    expect(response.status).toBe(400);
-    await expectNothingHappened();
-  });
+  ] as const)(
+    'refuses %s at GraphQL scalar coercion, before any resolver',
+    async (_label, overrides, field, scalar) => {
+      const response = await t.request(CreateStanCheckoutDocument, {
+        input: stanInput(overrides as Partial<CreateStanCheckoutInput>),
+      });
+      expect(response.data ?? null).toBeNull();
+      expect(response.errors).toHaveLength(1);
+      expect(response.errors![0]!.message).toContain(`at "${field}"`);
+      expect(response.errors![0]!.message).toMatch(new RegExp(`(^|[^a-zA-Z])${scalar} cannot represent`));
+      // A request error (GraphQL over HTTP with application/graphql-response+json), never a 500.
+      expect(response.status).toBe(400);
+      await expectNothingHappened();
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -566,7 +677,9 @@ describe('against a recording server', () => {
   const TIMEOUT_MS = 300;
 
   /** Follows the Smartcheckout document: POST answers processing, GET answers `getStatus`. */
-  function smartcheckoutDoc(getStatus: () => CannedResponse = () => ({ status: 200, body: { id: SMART_CHECKOUT_ID, status: 'processing' } })) {
+  function smartcheckoutDoc(
+    getStatus: () => CannedResponse = () => ({ status: 200, body: { id: SMART_CHECKOUT_ID, status: 'processing' } }),
+  ) {
     return (request: RecordedRequest): CannedResponse => {
       if (request.method === 'POST' && request.path === '/v0/checkout') {
         return { status: 200, body: { checkout_id: SMART_CHECKOUT_ID, status: 'processing' } };
@@ -587,7 +700,8 @@ describe('against a recording server', () => {
     send(CreateSmartCheckoutDocument, { input }, apiKey).then((d) => d.createSmartCheckout);
   const createPayerVault = (input: CreatePayerVaultCheckoutInput) =>
     send(CreatePayerVaultCheckoutDocument, { input }).then((d) => d.createPayerVaultCheckout);
-  const createStan = (input: CreateStanCheckoutInput) => send(CreateStanCheckoutDocument, { input }).then((d) => d.createStanCheckout);
+  const createStan = (input: CreateStanCheckoutInput) =>
+    send(CreateStanCheckoutDocument, { input }).then((d) => d.createStanCheckout);
   const refresh = (id: string) => send(RefreshCheckoutDocument, { id }).then((d) => d.refreshCheckout);
 
   beforeAll(async () => {
@@ -611,14 +725,49 @@ describe('against a recording server', () => {
 
   describe('Smartcheckout create failures become ProviderError', () => {
     it.each([
-      ['500', { status: 500, body: { message: 'Internal error' } }, { retryable: false, httpStatus: 500, providerMessage: 'Internal error' }, 'UNKNOWN'],
+      [
+        '500',
+        { status: 500, body: { message: 'Internal error' } },
+        { retryable: false, httpStatus: 500, providerMessage: 'Internal error' },
+        'UNKNOWN',
+      ],
       ['502 without a body', { status: 502 }, { retryable: false, httpStatus: 502, providerMessage: null }, 'UNKNOWN'],
-      ['400 with a message', { status: 400, body: { message: 'url is not a product page' } }, { retryable: false, httpStatus: 400, providerMessage: 'url is not a product page' }, 'FAILED'],
-      ['401', { status: 401, body: { message: 'Invalid API key' } }, { retryable: false, httpStatus: 401, providerMessage: 'Invalid API key' }, 'FAILED'],
-      ['429', { status: 429, body: { message: 'Too many requests' } }, { retryable: true, httpStatus: 429, providerMessage: 'Too many requests' }, 'FAILED'],
-      ['malformed JSON on 200', { status: 200, rawBody: '{"checkout_id": "abc", "status": ' }, { retryable: false, httpStatus: 200 }, 'UNKNOWN'],
-      ['a 200 without checkout_id', { status: 200, body: { status: 'processing' } }, { retryable: false, httpStatus: 200 }, 'UNKNOWN'],
-      ['a timeout', { status: 200, body: { checkout_id: SMART_CHECKOUT_ID, status: 'processing' }, delayMs: TIMEOUT_MS + 700 }, { retryable: false, httpStatus: null }, 'UNKNOWN'],
+      [
+        '400 with a message',
+        { status: 400, body: { message: 'url is not a product page' } },
+        { retryable: false, httpStatus: 400, providerMessage: 'url is not a product page' },
+        'FAILED',
+      ],
+      [
+        '401',
+        { status: 401, body: { message: 'Invalid API key' } },
+        { retryable: false, httpStatus: 401, providerMessage: 'Invalid API key' },
+        'FAILED',
+      ],
+      [
+        '429',
+        { status: 429, body: { message: 'Too many requests' } },
+        { retryable: true, httpStatus: 429, providerMessage: 'Too many requests' },
+        'FAILED',
+      ],
+      [
+        'malformed JSON on 200',
+        { status: 200, rawBody: '{"checkout_id": "abc", "status": ' },
+        { retryable: false, httpStatus: 200 },
+        'UNKNOWN',
+      ],
+      [
+        'a 200 without checkout_id',
+        { status: 200, body: { status: 'processing' } },
+        { retryable: false, httpStatus: 200 },
+        'UNKNOWN',
+      ],
+      [
+        'a timeout',
+        { status: 200, body: { checkout_id: SMART_CHECKOUT_ID, status: 'processing' }, delayMs: TIMEOUT_MS + 700 },
+        { retryable: false, httpStatus: null },
+        'UNKNOWN',
+      ],
     ] as [string, CannedResponse, Record<string, unknown>, 'UNKNOWN' | 'FAILED'][])(
       '%s',
       // An ambiguous create (UNKNOWN) is not retryable: a retry under a new key could buy twice.
@@ -645,7 +794,10 @@ describe('against a recording server', () => {
 
     it('a refused connection is retryable and FAILED, since nothing was delivered', async () => {
       const port = await closedPort();
-      const app = await startTestApp({ SMARTCHECKOUT_BASE_URL: `http://127.0.0.1:${port}`, SMARTCHECKOUT_API_KEY: SECRETS.SMARTCHECKOUT_API_KEY });
+      const app = await startTestApp({
+        SMARTCHECKOUT_BASE_URL: `http://127.0.0.1:${port}`,
+        SMARTCHECKOUT_API_KEY: SECRETS.SMARTCHECKOUT_API_KEY,
+      });
       try {
         const response = await app.request(CreateSmartCheckoutDocument, { input: smartInput() });
         expectCleanResponse(response);
@@ -665,22 +817,33 @@ describe('against a recording server', () => {
 
   describe('PayerVault and Stan failures become ProviderError', () => {
     it.each([
-      ['500', { status: 500, body: { message: 'boom' } }, { retryable: true, httpStatus: 500, providerMessage: 'boom' }],
+      [
+        '500',
+        { status: 500, body: { message: 'boom' } },
+        { retryable: true, httpStatus: 500, providerMessage: 'boom' },
+      ],
       ['503 without a body', { status: 503 }, { retryable: true, httpStatus: 503 }],
       ['401', { status: 401, body: { message: 'bad credentials' } }, { retryable: false, httpStatus: 401 }],
-      ['a timeout', { status: 200, body: { url: 'https://pay.example/c/1' }, delayMs: TIMEOUT_MS + 700 }, { retryable: true, httpStatus: null }],
+      [
+        'a timeout',
+        { status: 200, body: { url: 'https://pay.example/c/1' }, delayMs: TIMEOUT_MS + 700 },
+        { retryable: true, httpStatus: null },
+      ],
       ['malformed JSON on 200', { status: 200, rawBody: '<html>' }, { retryable: false, httpStatus: 200 }],
-    ] as [string, CannedResponse, Record<string, unknown>][])('PayerVault %s (checkout FAILED)', async (_label, canned, expected) => {
-      respond = () => canned;
-      const before = await listCheckouts(t);
-      const error = expectType(await createPayerVault({ customerId: 'cust-1' }), 'ProviderError');
-      expect(error).toMatchObject({ provider: 'PAYERVAULT', ...expected });
-      expect(recorder.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v1/checkout-link/cust-1']);
-      const stored = await onlyNewCheckout(t, before);
-      // A link GET creates nothing at PayerVault, so even an unanswered one certainly failed.
-      expect(stored.status).toBe('FAILED');
-      expect(stored.notes).toMatch(/PayerVault/);
-    });
+    ] as [string, CannedResponse, Record<string, unknown>][])(
+      'PayerVault %s (checkout FAILED)',
+      async (_label, canned, expected) => {
+        respond = () => canned;
+        const before = await listCheckouts(t);
+        const error = expectType(await createPayerVault({ customerId: 'cust-1' }), 'ProviderError');
+        expect(error).toMatchObject({ provider: 'PAYERVAULT', ...expected });
+        expect(recorder.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v1/checkout-link/cust-1']);
+        const stored = await onlyNewCheckout(t, before);
+        // A link GET creates nothing at PayerVault, so even an unanswered one certainly failed.
+        expect(stored.status).toBe('FAILED');
+        expect(stored.notes).toMatch(/PayerVault/);
+      },
+    );
 
     it('PayerVault 404 with its documented message is an EmptyCartError', async () => {
       respond = () => ({ status: 404, body: { message: 'No products in cart' } });
@@ -690,19 +853,37 @@ describe('against a recording server', () => {
     });
 
     it.each([
-      ['500', { status: 500, body: { message: 'Stan is down' } }, { retryable: false, httpStatus: 500, providerMessage: 'Stan is down' }, 'UNKNOWN'],
-      ['400', { status: 400, body: { message: 'line_items.0.unit_price: invalid' } }, { retryable: false, httpStatus: 400, providerMessage: 'line_items.0.unit_price: invalid' }, 'FAILED'],
-      ['a timeout', { status: 200, body: { id: 'stan-1' }, delayMs: TIMEOUT_MS + 700 }, { retryable: false, httpStatus: null }, 'UNKNOWN'],
-    ] as [string, CannedResponse, Record<string, unknown>, string][])('Stan %s', async (_label, canned, expected, rowStatus) => {
-      respond = () => canned;
-      const before = await listCheckouts(t);
-      const error = expectType(await createStan(stanInput()), 'ProviderError');
-      expect(error).toMatchObject({ provider: 'STAN', ...expected });
-      expect(recorder.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/checkouts']);
-      const stored = await onlyNewCheckout(t, before);
-      expect(stored.status).toBe(rowStatus);
-      expect(stored.notes).toMatch(/\S/);
-    });
+      [
+        '500',
+        { status: 500, body: { message: 'Stan is down' } },
+        { retryable: false, httpStatus: 500, providerMessage: 'Stan is down' },
+        'UNKNOWN',
+      ],
+      [
+        '400',
+        { status: 400, body: { message: 'line_items.0.unit_price: invalid' } },
+        { retryable: false, httpStatus: 400, providerMessage: 'line_items.0.unit_price: invalid' },
+        'FAILED',
+      ],
+      [
+        'a timeout',
+        { status: 200, body: { id: 'stan-1' }, delayMs: TIMEOUT_MS + 700 },
+        { retryable: false, httpStatus: null },
+        'UNKNOWN',
+      ],
+    ] as [string, CannedResponse, Record<string, unknown>, string][])(
+      'Stan %s',
+      async (_label, canned, expected, rowStatus) => {
+        respond = () => canned;
+        const before = await listCheckouts(t);
+        const error = expectType(await createStan(stanInput()), 'ProviderError');
+        expect(error).toMatchObject({ provider: 'STAN', ...expected });
+        expect(recorder.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/checkouts']);
+        const stored = await onlyNewCheckout(t, before);
+        expect(stored.status).toBe(rowStatus);
+        expect(stored.notes).toMatch(/\S/);
+      },
+    );
   });
 
   describe('idempotency', () => {
@@ -714,7 +895,13 @@ describe('against a recording server', () => {
       expect(first.testMode).toBe(false);
       // Same input with keys in another order is the same request.
       const second = expectType(
-        await createSmart({ userData: { b: { c: 2 }, a: 1 }, prompt: 'Size M', email: input.email, productUrl: input.productUrl, idempotencyKey: key }),
+        await createSmart({
+          userData: { b: { c: 2 }, a: 1 },
+          prompt: 'Size M',
+          email: input.email,
+          productUrl: input.productUrl,
+          idempotencyKey: key,
+        }),
         'CreateSmartCheckoutSuccess',
       ).checkout;
       expect(second.id).toBe(first.id);
@@ -727,7 +914,10 @@ describe('against a recording server', () => {
       const key = `order-${randomUUID()}`;
       expectType(await createSmart(smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess');
       const before = await listCheckouts(t);
-      const reuse = expectType(await createSmart(smartInput({ idempotencyKey: key, prompt: 'different' })), 'IdempotencyKeyReuseError');
+      const reuse = expectType(
+        await createSmart(smartInput({ idempotencyKey: key, prompt: 'different' })),
+        'IdempotencyKeyReuseError',
+      );
       expect(reuse).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSE', idempotencyKey: key });
       // Another provider under the same key is another input too.
       const other = expectType(await createStan(stanInput({ idempotencyKey: key })), 'IdempotencyKeyReuseError');
@@ -738,12 +928,21 @@ describe('against a recording server', () => {
 
     it('keeps keys per tenant', async () => {
       const key = `order-${randomUUID()}`;
-      const asA = expectType(await createSmart(smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout;
-      const asB = expectType(await createSmart(smartInput({ idempotencyKey: key, prompt: 'b' }), t.keys.b), 'CreateSmartCheckoutSuccess').checkout;
+      const asA = expectType(
+        await createSmart(smartInput({ idempotencyKey: key })),
+        'CreateSmartCheckoutSuccess',
+      ).checkout;
+      const asB = expectType(
+        await createSmart(smartInput({ idempotencyKey: key, prompt: 'b' }), t.keys.b),
+        'CreateSmartCheckoutSuccess',
+      ).checkout;
       expect(asB.id).not.toBe(asA.id);
       expect(recorder.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
       // Each tenant's replay finds its own checkout.
-      const replayB = expectType(await createSmart(smartInput({ idempotencyKey: key, prompt: 'b' }), t.keys.b), 'CreateSmartCheckoutSuccess').checkout;
+      const replayB = expectType(
+        await createSmart(smartInput({ idempotencyKey: key, prompt: 'b' }), t.keys.b),
+        'CreateSmartCheckoutSuccess',
+      ).checkout;
       expect(replayB.id).toBe(asB.id);
       expect(recorder.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
     });
@@ -764,12 +963,21 @@ describe('against a recording server', () => {
       const created = expectType(await createSmart(smartInput()), 'CreateSmartCheckoutSuccess').checkout;
       respond = smartcheckoutDoc(() => ({ status: 503, body: { message: 'maintenance' } }));
       const error = expectType(await refresh(created.id), 'ProviderError');
-      expect(error).toMatchObject({ provider: 'SMARTCHECKOUT', retryable: true, httpStatus: 503, providerMessage: 'maintenance' });
+      expect(error).toMatchObject({
+        provider: 'SMARTCHECKOUT',
+        retryable: true,
+        httpStatus: 503,
+        providerMessage: 'maintenance',
+      });
       const stored = await getCheckout(t, created.id);
       expect(stored.status).toBe('PROCESSING');
       expect(stored.events).toEqual(created.events);
 
-      respond = smartcheckoutDoc(() => ({ status: 200, body: { id: SMART_CHECKOUT_ID, status: 'processing' }, delayMs: TIMEOUT_MS + 700 }));
+      respond = smartcheckoutDoc(() => ({
+        status: 200,
+        body: { id: SMART_CHECKOUT_ID, status: 'processing' },
+        delayMs: TIMEOUT_MS + 700,
+      }));
       const timeout = expectType(await refresh(created.id), 'ProviderError');
       expect(timeout).toMatchObject({ retryable: true, httpStatus: null });
       expect((await getCheckout(t, created.id)).status).toBe('PROCESSING');
@@ -842,7 +1050,10 @@ describe('against a recording server', () => {
     it('does not pass on a provider error message that echoes our credential', async () => {
       // A misbehaving provider (or proxy) quoting our credential back in its error message.
       const logsBefore = t.logs.length;
-      respond = (request) => ({ status: 401, body: { message: `invalid key in header: ${request.headers.authorization ?? ''}` } });
+      respond = (request) => ({
+        status: 401,
+        body: { message: `invalid key in header: ${request.headers.authorization ?? ''}` },
+      });
       const error = expectType(await createSmart(smartInput()), 'ProviderError');
       expect(error.httpStatus).toBe(401);
       expect(JSON.stringify(error)).not.toContain(SECRETS.SMARTCHECKOUT_API_KEY);

@@ -46,8 +46,6 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-
-
 type CountingProvider = Awaited<ReturnType<typeof startGatedSmartcheckout>>;
 
 const rowId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
@@ -62,7 +60,12 @@ async function createSmart(t: TestApp, query: string) {
   });
   const checkout = expectType(response.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
   expect(checkout.status).toBe('PROCESSING');
-  return { id: checkout.id, rowId: rowId(checkout.id), providerId: checkout.providerCheckoutId!, createdAt: checkout.createdAt as string };
+  return {
+    id: checkout.id,
+    rowId: rowId(checkout.id),
+    providerId: checkout.providerCheckoutId!,
+    createdAt: checkout.createdAt as string,
+  };
 }
 
 async function checkoutOf(t: TestApp, id: string) {
@@ -83,7 +86,12 @@ describe('poll schedules and backoff (one instance)', () => {
   beforeAll(async () => {
     database = await isolatedDatabase('poller');
     provider = await startGatedSmartcheckout();
-    t = await startTestApp({ ...POLL, DATABASE_URL: database.url, PROVIDER_TIMEOUT_MS: '10000', ...providerEnv(provider) });
+    t = await startTestApp({
+      ...POLL,
+      DATABASE_URL: database.url,
+      PROVIDER_TIMEOUT_MS: '10000',
+      ...providerEnv(provider),
+    });
     repository = new CheckoutRepository(t.app.database.db);
   });
 
@@ -121,10 +129,15 @@ describe('poll schedules and backoff (one instance)', () => {
   });
 
   it('never schedules PayerVault or Stan checkouts (no status endpoint)', async () => {
-    const payervault = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: `cust-${randomUUID()}` } });
+    const payervault = await t.request(CreatePayerVaultCheckoutDocument, {
+      input: { customerId: `cust-${randomUUID()}` },
+    });
     const p = expectType(payervault.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout;
     const stan = await t.request(CreateStanCheckoutDocument, {
-      input: { returnUrl: 'https://poll-shop.example/return', lineItems: [{ productId: 'p1', quantity: 1, unitPrice: 990 }] },
+      input: {
+        returnUrl: 'https://poll-shop.example/return',
+        lineItems: [{ productId: 'p1', quantity: 1, unitPrice: 990 }],
+      },
     });
     const s = expectType(stan.data?.createStanCheckout, 'CreateStanCheckoutSuccess').checkout;
     expect([p.status, s.status]).toEqual(['OPEN', 'OPEN']);
@@ -140,7 +153,8 @@ describe('poll schedules and backoff (one instance)', () => {
     const delays = new Map<number, number>();
     await waitFor(async () => {
       const row = await repository.pollScheduleOf(checkout.rowId);
-      if (row && row.attempts > 0 && row.lastPolledAt && !delays.has(row.attempts)) delays.set(row.attempts, gap(row.nextPollAt, row.lastPolledAt));
+      if (row && row.attempts > 0 && row.lastPolledAt && !delays.has(row.attempts))
+        delays.set(row.attempts, gap(row.nextPollAt, row.lastPolledAt));
       return delays.has(5);
     }, 'five polls without change');
 
@@ -164,10 +178,19 @@ describe('poll schedules and backoff (one instance)', () => {
 
   it('Poller.backoffMs is exponential from the interval and capped, deterministic with a fixed random', () => {
     const config = loadConfig({ DATA_DIR: 'memory://' });
-    const providers = createProviderCatalog(config, { SMARTCHECKOUT: provider.url, PAYERVAULT: provider.url, STAN: provider.url });
+    const providers = createProviderCatalog(config, {
+      SMARTCHECKOUT: provider.url,
+      PAYERVAULT: provider.url,
+      STAN: provider.url,
+    });
     const pubsub: CheckoutPubSub = createPubSub();
     const logger = createLogger('silent');
-    const lifecycle = new CheckoutLifecycle({ store: repository, publisher: changePublisher(pubsub), isPolled: hasStatusEndpoint, logger });
+    const lifecycle = new CheckoutLifecycle({
+      store: repository,
+      publisher: changePublisher(pubsub),
+      isPolled: hasStatusEndpoint,
+      logger,
+    });
     const service = new CheckoutService({ store: repository, providers, lifecycle, pollIntervalMs: 100, logger });
     const make = (random: () => number) =>
       new Poller(repository, service, lifecycle, logger, {
@@ -180,7 +203,9 @@ describe('poll schedules and backoff (one instance)', () => {
       });
 
     const middle = make(() => 0.5);
-    expect([0, 1, 2, 3, 4, 5, 10, 40].map((attempts) => middle.backoffMs(attempts))).toEqual([100, 200, 400, 800, 1000, 1000, 1000, 1000]);
+    expect([0, 1, 2, 3, 4, 5, 10, 40].map((attempts) => middle.backoffMs(attempts))).toEqual([
+      100, 200, 400, 800, 1000, 1000, 1000, 1000,
+    ]);
     // The jitter stays within +-20% and never leaves [interval, cap]; at the cap it can only shorten.
     const low = make(() => 0);
     expect([0, 1, 2, 3, 4, 40].map((attempts) => low.backoffMs(attempts))).toEqual([100, 160, 320, 640, 800, 800]);
@@ -196,7 +221,10 @@ describe('poll schedules and backoff (one instance)', () => {
       failing ? { status: 503, headers: { 'retry-after': '2' }, body: { message: 'Service Unavailable' } } : undefined;
     const checkout = await createSmart(t, 'sandbox_after_polls=1');
     try {
-      await waitFor(async () => Boolean((await repository.pollScheduleOf(checkout.rowId))?.lastError), 'the failed poll to be recorded');
+      await waitFor(
+        async () => Boolean((await repository.pollScheduleOf(checkout.rowId))?.lastError),
+        'the failed poll to be recorded',
+      );
       const schedule = (await repository.pollScheduleOf(checkout.rowId))!;
       expect(schedule.lastError).toContain('503');
       expect(schedule.attempts).toBe(1);
@@ -210,7 +238,10 @@ describe('poll schedules and backoff (one instance)', () => {
       expect(during.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING']);
 
       failing = false;
-      await waitFor(async () => (await checkoutOf(t, checkout.id)).status === 'COMPLETED', 'the checkout to complete after recovery');
+      await waitFor(
+        async () => (await checkoutOf(t, checkout.id)).status === 'COMPLETED',
+        'the checkout to complete after recovery',
+      );
       expect(await repository.pollScheduleOf(checkout.rowId)).toBeUndefined();
       const times = provider.getTimes(checkout.providerId);
       expect(times).toHaveLength(2);
@@ -242,7 +273,11 @@ describe('the poller driven one round at a time (leases, repeated answers)', () 
     database = await isolatedDatabase('leases');
     provider = await startGatedSmartcheckout();
     // POLLER off: the test calls pollDue(), the poller loop's own round, when it wants one.
-    t = await startTestApp({ POLL_INTERVAL_MS: String(INTERVAL_MS), DATABASE_URL: database.url, ...providerEnv(provider) });
+    t = await startTestApp({
+      POLL_INTERVAL_MS: String(INTERVAL_MS),
+      DATABASE_URL: database.url,
+      ...providerEnv(provider),
+    });
     repository = new CheckoutRepository(t.app.database.db);
   });
 
@@ -278,7 +313,10 @@ describe('the poller driven one round at a time (leases, repeated answers)', () 
 
   it('writes a provider answer once: a word-for-word repeat only moves the schedule; a new answer, or the first after a refresh, is written', async () => {
     const checkout = await createSmart(t, 'sandbox_after_polls=1000');
-    const makeDue = () => t.app.database.db.execute(sql`update poll_schedules set next_poll_at = now() - interval '1 second' where checkout_id = ${checkout.rowId}`);
+    const makeDue = () =>
+      t.app.database.db.execute(
+        sql`update poll_schedules set next_poll_at = now() - interval '1 second' where checkout_id = ${checkout.rowId}`,
+      );
     const pollOnce = async () => {
       await makeDue();
       expect(await t.app.poller.pollDue()).toBe(1);
@@ -296,8 +334,13 @@ describe('the poller driven one round at a time (leases, repeated answers)', () 
     expect((await stored()).updatedAt).toBe(first.updatedAt);
 
     // A different answer (same status, new notes) is written, and becomes the one to compare with.
-    const answer = (await (await fetch(`${provider.url}/v0/checkout/${checkout.providerId}`, { headers: { authorization: `Bearer ${provider.apiKey}` } })).json()) as Record<string, unknown>;
-    provider.override = (id) => (id === checkout.providerId ? { status: 200, body: { ...answer, notes: 'Waiting for the merchant' } } : undefined);
+    const answer = (await (
+      await fetch(`${provider.url}/v0/checkout/${checkout.providerId}`, {
+        headers: { authorization: `Bearer ${provider.apiKey}` },
+      })
+    ).json()) as Record<string, unknown>;
+    provider.override = (id) =>
+      id === checkout.providerId ? { status: 200, body: { ...answer, notes: 'Waiting for the merchant' } } : undefined;
     try {
       await pollOnce();
       const changed = await stored();
@@ -311,9 +354,12 @@ describe('the poller driven one round at a time (leases, repeated answers)', () 
       // poller's last answer, that answer is written again: the refresh cleared the fingerprint, and
       // a row written since the claim is never skipped.
       let notes = 'Refreshed by an operator';
-      provider.override = (id) => (id === checkout.providerId ? { status: 200, body: { ...answer, notes } } : undefined);
+      provider.override = (id) =>
+        id === checkout.providerId ? { status: 200, body: { ...answer, notes } } : undefined;
       const refreshed = await t.request(RefreshCheckoutDocument, { id: checkout.id });
-      expect(expectType(refreshed.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout.notes).toBe('Refreshed by an operator');
+      expect(expectType(refreshed.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout.notes).toBe(
+        'Refreshed by an operator',
+      );
       expect((await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash).toBeNull();
       notes = 'Waiting for the merchant';
       await pollOnce();
@@ -353,7 +399,10 @@ describe('stopping an instance', () => {
       const ours = await createSmart(t, 'sandbox_after_polls=1000');
       const theirs = await createSmart(t, 'sandbox_after_polls=1000');
       provider.holdNew = false;
-      for (const [checkout, leaseOwner] of [[ours, owner!], [theirs, 'other-instance']] as const) {
+      for (const [checkout, leaseOwner] of [
+        [ours, owner!],
+        [theirs, 'other-instance'],
+      ] as const) {
         await t.app.database.db.execute(sql`
           update poll_schedules
           set lease_owner = ${leaseOwner}, lease_expires_at = now() + interval '1 hour', next_poll_at = now() + interval '1 hour'
@@ -368,7 +417,9 @@ describe('stopping an instance', () => {
       const reopened = await openDatabase({ databaseUrl: database.url, dataDir: dataDir ?? 'memory://' });
       try {
         const after = new CheckoutRepository(reopened.db);
-        const [a, b, c] = await Promise.all([inFlight, ours, theirs].map((checkout) => after.pollScheduleOf(checkout.rowId)));
+        const [a, b, c] = await Promise.all(
+          [inFlight, ours, theirs].map((checkout) => after.pollScheduleOf(checkout.rowId)),
+        );
         // Handed back due at once, its attempts unchanged: the abandoned poll does not count.
         expect(a).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, attempts: 0, lastError: null });
         expect(a!.nextPollAt.getTime()).toBeLessThanOrEqual(Date.now());
@@ -392,11 +443,15 @@ describe('stopping an instance', () => {
 
 const SHARED_POSTGRES = Boolean(process.env.DATABASE_URL);
 if (!SHARED_POSTGRES) {
-  console.log('poller.test.ts: "two instances poll each checkout exactly once" skipped: it needs a shared PostgreSQL (set DATABASE_URL).');
+  console.log(
+    'poller.test.ts: "two instances poll each checkout exactly once" skipped: it needs a shared PostgreSQL (set DATABASE_URL).',
+  );
 }
 
 describe.runIf(SHARED_POSTGRES)('two instances sharing PostgreSQL', () => {
-  it('poll each checkout exactly once per due time and never after its terminal status', { timeout: 60_000 }, async () => {
+  it('poll each checkout exactly once per due time and never after its terminal status', {
+    timeout: 60_000,
+  }, async () => {
     const database = await isolatedDatabase('instances');
     const provider = await startGatedSmartcheckout();
     const env = { ...POLL, DATABASE_URL: database.url, ...providerEnv(provider) };
@@ -404,13 +459,19 @@ describe.runIf(SHARED_POSTGRES)('two instances sharing PostgreSQL', () => {
     try {
       apps.push(await startTestApp(env), await startTestApp(env));
       const [first] = apps as [TestApp, TestApp];
-      const checkouts = await Promise.all(Array.from({ length: 20 }, () => createSmart(first, 'sandbox_after_polls=3')));
+      const checkouts = await Promise.all(
+        Array.from({ length: 20 }, () => createSmart(first, 'sandbox_after_polls=3')),
+      );
       const repository = new CheckoutRepository(first.app.database.db);
 
-      await waitFor(async () => {
-        const schedules = await Promise.all(checkouts.map((checkout) => repository.pollScheduleOf(checkout.rowId)));
-        return schedules.every((schedule) => schedule === undefined);
-      }, 'every checkout to reach its terminal status', 30_000);
+      await waitFor(
+        async () => {
+          const schedules = await Promise.all(checkouts.map((checkout) => repository.pollScheduleOf(checkout.rowId)));
+          return schedules.every((schedule) => schedule === undefined);
+        },
+        'every checkout to reach its terminal status',
+        30_000,
+      );
       // A few backoff caps later: any GET after a terminal status would show now.
       await pause(3 * MAX_INTERVAL_MS);
 

@@ -31,14 +31,25 @@ interface Created {
   merchantId: string | null;
 }
 
-async function createSmart(apiKey: string, productUrl = `https://shop-${randomUUID().slice(0, 6)}.example/item`): Promise<Created> {
-  const response = await t.request(CreateSmartCheckoutDocument, { input: { productUrl, email: 'ada@example.com' } }, { apiKey });
+async function createSmart(
+  apiKey: string,
+  productUrl = `https://shop-${randomUUID().slice(0, 6)}.example/item`,
+): Promise<Created> {
+  const response = await t.request(
+    CreateSmartCheckoutDocument,
+    { input: { productUrl, email: 'ada@example.com' } },
+    { apiKey },
+  );
   const success = expectType(response.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess');
   return { id: success.checkout.id, typename: 'SmartCheckout', merchantId: success.checkout.merchant?.id ?? null };
 }
 
 async function createPayerVault(apiKey: string): Promise<Created> {
-  const response = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: `cust-${randomUUID().slice(0, 8)}` } }, { apiKey });
+  const response = await t.request(
+    CreatePayerVaultCheckoutDocument,
+    { input: { customerId: `cust-${randomUUID().slice(0, 8)}` } },
+    { apiKey },
+  );
   const success = expectType(response.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess');
   return { id: success.checkout.id, typename: 'PayerVaultCheckout', merchantId: success.checkout.merchant?.id ?? null };
 }
@@ -46,7 +57,12 @@ async function createPayerVault(apiKey: string): Promise<Created> {
 async function createStan(apiKey: string): Promise<Created> {
   const response = await t.request(
     CreateStanCheckoutDocument,
-    { input: { returnUrl: 'https://shop.example/return', lineItems: [{ productId: 'sku-1', quantity: 2, unitPrice: 1250 }] } },
+    {
+      input: {
+        returnUrl: 'https://shop.example/return',
+        lineItems: [{ productId: 'sku-1', quantity: 2, unitPrice: 1250 }],
+      },
+    },
     { apiKey },
   );
   const success = expectType(response.data?.createStanCheckout, 'CreateStanCheckoutSuccess');
@@ -80,12 +96,22 @@ describe('checkouts connection (tenant a: 7 checkouts of the three providers)', 
     expect(response.errors).toBeUndefined();
     const connection = response.data!.checkouts;
     expect(connection.edges.map((e) => e.node.id)).toEqual(newestFirst());
-    expect(connection.edges.map((e) => e.node.provider)).toEqual(['SMARTCHECKOUT', 'STAN', 'PAYERVAULT', 'SMARTCHECKOUT', 'STAN', 'PAYERVAULT', 'SMARTCHECKOUT']);
+    expect(connection.edges.map((e) => e.node.provider)).toEqual([
+      'SMARTCHECKOUT',
+      'STAN',
+      'PAYERVAULT',
+      'SMARTCHECKOUT',
+      'STAN',
+      'PAYERVAULT',
+      'SMARTCHECKOUT',
+    ]);
     expect(connection.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: false });
 
     const full = await t.request(CheckoutDocument, { id: created[0]!.id });
     const newest = await t.request(CheckoutDocument, { id: created[6]!.id });
-    expect(Date.parse(newest.data!.checkout!.createdAt)).toBeGreaterThanOrEqual(Date.parse(full.data!.checkout!.createdAt));
+    expect(Date.parse(newest.data!.checkout!.createdAt)).toBeGreaterThanOrEqual(
+      Date.parse(full.data!.checkout!.createdAt),
+    );
   });
 
   it('defaults to a page of 20 when neither first nor last is given', async () => {
@@ -152,7 +178,10 @@ describe('checkouts connection (tenant a: 7 checkouts of the three providers)', 
     ] as const) {
       const response = await t.request(CheckoutsDocument, { first: 20, filter: { provider } });
       expect(response.errors).toBeUndefined();
-      const expected = [...created].reverse().filter((c) => c.typename === typename).map((c) => c.id);
+      const expected = [...created]
+        .reverse()
+        .filter((c) => c.typename === typename)
+        .map((c) => c.id);
       expect(expected.length).toBeGreaterThan(1);
       expect(response.data!.checkouts.edges.map((e) => e.node.id)).toEqual(expected);
     }
@@ -160,15 +189,27 @@ describe('checkouts connection (tenant a: 7 checkouts of the three providers)', 
 
   it('filters by a list of statuses, alone and with a provider, and pages within the filter', async () => {
     const open = await t.request(CheckoutsDocument, { first: 20, filter: { status: ['OPEN'] } });
-    const openIds = [...created].reverse().filter((c) => c.typename !== 'SmartCheckout').map((c) => c.id);
+    const openIds = [...created]
+      .reverse()
+      .filter((c) => c.typename !== 'SmartCheckout')
+      .map((c) => c.id);
     expect(open.data!.checkouts.edges.map((e) => e.node.id)).toEqual(openIds);
     expect(open.data!.checkouts.edges.every((e) => e.node.status === 'OPEN')).toBe(true);
 
-    const failedOrProcessing = await t.request(CheckoutsDocument, { first: 20, filter: { status: ['FAILED', 'PROCESSING'] } });
-    const smartIds = [...created].reverse().filter((c) => c.typename === 'SmartCheckout').map((c) => c.id);
+    const failedOrProcessing = await t.request(CheckoutsDocument, {
+      first: 20,
+      filter: { status: ['FAILED', 'PROCESSING'] },
+    });
+    const smartIds = [...created]
+      .reverse()
+      .filter((c) => c.typename === 'SmartCheckout')
+      .map((c) => c.id);
     expect(failedOrProcessing.data!.checkouts.edges.map((e) => e.node.id)).toEqual(smartIds);
 
-    const failed = await t.request(CheckoutsDocument, { first: 20, filter: { status: ['FAILED'], provider: 'SMARTCHECKOUT' } });
+    const failed = await t.request(CheckoutsDocument, {
+      first: 20,
+      filter: { status: ['FAILED'], provider: 'SMARTCHECKOUT' },
+    });
     expect(failed.data!.checkouts.edges.map((e) => e.node.id)).toEqual([failedSmartId]);
 
     const none = await t.request(CheckoutsDocument, { first: 20, filter: { status: ['COMPLETED', 'EXPIRED'] } });
@@ -178,14 +219,26 @@ describe('checkouts connection (tenant a: 7 checkouts of the three providers)', 
     const firstPage = await t.request(CheckoutsDocument, { first: 2, filter: { status: ['OPEN'] } });
     expect(firstPage.data!.checkouts.edges.map((e) => e.node.id)).toEqual(openIds.slice(0, 2));
     expect(firstPage.data!.checkouts.pageInfo.hasNextPage).toBe(true);
-    const secondPage = await t.request(CheckoutsDocument, { first: 2, after: firstPage.data!.checkouts.pageInfo.endCursor, filter: { status: ['OPEN'] } });
+    const secondPage = await t.request(CheckoutsDocument, {
+      first: 2,
+      after: firstPage.data!.checkouts.pageInfo.endCursor,
+      filter: { status: ['OPEN'] },
+    });
     expect(secondPage.data!.checkouts.edges.map((e) => e.node.id)).toEqual(openIds.slice(2, 4));
     expect(secondPage.data!.checkouts.pageInfo.hasNextPage).toBe(false);
   });
 
   it('rejects a malformed cursor with BAD_USER_INPUT, not a masked error', async () => {
-    for (const cursor of ['garbage', Buffer.from('checkout:abc').toString('base64url'), Buffer.from('offset:3').toString('base64url'), '']) {
-      for (const args of [{ first: 3, after: cursor }, { last: 3, before: cursor }]) {
+    for (const cursor of [
+      'garbage',
+      Buffer.from('checkout:abc').toString('base64url'),
+      Buffer.from('offset:3').toString('base64url'),
+      '',
+    ]) {
+      for (const args of [
+        { first: 3, after: cursor },
+        { last: 3, before: cursor },
+      ]) {
         const response = await t.request(CheckoutsDocument, args);
         if (cursor === '') {
           // An empty cursor is "no cursor" for the relay plugin; it must not be an unexpected error either.
@@ -276,7 +329,11 @@ describe('checkout(id) and node(id)', () => {
 
     expect(smart.merchantId).toBeTruthy();
     const store = await t.request(NodeDocument, { id: smart.merchantId! });
-    expect(store.data!.node).toMatchObject({ __typename: 'Merchant', id: smart.merchantId, name: expect.stringMatching(/^shop-.*\.example$/) });
+    expect(store.data!.node).toMatchObject({
+      __typename: 'Merchant',
+      id: smart.merchantId,
+      name: expect.stringMatching(/^shop-.*\.example$/),
+    });
   });
 
   it('answers null, not an error, for unknown and malformed ids', async () => {
@@ -303,9 +360,17 @@ describe('checkout(id) and node(id)', () => {
     const wrong: unknown[] = [];
     for (const id of unknown) {
       const node = await t.request(NodeDocument, { id });
-      if (node.errors || node.data?.node !== null) wrong.push({ query: 'node', id, decoded: Buffer.from(id, 'base64').toString('utf8').slice(0, 60), errors: node.errors?.map((e) => e.message), data: node.data });
+      if (node.errors || node.data?.node !== null)
+        wrong.push({
+          query: 'node',
+          id,
+          decoded: Buffer.from(id, 'base64').toString('utf8').slice(0, 60),
+          errors: node.errors?.map((e) => e.message),
+          data: node.data,
+        });
       const checkout = await t.request(CheckoutDocument, { id });
-      if (checkout.errors || checkout.data?.checkout !== null) wrong.push({ query: 'checkout', id, errors: checkout.errors?.map((e) => e.message), data: checkout.data });
+      if (checkout.errors || checkout.data?.checkout !== null)
+        wrong.push({ query: 'checkout', id, errors: checkout.errors?.map((e) => e.message), data: checkout.data });
     }
     expect(wrong).toEqual([]);
   });
@@ -345,7 +410,9 @@ describe('DataLoader batching and federation (tenant b: 61 checkouts)', () => {
     expect(created).toHaveLength(61);
     const counts: number[] = [];
     for (const first of [1, 10, 50]) {
-      const { statements, result } = await statementsFor(() => t.request(CheckoutsDeepDocument, { first }, { apiKey: t.keys.b! }));
+      const { statements, result } = await statementsFor(() =>
+        t.request(CheckoutsDeepDocument, { first }, { apiKey: t.keys.b! }),
+      );
       expect(result.errors).toBeUndefined();
       const edges = result.data!.checkouts.edges;
       expect(edges).toHaveLength(first);
@@ -424,10 +491,12 @@ describe('DataLoader batching and federation (tenant b: 61 checkouts)', () => {
     expect(merchantIds.length).toBeGreaterThanOrEqual(3);
 
     const run = async (representations: { __typename: string; id: string }[]) => {
-      const { statements, result } = await statementsFor(() => t.request(EntitiesDocument, { representations }, { apiKey: t.keys.b! }));
+      const { statements, result } = await statementsFor(() =>
+        t.request(EntitiesDocument, { representations }, { apiKey: t.keys.b! }),
+      );
       expect(result.errors).toBeUndefined();
       expect(result.data!._entities).toHaveLength(representations.length);
-      expect(result.data!._entities.map((e) => e && e.id)).toEqual(representations.map((r) => r.id));
+      expect(result.data!._entities.map((e) => e?.id)).toEqual(representations.map((r) => r.id));
       return statements;
     };
     const smartReps = (n: number) => smart.slice(0, n).map((c) => ({ __typename: c.typename, id: c.id }));
@@ -444,7 +513,10 @@ describe('DataLoader batching and federation (tenant b: 61 checkouts)', () => {
       }),
       { __typename: 'Merchant', id: merchantIds[0]! },
     ];
-    const twenty = [...mixed.slice(0, 17).map((c) => ({ __typename: c.typename, id: c.id })), ...merchantIds.slice(0, 3).map((id) => ({ __typename: 'Merchant', id }))];
+    const twenty = [
+      ...mixed.slice(0, 17).map((c) => ({ __typename: c.typename, id: c.id })),
+      ...merchantIds.slice(0, 3).map((id) => ({ __typename: 'Merchant', id })),
+    ];
     expect(twenty).toHaveLength(20);
     const four = await run(oneEach);
     const many = await run(twenty);
@@ -462,7 +534,11 @@ describe('DataLoader batching and federation (tenant b: 61 checkouts)', () => {
     const ids = response.data!.checkouts.edges.map((e) => e.node.id);
     expect(ids).toHaveLength(100);
     expect(response.data!.checkouts.pageInfo.hasNextPage).toBe(true);
-    const rest = await t.request(CheckoutsDocument, { first: 100, after: response.data!.checkouts.pageInfo.endCursor }, { apiKey: t.keys.b! });
+    const rest = await t.request(
+      CheckoutsDocument,
+      { first: 100, after: response.data!.checkouts.pageInfo.endCursor },
+      { apiKey: t.keys.b! },
+    );
     const restIds = rest.data!.checkouts.edges.map((e) => e.node.id);
     expect(rest.data!.checkouts.pageInfo.hasNextPage).toBe(false);
     // Checkouts created in parallel get their list position in arrival order, so compare as sets.
@@ -482,7 +558,11 @@ function definitions(document: GraphQLDocument): Map<string, string[]> {
     const name = definition.name.value;
     if (name.startsWith('_') || name.startsWith('link__') || name.startsWith('federation__')) continue;
     let members: string[] = [];
-    if (definition.kind === Kind.OBJECT_TYPE_DEFINITION || definition.kind === Kind.INTERFACE_TYPE_DEFINITION || definition.kind === Kind.INPUT_OBJECT_TYPE_DEFINITION) {
+    if (
+      definition.kind === Kind.OBJECT_TYPE_DEFINITION ||
+      definition.kind === Kind.INTERFACE_TYPE_DEFINITION ||
+      definition.kind === Kind.INPUT_OBJECT_TYPE_DEFINITION
+    ) {
       members = (definition.fields ?? []).map((f) => f.name.value).filter((f) => !f.startsWith('_'));
     } else if (definition.kind === Kind.ENUM_TYPE_DEFINITION) {
       members = (definition.values ?? []).map((v) => v.name.value);

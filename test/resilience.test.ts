@@ -71,7 +71,13 @@ function docs(override: (request: RecordedRequest) => CannedResponse | undefined
 }
 
 function providerEnv(recorder: Recorder, extra: Record<string, string> = {}) {
-  return { SMARTCHECKOUT_BASE_URL: recorder.url, PAYERVAULT_BASE_URL: recorder.url, STAN_BASE_URL: recorder.url, ...CREDENTIALS, ...extra };
+  return {
+    SMARTCHECKOUT_BASE_URL: recorder.url,
+    PAYERVAULT_BASE_URL: recorder.url,
+    STAN_BASE_URL: recorder.url,
+    ...CREDENTIALS,
+    ...extra,
+  };
 }
 
 const smartInput = (overrides: Partial<CreateSmartCheckoutInput> = {}): CreateSmartCheckoutInput => ({
@@ -93,10 +99,12 @@ function clean<T>(response: GraphQLResponse<T>): T {
 
 const createSmart = (t: TestApp, input = smartInput()) =>
   t.request(CreateSmartCheckoutDocument, { input }).then((r) => clean(r).createSmartCheckout);
-const createStan = (t: TestApp, input = stanInput()) => t.request(CreateStanCheckoutDocument, { input }).then((r) => clean(r).createStanCheckout);
+const createStan = (t: TestApp, input = stanInput()) =>
+  t.request(CreateStanCheckoutDocument, { input }).then((r) => clean(r).createStanCheckout);
 const createPayerVault = (t: TestApp, customerId = 'cust-res') =>
   t.request(CreatePayerVaultCheckoutDocument, { input: { customerId } }).then((r) => clean(r).createPayerVaultCheckout);
-const refresh = (t: TestApp, id: string) => t.request(RefreshCheckoutDocument, { id }).then((r) => clean(r).refreshCheckout);
+const refresh = (t: TestApp, id: string) =>
+  t.request(RefreshCheckoutDocument, { id }).then((r) => clean(r).refreshCheckout);
 
 async function listedIds(t: TestApp): Promise<string[]> {
   return clean(await t.request(CheckoutsDocument, { first: 100 })).checkouts.edges.map((edge) => edge.node.id);
@@ -138,7 +146,12 @@ describe('circuit breaker on Stan create (threshold 3, half-open after 1 s)', ()
     );
     for (let i = 1; i <= 3; i++) {
       const { result, row } = await createAndFindRow(t, () => createStan(t));
-      expect(expectType(result, 'ProviderError')).toMatchObject({ provider: 'STAN', retryable: false, httpStatus: 503, providerMessage: 'Service unavailable' });
+      expect(expectType(result, 'ProviderError')).toMatchObject({
+        provider: 'STAN',
+        retryable: false,
+        httpStatus: 503,
+        providerMessage: 'Service unavailable',
+      });
       expect(stanCount()).toBe(i);
       // The 503 came from the provider after it received the POST: ambiguous, so UNKNOWN, and not
       // retryable (a retry under a new key could buy twice).
@@ -223,7 +236,9 @@ describe('circuit breaker on Smartcheckout status GETs (refreshCheckout)', () =>
   beforeAll(async () => {
     recorder = await startRecordingServer((request) => respond(request));
     respond = docs();
-    t = await startTestApp(providerEnv(recorder, { PROVIDER_BREAKER_THRESHOLD: '3', PROVIDER_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS) }));
+    t = await startTestApp(
+      providerEnv(recorder, { PROVIDER_BREAKER_THRESHOLD: '3', PROVIDER_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS) }),
+    );
   });
   afterAll(async () => {
     await t?.stop();
@@ -237,7 +252,11 @@ describe('circuit breaker on Smartcheckout status GETs (refreshCheckout)', () =>
 
     respond = docs((r) => (isSmartGet(r) ? unavailable : undefined));
     for (let i = 1; i <= 3; i++) {
-      expect(expectType(await refresh(t, created.id), 'ProviderError')).toMatchObject({ provider: 'SMARTCHECKOUT', retryable: true, httpStatus: 503 });
+      expect(expectType(await refresh(t, created.id), 'ProviderError')).toMatchObject({
+        provider: 'SMARTCHECKOUT',
+        retryable: true,
+        httpStatus: 503,
+      });
       expect(gets()).toBe(i);
     }
     for (let i = 0; i < 4; i++) {
@@ -252,10 +271,17 @@ describe('circuit breaker on Smartcheckout status GETs (refreshCheckout)', () =>
     expect(row.status).toBe('FAILED');
     expect(posts()).toBe(1);
     // The failed refreshes changed nothing on the checkout.
-    expect(await checkout(t, created.id)).toMatchObject({ status: 'PROCESSING', events: [{ status: 'PENDING' }, { status: 'PROCESSING' }] });
+    expect(await checkout(t, created.id)).toMatchObject({
+      status: 'PROCESSING',
+      events: [{ status: 'PENDING' }, { status: 'PROCESSING' }],
+    });
 
     await halfOpenDelay();
-    respond = docs((r) => (isSmartGet(r) ? { status: 200, body: { id: SMART_ID, status: 'completed', amount_str: '12.50', currency: 'USD' } } : undefined));
+    respond = docs((r) =>
+      isSmartGet(r)
+        ? { status: 200, body: { id: SMART_ID, status: 'completed', amount_str: '12.50', currency: 'USD' } }
+        : undefined,
+    );
     const probed = expectType(await refresh(t, created.id), 'RefreshCheckoutSuccess');
     expect(probed.checkout).toMatchObject({ status: 'COMPLETED', total: { amount: 1250, currency: 'USD' } });
     expect(gets()).toBe(4);
@@ -301,24 +327,36 @@ describe('retries of safe requests only (PROVIDER_GET_RETRIES=2)', () => {
 
   it('a status GET failing every time is tried 1 + 2 times, then reported', async () => {
     respond = docs((r) => (isSmartGet(r) ? unavailable : undefined));
-    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({ retryable: true, httpStatus: 503 });
+    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({
+      retryable: true,
+      httpStatus: 503,
+    });
     expect(recorder.requests.filter(isSmartGet)).toHaveLength(3);
   });
 
   it('a 503 with Retry-After is not retried (1 GET)', async () => {
     respond = failFirst(isSmartGet, 1, { ...unavailable, headers: { 'retry-after': '1' } });
-    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({ retryable: true, httpStatus: 503 });
+    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({
+      retryable: true,
+      httpStatus: 503,
+    });
     expect(recorder.requests.filter(isSmartGet)).toHaveLength(1);
   });
 
   it('a 429 and a 404 are not retried (1 GET each)', async () => {
     respond = failFirst(isSmartGet, 1, { status: 429, body: { message: 'slow down' } });
-    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({ retryable: true, httpStatus: 429 });
+    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({
+      retryable: true,
+      httpStatus: 429,
+    });
     expect(recorder.requests.filter(isSmartGet)).toHaveLength(1);
 
     recorder.requests.length = 0;
     respond = failFirst(isSmartGet, 1, { status: 404, body: { message: 'no such checkout' } });
-    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({ retryable: false, httpStatus: 404 });
+    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({
+      retryable: false,
+      httpStatus: 404,
+    });
     expect(recorder.requests.filter(isSmartGet)).toHaveLength(1);
   });
 
@@ -331,7 +369,7 @@ describe('retries of safe requests only (PROVIDER_GET_RETRIES=2)', () => {
     expect(recorder.requests).toHaveLength(2);
   });
 
-  it('PayerVault\'s link GET is retried too: 503 twice then a link after 3 GETs; an empty cart is an answer (1 GET)', async () => {
+  it("PayerVault's link GET is retried too: 503 twice then a link after 3 GETs; an empty cart is an answer (1 GET)", async () => {
     respond = failFirst(isPayerVaultGet, 2, unavailable);
     const link = expectType(await createPayerVault(t), 'CreatePayerVaultCheckoutSuccess');
     expect(link.checkout).toMatchObject({ status: 'OPEN', checkoutUrl: 'https://pay.example/res' });
@@ -400,7 +438,12 @@ describe('connection failures', () => {
   it('a connect that never completes fails at PROVIDER_CONNECT_TIMEOUT_MS, not the total timeout: retryable, and FAILED (nothing was sent)', async () => {
     const listener = await unresponsiveListener();
     // The total budget is far longer than the connect budget: only the connect timeout can end this call.
-    const t = await startTestApp({ ...CREDENTIALS, STAN_BASE_URL: listener.url, PROVIDER_CONNECT_TIMEOUT_MS: '200', PROVIDER_TIMEOUT_MS: '15000' });
+    const t = await startTestApp({
+      ...CREDENTIALS,
+      STAN_BASE_URL: listener.url,
+      PROVIDER_CONNECT_TIMEOUT_MS: '200',
+      PROVIDER_TIMEOUT_MS: '15000',
+    });
     try {
       const { result, row } = await createAndFindRow(t, () => createStan(t));
       const error = expectType(result, 'ProviderError');
@@ -422,7 +465,9 @@ describe('connection failures', () => {
       STAN_BASE_URL: `http://127.0.0.1:${port}`,
     });
     try {
-      const creates: (() => Promise<Awaited<ReturnType<typeof createSmart>> | Awaited<ReturnType<typeof createStan>>>)[] = [() => createSmart(t), () => createStan(t)];
+      const creates: (() => Promise<
+        Awaited<ReturnType<typeof createSmart>> | Awaited<ReturnType<typeof createStan>>
+      >)[] = [() => createSmart(t), () => createStan(t)];
       for (const create of creates) {
         const { result, row } = await createAndFindRow(t, create);
         const error = expectType(result, 'ProviderError');

@@ -83,7 +83,11 @@ describe('HTTP endpoints', () => {
     }
 
     // A refused request carries it too, so a client can quote it.
-    const refused = await t.request(CheckoutsDocument, { first: 1 }, { apiKey: 'wrong-key-123', headers: { 'x-request-id': `${given}-401` } });
+    const refused = await t.request(
+      CheckoutsDocument,
+      { first: 1 },
+      { apiKey: 'wrong-key-123', headers: { 'x-request-id': `${given}-401` } },
+    );
     expect(refused.status).toBe(401);
     expect(refused.headers.get('x-request-id')).toBe(`${given}-401`);
   });
@@ -95,16 +99,28 @@ describe('HTTP endpoints', () => {
   });
 
   it('an unknown field is a GraphQL validation error (200 or 400), never a 500', async () => {
-    for (const accept of ['application/json', 'application/graphql-response+json', 'application/graphql-response+json, application/json']) {
-      const answer = await postRaw(JSON.stringify({ query: '{ checkouts(first: 1) { edges { node { id noSuchField } } } }' }), { accept });
+    for (const accept of [
+      'application/json',
+      'application/graphql-response+json',
+      'application/graphql-response+json, application/json',
+    ]) {
+      const answer = await postRaw(
+        JSON.stringify({ query: '{ checkouts(first: 1) { edges { node { id noSuchField } } } }' }),
+        { accept },
+      );
       expect([200, 400]).toContain(answer.status);
-      const body = JSON.parse(answer.text) as { data?: unknown; errors: { message: string; extensions?: { code?: string } }[] };
+      const body = JSON.parse(answer.text) as {
+        data?: unknown;
+        errors: { message: string; extensions?: { code?: string } }[];
+      };
       expect(body.data ?? null).toBeNull();
       expect(body.errors[0]!.message).toContain('Cannot query field "noSuchField"');
       expect(body.errors[0]!.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     }
     // With the GraphQL-over-HTTP media type the spec wants 400.
-    const strict = await postRaw(JSON.stringify({ query: '{ noSuchField }' }), { accept: 'application/graphql-response+json' });
+    const strict = await postRaw(JSON.stringify({ query: '{ noSuchField }' }), {
+      accept: 'application/graphql-response+json',
+    });
     expect(strict.status).toBe(400);
   });
 
@@ -114,7 +130,10 @@ describe('HTTP endpoints', () => {
       JSON.stringify({ query: '{ checkouts(first: 1) { ' }),
       JSON.stringify({}),
       JSON.stringify({ query: 42 }),
-      JSON.stringify({ query: 'query Q($first: Int) { checkouts(first: $first) { edges { cursor } } }', variables: { first: 'ten' } }),
+      JSON.stringify({
+        query: 'query Q($first: Int) { checkouts(first: $first) { edges { cursor } } }',
+        variables: { first: 'ten' },
+      }),
     ];
     for (const body of cases) {
       const answer = await postRaw(body, { accept: 'application/graphql-response+json' });
@@ -145,7 +164,9 @@ describe('unexpected failures', () => {
       expect(health.status).toBe(503);
       expect(await health.json()).toEqual({ status: 'unavailable', database: DATABASE_KIND });
 
-      const logged = broken.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'unexpected error in a GraphQL operation');
+      const logged = broken.logs
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.msg === 'unexpected error in a GraphQL operation');
       expect(logged).toHaveLength(1);
       expect(logged[0]!.level).toBe(50);
       // DESIGN §7: unexpected errors are logged with the request id.
@@ -173,12 +194,18 @@ describe('loadConfig', () => {
       [{ PORT: '70000' }, 'PORT'],
       [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
       [{ SMARTCHECKOUT_BASE_URL: 'https://api.smartcheckout.dev' }, 'SMARTCHECKOUT_API_KEY'],
-      [{ PAYERVAULT_BASE_URL: 'https://merchant.payervault.com', PAYERVAULT_ACCESS_KEY: 'k'.repeat(10) }, 'PAYERVAULT_ACCESS_SECRET'],
+      [
+        { PAYERVAULT_BASE_URL: 'https://merchant.payervault.com', PAYERVAULT_ACCESS_KEY: 'k'.repeat(10) },
+        'PAYERVAULT_ACCESS_SECRET',
+      ],
       [{ STAN_BASE_URL: 'https://api.stan-app.fr', STAN_CLIENT_SECRET: 's'.repeat(10) }, 'STAN_CLIENT_ID'],
       [{ NODE_ENV: 'production' }, 'API_KEYS'],
       [{ NODE_ENV: 'production', API_KEYS: '' }, 'API_KEYS'],
       [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
-      [{ SMARTCHECKOUT_BASE_URL: 'https://api.smartcheckout.dev/v0', SMARTCHECKOUT_API_KEY: 'k'.repeat(10) }, 'SMARTCHECKOUT_BASE_URL'],
+      [
+        { SMARTCHECKOUT_BASE_URL: 'https://api.smartcheckout.dev/v0', SMARTCHECKOUT_API_KEY: 'k'.repeat(10) },
+        'SMARTCHECKOUT_BASE_URL',
+      ],
       [{ POLL_INTERVAL_MS: '5000', POLL_MAX_INTERVAL_MS: '1000' }, 'POLL_MAX_INTERVAL_MS'],
       [{ API_KEYS: 'no-colon-here' }, 'API_KEYS'],
     ];
@@ -189,7 +216,9 @@ describe('loadConfig', () => {
       expect(message.length).toBeLessThan(300);
     }
     expect(failure({ PORT: 'abc' })).toMatch(/^Invalid configuration: PORT /);
-    expect(failure({ NODE_ENV: 'production' })).toBe('Invalid configuration: API_KEYS is required when NODE_ENV is production');
+    expect(failure({ NODE_ENV: 'production' })).toBe(
+      'Invalid configuration: API_KEYS is required when NODE_ENV is production',
+    );
   });
 
   it('never echoes a secret value', () => {
@@ -212,7 +241,13 @@ describe('loadConfig', () => {
     expect(config.apiKeys).toBeUndefined();
     expect(config.databaseUrl).toBeUndefined();
     expect(config.providers.SMARTCHECKOUT.baseUrl).toBeUndefined();
-    expect(config).toMatchObject({ port: 4000, host: '0.0.0.0', dataDir: '.data', pollIntervalMs: 1000, pollMaxIntervalMs: 30000 });
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '0.0.0.0',
+      dataDir: '.data',
+      pollIntervalMs: 1000,
+      pollMaxIntervalMs: 30000,
+    });
     const keyed = loadConfig({ API_KEYS: 'shop-1:key-one-1234, shop-2:key-two-1234' });
     expect([...keyed.apiKeys!]).toEqual([
       ['key-one-1234', 'shop-1'],
@@ -233,11 +268,17 @@ describe('the real entry point (node --import tsx src/main.ts)', () => {
   }
 
   function run(env: NodeJS.ProcessEnv) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out = { stdout: '', stderr: '' };
     child.stdout.on('data', (chunk: Buffer) => (out.stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (out.stderr += chunk.toString('utf8')));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
     return { child, out, exited };
   }
 
@@ -260,7 +301,9 @@ describe('the real entry point (node --import tsx src/main.ts)', () => {
   it('starts, serves /health, and stops gracefully on SIGTERM', async () => {
     const port = await freePort();
     const dataDir = await mkdtemp(join(tmpdir(), 'checkout-graph-main-'));
-    const { child, out, exited } = run(childEnv({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }));
+    const { child, out, exited } = run(
+      childEnv({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }),
+    );
     try {
       const deadline = Date.now() + 25_000;
       let health: Response | undefined;
@@ -274,9 +317,17 @@ describe('the real entry point (node --import tsx src/main.ts)', () => {
       expect(await health!.json()).toEqual({ status: 'ok', database: DATABASE_KIND });
       // The child's stdout reaches this process through a pipe, possibly after /health answered;
       // only complete lines are read.
-      const listening = () => out.stdout.split('\n').slice(0, -1).filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+      const listening = () =>
+        out.stdout
+          .split('\n')
+          .slice(0, -1)
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
       await expect
-        .poll(() => listening().find((line) => line.msg === 'checkout graph listening'), { timeout: 5_000, interval: 50 })
+        .poll(() => listening().find((line) => line.msg === 'checkout graph listening'), {
+          timeout: 5_000,
+          interval: 50,
+        })
         .toMatchObject({ url: `http://127.0.0.1:${port}/graphql` });
 
       const sentAt = Date.now();
@@ -285,7 +336,10 @@ describe('the real entry point (node --import tsx src/main.ts)', () => {
       const result = await Promise.race([exited, timeout]);
       expect(result).toEqual({ code: 0, signal: null });
       expect(Date.now() - sentAt).toBeLessThan(10_000);
-      const messages = out.stdout.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { msg?: string }).msg);
+      const messages = out.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { msg?: string }).msg);
       expect(messages).toContain('stopping');
       expect(messages.at(-1)).toBe('checkout graph stopped');
       expect(out.stderr).toBe('');

@@ -35,14 +35,18 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
   }
 }
 
-
-
 const globalId = (typename: string, id: string) => Buffer.from(`${typename}:${id}`).toString('base64');
 const rowId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
-const statuses = (events: { checkoutStatusChanged: Event }[]) => events.map((event) => event.checkoutStatusChanged.status);
+const statuses = (events: { checkoutStatusChanged: Event }[]) =>
+  events.map((event) => event.checkoutStatusChanged.status);
 
 /** Subscribes over SSE and reads the stream as it arrives (recordSse only returns at the end). */
-function streamSse<TResult, TVariables>(baseUrl: string, apiKey: string, document: TypedDocumentNode<TResult, TVariables>, variables: TVariables) {
+function streamSse<TResult, TVariables>(
+  baseUrl: string,
+  apiKey: string,
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables: TVariables,
+) {
   const events: { data?: TResult; errors?: unknown[] }[] = [];
   const state = { completed: false };
   const controller = new AbortController();
@@ -58,8 +62,7 @@ function streamSse<TResult, TVariables>(baseUrl: string, apiKey: string, documen
     let buffer = '';
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const event = /^event: (\w+)/m.exec(block)?.[1];
@@ -94,7 +97,13 @@ describe('checkoutStatusChanged', () => {
   async function createSmart(query: string, options: { apiKey?: string; userData?: Record<string, unknown> } = {}) {
     const response = await t.request(
       CreateSmartCheckoutDocument,
-      { input: { productUrl: `https://live-shop.example/item?${query}`, email: 'ada@example.com', userData: options.userData } },
+      {
+        input: {
+          productUrl: `https://live-shop.example/item?${query}`,
+          email: 'ada@example.com',
+          userData: options.userData,
+        },
+      },
       { apiKey: options.apiKey },
     );
     const checkout = expectType(response.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
@@ -145,7 +154,12 @@ describe('checkoutStatusChanged', () => {
       expect(recording.completed).toBe(true);
       expect(statuses(recording.events)).toEqual(['PROCESSING', 'COMPLETED']);
       const [first, last] = recording.events.map((event) => event.checkoutStatusChanged);
-      expect(first).toMatchObject({ __typename: 'SmartCheckout', id: checkout.id, provider: 'SMARTCHECKOUT', total: null });
+      expect(first).toMatchObject({
+        __typename: 'SmartCheckout',
+        id: checkout.id,
+        provider: 'SMARTCHECKOUT',
+        total: null,
+      });
       expect(first!.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING']);
       expect(last).toMatchObject({ id: checkout.id, total: { amount: 4999, currency: 'USD', decimal: '49.99' } });
       expect(last!.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
@@ -182,15 +196,18 @@ describe('checkoutStatusChanged', () => {
     it('loses and repeats nothing when a client disposes and resubscribes', async () => {
       const checkout = await createSmart('sandbox_after_polls=3');
       const first = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
-      await waitFor(() => first.events.length === 1, 'the first subscription\'s current state');
+      await waitFor(() => first.events.length === 1, "the first subscription's current state");
       first.dispose();
 
       // One poll happens while nobody listens: still PROCESSING, so nothing to tell anyone.
       provider.allow(checkout.providerId, 1);
-      await waitFor(async () => (await repository.pollScheduleOf(rowId(checkout.id)))?.attempts === 1, 'the first poll');
+      await waitFor(
+        async () => (await repository.pollScheduleOf(rowId(checkout.id)))?.attempts === 1,
+        'the first poll',
+      );
 
       const second = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
-      await waitFor(() => second.events.length === 1, 'the second subscription\'s current state');
+      await waitFor(() => second.events.length === 1, "the second subscription's current state");
       provider.allow(checkout.providerId);
       await second.done;
 
@@ -218,8 +235,15 @@ describe('checkoutStatusChanged', () => {
 
       expect(stream.state.completed).toBe(true);
       expect(stream.events.every((event) => event.errors === undefined)).toBe(true);
-      expect(stream.events.map((event) => event.data!.checkoutStatusChanged.status)).toEqual(['PROCESSING', 'COMPLETED']);
-      expect(stream.events[1]!.data!.checkoutStatusChanged.total).toEqual({ amount: 4999, currency: 'USD', decimal: '49.99' });
+      expect(stream.events.map((event) => event.data!.checkoutStatusChanged.status)).toEqual([
+        'PROCESSING',
+        'COMPLETED',
+      ]);
+      expect(stream.events[1]!.data!.checkoutStatusChanged.total).toEqual({
+        amount: 4999,
+        currency: 'USD',
+        decimal: '49.99',
+      });
     });
 
     it('gives only the terminal state for a finished checkout (recordSse)', async () => {
@@ -234,7 +258,7 @@ describe('checkoutStatusChanged', () => {
     });
   });
 
-  describe('ids that are not the caller\'s', () => {
+  describe("ids that are not the caller's", () => {
     let foreign: { id: string; providerId: string };
     beforeAll(async () => {
       // Never completes, so it is still PROCESSING after tenant b's attempts.
@@ -245,7 +269,7 @@ describe('checkoutStatusChanged', () => {
     const cases = () => [
       { name: 'an unknown id', id: globalId('SmartCheckout', randomUUID()), apiKey: t.keys.a! },
       { name: 'a malformed id', id: 'not a global id', apiKey: t.keys.a! },
-      { name: 'another tenant\'s id', id: foreign.id, apiKey: t.keys.b! },
+      { name: "another tenant's id", id: foreign.id, apiKey: t.keys.b! },
     ];
 
     it('ends each at once with NOT_FOUND over graphql-ws, the same for unknown and foreign ids', async () => {
@@ -259,7 +283,7 @@ describe('checkoutStatusChanged', () => {
         expect(recording.errors![0]!.message, name).toContain(id);
         seen[name] = visibleErrors(recording.errors, id);
       }
-      expect(seen['another tenant\'s id']).toBe(seen['an unknown id']);
+      expect(seen["another tenant's id"]).toBe(seen['an unknown id']);
       // Tenant b's attempt did not reveal, poll or change tenant a's checkout.
       expect(await statusOf(foreign.id)).toBe('PROCESSING');
     });
@@ -276,14 +300,16 @@ describe('checkoutStatusChanged', () => {
         expect(errors[0]!.extensions?.code, name).toBe('NOT_FOUND');
         seen[name] = visibleErrors(errors, id);
       }
-      expect(seen['another tenant\'s id']).toBe(seen['an unknown id']);
+      expect(seen["another tenant's id"]).toBe(seen['an unknown id']);
     });
   });
 
   describe('authentication over graphql-ws', () => {
     it('closes the socket with 4403 and runs nothing with an unknown key', async () => {
       const checkout = await createSmart('sandbox_after_polls=1');
-      const recording = recordSubscription(client(`key-unknown-${randomUUID()}`), CheckoutStatusChangedDocument, { id: checkout.id });
+      const recording = recordSubscription(client(`key-unknown-${randomUUID()}`), CheckoutStatusChangedDocument, {
+        id: checkout.id,
+      });
       await recording.done;
       provider.allow(checkout.providerId);
       expect(recording.events).toEqual([]);
@@ -302,7 +328,11 @@ describe('checkoutStatusChanged', () => {
 
       const wrong = await new Promise<readonly { extensions?: Record<string, unknown> }[]>((resolve) => {
         keyless.subscribe(
-          { query: print(CheckoutStatusChangedDocument), variables: { id: checkout.id }, extensions: { headers: { authorization: 'Bearer nope-nope-nope' } } },
+          {
+            query: print(CheckoutStatusChangedDocument),
+            variables: { id: checkout.id },
+            extensions: { headers: { authorization: 'Bearer nope-nope-nope' } },
+          },
           { next: () => undefined, error: (error) => resolve(error as never), complete: () => resolve([]) },
         );
       });
@@ -311,8 +341,16 @@ describe('checkoutStatusChanged', () => {
       const statuses: string[] = [];
       await new Promise<void>((resolve, reject) => {
         keyless.subscribe<{ checkoutStatusChanged: { status: string } }>(
-          { query: print(CheckoutStatusChangedDocument), variables: { id: checkout.id }, extensions: { headers: { authorization: `Bearer ${t.keys.a}` } } },
-          { next: ({ data }) => void statuses.push(data!.checkoutStatusChanged.status), error: reject, complete: resolve },
+          {
+            query: print(CheckoutStatusChangedDocument),
+            variables: { id: checkout.id },
+            extensions: { headers: { authorization: `Bearer ${t.keys.a}` } },
+          },
+          {
+            next: ({ data }) => void statuses.push(data!.checkoutStatusChanged.status),
+            error: reject,
+            complete: resolve,
+          },
         );
         provider.allow(checkout.providerId);
       });
@@ -320,7 +358,7 @@ describe('checkoutStatusChanged', () => {
       await keyless.dispose();
     });
 
-    it('lets tenant b follow its own checkout but not tenant a\'s', async () => {
+    it("lets tenant b follow its own checkout but not tenant a's", async () => {
       const own = await createSmart('sandbox_after_polls=1', { apiKey: t.keys.b });
       const ofA = await createSmart('sandbox_after_polls=1');
       const b = client(t.keys.b!);
@@ -330,7 +368,7 @@ describe('checkoutStatusChanged', () => {
       expect(theirs.events).toEqual([]);
       expect(theirs.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
 
-      await waitFor(() => mine.events.length === 1, 'tenant b\'s current state');
+      await waitFor(() => mine.events.length === 1, "tenant b's current state");
       provider.allow(own.providerId);
       provider.allow(ofA.providerId);
       await mine.done;
@@ -340,7 +378,9 @@ describe('checkoutStatusChanged', () => {
   });
 
   describe('fan-out', () => {
-    it('polls a checkout with 1000 subscribers exactly as often as one with a single subscriber', { timeout: 120_000 }, async () => {
+    it('polls a checkout with 1000 subscribers exactly as often as one with a single subscriber', {
+      timeout: 120_000,
+    }, async () => {
       const single = await createSmart('sandbox_after_polls=3');
       const crowded = await createSmart('sandbox_after_polls=3');
 
@@ -349,11 +389,13 @@ describe('checkoutStatusChanged', () => {
       // 10 sockets with 100 subscriptions each.
       const sockets = Array.from({ length: 10 }, () => client());
       const many: SubscriptionRecording<CheckoutStatusChangedSubscription>[] = sockets.flatMap((socket) =>
-        Array.from({ length: 100 }, () => recordSubscription(socket, CheckoutStatusChangedDocument, { id: crowded.id })),
+        Array.from({ length: 100 }, () =>
+          recordSubscription(socket, CheckoutStatusChangedDocument, { id: crowded.id }),
+        ),
       );
       await waitFor(
         () => one.events.length === 1 && many.every((recording) => recording.events.length === 1),
-        'every subscriber\'s current state',
+        "every subscriber's current state",
         60_000,
       );
       expect(t.app.webSocket.clientCount).toBeGreaterThanOrEqual(11);
@@ -388,7 +430,9 @@ describe('checkoutStatusChanged', () => {
     it('releases the subscriptions of sockets that close while their checkout is still processing', async () => {
       const checkout = await createSmart('sandbox_after_polls=2');
       const sockets = Array.from({ length: 3 }, () => client());
-      const recordings = sockets.map((socket) => recordSubscription(socket, CheckoutStatusChangedDocument, { id: checkout.id }));
+      const recordings = sockets.map((socket) =>
+        recordSubscription(socket, CheckoutStatusChangedDocument, { id: checkout.id }),
+      );
       await waitFor(() => recordings.every((recording) => recording.events.length === 1), 'the current states');
       expect(t.app.webSocket.clientCount).toBe(3);
 
@@ -397,7 +441,7 @@ describe('checkoutStatusChanged', () => {
 
       // The change still happens, and a new subscriber still gets [current, change].
       const later = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
-      await waitFor(() => later.events.length === 1, 'the new subscriber\'s current state');
+      await waitFor(() => later.events.length === 1, "the new subscriber's current state");
       provider.allow(checkout.providerId);
       await later.done;
       expect(statuses(later.events)).toEqual(['PROCESSING', 'COMPLETED']);
@@ -409,12 +453,14 @@ describe('checkoutStatusChanged', () => {
     it('is cut off without holding back a normal client', { timeout: 60_000 }, async () => {
       // 16 KB of user data selected 60 times: about 1 MB per event.
       const userData = { blob: 'x'.repeat(16_000) };
-      const heavy = await Promise.all(Array.from({ length: 4 }, () => createSmart('sandbox_after_polls=2', { userData })));
+      const heavy = await Promise.all(
+        Array.from({ length: 4 }, () => createSmart('sandbox_after_polls=2', { userData })),
+      );
       const aliases = Array.from({ length: 60 }, (_, index) => `u${index}: userData`).join(' ');
       const query = `subscription Heavy($id: ID!) { checkoutStatusChanged(id: $id) { id status events { status at source } ... on SmartCheckout { productUrl ${aliases} } } }`;
 
       const normal = recordSubscription(client(), CheckoutStatusChangedDocument, { id: heavy[0]!.id });
-      await waitFor(() => normal.events.length === 1, 'the normal client\'s current state');
+      await waitFor(() => normal.events.length === 1, "the normal client's current state");
       const before = t.app.webSocket.clientCount;
 
       const slow = new WebSocket(`${t.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
@@ -437,12 +483,18 @@ describe('checkoutStatusChanged', () => {
         let n = 0;
         for (let round = 0; round < 10; round++) {
           for (const checkout of heavy) {
-            slow.send(JSON.stringify({ id: `s${n++}`, type: 'subscribe', payload: { query, variables: { id: checkout.id } } }));
+            slow.send(
+              JSON.stringify({ id: `s${n++}`, type: 'subscribe', payload: { query, variables: { id: checkout.id } } }),
+            );
           }
         }
 
         // About 40 MB of first events against 1 MiB allowed (plus what the kernel buffers): the server cuts it off.
-        await waitFor(() => t.app.webSocket.clientCount === before, 'the server to drop the client that stopped reading', 30_000);
+        await waitFor(
+          () => t.app.webSocket.clientCount === before,
+          'the server to drop the client that stopped reading',
+          30_000,
+        );
         expect(t.logs.some((line) => line.includes('closing a WebSocket client that stopped reading'))).toBe(true);
 
         // The normal client is still served: the change reaches it and it completes.
@@ -467,12 +519,19 @@ describe('one execution per status change and selection', () => {
 
   /** Statements one refresh to COMPLETED costs while `subscribers` clients watch with the same selection (events included). */
   async function statementsOfOneChange(subscribers: number, otherSelection = 0) {
-    const created = await t.request(CreateSmartCheckoutDocument, { input: { productUrl: 'https://shop.example/shared?sandbox_after_polls=1', email: 'a@b.co' } });
+    const created = await t.request(CreateSmartCheckoutDocument, {
+      input: { productUrl: 'https://shop.example/shared?sandbox_after_polls=1', email: 'a@b.co' },
+    });
     const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
     const client = wsClient(t.url, t.keys.a!);
-    const same = Array.from({ length: subscribers }, () => recordSubscription(client, CheckoutStatusChangedDocument, { id }));
+    const same = Array.from({ length: subscribers }, () =>
+      recordSubscription(client, CheckoutStatusChangedDocument, { id }),
+    );
     const other = Array.from({ length: otherSelection }, () => recordSubscription(client, IsolationLikeWatch, { id }));
-    await waitFor(() => [...same, ...other].every((recording) => recording.events.length === 1), 'the current state on every subscription');
+    await waitFor(
+      () => [...same, ...other].every((recording) => recording.events.length === 1),
+      'the current state on every subscription',
+    );
     const before = t.app.database.statementCount;
     const refreshed = await t.request(RefreshCheckoutDocument, { id });
     expect(expectType(refreshed.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout.status).toBe('COMPLETED');
@@ -483,13 +542,18 @@ describe('one execution per status change and selection', () => {
       expect(recording.completed).toBe(true);
       expect(statuses(recording.events)).toEqual(['PROCESSING', 'COMPLETED']);
       // Each subscriber got the change's events, read once for all of them.
-      expect(recording.events[1]!.checkoutStatusChanged.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
+      expect(recording.events[1]!.checkoutStatusChanged.events.map((event) => event.status)).toEqual([
+        'PENDING',
+        'PROCESSING',
+        'COMPLETED',
+      ]);
     }
-    for (const recording of other) expect(recording.events.map((event) => event.checkoutStatusChanged.status)).toEqual(['PROCESSING', 'COMPLETED']);
+    for (const recording of other)
+      expect(recording.events.map((event) => event.checkoutStatusChanged.status)).toEqual(['PROCESSING', 'COMPLETED']);
     return statements;
   }
 
-  it('reads a change\'s events once for 25 subscribers of one selection, and once more per other selection', async () => {
+  it("reads a change's events once for 25 subscribers of one selection, and once more per other selection", async () => {
     const alone = await statementsOfOneChange(1);
     expect(await statementsOfOneChange(25)).toBe(alone);
     // A second selection (other fields) is executed once on its own: one more events read.
@@ -498,7 +562,6 @@ describe('one execution per status change and selection', () => {
 });
 
 /** The same subscription field with another selection (it reads the events too). */
-const IsolationLikeWatch = parse(`subscription OtherSelection($id: ID!) { checkoutStatusChanged(id: $id) { status events { status } } }`) as TypedDocumentNode<
-  { checkoutStatusChanged: { status: string; events: { status: string }[] } },
-  { id: string }
->;
+const IsolationLikeWatch = parse(
+  `subscription OtherSelection($id: ID!) { checkoutStatusChanged(id: $id) { status events { status } } }`,
+) as TypedDocumentNode<{ checkoutStatusChanged: { status: string; events: { status: string }[] } }, { id: string }>;

@@ -9,7 +9,9 @@ import { expectType, startTestApp } from './support/app.js';
 interface TraceExport {
   resourceSpans: {
     resource: { attributes: { key: string; value: { stringValue?: string } }[] };
-    scopeSpans: { spans: { name: string; traceId: string; attributes: { key: string; value: { stringValue?: string } }[] }[] }[];
+    scopeSpans: {
+      spans: { name: string; traceId: string; attributes: { key: string; value: { stringValue?: string } }[] }[];
+    }[];
   }[];
 }
 
@@ -20,7 +22,11 @@ async function startCollector() {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      exports.push({ path: req.url ?? '', contentType: req.headers['content-type'], body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as TraceExport });
+      exports.push({
+        path: req.url ?? '',
+        contentType: req.headers['content-type'],
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as TraceExport,
+      });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');
     });
@@ -29,12 +35,18 @@ async function startCollector() {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     exports,
-    spans: () => exports.flatMap((item) => item.body.resourceSpans.flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans.map((span) => ({ ...span, resource: resource.resource }))))),
+    spans: () =>
+      exports.flatMap((item) =>
+        item.body.resourceSpans.flatMap((resource) =>
+          resource.scopeSpans.flatMap((scope) => scope.spans.map((span) => ({ ...span, resource: resource.resource }))),
+        ),
+      ),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
-const attribute = (attributes: { key: string; value: { stringValue?: string } }[], key: string) => attributes.find((item) => item.key === key)?.value.stringValue;
+const attribute = (attributes: { key: string; value: { stringValue?: string } }[], key: string) =>
+  attributes.find((item) => item.key === key)?.value.stringValue;
 
 describe('OpenTelemetry tracing (optional)', () => {
   let collector: Awaited<ReturnType<typeof startCollector>>;
@@ -44,10 +56,15 @@ describe('OpenTelemetry tracing (optional)', () => {
   afterAll(() => collector?.close());
 
   it('exports a span per GraphQL operation to the configured collector, named and typed, without variables', async () => {
-    const t = await startTestApp({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'checkout-graph-traced' });
+    const t = await startTestApp({
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_SERVICE_NAME: 'checkout-graph-traced',
+    });
     const email = 'traced.shopper@example.com';
     try {
-      const created = await t.request(CreateSmartCheckoutDocument, { input: { productUrl: 'https://shop.example/t?sandbox_amount=5.00', email } });
+      const created = await t.request(CreateSmartCheckoutDocument, {
+        input: { productUrl: 'https://shop.example/t?sandbox_amount=5.00', email },
+      });
       expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess');
       expect((await t.request(CheckoutsDocument, { first: 5 })).errors).toBeUndefined();
     } finally {
@@ -55,11 +72,15 @@ describe('OpenTelemetry tracing (optional)', () => {
       await t.stop();
     }
     expect(collector.exports.length).toBeGreaterThan(0);
-    expect(collector.exports.every((item) => item.path === '/v1/traces' && item.contentType?.includes('application/json'))).toBe(true);
+    expect(
+      collector.exports.every((item) => item.path === '/v1/traces' && item.contentType?.includes('application/json')),
+    ).toBe(true);
     const spans = collector.spans();
     const operations = spans.map((span) => attribute(span.attributes, 'graphql.execute.operationName'));
     expect(operations).toEqual(expect.arrayContaining(['CreateSmartCheckout', 'Checkouts']));
-    const create = spans.find((span) => attribute(span.attributes, 'graphql.execute.operationName') === 'CreateSmartCheckout')!;
+    const create = spans.find(
+      (span) => attribute(span.attributes, 'graphql.execute.operationName') === 'CreateSmartCheckout',
+    )!;
     expect(attribute(create.attributes, 'graphql.execute.operationType')).toBe('mutation');
     expect(create.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(attribute(create.resource.attributes, 'service.name')).toBe('checkout-graph-traced');

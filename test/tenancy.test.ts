@@ -26,18 +26,31 @@ interface Created {
 }
 
 /** One checkout per provider; `idempotencyKey` goes to the PayerVault one. */
-async function createAll(t: TestApp, apiKey: string | null, idempotencyKey?: string): Promise<Record<Typename, Created>> {
+async function createAll(
+  t: TestApp,
+  apiKey: string | null,
+  idempotencyKey?: string,
+): Promise<Record<Typename, Created>> {
   const smart = await t.request(
     CreateSmartCheckoutDocument,
     { input: { productUrl: 'https://tenancy-shop.example/item?sandbox_after_polls=1', email: 'ada@example.com' } },
     { apiKey },
   );
   const s = expectType(smart.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
-  const payervault = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-tenancy', idempotencyKey } }, { apiKey });
+  const payervault = await t.request(
+    CreatePayerVaultCheckoutDocument,
+    { input: { customerId: 'cust-tenancy', idempotencyKey } },
+    { apiKey },
+  );
   const p = expectType(payervault.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout;
   const stan = await t.request(
     CreateStanCheckoutDocument,
-    { input: { returnUrl: 'https://tenancy-shop.example/return', lineItems: [{ productId: 'p1', quantity: 1, unitPrice: 990 }] } },
+    {
+      input: {
+        returnUrl: 'https://tenancy-shop.example/return',
+        lineItems: [{ productId: 'p1', quantity: 1, unitPrice: 990 }],
+      },
+    },
     { apiKey },
   );
   const k = expectType(stan.data?.createStanCheckout, 'CreateStanCheckoutSuccess').checkout;
@@ -50,7 +63,9 @@ async function createAll(t: TestApp, apiKey: string | null, idempotencyKey?: str
 
 /** A response as a client sees it, minus transport details, with `id` replaced so two answers can be compared. */
 function visible(response: { status: number; data?: unknown; errors?: unknown }, id: string): string {
-  return JSON.stringify({ status: response.status, data: response.data, errors: response.errors }).split(id).join('<id>');
+  return JSON.stringify({ status: response.status, data: response.data, errors: response.errors })
+    .split(id)
+    .join('<id>');
 }
 
 describe('tenant isolation (API_KEYS with tenants a and b)', () => {
@@ -77,7 +92,7 @@ describe('tenant isolation (API_KEYS with tenants a and b)', () => {
     expect(b.SmartCheckout.merchantId).not.toBe(a.SmartCheckout.merchantId);
   });
 
-  it('checkout(id): another tenant\'s checkout answers exactly like a nonexistent one', async () => {
+  it("checkout(id): another tenant's checkout answers exactly like a nonexistent one", async () => {
     for (const [viewer, other] of [
       [t.keys.b!, a],
       [t.keys.a!, b],
@@ -96,7 +111,7 @@ describe('tenant isolation (API_KEYS with tenants a and b)', () => {
     expect(own.data?.checkout?.id).toBe(a.StanCheckout.id);
   });
 
-  it('node(id): another tenant\'s checkouts and merchants answer exactly like nonexistent ones', async () => {
+  it("node(id): another tenant's checkouts and merchants answer exactly like nonexistent ones", async () => {
     for (const typename of typenames) {
       const foreign = await t.request(NodeDocument, { id: a[typename].id }, { apiKey: t.keys.b! });
       const missing = unknownOf(typename);
@@ -129,7 +144,17 @@ describe('tenant isolation (API_KEYS with tenants a and b)', () => {
         { provider: 'SMARTCHECKOUT' as const },
         { provider: 'STAN' as const },
         { status: ['OPEN' as const] },
-        { status: ['PROCESSING' as const, 'OPEN' as const, 'PENDING' as const, 'COMPLETED' as const, 'FAILED' as const, 'EXPIRED' as const, 'UNKNOWN' as const] },
+        {
+          status: [
+            'PROCESSING' as const,
+            'OPEN' as const,
+            'PENDING' as const,
+            'COMPLETED' as const,
+            'FAILED' as const,
+            'EXPIRED' as const,
+            'UNKNOWN' as const,
+          ],
+        },
         { provider: 'PAYERVAULT' as const, status: ['OPEN' as const] },
       ];
       for (const filter of filters) {
@@ -146,17 +171,20 @@ describe('tenant isolation (API_KEYS with tenants a and b)', () => {
     }
   });
 
-  it('checkouts: a cursor taken from another tenant\'s list does not reveal its checkouts', async () => {
+  it("checkouts: a cursor taken from another tenant's list does not reveal its checkouts", async () => {
     const aPage = await t.request(CheckoutsDocument, { first: 1 }, { apiKey: t.keys.a! });
     const cursor = aPage.data!.checkouts.pageInfo.endCursor!;
-    for (const args of [{ first: 100, after: cursor }, { last: 100, before: cursor }]) {
+    for (const args of [
+      { first: 100, after: cursor },
+      { last: 100, before: cursor },
+    ]) {
       const page = await t.request(CheckoutsDocument, args, { apiKey: t.keys.b! });
       const listed = page.data?.checkouts.edges.map((e) => e.node.id) ?? [];
       expect(listed.some((id) => typenames.some((n) => a[n].id === id))).toBe(false);
     }
   });
 
-  it('CheckoutsDeep shows only the tenant\'s own merchants', async () => {
+  it("CheckoutsDeep shows only the tenant's own merchants", async () => {
     const deep = await t.request(CheckoutsDeepDocument, { first: 50 }, { apiKey: t.keys.b! });
     const merchants = deep.data!.checkouts.edges.map((e) => e.node.merchant?.id).filter(Boolean);
     expect(merchants.length).toBeGreaterThan(0);
@@ -164,7 +192,7 @@ describe('tenant isolation (API_KEYS with tenants a and b)', () => {
     expect(merchants).not.toContain(a.SmartCheckout.merchantId);
   });
 
-  it('refreshCheckout: another tenant\'s checkout is a NotFoundError identical to a nonexistent id, and is not refreshed', async () => {
+  it("refreshCheckout: another tenant's checkout is a NotFoundError identical to a nonexistent id, and is not refreshed", async () => {
     for (const typename of typenames) {
       const foreignId = a[typename].id;
       const foreign = await t.request(RefreshCheckoutDocument, { id: foreignId }, { apiKey: t.keys.b! });
@@ -180,7 +208,7 @@ describe('tenant isolation (API_KEYS with tenants a and b)', () => {
     expect(own.data?.checkout?.events.map((e) => e.status)).toEqual(['PENDING', 'PROCESSING']);
   });
 
-  it('_entities: another tenant\'s representations resolve to null like nonexistent ones', async () => {
+  it("_entities: another tenant's representations resolve to null like nonexistent ones", async () => {
     const foreign = [
       ...typenames.map((typename) => ({ __typename: typename, id: a[typename].id })),
       { __typename: 'Merchant', id: a.StanCheckout.merchantId! },
@@ -197,22 +225,42 @@ describe('tenant isolation (API_KEYS with tenants a and b)', () => {
     expect(own.data!._entities.map((e) => e?.id)).toEqual(foreign.map((r) => r.id));
   });
 
-  it('idempotency keys are per tenant: b reusing a\'s key neither replays a\'s checkout nor reports a reuse', async () => {
+  it("idempotency keys are per tenant: b reusing a's key neither replays a's checkout nor reports a reuse", async () => {
     // Same key as a's, different input: no IdempotencyKeyReuseError reveals that a used it.
-    const other = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-other', idempotencyKey: sharedKey } }, { apiKey: t.keys.b! });
-    expect(expectType(other.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout.id).not.toBe(a.PayerVaultCheckout.id);
+    const other = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: 'cust-other', idempotencyKey: sharedKey } },
+      { apiKey: t.keys.b! },
+    );
+    expect(expectType(other.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout.id).not.toBe(
+      a.PayerVaultCheckout.id,
+    );
 
     // Same key and same input as a's: b gets a checkout of its own, not a replay of a's.
     const key = `again-${randomUUID()}`;
-    const first = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-same', idempotencyKey: key } }, { apiKey: t.keys.a! });
+    const first = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: 'cust-same', idempotencyKey: key } },
+      { apiKey: t.keys.a! },
+    );
     const aId = expectType(first.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout.id;
-    const same = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-same', idempotencyKey: key } }, { apiKey: t.keys.b! });
+    const same = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: 'cust-same', idempotencyKey: key } },
+      { apiKey: t.keys.b! },
+    );
     const bId = expectType(same.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout.id;
     expect(bId).not.toBe(aId);
 
     // a's replay still returns a's own checkout.
-    const replay = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-tenancy', idempotencyKey: sharedKey } }, { apiKey: t.keys.a! });
-    expect(expectType(replay.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout.id).toBe(a.PayerVaultCheckout.id);
+    const replay = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: 'cust-tenancy', idempotencyKey: sharedKey } },
+      { apiKey: t.keys.a! },
+    );
+    expect(expectType(replay.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout.id).toBe(
+      a.PayerVaultCheckout.id,
+    );
   });
 });
 
@@ -226,7 +274,11 @@ describe('authentication', () => {
   async function post(headers: Record<string, string>) {
     const response = await fetch(`${t.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...headers,
+      },
       body: JSON.stringify({ query: '{ checkouts(first: 1) { edges { node { id } } } }' }),
     });
     return { status: response.status, headers: response.headers, text: await response.text() };
@@ -235,7 +287,10 @@ describe('authentication', () => {
   function expectUnauthenticated(answer: { status: number; headers: Headers; text: string }, message: RegExp) {
     expect(answer.status).toBe(401);
     expect(answer.headers.get('content-type')).toMatch(/json/);
-    const body = JSON.parse(answer.text) as { data?: unknown; errors: { message: string; extensions?: Record<string, unknown> }[] };
+    const body = JSON.parse(answer.text) as {
+      data?: unknown;
+      errors: { message: string; extensions?: Record<string, unknown> }[];
+    };
     expect(body.errors).toHaveLength(1);
     expect(body.errors[0]!.message).toMatch(message);
     expect(body.errors[0]!.extensions?.code).toBe('UNAUTHENTICATED');
@@ -262,18 +317,29 @@ describe('authentication', () => {
     // A known key with a suffix or prefix is still wrong.
     expectUnauthenticated(await post({ authorization: `Bearer ${t.keys.a!}x` }), /invalid api key/i);
     expectUnauthenticated(await post({ authorization: `Bearer x${t.keys.a!}` }), /invalid api key/i);
-    expectUnauthenticated(await post({ authorization: `Basic ${Buffer.from(`user:${t.keys.a!}`).toString('base64')}` }), /missing api key/i);
+    expectUnauthenticated(
+      await post({ authorization: `Basic ${Buffer.from(`user:${t.keys.a!}`).toString('base64')}` }),
+      /missing api key/i,
+    );
     expectUnauthenticated(await post({ authorization: t.keys.a! }), /missing api key/i);
     expectUnauthenticated(await post({ authorization: 'Bearer ' }), /missing api key/i);
   });
 
   it('refuses the mutation before it reaches the checkouts or a provider', async () => {
     const before = t.app.database.statementCount;
-    const created = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-anonymous' } }, { apiKey: 'not-a-key-at-all' });
+    const created = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: 'cust-anonymous' } },
+      { apiKey: 'not-a-key-at-all' },
+    );
     expect(created.status).toBe(401);
     // One look-up of the key's hash among the stored API keys, nothing more.
     expect(t.app.database.statementCount - before).toBe(1);
-    const again = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-anonymous' } }, { apiKey: 'not-a-key-at-all' });
+    const again = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: 'cust-anonymous' } },
+      { apiKey: 'not-a-key-at-all' },
+    );
     expect(again.status).toBe(401);
     // The verdict is cached: a flood of one bad key does not become a flood of queries.
     expect(t.app.database.statementCount - before).toBe(1);
@@ -297,11 +363,18 @@ describe('without API_KEYS (outside production)', () => {
   afterAll(() => t?.stop());
 
   it('serves requests without Authorization as tenant `sandbox`', async () => {
-    const created = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: `cust-${randomUUID().slice(0, 8)}` } }, { apiKey: null });
+    const created = await t.request(
+      CreatePayerVaultCheckoutDocument,
+      { input: { customerId: `cust-${randomUUID().slice(0, 8)}` } },
+      { apiKey: null },
+    );
     expect(created.status).toBe(200);
     const checkout = expectType(created.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout;
 
-    const [row] = await t.app.database.db.select({ tenant: checkoutsTable.tenant }).from(checkoutsTable).where(eq(checkoutsTable.id, rowId(checkout.id)));
+    const [row] = await t.app.database.db
+      .select({ tenant: checkoutsTable.tenant })
+      .from(checkoutsTable)
+      .where(eq(checkoutsTable.id, rowId(checkout.id)));
     expect(row?.tenant).toBe('sandbox');
 
     // Every caller is the same tenant: with no header, or with any bearer at all.

@@ -44,7 +44,10 @@ export async function startPinned<Ready = Record<string, unknown>>(
   const output: string[] = [];
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = await new Promise<Ready>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start in time:\n${output.slice(-30).join('\n')}`)), options.timeoutMs ?? 120_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${script} did not start in time:\n${output.slice(-30).join('\n')}`)),
+      options.timeoutMs ?? 120_000,
+    );
     const onLine = (line: string) => {
       if (line.startsWith('READY ')) {
         clearTimeout(timer);
@@ -82,9 +85,17 @@ function quote(arg: string): string {
 }
 
 /** Runs a command to completion and returns its stdout (throws with stderr on failure). */
-export function runCommand(command: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
+export function runCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -35,7 +35,9 @@ function packageOf(url: string, functionName: string): string {
 export function summariseProfile(path: string, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((nodeId, index) => selfUs.set(nodeId, (selfUs.get(nodeId) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  for (const [index, nodeId] of profile.samples.entries()) {
+    selfUs.set(nodeId, (selfUs.get(nodeId) ?? 0) + (profile.timeDeltas[index] ?? 0));
+  }
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();
   let total = 0;

@@ -52,21 +52,48 @@ export async function seedCheckouts(url: string, apiKey: string, count: number):
   for (let i = 0; i < count; i++) {
     const { answer } =
       i % 2 === 0
-        ? await gql<{ createStanCheckout: { __typename: string; checkout?: { id: string }; message?: string } }>(url, apiKey, CREATE_STAN, {
-            input: {
-              returnUrl: 'https://shop.example/return',
-              lineItems: [
-                { productId: `sku-${i}-a`, quantity: 2, unitPrice: 1250, description: 'Espresso cups (pair)', sku: `CUP-${i}` },
-                { productId: `sku-${i}-b`, quantity: 1, unitPrice: 3900, description: 'Coffee grinder', sku: `GRD-${i}` },
-              ],
-              taxRate: 20,
-              sessionId: `cart-${i}`,
+        ? await gql<{ createStanCheckout: { __typename: string; checkout?: { id: string }; message?: string } }>(
+            url,
+            apiKey,
+            CREATE_STAN,
+            {
+              input: {
+                returnUrl: 'https://shop.example/return',
+                lineItems: [
+                  {
+                    productId: `sku-${i}-a`,
+                    quantity: 2,
+                    unitPrice: 1250,
+                    description: 'Espresso cups (pair)',
+                    sku: `CUP-${i}`,
+                  },
+                  {
+                    productId: `sku-${i}-b`,
+                    quantity: 1,
+                    unitPrice: 3900,
+                    description: 'Coffee grinder',
+                    sku: `GRD-${i}`,
+                  },
+                ],
+                taxRate: 20,
+                sessionId: `cart-${i}`,
+              },
             },
-          })
-        : await gql<{ createSmartCheckout: { __typename: string; checkout?: { id: string }; message?: string } }>(url, apiKey, CREATE_SMART, {
-            input: { productUrl: `https://store-${i % 5}.example/item/${i}?sandbox_amount=19.99`, email: 'ada@example.com' },
-          });
-    const result = Object.values(answer.data ?? {})[0] as { __typename: string; checkout?: { id: string }; message?: string } | undefined;
+          )
+        : await gql<{ createSmartCheckout: { __typename: string; checkout?: { id: string }; message?: string } }>(
+            url,
+            apiKey,
+            CREATE_SMART,
+            {
+              input: {
+                productUrl: `https://store-${i % 5}.example/item/${i}?sandbox_amount=19.99`,
+                email: 'ada@example.com',
+              },
+            },
+          );
+    const result = Object.values(answer.data ?? {})[0] as
+      | { __typename: string; checkout?: { id: string }; message?: string }
+      | undefined;
     if (!result?.checkout) throw new Error(`seeding checkout ${i} failed: ${JSON.stringify(answer)}`);
     ids.push(result.checkout.id);
   }

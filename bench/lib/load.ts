@@ -25,8 +25,25 @@ export interface LoadTarget {
  * Runs the autocannon CLI pinned to the load core. `overallRate` caps the total request rate
  * (for latency at a fixed rate); without it autocannon drives `connections` as fast as it can.
  */
-export async function autocannon(target: LoadTarget, options: { connections: number; durationS: number; overallRate?: number }): Promise<LoadRun> {
-  const args = ['-c', String(LOAD_CORE), 'node_modules/.bin/autocannon', '-j', '-n', '-c', String(options.connections), '-d', String(options.durationS), '-m', 'POST', '-b', target.body];
+export async function autocannon(
+  target: LoadTarget,
+  options: { connections: number; durationS: number; overallRate?: number },
+): Promise<LoadRun> {
+  const args = [
+    '-c',
+    String(LOAD_CORE),
+    'node_modules/.bin/autocannon',
+    '-j',
+    '-n',
+    '-c',
+    String(options.connections),
+    '-d',
+    String(options.durationS),
+    '-m',
+    'POST',
+    '-b',
+    target.body,
+  ];
   for (const [name, value] of Object.entries(target.headers)) args.push('-H', `${name}=${value}`);
   if (options.overallRate) args.push('-R', String(Math.max(1, Math.round(options.overallRate))));
   args.push(target.url);

@@ -15,7 +15,8 @@ async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** Drops and creates the scratch database `name`; returns its URL. */
 export async function freshDatabase(name: string): Promise<string> {
-  if (!/^bench_[a-z0-9_]+$/.test(name)) throw new Error(`refusing to recreate ${name}: scratch databases are named bench_*`);
+  if (!/^bench_[a-z0-9_]+$/.test(name))
+    throw new Error(`refusing to recreate ${name}: scratch databases are named bench_*`);
   await admin(async (client) => {
     await client.query(`drop database if exists ${name} with (force)`);
     await client.query(`create database ${name}`);

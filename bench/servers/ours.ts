@@ -16,7 +16,8 @@ const config = loadConfig(process.env);
 const app = await buildApp(config);
 const pollSeed = Number(process.env.BENCH_POLL_SEED ?? 0);
 let watchIds: string[] | undefined;
-if (pollSeed > 0) watchIds = await seedProcessing(app, process.env.BENCH_TENANT ?? 'bench', pollSeed, config.pollIntervalMs);
+if (pollSeed > 0)
+  watchIds = await seedProcessing(app, process.env.BENCH_TENANT ?? 'bench', pollSeed, config.pollIntervalMs);
 const url = await app.start();
 console.log(`READY ${JSON.stringify({ url, pid: process.pid, database: app.database.kind, watchIds })}`);
 
@@ -59,15 +60,23 @@ async function seedProcessing(app: App, tenant: string, count: number, intervalM
       .returning({ id: checkouts.id });
     const rowIds = rows.map((row) => row.id);
     ids.push(...rowIds);
-    await db.insert(checkoutEvents).values(rowIds.map((checkoutId) => ({ checkoutId, status: 'PROCESSING' as const, source: 'api' })));
-    await db.insert(pollSchedules).values(rowIds.map((checkoutId) => ({ checkoutId, nextPollAt: new Date(Date.now() + 3_600_000) })));
+    await db
+      .insert(checkoutEvents)
+      .values(rowIds.map((checkoutId) => ({ checkoutId, status: 'PROCESSING' as const, source: 'api' })));
+    await db
+      .insert(pollSchedules)
+      .values(rowIds.map((checkoutId) => ({ checkoutId, nextPollAt: new Date(Date.now() + 3_600_000) })));
   }
   // Due times are set last, relative to now, so the time spent seeding does not count as lag.
   await db.execute(sql`
     update poll_schedules s set next_poll_at = now() + (r.rank::float / ${count}) * ${intervalMs} * interval '1 millisecond'
     from (select checkout_id, row_number() over (order by checkout_id) - 1 as rank from poll_schedules) r
     where s.checkout_id = r.checkout_id`);
-  const seeded = await db.select({ id: checkouts.id }).from(checkouts).where(inArray(checkouts.id, ids.slice(0, 1))).limit(1);
+  const seeded = await db
+    .select({ id: checkouts.id })
+    .from(checkouts)
+    .where(inArray(checkouts.id, ids.slice(0, 1)))
+    .limit(1);
   if (seeded.length !== 1) throw new Error('seeding failed');
   return ids.slice(0, 1_000).map((id) => Buffer.from(`SmartCheckout:${id}`).toString('base64'));
 }

@@ -17,7 +17,9 @@ const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/__stats') {
     const ids = url.searchParams.get('ids')?.split(',').filter(Boolean) ?? [];
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ gets, getsOf: ids.reduce((sum, id) => sum + (byId.get(id) ?? 0), 0) }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ gets, getsOf: ids.reduce((sum, id) => sum + (byId.get(id) ?? 0), 0) }));
     return;
   }
   if (url.pathname === '/__reset' && req.method === 'POST') {
@@ -39,7 +41,9 @@ const server = createServer((req, res) => {
   gets++;
   byId.set(id, (byId.get(id) ?? 0) + 1);
   setTimeout(() => {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id, status: 'processing', amount_str: null, currency: null, notes: null }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ id, status: 'processing', amount_str: null, currency: null, notes: null }));
   }, delayMs);
 });
 server.keepAliveTimeout = 60_000;

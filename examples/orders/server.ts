@@ -49,7 +49,9 @@ const port = Number(process.env.PORT ?? 4001);
 const host = process.env.HOST ?? '127.0.0.1';
 server.listen(port, host, () => {
   const { port: bound } = server.address() as AddressInfo;
-  process.stdout.write(`${JSON.stringify({ msg: 'orders subgraph listening', url: `http://${host}:${bound}/graphql` })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'orders subgraph listening', url: `http://${host}:${bound}/graphql` })}\n`,
+  );
 });
 const stop = () => server.close(() => process.exit(0));
 process.on('SIGINT', stop);

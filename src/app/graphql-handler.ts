@@ -40,19 +40,33 @@ export interface GraphQLHandlerParts {
  * Builds Yoga: one operation per request, the same limits and plugins for every transport, typed
  * context per operation (tenant, scope, loaders), metrics on /metrics and masked unexpected errors.
  */
-export function createGraphQLHandler({ config, logger, metrics, resources, services }: GraphQLHandlerParts): GraphQLHandler {
+export function createGraphQLHandler({
+  config,
+  logger,
+  metrics,
+  resources,
+  services,
+}: GraphQLHandlerParts): GraphQLHandler {
   const rateLimitHeaders = useRateLimitHeaders(services.rateLimiter);
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: config.graphiql && { title: 'Checkout graph', defaultQuery: GRAPHIQL_EXAMPLE, subscriptionsProtocol: 'WS' },
+    graphiql: config.graphiql && {
+      title: 'Checkout graph',
+      defaultQuery: GRAPHIQL_EXAMPLE,
+      subscriptionsProtocol: 'WS',
+    },
     // One operation per request: a batch would multiply every per-operation limit.
     batching: false,
     cors:
       config.corsOrigins.length === 0
         ? false
-        : { origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins, methods: ['GET', 'POST'], credentials: false },
+        : {
+            origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+            methods: ['GET', 'POST'],
+            credentials: false,
+          },
     plugins: graphQLPlugins(config, metrics, resources.tracing, rateLimitHeaders.plugin),
     // GraphiQL's assets are served from this package rather than a CDN, so it works offline.
     renderGraphiQL,
@@ -62,7 +76,8 @@ export function createGraphQLHandler({ config, logger, metrics, resources, servi
     context: async (initial): Promise<Context> => {
       const requestId = currentRequestId() ?? randomUUID();
       // graphql-ws checked the key in onConnect and passes the principal; HTTP sends it on every request.
-      const principal = initial.principal ?? (await services.authenticator.authenticate(initial.request.headers.get('authorization')));
+      const principal =
+        initial.principal ?? (await services.authenticator.authenticate(initial.request.headers.get('authorization')));
       const { tenant, scope } = principal;
       const caller = principal.keyId ?? `address:${initial.req?.socket.remoteAddress ?? 'unknown'}`;
       const decision = await services.rateLimiter.check(caller);
@@ -84,7 +99,12 @@ export function createGraphQLHandler({ config, logger, metrics, resources, servi
 }
 
 /** The plugins, in order: limits first, tracing, metrics, rate-limit headers, and shared subscription execution last. */
-function graphQLPlugins(config: AppConfig, metrics: AppMetrics, tracing: Tracing | undefined, rateLimitHeaders: ReturnType<typeof useRateLimitHeaders>['plugin']) {
+function graphQLPlugins(
+  config: AppConfig,
+  metrics: AppMetrics,
+  tracing: Tracing | undefined,
+  rateLimitHeaders: ReturnType<typeof useRateLimitHeaders>['plugin'],
+) {
   return [
     ...limitPlugins(config),
     ...(tracing ? [tracing.plugin] : []),
@@ -109,7 +129,10 @@ function graphQLPlugins(config: AppConfig, metrics: AppMetrics, tracing: Tracing
 
 /** Yoga's log lines through pino, each with the request id of its request. */
 function yogaLogging(logger: Logger) {
-  const line = (level: 'debug' | 'info' | 'warn') => (...args: unknown[]) => logger[level]({ requestId: currentRequestId() }, args.map(String).join(' '));
+  const line =
+    (level: 'debug' | 'info' | 'warn') =>
+    (...args: unknown[]) =>
+      logger[level]({ requestId: currentRequestId() }, args.map(String).join(' '));
   return {
     debug: line('debug'),
     info: line('info'),
@@ -117,7 +140,10 @@ function yogaLogging(logger: Logger) {
     // Yoga calls this once for every error it masks: log the original, with the request id.
     error: (...args: unknown[]) => {
       const error = args.find((arg) => arg instanceof Error) as (Error & { originalError?: unknown }) | undefined;
-      logger.error({ requestId: currentRequestId(), err: error?.originalError ?? error ?? args.map(String).join(' ') }, 'unexpected error in a GraphQL operation');
+      logger.error(
+        { requestId: currentRequestId(), err: error?.originalError ?? error ?? args.map(String).join(' ') },
+        'unexpected error in a GraphQL operation',
+      );
     },
   };
 }

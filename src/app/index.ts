@@ -54,15 +54,20 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     const metrics = new AppMetrics();
     const resources = await openResources(config, logger, stack);
     const services = createServices(config, resources, logger, metrics);
-    stack.defer('workers', () => Promise.all([services.poller.stop(), services.maintenance.stop(), services.expiry.stop()]));
+    stack.defer('workers', () =>
+      Promise.all([services.poller.stop(), services.maintenance.stop(), services.expiry.stop()]),
+    );
     const yoga = createGraphQLHandler({ config, logger, metrics, resources, services });
     const front = createRequestFront(config, yoga, resources.database);
     const server = createServer(front.listener);
-    const webSocket = attachGraphQLWebSocket(server, yoga, services.authenticator, logger, { maxSubscriptions: config.limits.wsMaxSubscriptions });
+    const webSocket = attachGraphQLWebSocket(server, yoga, services.authenticator, logger, {
+      maxSubscriptions: config.limits.wsMaxSubscriptions,
+    });
     stack.defer('http', () => Promise.all([webSocket.close(), front.drain(server)]));
     metrics.bind({
       dueBacklog: () => services.repository.dueBacklog(),
-      breakerStates: () => Object.fromEntries(Object.entries(services.resilience).map(([provider, policy]) => [provider, policy.state])),
+      breakerStates: () =>
+        Object.fromEntries(Object.entries(services.resilience).map(([provider, policy]) => [provider, policy.state])),
       webSocketClients: () => webSocket.clientCount,
     });
     let stopping: Promise<void> | undefined;
@@ -79,7 +84,15 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
         if (config.poller) services.poller.start();
         services.maintenance.start();
         services.expiry.start();
-        logger.info({ url: `${url}/graphql`, database: resources.database.kind, pubsub: resources.bus.kind, poller: config.poller }, 'checkout graph listening');
+        logger.info(
+          {
+            url: `${url}/graphql`,
+            database: resources.database.kind,
+            pubsub: resources.bus.kind,
+            poller: config.poller,
+          },
+          'checkout graph listening',
+        );
         return url;
       },
       stop() {
@@ -90,7 +103,9 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
       },
     };
   } catch (error) {
-    await stack.dispose((name, closeError) => logger.error({ err: closeError, resource: name }, 'could not close after a failed start'));
+    await stack.dispose((name, closeError) =>
+      logger.error({ err: closeError, resource: name }, 'could not close after a failed start'),
+    );
     throw error;
   }
 }

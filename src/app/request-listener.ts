@@ -32,13 +32,18 @@ export function createRequestFront(config: AppConfig, yoga: GraphQLHandler, data
     if (announcedTooLarge(req, maxBodyBytes)) return tooLarge(res, maxBodyBytes);
     const malformed = malformedGetParameter(req);
     if (malformed) return sendError(res, 400, `The ${malformed} parameter is not valid JSON`, 'BAD_REQUEST');
-    if (draining) return sendError(res, 503, 'The server is shutting down; retry the request', 'SHUTTING_DOWN', { connection: 'close', 'retry-after': '1' });
+    if (draining)
+      return sendError(res, 503, 'The server is shutting down; retry the request', 'SHUTTING_DOWN', {
+        connection: 'close',
+        'retry-after': '1',
+      });
     inFlight.add(res);
     res.on('close', () => {
       inFlight.delete(res);
       if (draining) server?.closeIdleConnections();
     });
-    if (req.url === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return void answerHealth(req, res, database);
+    if (req.url === '/health' && (req.method === 'GET' || req.method === 'HEAD'))
+      return void answerHealth(req, res, database);
     // The request id is fixed before Yoga runs, so it is echoed on every answer (even one that
     // fails validation) and reaches every log line of the request through async context.
     const requestId = requestIdFrom(req.headers['x-request-id']);
@@ -71,11 +76,19 @@ export function createRequestFront(config: AppConfig, yoga: GraphQLHandler, data
 }
 
 function tooLarge(res: ServerResponse, maxBytes: number): void {
-  sendError(res, 413, `The request body is larger than ${maxBytes} bytes`, 'PAYLOAD_TOO_LARGE', { connection: 'close' });
+  sendError(res, 413, `The request body is larger than ${maxBytes} bytes`, 'PAYLOAD_TOO_LARGE', {
+    connection: 'close',
+  });
 }
 
 /** A GraphQL-shaped error answer for requests refused before Yoga sees them. */
-function sendError(res: ServerResponse, status: number, message: string, code: string, headers: Record<string, string> = {}): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  code: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }

@@ -35,14 +35,18 @@ export async function openResources(config: AppConfig, logger: Logger, stack: Di
     await openDatabase({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
-      onIdleConnectionError: (error) => logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'),
+      onIdleConnectionError: (error) =>
+        logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'),
     }),
     (opened) => opened.close(),
   );
-  const sandboxes = stack.use('sandboxes', await startSandboxes(config, sandboxedProviders(config), { faults: config.sandboxFaults }), (opened) =>
-    opened.close(),
+  const sandboxes = stack.use(
+    'sandboxes',
+    await startSandboxes(config, sandboxedProviders(config), { faults: config.sandboxFaults }),
+    (opened) => opened.close(),
   );
-  for (const [provider, url] of Object.entries(sandboxes.urls)) logger.info({ provider, url }, 'provider sandbox started');
+  for (const [provider, url] of Object.entries(sandboxes.urls))
+    logger.info({ provider, url }, 'provider sandbox started');
   const bus = stack.use('pub/sub', await createRealtimeBus(config.redisUrl), (opened) => opened.close());
   return { tracing, database, sandboxes, bus };
 }

@@ -36,13 +36,21 @@ export interface AppServices {
 }
 
 /** Wires the domain to its adapters: the repository, the providers, the publisher, and the workers around them. */
-export function createServices(config: AppConfig, resources: AppResources, logger: Logger, metrics: AppMetrics): AppServices {
+export function createServices(
+  config: AppConfig,
+  resources: AppResources,
+  logger: Logger,
+  metrics: AppMetrics,
+): AppServices {
   const repository = new CheckoutRepository(resources.database.db);
   const providerLogger = logger.child({ component: 'provider' });
   const resilience = createResilience(config, (provider, method, outcome, seconds) => {
     metrics.providerLatency.observe({ provider, method, outcome }, seconds);
     // One line per provider call, carrying the id of the request (or poll) that made it.
-    providerLogger.info({ requestId: currentRequestId(), provider, method, outcome, durationMs: Math.round(seconds * 1000) }, 'provider call');
+    providerLogger.info(
+      { requestId: currentRequestId(), provider, method, outcome, durationMs: Math.round(seconds * 1000) },
+      'provider call',
+    );
   });
   const providers = createProviderCatalog(config, resources.sandboxes.urls, resilience);
   const lifecycle = new CheckoutLifecycle({
@@ -52,7 +60,13 @@ export function createServices(config: AppConfig, resources: AppResources, logge
     logger: logger.child({ component: 'lifecycle' }),
     metrics,
   });
-  const checkouts = new CheckoutService({ store: repository, providers, lifecycle, pollIntervalMs: config.pollIntervalMs, logger });
+  const checkouts = new CheckoutService({
+    store: repository,
+    providers,
+    lifecycle,
+    pollIntervalMs: config.pollIntervalMs,
+    logger,
+  });
   const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   return {
     repository,
@@ -80,6 +94,8 @@ export function createServices(config: AppConfig, resources: AppResources, logge
       pendingGraceMs: config.pendingGraceMs,
       idempotencyKeyTtlHours: config.idempotencyKeyTtlHours,
     }),
-    expiry: new ExpirySweep(repository, lifecycle, logger.child({ component: 'expiry' }), { openTtlSeconds: config.checkoutOpenTtlSeconds }),
+    expiry: new ExpirySweep(repository, lifecycle, logger.child({ component: 'expiry' }), {
+      openTtlSeconds: config.checkoutOpenTtlSeconds,
+    }),
   };
 }

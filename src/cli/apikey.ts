@@ -24,8 +24,10 @@ async function main(): Promise<number> {
     process.stderr.write(`${message}\n${USAGE}\n`);
     return 2;
   };
-  if (command !== 'create' && command !== 'list' && command !== 'revoke') return fail(`unknown command ${JSON.stringify(command ?? '')}`);
-  if (command === 'create' && !/^[A-Za-z0-9_-]{1,64}$/.test(values.tenant ?? '')) return fail('--tenant must be 1 to 64 characters of [A-Za-z0-9_-]');
+  if (command !== 'create' && command !== 'list' && command !== 'revoke')
+    return fail(`unknown command ${JSON.stringify(command ?? '')}`);
+  if (command === 'create' && !/^[A-Za-z0-9_-]{1,64}$/.test(values.tenant ?? ''))
+    return fail('--tenant must be 1 to 64 characters of [A-Za-z0-9_-]');
   const scope = (values.scope ?? 'write') as ApiKeyScope;
   if (scope !== 'read' && scope !== 'write') return fail('--scope must be read or write');
   if (command === 'revoke' && !target) return fail('revoke needs a key id or prefix');
@@ -37,14 +39,18 @@ async function main(): Promise<number> {
     if (command === 'create') {
       const { key, row } = await keys.create(values.tenant!, scope, values.label);
       process.stdout.write(`${key}\n`);
-      process.stderr.write(`created key ${row.id} (prefix ${row.prefix}, tenant ${row.tenant}, scope ${row.scope}); it is shown only now\n`);
+      process.stderr.write(
+        `created key ${row.id} (prefix ${row.prefix}, tenant ${row.tenant}, scope ${row.scope}); it is shown only now\n`,
+      );
       return 0;
     }
     if (command === 'list') {
       const rows = await keys.list(values.tenant);
       for (const row of rows) {
         const state = row.revokedAt ? `revoked ${row.revokedAt.toISOString()}` : 'active';
-        process.stdout.write(`${row.id}  ${row.prefix}…  ${row.tenant}  ${row.scope}  ${state}  ${row.createdAt.toISOString()}${row.label ? `  ${row.label}` : ''}\n`);
+        process.stdout.write(
+          `${row.id}  ${row.prefix}…  ${row.tenant}  ${row.scope}  ${state}  ${row.createdAt.toISOString()}${row.label ? `  ${row.label}` : ''}\n`,
+        );
       }
       if (rows.length === 0) process.stderr.write('no keys\n');
       return 0;

@@ -17,7 +17,8 @@ import { decodeGlobalIdSafely } from '../schema/global-id.js';
  * that is not final, the poller follows the checkout from then on. The change is published, so
  * subscribers on instances sharing REDIS_URL hear it.
  */
-const USAGE = 'usage: npm run checkout:resolve -- <checkout id> --status <STATUS> [--provider-checkout-id <id>] --note "<why>"';
+const USAGE =
+  'usage: npm run checkout:resolve -- <checkout id> --status <STATUS> [--provider-checkout-id <id>] --note "<why>"';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -58,8 +59,14 @@ async function main(): Promise<number> {
     });
     const providerCheckoutId = values['provider-checkout-id'] ?? row.providerCheckoutId;
     const follow = hasStatusEndpoint(row.provider) && providerCheckoutId && !isTerminal(status);
-    const updated = await lifecycle.recordOutcome(row, { status, note: values.note, providerCheckoutId: values['provider-checkout-id'] }, 'operator');
-    process.stdout.write(`${row.id}: ${row.status} -> ${updated.status}${follow ? ' (the poller follows it now)' : ''}\n`);
+    const updated = await lifecycle.recordOutcome(
+      row,
+      { status, note: values.note, providerCheckoutId: values['provider-checkout-id'] },
+      'operator',
+    );
+    process.stdout.write(
+      `${row.id}: ${row.status} -> ${updated.status}${follow ? ' (the poller follows it now)' : ''}\n`,
+    );
     return 0;
   } finally {
     await bus.close();

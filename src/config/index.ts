@@ -2,7 +2,18 @@ import { z } from 'zod';
 import type { ProviderName } from '../domain/checkout.js';
 import type { ProviderConfig } from '../providers/definition.js';
 import { PROVIDER_REGISTRY } from '../providers/index.js';
-import { flag, httpOrigin, integer, onOff, optionalString, section, variable, type Section, type Spec, type Variable } from './variables.js';
+import {
+  flag,
+  httpOrigin,
+  integer,
+  onOff,
+  optionalString,
+  section,
+  variable,
+  type Section,
+  type Spec,
+  type Variable,
+} from './variables.js';
 
 /**
  * Every environment variable the API reads, each declared once (name, schema, description) in the
@@ -13,15 +24,31 @@ import { flag, httpOrigin, integer, onOff, optionalString, section, variable, ty
 const server = section({
   port: variable('PORT', integer(4000, 0, 65535), 'HTTP port of the API (GraphQL, GraphiQL, /health).'),
   host: variable('HOST', z.string().trim().min(1).default('0.0.0.0'), 'Interface the API listens on.'),
-  nodeEnv: variable('NODE_ENV', z.enum(['development', 'test', 'production']).default('development'), '`production` requires API_KEYS.'),
-  logLevel: variable('LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'pino log level.'),
+  nodeEnv: variable(
+    'NODE_ENV',
+    z.enum(['development', 'test', 'production']).default('development'),
+    '`production` requires API_KEYS.',
+  ),
+  logLevel: variable(
+    'LOG_LEVEL',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    'pino log level.',
+  ),
   corsOrigins: variable(
     'CORS_ORIGINS',
     optionalString,
     'Comma-separated origins allowed by CORS, e.g. https://shop.example. Unset: any origin outside production, none in production.',
   ),
-  introspection: variable('INTROSPECTION', z.enum(['on', 'off']).optional(), 'Schema introspection. Default: on outside production, off in production.'),
-  graphiql: variable('GRAPHIQL', z.enum(['on', 'off']).optional(), 'GraphiQL at /graphql. Default: on outside production, off in production.'),
+  introspection: variable(
+    'INTROSPECTION',
+    z.enum(['on', 'off']).optional(),
+    'Schema introspection. Default: on outside production, off in production.',
+  ),
+  graphiql: variable(
+    'GRAPHIQL',
+    z.enum(['on', 'off']).optional(),
+    'GraphiQL at /graphql. Default: on outside production, off in production.',
+  ),
 });
 
 const storage = section({
@@ -32,13 +59,19 @@ const storage = section({
   ),
   databaseUrl: variable(
     'DATABASE_URL',
-    optionalString.refine((value) => value === undefined || /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL'),
+    optionalString.refine(
+      (value) => value === undefined || /^postgres(ql)?:\/\//.test(value),
+      'must be a postgres:// or postgresql:// URL',
+    ),
     'PostgreSQL connection string; when set, PostgreSQL replaces the embedded PGlite.',
     { secret: true },
   ),
   redisUrl: variable(
     'REDIS_URL',
-    optionalString.refine((value) => value === undefined || /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL'),
+    optionalString.refine(
+      (value) => value === undefined || /^rediss?:\/\//.test(value),
+      'must be a redis:// or rediss:// URL',
+    ),
     'Redis for pub/sub and rate limits shared between instances.',
     { secret: true },
   ),
@@ -54,26 +87,54 @@ const auth = section({
 });
 
 const polling = section({
-  pollIntervalMs: variable('POLL_INTERVAL_MS', integer(1000, 50, 3_600_000), 'First interval between status polls of a processing checkout.'),
-  pollMaxIntervalMs: variable('POLL_MAX_INTERVAL_MS', integer(30_000, 50, 86_400_000), 'Longest interval between status polls (backoff cap).'),
+  pollIntervalMs: variable(
+    'POLL_INTERVAL_MS',
+    integer(1000, 50, 3_600_000),
+    'First interval between status polls of a processing checkout.',
+  ),
+  pollMaxIntervalMs: variable(
+    'POLL_MAX_INTERVAL_MS',
+    integer(30_000, 50, 86_400_000),
+    'Longest interval between status polls (backoff cap).',
+  ),
   pollMaxAnswerErrors: variable(
     'POLL_MAX_ANSWER_ERRORS',
     integer(10, 1, 1_000),
     'Polls in a row answered with something asking again cannot fix (a 404, a body that cannot be read) after which a checkout becomes UNKNOWN and polling stops. Timeouts, 5xx, 429 and 401/403 never count.',
   ),
-  pollConcurrency: variable('POLL_CONCURRENCY', integer(32, 1, 1_000), 'Status polls (provider GETs) in flight at once per instance.'),
-  poller: variable('POLLER', onOff('on'), '`off` runs an API-only instance that serves subscriptions but polls no provider.'),
+  pollConcurrency: variable(
+    'POLL_CONCURRENCY',
+    integer(32, 1, 1_000),
+    'Status polls (provider GETs) in flight at once per instance.',
+  ),
+  poller: variable(
+    'POLLER',
+    onOff('on'),
+    '`off` runs an API-only instance that serves subscriptions but polls no provider.',
+  ),
 });
 
 const providerCalls = section({
-  providerTimeoutMs: variable('PROVIDER_TIMEOUT_MS', integer(10_000, 100, 120_000), 'Time budget of one provider HTTP request, connect to last byte.'),
-  providerConnectTimeoutMs: variable('PROVIDER_CONNECT_TIMEOUT_MS', integer(3_000, 50, 120_000), 'Time budget of the connection to a provider.'),
+  providerTimeoutMs: variable(
+    'PROVIDER_TIMEOUT_MS',
+    integer(10_000, 100, 120_000),
+    'Time budget of one provider HTTP request, connect to last byte.',
+  ),
+  providerConnectTimeoutMs: variable(
+    'PROVIDER_CONNECT_TIMEOUT_MS',
+    integer(3_000, 50, 120_000),
+    'Time budget of the connection to a provider.',
+  ),
   providerGetRetries: variable(
     'PROVIDER_GET_RETRIES',
     integer(2, 0, 10),
     'Retries of a failed safe (GET) provider request, with jittered exponential backoff. POSTs are never retried.',
   ),
-  providerBreakerThreshold: variable('PROVIDER_BREAKER_THRESHOLD', integer(5, 1, 1_000_000), 'Consecutive provider failures that open its circuit breaker.'),
+  providerBreakerThreshold: variable(
+    'PROVIDER_BREAKER_THRESHOLD',
+    integer(5, 1, 1_000_000),
+    'Consecutive provider failures that open its circuit breaker.',
+  ),
   providerBreakerHalfOpenMs: variable(
     'PROVIDER_BREAKER_HALF_OPEN_MS',
     integer(10_000, 100, 3_600_000),
@@ -101,7 +162,11 @@ const lifecycle = section({
 
 const limits = section({
   maxDepth: variable('LIMIT_MAX_DEPTH', integer(10, 1, 100), 'Deepest selection a GraphQL operation may have.'),
-  maxAliases: variable('LIMIT_MAX_ALIASES', integer(30, 0, 1_000), 'Most aliases in one operation (`__typename` aliases count too).'),
+  maxAliases: variable(
+    'LIMIT_MAX_ALIASES',
+    integer(30, 0, 1_000),
+    'Most aliases in one operation (`__typename` aliases count too).',
+  ),
   maxTokens: variable('LIMIT_MAX_TOKENS', integer(3_000, 100, 100_000), 'Most lexical tokens in one document.'),
   maxDirectives: variable('LIMIT_MAX_DIRECTIVES', integer(20, 0, 1_000), 'Most directives in one operation.'),
   maxCost: variable(
@@ -109,9 +174,21 @@ const limits = section({
     integer(5_000, 100, 1_000_000),
     'Highest computed cost of one operation (graphql-armor: object 2, scalar 1, depth factor 1.5).',
   ),
-  maxQueryChars: variable('LIMIT_MAX_QUERY_CHARS', integer(20_000, 100, 1_000_000), 'Longest GraphQL document, in characters.'),
-  maxBodyBytes: variable('LIMIT_MAX_BODY_BYTES', integer(1_048_576, 1_024, 16_777_216), 'Largest HTTP request body; larger answers 413.'),
-  wsMaxSubscriptions: variable('LIMIT_WS_MAX_SUBSCRIPTIONS', integer(100, 1, 10_000), 'Most operations at once on one WebSocket connection.'),
+  maxQueryChars: variable(
+    'LIMIT_MAX_QUERY_CHARS',
+    integer(20_000, 100, 1_000_000),
+    'Longest GraphQL document, in characters.',
+  ),
+  maxBodyBytes: variable(
+    'LIMIT_MAX_BODY_BYTES',
+    integer(1_048_576, 1_024, 16_777_216),
+    'Largest HTTP request body; larger answers 413.',
+  ),
+  wsMaxSubscriptions: variable(
+    'LIMIT_WS_MAX_SUBSCRIPTIONS',
+    integer(100, 1, 10_000),
+    'Most operations at once on one WebSocket connection.',
+  ),
   ratePerMinute: variable(
     'RATE_LIMIT_PER_MINUTE',
     integer(6_000, 1, 1_000_000),
@@ -122,14 +199,25 @@ const limits = section({
 const tracing = section({
   endpoint: variable(
     'OTEL_EXPORTER_OTLP_ENDPOINT',
-    optionalString.refine((value) => value === undefined || /^https?:\/\/[^\s]+$/.test(value), 'must be an http(s) URL such as http://otel-collector:4318'),
+    optionalString.refine(
+      (value) => value === undefined || /^https?:\/\/[^\s]+$/.test(value),
+      'must be an http(s) URL such as http://otel-collector:4318',
+    ),
     'OTLP/HTTP collector base URL; set, each GraphQL operation is traced (spans sent to <url>/v1/traces). Unset: no tracing.',
   ),
-  serviceName: variable('OTEL_SERVICE_NAME', z.string().trim().min(1).default('checkout-graph'), 'service.name of the traces.'),
+  serviceName: variable(
+    'OTEL_SERVICE_NAME',
+    z.string().trim().min(1).default('checkout-graph'),
+    'service.name of the traces.',
+  ),
 });
 
 const sandboxes = section({
-  sandboxFaults: variable('SANDBOX_FAULTS', onOff('off'), '`on` enables the sandboxes\' fault-injection endpoint (/__faults, loopback only).'),
+  sandboxFaults: variable(
+    'SANDBOX_FAULTS',
+    onOff('off'),
+    "`on` enables the sandboxes' fault-injection endpoint (/__faults, loopback only).",
+  ),
 });
 
 /** The variables of one provider: its base URL and test-mode flag, its credentials and its settings. */
@@ -146,7 +234,12 @@ function providerSection(definition: (typeof PROVIDER_REGISTRY)[number]) {
       `\`true\` marks the ${definition.label} reached at ${definition.envPrefix}_BASE_URL as a test environment (a shared sandbox): its checkouts report \`testMode: true\`. The built-in sandbox always does.`,
     ),
   });
-  return { definition, connection, credentials: section(definition.credentials as Spec), settings: section(definition.settings) };
+  return {
+    definition,
+    connection,
+    credentials: section(definition.credentials as Spec),
+    settings: section(definition.settings),
+  };
 }
 
 const PROVIDER_SECTIONS = PROVIDER_REGISTRY.map(providerSection);
@@ -165,7 +258,9 @@ const SECTIONS: Section<Spec>[] = [
 ];
 
 /** Every variable, by name. */
-const VARIABLES: ReadonlyMap<string, Variable> = new Map(SECTIONS.flatMap((s) => Object.values(s.spec)).map((v) => [v.env, v]));
+const VARIABLES: ReadonlyMap<string, Variable> = new Map(
+  SECTIONS.flatMap((s) => Object.values(s.spec)).map((v) => [v.env, v]),
+);
 
 /** The schema of the environment: one entry per variable (with its description). */
 export const envSchema = z.object(Object.assign({}, ...SECTIONS.map((s) => s.shape)) as Record<string, z.ZodType>);
@@ -183,8 +278,10 @@ function checkTogether(env: Env, ctx: z.RefinementCtx): void {
     }
   }
   const apiKeys = env.API_KEYS as Map<string, string> | undefined;
-  if (env.NODE_ENV === 'production' && (apiKeys === undefined || apiKeys.size === 0)) fail('API_KEYS', 'is required when NODE_ENV is production');
-  if ((env.POLL_MAX_INTERVAL_MS as number) < (env.POLL_INTERVAL_MS as number)) fail('POLL_MAX_INTERVAL_MS', 'must be at least POLL_INTERVAL_MS');
+  if (env.NODE_ENV === 'production' && (apiKeys === undefined || apiKeys.size === 0))
+    fail('API_KEYS', 'is required when NODE_ENV is production');
+  if ((env.POLL_MAX_INTERVAL_MS as number) < (env.POLL_INTERVAL_MS as number))
+    fail('POLL_MAX_INTERVAL_MS', 'must be at least POLL_INTERVAL_MS');
 }
 
 /** One provider's settings; credentials left unset are the sandbox's. */
@@ -192,7 +289,10 @@ function providerConfig(provider: (typeof PROVIDER_SECTIONS)[number], env: Env):
   const { baseUrl, testMode } = provider.connection.read(env);
   const given = provider.credentials.read(env) as Record<string, string | undefined>;
   const credentials: Record<string, string> = Object.fromEntries(
-    Object.entries(provider.definition.sandboxCredentials as Record<string, string>).map(([name, fallback]) => [name, given[name] ?? fallback]),
+    Object.entries(provider.definition.sandboxCredentials as Record<string, string>).map(([name, fallback]) => [
+      name,
+      given[name] ?? fallback,
+    ]),
   );
   return { baseUrl, testMode, credentials, settings: provider.settings.read(env) };
 }
@@ -226,10 +326,9 @@ function build(env: Env) {
     /** OpenTelemetry tracing of GraphQL operations; undefined when no collector is configured. */
     tracing: otel.endpoint ? { endpoint: otel.endpoint, serviceName: otel.serviceName } : undefined,
     /** Each provider's settings, by name. A provider whose `baseUrl` is unset is served by its built-in sandbox. */
-    providers: Object.fromEntries(PROVIDER_SECTIONS.map((provider) => [provider.definition.name, providerConfig(provider, env)])) as Record<
-      ProviderName,
-      ProviderConfig
-    >,
+    providers: Object.fromEntries(
+      PROVIDER_SECTIONS.map((provider) => [provider.definition.name, providerConfig(provider, env)]),
+    ) as Record<ProviderName, ProviderConfig>,
   };
 }
 
@@ -268,10 +367,14 @@ function parseApiKeys(value: string, ctx: z.RefinementCtx): Map<string, string> 
     const key = pair.slice(separator + 1).trim();
     if (separator < 1 || !/^[A-Za-z0-9_-]{1,64}$/.test(tenant) || key.length < 8) {
       // The key itself is never echoed: only the position of the bad pair.
-      ctx.addIssue({ code: 'custom', message: `pair ${index + 1} must be tenant:key (tenant [A-Za-z0-9_-], key at least 8 characters)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `pair ${index + 1} must be tenant:key (tenant [A-Za-z0-9_-], key at least 8 characters)`,
+      });
       continue;
     }
-    if (keys.has(key)) ctx.addIssue({ code: 'custom', message: `pair ${index + 1} repeats a key already given to another tenant` });
+    if (keys.has(key))
+      ctx.addIssue({ code: 'custom', message: `pair ${index + 1} repeats a key already given to another tenant` });
     keys.set(key, tenant);
   }
   return keys;

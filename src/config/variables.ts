@@ -17,7 +17,12 @@ export interface Variable<S extends z.ZodType = z.ZodType> {
 }
 
 /** Declares a variable. */
-export function variable<S extends z.ZodType>(env: string, schema: S, description: string, options: { secret?: boolean } = {}): Variable<S> {
+export function variable<S extends z.ZodType>(
+  env: string,
+  schema: S,
+  description: string,
+  options: { secret?: boolean } = {},
+): Variable<S> {
   return { env, schema: schema.describe(description) as S, secret: options.secret ?? false };
 }
 
@@ -42,7 +47,8 @@ export function section<S extends Spec>(spec: S): Section<S> {
   return {
     spec,
     shape: Object.fromEntries(entries.map(([, variable]) => [variable.env, variable.schema])),
-    read: (env) => Object.fromEntries(entries.map(([field, variable]) => [field, env[variable.env]])) as SectionOutput<S>,
+    read: (env) =>
+      Object.fromEntries(entries.map(([field, variable]) => [field, env[variable.env]])) as SectionOutput<S>,
   };
 }
 
@@ -65,12 +71,18 @@ export function integer(fallback: number, min: number, max: number) {
     .string()
     .trim()
     .default(String(fallback))
-    .refine((value) => /^\d+$/.test(value) && Number(value) >= min && Number(value) <= max, `must be an integer from ${min} to ${max}`)
+    .refine(
+      (value) => /^\d+$/.test(value) && Number(value) >= min && Number(value) <= max,
+      `must be an integer from ${min} to ${max}`,
+    )
     .transform(Number);
 }
 
 /** `true` or `false`, false when unset. */
-export const flag = z.enum(['true', 'false']).default('false').transform((value) => value === 'true');
+export const flag = z
+  .enum(['true', 'false'])
+  .default('false')
+  .transform((value) => value === 'true');
 
 /** `on` or `off`, `fallback` when unset. */
 export function onOff(fallback: 'on' | 'off') {

@@ -78,9 +78,13 @@ export class CheckoutRepository implements CheckoutStore {
         })
         .returning();
       if (input.lineItems?.length) {
-        await tx.insert(lineItems).values(input.lineItems.map((item, position) => lineItemValues(row!.id, position, item)));
+        await tx
+          .insert(lineItems)
+          .values(input.lineItems.map((item, position) => lineItemValues(row!.id, position, item)));
       }
-      await tx.insert(checkoutEvents).values({ checkoutId: row!.id, status: 'PENDING', source: 'api', at: row!.createdAt });
+      await tx
+        .insert(checkoutEvents)
+        .values({ checkoutId: row!.id, status: 'PENDING', source: 'api', at: row!.createdAt });
       return row!;
     });
   }
@@ -135,7 +139,9 @@ export class CheckoutRepository implements CheckoutStore {
       if (snapshot.lineItems) {
         await tx.delete(lineItems).where(eq(lineItems.checkoutId, checkoutId));
         if (snapshot.lineItems.length) {
-          await tx.insert(lineItems).values(snapshot.lineItems.map((item, position) => lineItemValues(checkoutId, position, item)));
+          await tx
+            .insert(lineItems)
+            .values(snapshot.lineItems.map((item, position) => lineItemValues(checkoutId, position, item)));
         }
       }
       let event: CheckoutEventRow | null = null;
@@ -173,11 +179,25 @@ export class CheckoutRepository implements CheckoutStore {
       returning checkout_id, attempts, next_poll_at, last_answer_hash, answer_errors`);
     const rows = (
       result as unknown as {
-        rows: { checkout_id: string; attempts: number; next_poll_at: string | Date; last_answer_hash: string | null; answer_errors: number }[];
+        rows: {
+          checkout_id: string;
+          attempts: number;
+          next_poll_at: string | Date;
+          last_answer_hash: string | null;
+          answer_errors: number;
+        }[];
       }
     ).rows;
     if (rows.length === 0) return [];
-    const found = await this.db.select().from(checkouts).where(inArray(checkouts.id, rows.map((row) => row.checkout_id)));
+    const found = await this.db
+      .select()
+      .from(checkouts)
+      .where(
+        inArray(
+          checkouts.id,
+          rows.map((row) => row.checkout_id),
+        ),
+      );
     const byId = new Map(found.map((row) => [row.id, row]));
     return rows.flatMap((row) => {
       const checkout = byId.get(row.checkout_id);
@@ -213,7 +233,9 @@ export class CheckoutRepository implements CheckoutStore {
     return this.db
       .select()
       .from(checkouts)
-      .where(and(eq(checkouts.status, status), lt(checkouts.createdAt, sql`now() - ${ageMs} * interval '1 millisecond'`)))
+      .where(
+        and(eq(checkouts.status, status), lt(checkouts.createdAt, sql`now() - ${ageMs} * interval '1 millisecond'`)),
+      )
       .orderBy(asc(checkouts.createdAt))
       .limit(limit);
   }
@@ -226,7 +248,9 @@ export class CheckoutRepository implements CheckoutStore {
     const pruned = await this.db
       .update(checkouts)
       .set({ idempotencyKey: null, requestHash: null })
-      .where(and(isNotNull(checkouts.idempotencyKey), lt(checkouts.createdAt, sql`now() - ${ttlHours} * interval '1 hour'`)))
+      .where(
+        and(isNotNull(checkouts.idempotencyKey), lt(checkouts.createdAt, sql`now() - ${ttlHours} * interval '1 hour'`)),
+      )
       .returning({ id: checkouts.id });
     return pruned.length;
   }
@@ -242,7 +266,12 @@ export class CheckoutRepository implements CheckoutStore {
     const [row] = await this.db
       .select({ count: sql<number>`count(*)::int` })
       .from(pollSchedules)
-      .where(and(lte(pollSchedules.nextPollAt, sql`now()`), or(isNull(pollSchedules.leaseExpiresAt), lt(pollSchedules.leaseExpiresAt, sql`now()`))));
+      .where(
+        and(
+          lte(pollSchedules.nextPollAt, sql`now()`),
+          or(isNull(pollSchedules.leaseExpiresAt), lt(pollSchedules.leaseExpiresAt, sql`now()`)),
+        ),
+      );
     return Number(row?.count ?? 0);
   }
 
@@ -256,7 +285,11 @@ export class CheckoutRepository implements CheckoutStore {
    * `updatedAt`, to the millisecond), in one statement; false, and nothing moved, when the row was
    * written since (a refresh) or the lease is gone. The poller then applies the answer in full.
    */
-  async reschedulePollIfRowUnchanged(checkoutId: string, readUpdatedAt: Date, change: Extract<ScheduleChange, { kind: 'next' }>): Promise<boolean> {
+  async reschedulePollIfRowUnchanged(
+    checkoutId: string,
+    readUpdatedAt: Date,
+    change: Extract<ScheduleChange, { kind: 'next' }>,
+  ): Promise<boolean> {
     const moved = await this.db
       .update(pollSchedules)
       .set(nextPollValues({ ...change, error: null }))
@@ -295,7 +328,10 @@ export class CheckoutRepository implements CheckoutStore {
   async findByIds(tenant: string, ids: readonly string[]): Promise<CheckoutRow[]> {
     const rowIds = ids.filter(isRowId);
     if (rowIds.length === 0) return [];
-    return this.db.select().from(checkouts).where(and(eq(checkouts.tenant, tenant), inArray(checkouts.id, rowIds)));
+    return this.db
+      .select()
+      .from(checkouts)
+      .where(and(eq(checkouts.tenant, tenant), inArray(checkouts.id, rowIds)));
   }
 
   /** One page of the tenant's checkouts, newest first (oldest first when `inverted`). */
@@ -342,7 +378,10 @@ export class CheckoutRepository implements CheckoutStore {
   async merchantsByIds(tenant: string, ids: readonly string[]): Promise<MerchantRow[]> {
     const rowIds = ids.filter(isRowId);
     if (rowIds.length === 0) return [];
-    return this.db.select().from(merchants).where(and(eq(merchants.tenant, tenant), inArray(merchants.id, rowIds)));
+    return this.db
+      .select()
+      .from(merchants)
+      .where(and(eq(merchants.tenant, tenant), inArray(merchants.id, rowIds)));
   }
 
   /** The tenant's checkout created with this idempotency key, if any. */
@@ -400,7 +439,12 @@ async function changeSchedule(db: Database | Transaction, checkoutId: string, ch
  * Inserts the merchant or refreshes its row. A field the latest answer leaves out keeps its known
  * value: one sparse answer must not blank the merchant shown on every earlier checkout.
  */
-async function upsertMerchant(tx: Transaction, tenant: string, provider: string, merchant: MerchantInfo): Promise<string> {
+async function upsertMerchant(
+  tx: Transaction,
+  tenant: string,
+  provider: string,
+  merchant: MerchantInfo,
+): Promise<string> {
   const [row] = await tx
     .insert(merchants)
     .values({

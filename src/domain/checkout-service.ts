@@ -42,7 +42,11 @@ export class CheckoutService {
    * Creates a checkout at `provider` from a validated input. With an idempotency key, the same key
    * and input answer the first result again (the checkout, or the same typed error).
    */
-  async create(tenant: string, provider: ProviderName, { idempotencyKey, ...request }: CreateRequest): Promise<CheckoutRecord> {
+  async create(
+    tenant: string,
+    provider: ProviderName,
+    { idempotencyKey, ...request }: CreateRequest,
+  ): Promise<CheckoutRecord> {
     const gateway = this.providerOf(provider);
     const requestHash = hashRequest(provider, request);
     if (idempotencyKey) {
@@ -77,7 +81,11 @@ export class CheckoutService {
     }
     log.info({ status: snapshot.status }, 'checkout created at provider');
     const pollable = this.isPollable(provider, snapshot.providerCheckoutId, snapshot.status);
-    return this.record(row, snapshot, pollable ? { kind: 'ensure', delayMs: this.options.pollIntervalMs } : { kind: 'keep' });
+    return this.record(
+      row,
+      snapshot,
+      pollable ? { kind: 'ensure', delayMs: this.options.pollIntervalMs } : { kind: 'keep' },
+    );
   }
 
   /**
@@ -91,14 +99,19 @@ export class CheckoutService {
   }
 
   /** True when the poller should follow this checkout: a status endpoint, an id there, not final. */
-  isPollable(provider: ProviderName, providerCheckoutId: string | null | undefined, status: CheckoutRecord['status']): boolean {
+  isPollable(
+    provider: ProviderName,
+    providerCheckoutId: string | null | undefined,
+    status: CheckoutRecord['status'],
+  ): boolean {
     return Boolean(this.providerOf(provider).fetchStatus && providerCheckoutId && !isTerminal(status));
   }
 
   /** One status request to the checkout's provider (the checkout must be pollable). */
   async fetchStatus(row: CheckoutRecord, options: { signal?: AbortSignal } = {}): Promise<ProviderSnapshot> {
     const gateway = this.providerOf(row.provider);
-    if (!gateway.fetchStatus || !row.providerCheckoutId) throw new Error(`checkout ${row.id} has no status endpoint to poll`);
+    if (!gateway.fetchStatus || !row.providerCheckoutId)
+      throw new Error(`checkout ${row.id} has no status endpoint to poll`);
     return gateway.fetchStatus(row.providerCheckoutId, options);
   }
 
@@ -109,7 +122,10 @@ export class CheckoutService {
     schedule: ScheduleChange,
     { source, ...options }: Omit<ApplyOptions, 'schedule'> & { source?: string } = {},
   ): Promise<CheckoutRecord> {
-    const result = await this.options.lifecycle.apply(row, snapshot, source ?? row.provider.toLowerCase(), { ...options, schedule });
+    const result = await this.options.lifecycle.apply(row, snapshot, source ?? row.provider.toLowerCase(), {
+      ...options,
+      schedule,
+    });
     return result.row;
   }
 
@@ -148,11 +164,21 @@ export class CheckoutService {
    * - UNKNOWN when a non-idempotent request may have been acted on. The error is stored and
    *   replayed, and reported as not retryable: a retry under a new key could buy twice.
    */
-  private async recordCreateFailure(row: CheckoutRecord, gateway: CheckoutProvider, error: unknown, log: Logger): Promise<unknown> {
+  private async recordCreateFailure(
+    row: CheckoutRecord,
+    gateway: CheckoutProvider,
+    error: unknown,
+    log: Logger,
+  ): Promise<unknown> {
     if (error instanceof EmptyCartError) {
-      await this.record(row, { status: 'FAILED', notes: error.message }, { kind: 'keep' }, {
-        createError: { type: 'EmptyCartError', customerId: error.customerId, providerMessage: error.providerMessage },
-      });
+      await this.record(
+        row,
+        { status: 'FAILED', notes: error.message },
+        { kind: 'keep' },
+        {
+          createError: { type: 'EmptyCartError', customerId: error.customerId, providerMessage: error.providerMessage },
+        },
+      );
       return error;
     }
     if (!(error instanceof ProviderError)) {
@@ -166,21 +192,26 @@ export class CheckoutService {
     const status = answer.ambiguous ? 'UNKNOWN' : 'FAILED';
     log.warn({ err: error.message, status, keyReleased: releaseKey }, 'provider create failed');
     const notes = answer.ambiguous ? `${error.message}; the provider may have created the checkout` : error.message;
-    await this.record(row, { status, notes }, { kind: 'keep' }, {
-      // Nothing reached the provider: the decision is ours, not its.
-      source: error.delivery === 'no' ? 'api' : undefined,
-      releaseIdempotencyKey: releaseKey,
-      createError: releaseKey
-        ? undefined
-        : {
-            type: 'ProviderError',
-            message: answer.error.message,
-            provider: row.provider,
-            retryable: answer.error.retryable,
-            httpStatus: answer.error.httpStatus,
-            providerMessage: answer.error.providerMessage,
-          },
-    });
+    await this.record(
+      row,
+      { status, notes },
+      { kind: 'keep' },
+      {
+        // Nothing reached the provider: the decision is ours, not its.
+        source: error.delivery === 'no' ? 'api' : undefined,
+        releaseIdempotencyKey: releaseKey,
+        createError: releaseKey
+          ? undefined
+          : {
+              type: 'ProviderError',
+              message: answer.error.message,
+              provider: row.provider,
+              retryable: answer.error.retryable,
+              httpStatus: answer.error.httpStatus,
+              providerMessage: answer.error.providerMessage,
+            },
+      },
+    );
     return answer.error;
   }
 }
@@ -190,7 +221,8 @@ export class CheckoutService {
  * acted on: it was (or may have been) delivered and not refused with a 4xx.
  */
 function createFailureAnswer(row: CheckoutRecord, gateway: CheckoutProvider, error: ProviderError) {
-  const rejected = error.httpStatus !== null && error.httpStatus >= 400 && error.httpStatus < 500 && error.httpStatus !== 408;
+  const rejected =
+    error.httpStatus !== null && error.httpStatus >= 400 && error.httpStatus < 500 && error.httpStatus !== 408;
   const ambiguous = !gateway.idempotentCreate && error.delivery !== 'no' && !rejected;
   const details = {
     provider: row.provider,
@@ -202,7 +234,10 @@ function createFailureAnswer(row: CheckoutRecord, gateway: CheckoutProvider, err
   const message = ambiguous
     ? `${error.message}. The checkout is UNKNOWN: the provider may have created it. Do not retry under a new idempotency key; watch this checkout or ask an operator.`
     : error.message;
-  return { ambiguous, error: new ProviderError(message, { ...details, retryable: ambiguous ? false : error.retryable }, { cause: error }) };
+  return {
+    ambiguous,
+    error: new ProviderError(message, { ...details, retryable: ambiguous ? false : error.retryable }, { cause: error }),
+  };
 }
 
 /** sha256 of the provider and the input with object keys sorted, so key order never matters. */

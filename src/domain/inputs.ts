@@ -39,7 +39,10 @@ export const httpUrl = z
   .trim()
   .min(1, 'must not be empty')
   .max(2048, 'must be at most 2048 characters')
-  .refine((value) => !CONTROL_CHARACTERS.test(value) && isCleanText(value), 'must not contain control characters or lone surrogates')
+  .refine(
+    (value) => !CONTROL_CHARACTERS.test(value) && isCleanText(value),
+    'must not contain control characters or lone surrogates',
+  )
   .refine((value) => {
     // The host must follow `//` as written: WHATWG URL parsing would turn `http:///path` into host `path`.
     if (!/^https?:\/\/[^/\\\s?#@]/i.test(value)) return false;
@@ -71,7 +74,10 @@ export const recordCheckoutOutcomeSchema = z.object({
     id: z.string().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters'),
     status: z
       .enum(CHECKOUT_STATUSES)
-      .refine((status) => MERCHANT_OUTCOMES.includes(status), `must be one of ${MERCHANT_OUTCOMES.join(', ')}: how the checkout ended`),
+      .refine(
+        (status) => MERCHANT_OUTCOMES.includes(status),
+        `must be one of ${MERCHANT_OUTCOMES.join(', ')}: how the checkout ended`,
+      ),
     note: optionalText(2000),
   }),
 });

@@ -54,7 +54,12 @@ export class CheckoutLifecycle {
    * Writes a snapshot with its schedule change in one transaction and publishes the status change,
    * if any, after commit. An answer with unreadable parts is counted and logged once here.
    */
-  async apply(row: CheckoutRecord, snapshot: ProviderSnapshot, source: string, options: ApplyOptions = {}): Promise<SnapshotResult> {
+  async apply(
+    row: CheckoutRecord,
+    snapshot: ProviderSnapshot,
+    source: string,
+    options: ApplyOptions = {},
+  ): Promise<SnapshotResult> {
     const result = await this.options.store.applySnapshot(row.id, snapshot, source, options);
     if (result.event) this.options.publisher.publish(result.row, result.event);
     if (result.written && snapshot.unreadable?.length) {
@@ -96,7 +101,10 @@ export class CheckoutLifecycle {
   async expire(row: CheckoutRecord, ttlSeconds: number): Promise<boolean> {
     const { written } = await this.apply(
       row,
-      { status: 'EXPIRED', notes: `No outcome was reported within ${formatDuration(ttlSeconds)} of creation (CHECKOUT_OPEN_TTL_SECONDS=${ttlSeconds}), so the checkout expired` },
+      {
+        status: 'EXPIRED',
+        notes: `No outcome was reported within ${formatDuration(ttlSeconds)} of creation (CHECKOUT_OPEN_TTL_SECONDS=${ttlSeconds}), so the checkout expired`,
+      },
       'api',
       { onlyFrom: 'OPEN', schedule: { kind: 'remove' } },
     );
@@ -130,7 +138,11 @@ export class CheckoutLifecycle {
   async markAbandoned(row: CheckoutRecord): Promise<boolean> {
     const { written } = await this.apply(
       row,
-      { status: 'UNKNOWN', notes: 'The provider\'s answer to the create call was never recorded (the process stopped); the provider may have created the checkout' },
+      {
+        status: 'UNKNOWN',
+        notes:
+          "The provider's answer to the create call was never recorded (the process stopped); the provider may have created the checkout",
+      },
       'api',
       // The create call may have finished since the row was found stale: then its answer stands.
       { onlyFrom: 'PENDING' },
@@ -141,12 +153,19 @@ export class CheckoutLifecycle {
   /** The statuses a merchant's outcome may be written from, 'repeat' for the outcome already recorded, or why not. */
   private merchantMayRecord(row: CheckoutRecord, status: CheckoutStatus): readonly CheckoutStatus[] | 'repeat' {
     if (!MERCHANT_OUTCOMES.includes(status)) {
-      throw new ValidationError([{ path: ['input', 'status'], message: `must be one of ${MERCHANT_OUTCOMES.join(', ')}: how the checkout ended` }]);
+      throw new ValidationError([
+        {
+          path: ['input', 'status'],
+          message: `must be one of ${MERCHANT_OUTCOMES.join(', ')}: how the checkout ended`,
+        },
+      ]);
     }
     const current = row.status;
     if (current === status) return 'repeat';
     if (isTerminal(current)) throw new CheckoutFinalError(row.id, row.provider, current, status);
-    const from: readonly CheckoutStatus[] = this.options.isPolled(row.provider) ? ['UNKNOWN'] : ['OPEN', 'PENDING', 'UNKNOWN'];
+    const from: readonly CheckoutStatus[] = this.options.isPolled(row.provider)
+      ? ['UNKNOWN']
+      : ['OPEN', 'PENDING', 'UNKNOWN'];
     if (!from.includes(current)) {
       throw new ValidationError([
         {
@@ -160,7 +179,11 @@ export class CheckoutLifecycle {
 
   private outcomeSnapshot(request: OutcomeRequest, source: OutcomeSource): ProviderSnapshot {
     const note = request.note?.trim() || `Recorded by the ${source} as ${request.status}`;
-    return { status: request.status, notes: note, ...(request.providerCheckoutId && { providerCheckoutId: request.providerCheckoutId }) };
+    return {
+      status: request.status,
+      notes: note,
+      ...(request.providerCheckoutId && { providerCheckoutId: request.providerCheckoutId }),
+    };
   }
 
   /** Final: no more polls. An operator's non-final status with a provider id at a polled provider: the poller follows it. */

@@ -40,7 +40,9 @@ const WITHOUT_MINOR_UNIT: ReadonlySet<string> = (() => {
 
 /** Every ISO 4217 currency with a minor unit: code -> number of decimals (USD 2, JPY 0, KWD 3, CLF 4). */
 const EXPONENTS: ReadonlyMap<string, number> = new Map(
-  currencyCodes.data.filter((record) => !WITHOUT_MINOR_UNIT.has(record.code)).map((record) => [record.code, record.digits]),
+  currencyCodes.data
+    .filter((record) => !WITHOUT_MINOR_UNIT.has(record.code))
+    .map((record) => [record.code, record.digits]),
 );
 
 /** Date of the ISO 4217 list behind the currency table (for operators wondering about a new code). */
@@ -104,14 +106,18 @@ export function parseDecimalToMinor(value: string, currency: string): number {
   let fraction = match[2] ?? '';
   if (fraction.length > exponent) {
     if (!/^0*$/.test(fraction.slice(exponent))) {
-      throw new MoneyFormatError(`"${value}" has more decimal places than ${currency.trim().toUpperCase()} allows (${exponent})`);
+      throw new MoneyFormatError(
+        `"${value}" has more decimal places than ${currency.trim().toUpperCase()} allows (${exponent})`,
+      );
     }
     fraction = fraction.slice(0, exponent);
   }
   const digits = (whole + fraction.padEnd(exponent, '0')).replace(/^0+(?=\d)/, '');
   const amount = digits.length > String(MAX_MINOR_AMOUNT).length ? null : minorAmountOf(BigInt(digits));
   if (amount === null) {
-    throw new MoneyFormatError(`"${value}" ${currency.trim().toUpperCase()} is larger than the largest supported amount (${MAX_MINOR_AMOUNT} minor units)`);
+    throw new MoneyFormatError(
+      `"${value}" ${currency.trim().toUpperCase()} is larger than the largest supported amount (${MAX_MINOR_AMOUNT} minor units)`,
+    );
   }
   return amount;
 }

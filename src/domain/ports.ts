@@ -54,7 +54,12 @@ export interface CheckoutStore {
    * Applies a snapshot: the checkout, its merchant and line items, an event when the status changed,
    * and the schedule change, in one transaction. A final status is left only by `operator`.
    */
-  applySnapshot(checkoutId: string, snapshot: ProviderSnapshot, source: string, options?: ApplyOptions): Promise<SnapshotResult>;
+  applySnapshot(
+    checkoutId: string,
+    snapshot: ProviderSnapshot,
+    source: string,
+    options?: ApplyOptions,
+  ): Promise<SnapshotResult>;
   /** The tenant's checkout created with this idempotency key, if any. */
   findByIdempotencyKey(tenant: string, key: string): Promise<CheckoutRecord | undefined>;
 }

@@ -3,7 +3,14 @@ import type { LineItemInfo } from './snapshot.js';
 
 /** A create mutation's typed error, as stored for idempotent replay. */
 export type StoredCreateError =
-  | { type: 'ProviderError'; message: string; provider: string; retryable: boolean; httpStatus: number | null; providerMessage: string | null }
+  | {
+      type: 'ProviderError';
+      message: string;
+      provider: string;
+      retryable: boolean;
+      httpStatus: number | null;
+      providerMessage: string | null;
+    }
   | { type: 'EmptyCartError'; customerId: string; providerMessage: string | null };
 
 /** One checkout at one provider, as stored. Provider-specific fields live in `details`. */

@@ -63,20 +63,26 @@ export class OperationRateLimiter {
     const decision = await this.take(caller);
     if (!decision.allowed) {
       const wait = Math.max(1, decision.resetSeconds);
-      throw createGraphQLError(`Rate limit exceeded: at most ${this.options.perMinute} operations per minute; retry in ${wait} s`, {
-        extensions: {
-          code: 'RATE_LIMITED',
-          retryAfterSeconds: wait,
-          http: { status: 429, headers: { 'retry-after': String(wait), ...this.headers(decision) } },
+      throw createGraphQLError(
+        `Rate limit exceeded: at most ${this.options.perMinute} operations per minute; retry in ${wait} s`,
+        {
+          extensions: {
+            code: 'RATE_LIMITED',
+            retryAfterSeconds: wait,
+            http: { status: 429, headers: { 'retry-after': String(wait), ...this.headers(decision) } },
+          },
         },
-      });
+      );
     }
     return decision;
   }
 
   /** The IETF headers that describe `decision`. */
   headers(decision: RateLimitDecision): Record<string, string> {
-    return { 'ratelimit-policy': this.policyHeader, ratelimit: `"${POLICY}";r=${decision.remaining};t=${decision.resetSeconds}` };
+    return {
+      'ratelimit-policy': this.policyHeader,
+      ratelimit: `"${POLICY}";r=${decision.remaining};t=${decision.resetSeconds}`,
+    };
   }
 
   private decision(result: RateLimiterRes, allowed: boolean): RateLimitDecision {
@@ -93,7 +99,10 @@ export class OperationRateLimiter {
  * Puts the caller's RateLimit headers on every HTTP answer. The context records each request's
  * decision with `remember`; answers refused before a context existed carry none.
  */
-export function useRateLimitHeaders(limiter: OperationRateLimiter): { plugin: Plugin; remember(request: Request, decision: RateLimitDecision): void } {
+export function useRateLimitHeaders(limiter: OperationRateLimiter): {
+  plugin: Plugin;
+  remember(request: Request, decision: RateLimitDecision): void;
+} {
   const decisions = new WeakMap<Request, RateLimitDecision>();
   return {
     remember: (request, decision) => void decisions.set(request, decision),

@@ -29,7 +29,13 @@ export function limitPlugins(config: AppConfig): Plugin[] {
     queryLengthLimit(limits.maxQueryChars),
     // Not Yoga's useDisableIntrospection: it marks HTTP requests only (onRequestParse), so graphql-ws
     // operations would still introspect. A validation rule applies to every transport.
-    ...(config.introspection ? [] : [{ onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule) } satisfies Plugin]),
+    ...(config.introspection
+      ? []
+      : [
+          {
+            onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
+          } satisfies Plugin,
+        ]),
     useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }) as unknown as Plugin,
   ];
 }

@@ -6,7 +6,10 @@ import type { ProviderResilience } from './resilience.js';
 import type { RunningSandbox } from './sandbox-http.js';
 
 /** A provider's settings once the configuration is read. */
-export interface ProviderConfig<Credentials extends Record<string, string> = Record<string, string>, Settings = Record<string, unknown>> {
+export interface ProviderConfig<
+  Credentials extends Record<string, string> = Record<string, string>,
+  Settings = Record<string, unknown>,
+> {
   /** The provider's origin; unset: the built-in sandbox serves it. */
   baseUrl?: string;
   /** The provider reached at `baseUrl` is a test environment (the built-in sandbox always is). */
@@ -34,7 +37,10 @@ export interface ProviderConnection<Credentials extends Record<string, string>, 
  * Everything the rest of the app knows about one provider. Each `providers/<name>/index.ts`
  * exports one; the registry (`providers/index.ts`) lists them, and every other part iterates it.
  */
-export interface ProviderDefinition<Credentials extends Record<string, string> = Record<string, string>, Settings = Record<string, unknown>> {
+export interface ProviderDefinition<
+  Credentials extends Record<string, string> = Record<string, string>,
+  Settings = Record<string, unknown>,
+> {
   name: ProviderName;
   /** Its name for people, in messages and logs. */
   label: string;
@@ -61,7 +67,12 @@ export interface ProviderDefinition<Credentials extends Record<string, string> =
   /** The schema of its stored `details`, checked on every read. */
   details: z.ZodType<Record<string, unknown>>;
   createProvider(connection: ProviderConnection<Credentials, Settings>): CheckoutProvider;
-  startSandbox(options: { credentials: Credentials; faults: boolean; host: string; port: number }): Promise<RunningSandbox>;
+  startSandbox(options: {
+    credentials: Credentials;
+    faults: boolean;
+    host: string;
+    port: number;
+  }): Promise<RunningSandbox>;
   /** How to call its sandbox, for `npm run sandbox` (credentials already masked when they are not the sandbox's). */
   sandboxUsage(credentials: Credentials): string;
 }

@@ -44,7 +44,10 @@ const MAX_PROVIDER_MESSAGE = 500;
  * become retryable `ProviderError`s; HTTP error statuses are returned for the adapter to map,
  * because each provider documents its own meaning for them.
  */
-export async function sendProviderRequest({ provider, label }: ProviderIdentity, request: ProviderRequest): Promise<ProviderResponse> {
+export async function sendProviderRequest(
+  { provider, label }: ProviderIdentity,
+  request: ProviderRequest,
+): Promise<ProviderResponse> {
   const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
   const secrets = secretsOf(request.headers);
@@ -84,7 +87,14 @@ export async function sendProviderRequest({ provider, label }: ProviderIdentity,
 }
 
 /** Network errors that prove the request never reached the provider. */
-const NOT_DELIVERED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NOT_DELIVERED_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 const dispatchers = new Map<number, Agent>();
 
@@ -149,12 +159,21 @@ export function providerMessageOf(response: Pick<ProviderResponse, 'json' | 'sec
 }
 
 /** Maps a non-2xx status to a ProviderError: 408, 429 and 5xx are retryable, other 4xx are not. */
-export function providerErrorFromStatus({ provider, label }: ProviderIdentity, response: ProviderResponse): ProviderError {
+export function providerErrorFromStatus(
+  { provider, label }: ProviderIdentity,
+  response: ProviderResponse,
+): ProviderError {
   const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
   const providerMessage = providerMessageOf(response);
   return new ProviderError(
     `${label} answered HTTP ${response.status}${providerMessage ? `: ${providerMessage}` : ''}`,
-    { provider, retryable, httpStatus: response.status, providerMessage, retryAfterMs: retryAfterMsOf(response.headers.get('retry-after')) },
+    {
+      provider,
+      retryable,
+      httpStatus: response.status,
+      providerMessage,
+      retryAfterMs: retryAfterMsOf(response.headers.get('retry-after')),
+    },
   );
 }
 
@@ -171,7 +190,11 @@ export function retryAfterMsOf(value: string | null, now = Date.now()): number |
  * Checks a 2xx response against the documented schema. A malformed or unexpected body is a
  * provider fault, not retryable: asking again would get the same answer.
  */
-export function parseProviderBody<T extends z.ZodType>({ provider, label }: ProviderIdentity, response: ProviderResponse, schema: T): z.infer<T> {
+export function parseProviderBody<T extends z.ZodType>(
+  { provider, label }: ProviderIdentity,
+  response: ProviderResponse,
+  schema: T,
+): z.infer<T> {
   if (response.malformed || response.json === undefined) {
     throw new ProviderError(`${label} answered HTTP ${response.status} without a JSON body`, {
       provider,

@@ -28,13 +28,21 @@ export function hasStatusEndpoint(name: ProviderName): boolean {
 }
 
 /** Told the duration and outcome of every provider call. */
-export type ProviderCallObserver = (provider: ProviderName, method: 'GET' | 'POST', outcome: 'ok' | 'error' | 'rejected', seconds: number) => void;
+export type ProviderCallObserver = (
+  provider: ProviderName,
+  method: 'GET' | 'POST',
+  outcome: 'ok' | 'error' | 'rejected',
+  seconds: number,
+) => void;
 
 /**
  * One retry policy and breaker per provider for the whole process: the poller's failures open it
  * for the mutations too.
  */
-export function createResilience(config: AppConfig, observe?: ProviderCallObserver): Record<ProviderName, ProviderResilience> {
+export function createResilience(
+  config: AppConfig,
+  observe?: ProviderCallObserver,
+): Record<ProviderName, ProviderResilience> {
   const resilience = (definition: AnyProviderDefinition) =>
     new ProviderResilience(definition.name, {
       label: definition.label,
@@ -43,7 +51,10 @@ export function createResilience(config: AppConfig, observe?: ProviderCallObserv
       getRetries: config.providerGetRetries,
       observe: observe && ((method, outcome, seconds) => observe(definition.name, method, outcome, seconds)),
     });
-  return Object.fromEntries(PROVIDER_REGISTRY.map((definition) => [definition.name, resilience(definition)])) as Record<ProviderName, ProviderResilience>;
+  return Object.fromEntries(PROVIDER_REGISTRY.map((definition) => [definition.name, resilience(definition)])) as Record<
+    ProviderName,
+    ProviderResilience
+  >;
 }
 
 /**
@@ -76,13 +87,18 @@ export function createProviderCatalog(
 
 /** Providers with no configured base URL: the server starts their sandboxes. */
 export function sandboxedProviders(config: AppConfig): Set<ProviderName> {
-  return new Set(PROVIDER_REGISTRY.filter((definition) => !config.providers[definition.name].baseUrl).map((definition) => definition.name));
+  return new Set(
+    PROVIDER_REGISTRY.filter((definition) => !config.providers[definition.name].baseUrl).map(
+      (definition) => definition.name,
+    ),
+  );
 }
 
 /** Providers whose checkouts are test mode: served by the built-in sandbox, or `<PROVIDER>_TEST_MODE=true`. */
 export function testModeProviders(config: AppConfig): Set<ProviderName> {
   const providers = sandboxedProviders(config);
-  for (const definition of PROVIDER_REGISTRY) if (config.providers[definition.name].testMode) providers.add(definition.name);
+  for (const definition of PROVIDER_REGISTRY)
+    if (config.providers[definition.name].testMode) providers.add(definition.name);
   return providers;
 }
 
@@ -91,7 +107,9 @@ export function credentialLogPaths(): string[] {
   return PROVIDER_REGISTRY.flatMap((definition) => [
     ...definition.credentialHeaders.flatMap((header) => [`headers.${header}`, `headers.${header.toLowerCase()}`]),
     ...Object.keys(definition.sandboxCredentials).flatMap((credential) =>
-      definition.credentials[credential]?.secret ? [credential, `config.providers.${definition.name}.credentials.${credential}`] : [],
+      definition.credentials[credential]?.secret
+        ? [credential, `config.providers.${definition.name}.credentials.${credential}`]
+        : [],
     ),
   ]);
 }

@@ -68,7 +68,10 @@ export class ProviderResilience {
       handleWhen((error) => isOutage(error) && (error as ProviderError).retryAfterMs === null),
       {
         maxAttempts: options.getRetries ?? 2,
-        backoff: new ExponentialBackoff({ initialDelay: options.retryInitialDelayMs ?? 100, maxDelay: options.retryMaxDelayMs ?? 1_000 }),
+        backoff: new ExponentialBackoff({
+          initialDelay: options.retryInitialDelayMs ?? 100,
+          maxDelay: options.retryMaxDelayMs ?? 1_000,
+        }),
       },
     );
   }
@@ -90,7 +93,8 @@ export class ProviderResilience {
   async execute<T>(method: 'GET' | 'POST', request: () => Promise<T>): Promise<T> {
     const guarded = () => this.breaker.execute(request);
     const started = performance.now();
-    const done = (outcome: 'ok' | 'error' | 'rejected') => this.observe?.(method, outcome, (performance.now() - started) / 1000);
+    const done = (outcome: 'ok' | 'error' | 'rejected') =>
+      this.observe?.(method, outcome, (performance.now() - started) / 1000);
     try {
       const result = method === 'GET' ? await this.safeRetry.execute(guarded) : await guarded();
       done('ok');

@@ -81,7 +81,11 @@ const ADMIN_BODY_LIMIT = 10_000;
 
 // Options only make sense for one kind; accepting them elsewhere would let a test believe it set
 // something the sandbox ignores, so they are refused.
-const OPTION_OF_KIND: Record<string, SandboxFaultKind> = { latencyMs: 'latency', status: 'status', retryAfterSeconds: 'rate_limit' };
+const OPTION_OF_KIND: Record<string, SandboxFaultKind> = {
+  latencyMs: 'latency',
+  status: 'status',
+  retryAfterSeconds: 'rate_limit',
+};
 
 const faultSpecSchema = z
   .object({
@@ -136,7 +140,9 @@ interface CapturedAnswer {
  */
 export function withSandboxFaults(handler: SandboxHandler, routing: SandboxFaultRouting): SandboxHandler {
   const queue: QueuedFault[] = [];
-  const counters = new Map<string, SandboxOperationCounters>(routing.operations.map((op) => [op, { received: 0, processed: 0 }]));
+  const counters = new Map<string, SandboxOperationCounters>(
+    routing.operations.map((op) => [op, { received: 0, processed: 0 }]),
+  );
 
   function takeFault(operation: string): QueuedFault | null {
     const fault = queue.find((f) => f.operation === operation) ?? queue.find((f) => f.operation === ANY_OPERATION);
@@ -256,13 +262,17 @@ async function capture(handler: SandboxHandler, req: IncomingMessage, res: Serve
   let ended = false;
   const toBuffer = (chunk: unknown, encoding?: unknown): Buffer | null => {
     if (chunk === undefined || chunk === null || typeof chunk === 'function') return null;
-    if (typeof chunk === 'string') return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    if (typeof chunk === 'string')
+      return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
     return Buffer.from(chunk as Uint8Array);
   };
   const patched = res as unknown as Record<string, unknown>;
   patched.writeHead = (code: number, ...rest: unknown[]) => {
     status = code;
-    const headers = rest.find((arg) => typeof arg === 'object' && arg !== null) as OutgoingHttpHeaders | unknown[] | undefined;
+    const headers = rest.find((arg) => typeof arg === 'object' && arg !== null) as
+      | OutgoingHttpHeaders
+      | unknown[]
+      | undefined;
     if (Array.isArray(headers)) {
       // Flat [name, value, name, value] form.
       for (let i = 0; i + 1 < headers.length; i += 2) res.setHeader(String(headers[i]), headers[i + 1] as string);

@@ -11,7 +11,10 @@ export interface RunningSandbox {
 export type SandboxHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /** Starts a sandbox handler on loopback (port 0 picks a free port). */
-export async function startSandboxServer(handler: SandboxHandler, options: { port?: number; host?: string } = {}): Promise<RunningSandbox> {
+export async function startSandboxServer(
+  handler: SandboxHandler,
+  options: { port?: number; host?: string } = {},
+): Promise<RunningSandbox> {
   const server: Server = createServer((req, res) => {
     Promise.resolve(handler(req, res)).catch(() => {
       if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
@@ -36,7 +39,10 @@ export async function startSandboxServer(handler: SandboxHandler, options: { por
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+  });
   res.end(payload);
 }
 

@@ -39,7 +39,12 @@ export async function startSandboxes(
   try {
     for (const provider of providers) {
       const { credentials } = config.providers[provider];
-      running[provider] = await definitionOf(provider).startSandbox({ credentials, faults, host, port: listen.ports?.[provider] ?? 0 });
+      running[provider] = await definitionOf(provider).startSandbox({
+        credentials,
+        faults,
+        host,
+        port: listen.ports?.[provider] ?? 0,
+      });
     }
   } catch (error) {
     await close();

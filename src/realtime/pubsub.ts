@@ -63,7 +63,11 @@ export function checkoutOf(change: CheckoutChange): CheckoutRow {
   // useSharedEventExecution execute each selection once per change.
   let row = rowsOfChanges.get(change);
   if (!row) {
-    row = { ...change.checkout, createdAt: new Date(change.checkout.createdAt), updatedAt: new Date(change.checkout.updatedAt) };
+    row = {
+      ...change.checkout,
+      createdAt: new Date(change.checkout.createdAt),
+      updatedAt: new Date(change.checkout.updatedAt),
+    };
     rowsOfChanges.set(change, row);
   }
   return row;

@@ -24,7 +24,10 @@ export function useSharedEventExecution(): Plugin<Context> {
   /** Everything the result of executing `args` on a payload depends on, besides the payload. */
   function selectionKey(args: ExecutionArgs): string {
     let documentId = documentIds.get(args.document);
-    if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
+    if (documentId === undefined) {
+      documentId = nextDocumentId++;
+      documentIds.set(args.document, documentId);
+    }
     const { tenant, scope } = args.contextValue as Context;
     return JSON.stringify([tenant, scope, documentId, args.operationName ?? null, args.variableValues ?? null]);
   }
@@ -33,9 +36,15 @@ export function useSharedEventExecution(): Plugin<Context> {
     const run = () => Promise.resolve(execute({ ...args, rootValue: payload }));
     if (typeof payload !== 'object' || payload === null) return run();
     let bySelection = executions.get(payload);
-    if (!bySelection) executions.set(payload, (bySelection = new Map()));
+    if (!bySelection) {
+      bySelection = new Map();
+      executions.set(payload, bySelection);
+    }
     let result = bySelection.get(key);
-    if (!result) bySelection.set(key, (result = run()));
+    if (!result) {
+      result = run();
+      bySelection.set(key, result);
+    }
     return result;
   }
 
@@ -49,7 +58,10 @@ export function useSharedEventExecution(): Plugin<Context> {
       void stop.then(() => iterator.return?.());
       try {
         for (;;) {
-          const next = await Promise.race([iterator.next(), stop.then(() => ({ done: true, value: undefined }) as const)]);
+          const next = await Promise.race([
+            iterator.next(),
+            stop.then(() => ({ done: true, value: undefined }) as const),
+          ]);
           if (next.done) return;
           await push(executeOnce(args, key, next.value));
         }

@@ -45,14 +45,18 @@ interface SubscribeRoot {
  */
 export function attachGraphQLWebSocket(
   server: Server,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the transport runs any handler; its context types do not matter here.
   yoga: YogaServerInstance<any, any>,
   authenticator: ApiKeyAuthenticator,
   logger: Logger,
   options: WebSocketOptions = {},
 ): GraphQLWebSocket {
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: options.maxPayloadBytes ?? 262_144 });
+  const wss = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    maxPayload: options.maxPayloadBytes ?? 262_144,
+  });
   const principals = new WeakMap<WebSocket, Principal>();
   const maxSubscriptions = options.maxSubscriptions ?? 100;
   const active = new WeakMap<WebSocket, Set<string>>();
@@ -92,7 +96,11 @@ export function attachGraphQLWebSocket(
         const running = active.get(ctx.extra.socket) ?? new Set<string>();
         active.set(ctx.extra.socket, running);
         if (running.size >= maxSubscriptions) {
-          return [createGraphQLError(`At most ${maxSubscriptions} operations may run at once on one connection`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
+          return [
+            createGraphQLError(`At most ${maxSubscriptions} operations may run at once on one connection`, {
+              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+            }),
+          ];
         }
         // The place is taken before the first await: a burst of subscribe messages cannot all pass the check.
         running.add(id);
@@ -103,7 +111,9 @@ export function attachGraphQLWebSocket(
             // A socket opened without a key: each operation must bring one in `extensions.headers`
             // (what GraphiQL does with its Headers editor), checked exactly like an HTTP request.
             try {
-              principal = await authenticator.authenticate(authorizationOf(params.extensions?.headers as Record<string, unknown> | undefined));
+              principal = await authenticator.authenticate(
+                authorizationOf(params.extensions?.headers as Record<string, unknown> | undefined),
+              );
             } catch (error) {
               return [error as GraphQLError];
             }

@@ -9,7 +9,11 @@ builder.objectType(CheckoutFinalError, {
   description: 'The checkout already ended with another status; a final status never changes.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    status: t.field({ type: CheckoutStatusEnum, description: 'The final status the checkout already has.', resolve: (error) => error.status }),
+    status: t.field({
+      type: CheckoutStatusEnum,
+      description: 'The final status the checkout already has.',
+      resolve: (error) => error.status,
+    }),
     checkout: t.field({
       type: CheckoutInterface,
       nullable: true,
@@ -20,11 +24,17 @@ builder.objectType(CheckoutFinalError, {
 });
 
 const RecordCheckoutOutcomeInput = builder.inputType('RecordCheckoutOutcomeInput', {
-  description: 'An outcome the merchant learnt outside the provider\'s API (its return URL, its dashboard).',
+  description: "An outcome the merchant learnt outside the provider's API (its return URL, its dashboard).",
   fields: (t) => ({
     id: t.id({ required: true, description: 'Global id of the checkout.' }),
-    status: t.field({ type: CheckoutStatusEnum, required: true, description: 'How it ended: COMPLETED, FAILED or EXPIRED.' }),
-    note: t.string({ description: 'Why, in words (at most 2000 characters); becomes the checkout\'s notes and its event\'s.' }),
+    status: t.field({
+      type: CheckoutStatusEnum,
+      required: true,
+      description: 'How it ended: COMPLETED, FAILED or EXPIRED.',
+    }),
+    note: t.string({
+      description: "Why, in words (at most 2000 characters); becomes the checkout's notes and its event's.",
+    }),
   }),
 });
 
@@ -38,7 +48,10 @@ builder.mutationFields((t) => ({
     errors: {
       types: [NotFoundError, ValidationError, CheckoutFinalError],
       result: { name: 'RecordCheckoutOutcomeSuccess', description: 'The checkout with the outcome recorded.' },
-      union: { name: 'RecordCheckoutOutcomeResult', description: 'The checkout with its outcome, or why it could not be recorded.' },
+      union: {
+        name: 'RecordCheckoutOutcomeResult',
+        description: 'The checkout with its outcome, or why it could not be recorded.',
+      },
       dataField: { name: 'checkout', description: 'The checkout with the outcome recorded.' },
     },
     resolve: async (_root, args, ctx) => {

@@ -45,7 +45,7 @@ builder.subscriptionFields((t) => ({
   checkoutStatusChanged: t.field({
     type: CheckoutInterface,
     description:
-      'The checkout now, then once per status change; completes after a terminal status (COMPLETED, FAILED, EXPIRED). A client that reconnects gets the current state first, so it loses nothing. An unknown id, or another tenant\'s, ends at once with a NOT_FOUND error.',
+      "The checkout now, then once per status change; completes after a terminal status (COMPLETED, FAILED, EXPIRED). A client that reconnects gets the current state first, so it loses nothing. An unknown id, or another tenant's, ends at once with a NOT_FOUND error.",
     args: { id: t.arg.id({ required: true, description: 'Global id of the checkout.' }) },
     // A plain async function, not a generator: an unknown id fails before the stream starts.
     subscribe: async (_root, args, ctx) => {

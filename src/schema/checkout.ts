@@ -18,29 +18,44 @@ const STATUS_DESCRIPTIONS: Record<CheckoutStatus, string> = {
   PROCESSING: 'The provider is working on the purchase.',
   COMPLETED: 'The purchase succeeded. Terminal.',
   FAILED: 'The purchase or its creation failed; see notes. Terminal.',
-  EXPIRED: 'Nobody reported an outcome within CHECKOUT_OPEN_TTL_SECONDS of creation (default 24 h), or the merchant recorded it as expired. Terminal.',
+  EXPIRED:
+    'Nobody reported an outcome within CHECKOUT_OPEN_TTL_SECONDS of creation (default 24 h), or the merchant recorded it as expired. Terminal.',
   UNKNOWN:
     'The outcome at the provider is not known (it never answered a create call, or its status answers could not be used): recordCheckoutOutcome or an operator can resolve it.',
 };
 
 export const CheckoutStatusEnum = builder.enumType('CheckoutStatus', {
   description: 'Where a checkout is, in one vocabulary for every provider.',
-  values: Object.fromEntries(CHECKOUT_STATUSES.map((status) => [status, { value: status, description: STATUS_DESCRIPTIONS[status] }])) as Record<
-    CheckoutStatus,
-    { value: CheckoutStatus; description: string }
-  >,
+  values: Object.fromEntries(
+    CHECKOUT_STATUSES.map((status) => [status, { value: status, description: STATUS_DESCRIPTIONS[status] }]),
+  ) as Record<CheckoutStatus, { value: CheckoutStatus; description: string }>,
 });
 
 const LineItemRef = builder.objectRef<LineItemWithCurrency>('LineItem').implement({
-  description: 'One line of a checkout. Amounts are in the checkout\'s currency.',
+  description: "One line of a checkout. Amounts are in the checkout's currency.",
   fields: (t) => ({
-    productId: t.exposeString('productId', { nullable: true, description: 'The merchant\'s product id.' }),
+    productId: t.exposeString('productId', { nullable: true, description: "The merchant's product id." }),
     description: t.exposeString('description', { nullable: true, description: 'What is bought.' }),
     sku: t.exposeString('sku', { nullable: true, description: 'Stock keeping unit.' }),
     quantity: t.exposeInt('quantity', { description: 'How many units.' }),
-    unitPrice: t.field({ type: MoneyRef, nullable: true, description: 'Price of one unit; null while unknown.', resolve: (item) => money(item.unitPrice, item.currency) }),
-    discount: t.field({ type: MoneyRef, nullable: true, description: 'Discount on this line.', resolve: (item) => money(item.discount, item.currency) }),
-    total: t.field({ type: MoneyRef, nullable: true, description: 'quantity x unitPrice - discount; null while unknown.', resolve: (item) => money(item.total, item.currency) }),
+    unitPrice: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description: 'Price of one unit; null while unknown.',
+      resolve: (item) => money(item.unitPrice, item.currency),
+    }),
+    discount: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description: 'Discount on this line.',
+      resolve: (item) => money(item.discount, item.currency),
+    }),
+    total: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description: 'quantity x unitPrice - discount; null while unknown.',
+      resolve: (item) => money(item.total, item.currency),
+    }),
     imageUrl: t.exposeString('imageUrl', { nullable: true, description: 'Product image.' }),
     productUrl: t.exposeString('productUrl', { nullable: true, description: 'Product page.' }),
   }),
@@ -52,7 +67,8 @@ const CheckoutEventRef = builder.objectRef<CheckoutEventRow>('CheckoutEvent').im
     status: t.field({ type: CheckoutStatusEnum, description: 'The status entered.', resolve: (event) => event.status }),
     at: t.field({ type: 'DateTime', description: 'When the change was recorded.', resolve: (event) => event.at }),
     source: t.exposeString('source', {
-      description: 'Who reported it: `api` for our own records (including expiry), the provider (its name in lower case), `merchant` (recordCheckoutOutcome) or `operator` (checkout:resolve).',
+      description:
+        'Who reported it: `api` for our own records (including expiry), the provider (its name in lower case), `merchant` (recordCheckoutOutcome) or `operator` (checkout:resolve).',
     }),
     notes: t.exposeString('notes', { nullable: true, description: 'Explanation, e.g. why a purchase failed.' }),
   }),
@@ -65,11 +81,16 @@ const typenameOf = (provider: ProviderName) => definitionOf(provider).typename;
  * Reads a provider's stored `details` through its zod schema (once per row object): a row that
  * does not match fails loudly instead of answering with fields of the wrong type.
  */
-export function detailsReader<S extends z.ZodType<Record<string, unknown>>>(schema: S): (row: CheckoutRow) => z.output<S> {
+export function detailsReader<S extends z.ZodType<Record<string, unknown>>>(
+  schema: S,
+): (row: CheckoutRow) => z.output<S> {
   const parsed = new WeakMap<object, z.output<S>>();
   return (row) => {
     let details = parsed.get(row.details);
-    if (details === undefined) parsed.set(row.details, (details = schema.parse(row.details)));
+    if (details === undefined) {
+      details = schema.parse(row.details);
+      parsed.set(row.details, details);
+    }
     return details;
   };
 }
@@ -79,10 +100,22 @@ export const CheckoutInterface = builder.interfaceRef<CheckoutRow>('Checkout').i
   interfaces: [builder.nodeInterfaceRef()],
   resolveType: (row) => typenameOf(row.provider),
   fields: (t) => ({
-    provider: t.field({ type: CheckoutProviderEnum, description: 'The provider behind this checkout.', resolve: (row) => row.provider }),
-    providerCheckoutId: t.exposeString('providerCheckoutId', { nullable: true, description: 'The provider\'s own id, when it gives one.' }),
+    provider: t.field({
+      type: CheckoutProviderEnum,
+      description: 'The provider behind this checkout.',
+      resolve: (row) => row.provider,
+    }),
+    providerCheckoutId: t.exposeString('providerCheckoutId', {
+      nullable: true,
+      description: "The provider's own id, when it gives one.",
+    }),
     status: t.field({ type: CheckoutStatusEnum, description: 'Current status.', resolve: (row) => row.status }),
-    total: t.field({ type: MoneyRef, nullable: true, description: 'Amount to pay or paid; null while unknown.', resolve: (row) => money(row.totalAmount, row.currency) }),
+    total: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description: 'Amount to pay or paid; null while unknown.',
+      resolve: (row) => money(row.totalAmount, row.currency),
+    }),
     lineItems: t.loadableGroup({
       type: LineItemRef,
       description: 'What is bought, in order.',
@@ -90,11 +123,28 @@ export const CheckoutInterface = builder.interfaceRef<CheckoutRow>('Checkout').i
       group: (item) => item.checkoutId,
       resolve: (row) => row.id,
     }),
-    merchant: t.field({ type: MerchantNode, nullable: true, description: 'The store, when known.', resolve: (row) => row.merchantId }),
-    checkoutUrl: t.exposeString('checkoutUrl', { nullable: true, description: 'Where to send the shopper to pay, when the provider gives a page.' }),
-    testMode: t.exposeBoolean('testMode', { description: 'True for sandbox or provider test mode: no real money moves.' }),
-    notes: t.exposeString('notes', { nullable: true, description: 'The provider\'s or our explanation of the current status.' }),
-    createdAt: t.field({ type: 'DateTime', description: 'When the checkout was recorded.', resolve: (row) => row.createdAt }),
+    merchant: t.field({
+      type: MerchantNode,
+      nullable: true,
+      description: 'The store, when known.',
+      resolve: (row) => row.merchantId,
+    }),
+    checkoutUrl: t.exposeString('checkoutUrl', {
+      nullable: true,
+      description: 'Where to send the shopper to pay, when the provider gives a page.',
+    }),
+    testMode: t.exposeBoolean('testMode', {
+      description: 'True for sandbox or provider test mode: no real money moves.',
+    }),
+    notes: t.exposeString('notes', {
+      nullable: true,
+      description: "The provider's or our explanation of the current status.",
+    }),
+    createdAt: t.field({
+      type: 'DateTime',
+      description: 'When the checkout was recorded.',
+      resolve: (row) => row.createdAt,
+    }),
     updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (row) => row.updatedAt }),
     events: t.loadableGroup({
       type: CheckoutEventRef,
@@ -117,14 +167,16 @@ export function defineCheckoutNode(provider: ProviderName) {
   const typename = typenameOf(provider);
   const ref = builder.loadableNodeRef(typename, {
     id: { resolve: (row: CheckoutRow) => row.id },
-    load: async (ids: string[], ctx) => (await ctx.repository.findByIds(ctx.tenant, ids)).filter((row) => row.provider === provider),
+    load: async (ids: string[], ctx) =>
+      (await ctx.repository.findByIds(ctx.tenant, ids)).filter((row) => row.provider === provider),
     sort: (row) => row.id,
   });
   builder.asEntity(ref, {
     key: builder.selection<{ id: string }>('id'),
     // Only ids of this very type: a mismatched representation must not reach graphql-js, whose
     // "Expected value of type" error would print the whole row.
-    resolveReference: (reference, ctx) => loadByGlobalId(reference.id, typename, (id) => ref.getDataloader(ctx).load(id)),
+    resolveReference: (reference, ctx) =>
+      loadByGlobalId(reference.id, typename, (id) => ref.getDataloader(ctx).load(id)),
   });
   nodesByTypename.set(typename, ref);
   return ref;
@@ -134,18 +186,28 @@ export function defineCheckoutNode(provider: ProviderName) {
 export function isCheckoutOf(provider: ProviderName) {
   // Merchant rows carry a `provider` too; `status` tells a checkout row apart.
   return (value: unknown) =>
-    typeof value === 'object' && value !== null && 'status' in value && (value as Partial<CheckoutRow>).provider === provider;
+    typeof value === 'object' &&
+    value !== null &&
+    'status' in value &&
+    (value as Partial<CheckoutRow>).provider === provider;
 }
 
 /** Loads a checkout of the caller's tenant by global id; null for unknown, foreign or malformed ids. */
-export async function loadCheckout(globalId: string, ctx: Parameters<CheckoutNodeRef['getDataloader']>[0]): Promise<CheckoutRow | null> {
+export async function loadCheckout(
+  globalId: string,
+  ctx: Parameters<CheckoutNodeRef['getDataloader']>[0],
+): Promise<CheckoutRow | null> {
   const decoded = decodeGlobalIdSafely(globalId);
   const ref = decoded && nodesByTypename.get(decoded.typename);
   return ref && decoded ? ref.getDataloader(ctx).load(decoded.id) : null;
 }
 
 /** Loads a checkout of the caller's tenant by row id through its provider's loader; null when unknown or foreign. */
-export function loadCheckoutByRowId(provider: ProviderName, id: string | null, ctx: Parameters<CheckoutNodeRef['getDataloader']>[0]): Promise<CheckoutRow | null> | null {
+export function loadCheckoutByRowId(
+  provider: ProviderName,
+  id: string | null,
+  ctx: Parameters<CheckoutNodeRef['getDataloader']>[0],
+): Promise<CheckoutRow | null> | null {
   const ref = nodesByTypename.get(typenameOf(provider));
   return id && ref ? ref.getDataloader(ctx).load(id) : null;
 }
@@ -153,7 +215,7 @@ export function loadCheckoutByRowId(provider: ProviderName, id: string | null, c
 const CheckoutFilter = builder.inputType('CheckoutFilter', {
   description: 'Narrows the checkouts listed.',
   fields: (t) => ({
-    provider: t.field({ type: CheckoutProviderEnum, description: 'Only this provider\'s checkouts.' }),
+    provider: t.field({ type: CheckoutProviderEnum, description: "Only this provider's checkouts." }),
     status: t.field({ type: [CheckoutStatusEnum], description: 'Only checkouts in one of these statuses.' }),
   }),
 });
@@ -176,7 +238,12 @@ builder.queryFields((t) => ({
       args: { filter: t.arg({ type: CheckoutFilter, description: 'Narrows the list.' }) },
       resolve: (_root, args, ctx) =>
         resolveCursorConnection(
-          { args, toCursor: (row: CheckoutRow) => Buffer.from(`checkout:${row.seq}`).toString('base64url'), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
+          {
+            args,
+            toCursor: (row: CheckoutRow) => Buffer.from(`checkout:${row.seq}`).toString('base64url'),
+            defaultSize: DEFAULT_PAGE_SIZE,
+            maxSize: MAX_PAGE_SIZE,
+          },
           ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
             ctx.repository.page(
               ctx.tenant,
@@ -197,7 +264,9 @@ function parseCursor(cursor: string | undefined): number | undefined {
   if (!match) {
     // graphql-yoga's factory: under vitest a direct `graphql` import can load a second copy of graphql
     // (index.mjs), whose errors Yoga would not recognise and would mask as unexpected.
-    throw createGraphQLError('Invalid cursor: pass a cursor from a previous page', { extensions: { code: 'BAD_USER_INPUT' } });
+    throw createGraphQLError('Invalid cursor: pass a cursor from a previous page', {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
   }
   return Number(match[1]);
 }
@@ -206,12 +275,15 @@ builder.mutationFields((t) => ({
   refreshCheckout: t.field({
     type: CheckoutInterface,
     description:
-      'Asks the provider for the checkout\'s current status now and records any change. Checkouts of providers without a status endpoint are returned as stored.',
+      "Asks the provider for the checkout's current status now and records any change. Checkouts of providers without a status endpoint are returned as stored.",
     args: { id: t.arg.id({ required: true, description: 'Global id of the checkout.' }) },
     errors: {
       types: [NotFoundError, ProviderError],
       result: { name: 'RefreshCheckoutSuccess', description: 'The checkout after the refresh.' },
-      union: { name: 'RefreshCheckoutResult', description: 'The refreshed checkout, or why it could not be refreshed.' },
+      union: {
+        name: 'RefreshCheckoutResult',
+        description: 'The refreshed checkout, or why it could not be refreshed.',
+      },
       dataField: { name: 'checkout', description: 'The checkout after the refresh.' },
     },
     resolve: async (_root, args, ctx) => {

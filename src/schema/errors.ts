@@ -1,9 +1,9 @@
 import { builder } from '../builder.js';
 import type { ProviderName } from '../domain/checkout.js';
 import {
-  DomainError,
-  EmptyCartError,
-  ERROR_CODES,
+  type DomainError,
+  type EmptyCartError,
+  type ERROR_CODES,
   IdempotencyKeyReuseError,
   NotFoundError,
   ProviderError,
@@ -16,18 +16,30 @@ export const ErrorCodeEnum = builder.enumType('ErrorCode', {
   description: 'Machine-readable kind of an expected failure.',
   values: {
     VALIDATION_FAILED: { value: 'VALIDATION_FAILED', description: 'The input was invalid (ValidationError).' },
-    PROVIDER_ERROR: { value: 'PROVIDER_ERROR', description: 'The provider failed or could not be used (ProviderError).' },
-    EMPTY_CART: { value: 'EMPTY_CART', description: 'The customer\'s cart at the provider is empty (EmptyCartError).' },
-    IDEMPOTENCY_KEY_REUSE: { value: 'IDEMPOTENCY_KEY_REUSE', description: 'The idempotency key was used with another input (IdempotencyKeyReuseError).' },
+    PROVIDER_ERROR: {
+      value: 'PROVIDER_ERROR',
+      description: 'The provider failed or could not be used (ProviderError).',
+    },
+    EMPTY_CART: { value: 'EMPTY_CART', description: "The customer's cart at the provider is empty (EmptyCartError)." },
+    IDEMPOTENCY_KEY_REUSE: {
+      value: 'IDEMPOTENCY_KEY_REUSE',
+      description: 'The idempotency key was used with another input (IdempotencyKeyReuseError).',
+    },
     NOT_FOUND: { value: 'NOT_FOUND', description: 'No such checkout is visible to you (NotFoundError).' },
-    CHECKOUT_FINAL: { value: 'CHECKOUT_FINAL', description: 'The checkout already ended with another status (CheckoutFinalError).' },
+    CHECKOUT_FINAL: {
+      value: 'CHECKOUT_FINAL',
+      description: 'The checkout already ended with another status (CheckoutFinalError).',
+    },
   } as const satisfies Record<(typeof ERROR_CODES)[number], unknown>,
 });
 
 export const CheckoutProviderEnum = builder.enumType('CheckoutProvider', {
   description: 'The third-party provider behind a checkout.',
   values: Object.fromEntries(
-    PROVIDER_REGISTRY.map((definition) => [definition.name, { value: definition.name, description: definition.description }]),
+    PROVIDER_REGISTRY.map((definition) => [
+      definition.name,
+      { value: definition.name, description: definition.description },
+    ]),
   ) as Record<ProviderName, { value: ProviderName; description: string }>,
 });
 
@@ -36,14 +48,20 @@ export const ErrorInterface = builder.interfaceRef<DomainError>('Error').impleme
   description: 'An expected failure, returned as a typed result instead of a GraphQL error.',
   fields: (t) => ({
     message: t.exposeString('message', { description: 'Human-readable explanation, safe to show to a developer.' }),
-    code: t.field({ type: ErrorCodeEnum, description: 'Machine-readable kind of failure.', resolve: (error) => error.code }),
+    code: t.field({
+      type: ErrorCodeEnum,
+      description: 'Machine-readable kind of failure.',
+      resolve: (error) => error.code,
+    }),
   }),
 });
 
 const FieldErrorRef = builder.objectRef<FieldError>('FieldError').implement({
   description: 'One invalid input field.',
   fields: (t) => ({
-    path: t.exposeStringList('path', { description: 'Path of the field from the argument, e.g. ["input", "lineItems", "0", "quantity"].' }),
+    path: t.exposeStringList('path', {
+      description: 'Path of the field from the argument, e.g. ["input", "lineItems", "0", "quantity"].',
+    }),
     message: t.exposeString('message', { description: 'What is wrong with the value.' }),
   }),
 });
@@ -53,7 +71,11 @@ builder.objectType(ValidationError, {
   description: 'The input was rejected before anything was stored or sent to a provider.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    fieldErrors: t.field({ type: [FieldErrorRef], description: 'Every invalid field, not only the first.', resolve: (error) => error.fieldErrors }),
+    fieldErrors: t.field({
+      type: [FieldErrorRef],
+      description: 'Every invalid field, not only the first.',
+      resolve: (error) => error.fieldErrors,
+    }),
   }),
 });
 
@@ -62,10 +84,22 @@ builder.objectType(ProviderError, {
   description: 'The provider failed, timed out, could not be reached or answered something unusable.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    provider: t.field({ type: CheckoutProviderEnum, description: 'Which provider failed.', resolve: (error) => error.provider }),
-    retryable: t.exposeBoolean('retryable', { description: 'True when the same request may succeed later (timeouts, 5xx, 429).' }),
-    httpStatus: t.exposeInt('httpStatus', { nullable: true, description: 'The provider\'s HTTP status, when it answered.' }),
-    providerMessage: t.exposeString('providerMessage', { nullable: true, description: 'The provider\'s own error message, when it sent one.' }),
+    provider: t.field({
+      type: CheckoutProviderEnum,
+      description: 'Which provider failed.',
+      resolve: (error) => error.provider,
+    }),
+    retryable: t.exposeBoolean('retryable', {
+      description: 'True when the same request may succeed later (timeouts, 5xx, 429).',
+    }),
+    httpStatus: t.exposeInt('httpStatus', {
+      nullable: true,
+      description: "The provider's HTTP status, when it answered.",
+    }),
+    providerMessage: t.exposeString('providerMessage', {
+      nullable: true,
+      description: "The provider's own error message, when it sent one.",
+    }),
   }),
 });
 

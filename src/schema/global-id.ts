@@ -1,7 +1,11 @@
 /** Relay global ids (base64 of `Type:id`), read without ever throwing on what a client sends. */
 
 /** Decodes a global id of `typename` and loads it; anything malformed is simply not found. */
-export async function loadByGlobalId<T>(globalId: string, typename: string, load: (id: string) => Promise<T | null>): Promise<T | null> {
+export async function loadByGlobalId<T>(
+  globalId: string,
+  typename: string,
+  load: (id: string) => Promise<T | null>,
+): Promise<T | null> {
   const decoded = decodeGlobalIdSafely(globalId);
   return decoded && decoded.typename === typename ? load(decoded.id) : null;
 }

@@ -14,7 +14,10 @@ import './checkout-outcome.js';
 
 builder.queryType({ description: 'Read your checkouts.' });
 // Every mutation needs a key with scope `write`; `read` keys may query and subscribe.
-builder.mutationType({ description: 'Create and refresh checkouts, and record outcomes providers cannot report.', authScopes: { write: true } });
+builder.mutationType({
+  description: 'Create and refresh checkouts, and record outcomes providers cannot report.',
+  authScopes: { write: true },
+});
 builder.subscriptionType({ description: 'Watch checkouts live (graphql-ws on /graphql, or SSE).' });
 
 /** The executable schema, an Apollo Federation v2 subgraph whose checkouts and merchants are entities keyed by `id`. */

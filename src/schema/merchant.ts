@@ -11,9 +11,14 @@ export const MerchantNode = builder.loadableNode('Merchant', {
   // `node(id:)` resolves the Node interface by isTypeOf; only merchant rows have a `key`.
   isTypeOf: (value) => typeof value === 'object' && value !== null && 'key' in value && !('status' in value),
   fields: (t) => ({
-    name: t.exposeString('name', { description: 'Display name (for a purchase by product URL, the store\'s host name).' }),
-    website: t.exposeString('website', { nullable: true, description: 'The store\'s website.' }),
-    privacyPolicyUrl: t.exposeString('privacyPolicyUrl', { nullable: true, description: 'Link to the privacy policy.' }),
+    name: t.exposeString('name', {
+      description: "Display name (for a purchase by product URL, the store's host name).",
+    }),
+    website: t.exposeString('website', { nullable: true, description: "The store's website." }),
+    privacyPolicyUrl: t.exposeString('privacyPolicyUrl', {
+      nullable: true,
+      description: 'Link to the privacy policy.',
+    }),
     generalTermsUrl: t.exposeString('generalTermsUrl', { nullable: true, description: 'Link to the general terms.' }),
     logoUrl: t.exposeString('logoUrl', { nullable: true, description: 'Link to the logo.' }),
   }),
@@ -21,5 +26,6 @@ export const MerchantNode = builder.loadableNode('Merchant', {
 
 builder.asEntity(MerchantNode, {
   key: builder.selection<{ id: string }>('id'),
-  resolveReference: (reference, ctx) => loadByGlobalId(reference.id, 'Merchant', (id) => MerchantNode.getDataloader(ctx).load(id)),
+  resolveReference: (reference, ctx) =>
+    loadByGlobalId(reference.id, 'Merchant', (id) => MerchantNode.getDataloader(ctx).load(id)),
 });

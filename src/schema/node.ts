@@ -9,7 +9,8 @@ builder.queryField('node', (t) =>
   t.field({
     type: builder.nodeInterfaceRef(),
     nullable: true,
-    description: 'Fetches any object by its global id; null when it does not exist, is not yours, or the id is malformed.',
+    description:
+      'Fetches any object by its global id; null when it does not exist, is not yours, or the id is malformed.',
     args: { id: t.arg.id({ required: true, description: 'Global id of a checkout or merchant.' }) },
     resolve: async (_root, args, ctx) => {
       const globalId = String(args.id);

@@ -8,21 +8,28 @@ import { createCheckoutResult, ErrorInterface, IDEMPOTENCY_KEY_DESCRIPTION } fro
 const details = detailsReader(payerVaultDetailsSchema);
 
 export const PayerVaultCheckoutNode = defineCheckoutNode('PAYERVAULT').implement({
-  description: 'A hosted PayerVault checkout page for a customer\'s cart kept at PayerVault. OPEN with a `checkoutUrl` to send the shopper to.',
+  description:
+    "A hosted PayerVault checkout page for a customer's cart kept at PayerVault. OPEN with a `checkoutUrl` to send the shopper to.",
   interfaces: [CheckoutInterface],
   isTypeOf: isCheckoutOf('PAYERVAULT'),
   fields: (t) => ({
-    customerId: t.string({ description: 'The PayerVault customer whose cart is checked out.', resolve: (row) => details(row).customerId }),
+    customerId: t.string({
+      description: 'The PayerVault customer whose cart is checked out.',
+      resolve: (row) => details(row).customerId,
+    }),
   }),
 });
 
 builder.objectType(EmptyCartError, {
   name: 'EmptyCartError',
-  description: 'PayerVault has no products in this customer\'s cart.',
+  description: "PayerVault has no products in this customer's cart.",
   interfaces: [ErrorInterface],
   fields: (t) => ({
     customerId: t.exposeString('customerId', { description: 'The customer whose cart is empty.' }),
-    providerMessage: t.exposeString('providerMessage', { nullable: true, description: 'PayerVault\'s message, e.g. "No products in cart".' }),
+    providerMessage: t.exposeString('providerMessage', {
+      nullable: true,
+      description: 'PayerVault\'s message, e.g. "No products in cart".',
+    }),
   }),
 });
 
@@ -37,10 +44,11 @@ const CreatePayerVaultCheckoutInput = builder.inputType('CreatePayerVaultCheckou
 builder.mutationFields((t) => ({
   createPayerVaultCheckout: t.field({
     type: PayerVaultCheckoutNode,
-    description: 'Gets the hosted checkout link for a PayerVault customer\'s cart.',
+    description: "Gets the hosted checkout link for a PayerVault customer's cart.",
     args: { input: t.arg({ type: CreatePayerVaultCheckoutInput, required: true }) },
     validate: { schema: createPayerVaultCheckoutSchema },
     errors: createCheckoutResult('CreatePayerVaultCheckout', [EmptyCartError]),
-    resolve: (_root, args, ctx) => ctx.checkouts.create(ctx.tenant, 'PAYERVAULT', (args as unknown as CreatePayerVaultCheckoutArgs).input),
+    resolve: (_root, args, ctx) =>
+      ctx.checkouts.create(ctx.tenant, 'PAYERVAULT', (args as unknown as CreatePayerVaultCheckoutArgs).input),
   }),
 }));

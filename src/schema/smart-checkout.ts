@@ -8,12 +8,17 @@ const details = detailsReader(smartcheckoutDetailsSchema);
 
 export const SmartCheckoutNode = defineCheckoutNode('SMARTCHECKOUT').implement({
   description:
-    'An agentic purchase by Smartcheckout of any product URL with the shopper\'s data. Asynchronous: PROCESSING, then COMPLETED (with its total) or FAILED (with notes).',
+    "An agentic purchase by Smartcheckout of any product URL with the shopper's data. Asynchronous: PROCESSING, then COMPLETED (with its total) or FAILED (with notes).",
   interfaces: [CheckoutInterface],
   isTypeOf: isCheckoutOf('SMARTCHECKOUT'),
   fields: (t) => ({
     productUrl: t.string({ description: 'The product being bought.', resolve: (row) => details(row).productUrl }),
-    userData: t.field({ type: 'JSON', description: 'The `user_data` object sent to Smartcheckout (email, prompt, shipping_address and your extra keys).', resolve: (row) => details(row).userData }),
+    userData: t.field({
+      type: 'JSON',
+      description:
+        'The `user_data` object sent to Smartcheckout (email, prompt, shipping_address and your extra keys).',
+      resolve: (row) => details(row).userData,
+    }),
   }),
 });
 
@@ -32,25 +37,31 @@ const AddressInput = builder.inputType('AddressInput', {
 });
 
 const CreateSmartCheckoutInput = builder.inputType('CreateSmartCheckoutInput', {
-  description: 'What Smartcheckout needs to buy a product for a shopper. No card data: Smartcheckout pays with its own virtual cards.',
+  description:
+    'What Smartcheckout needs to buy a product for a shopper. No card data: Smartcheckout pays with its own virtual cards.',
   fields: (t) => ({
     idempotencyKey: t.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
     productUrl: t.string({ required: true, description: 'Absolute http(s) URL of the product page.' }),
-    email: t.string({ required: true, description: 'The shopper\'s email.' }),
+    email: t.string({ required: true, description: "The shopper's email." }),
     prompt: t.string({ description: 'Instructions for the purchase, e.g. "Size Large, Color Blue".' }),
     shippingAddress: t.field({ type: AddressInput, description: 'Where to ship.' }),
-    userData: t.field({ type: 'JSON', description: 'Extra `user_data` keys for Smartcheckout (a JSON object; not email, prompt or shipping_address).' }),
+    userData: t.field({
+      type: 'JSON',
+      description: 'Extra `user_data` keys for Smartcheckout (a JSON object; not email, prompt or shipping_address).',
+    }),
   }),
 });
 
 builder.mutationFields((t) => ({
   createSmartCheckout: t.field({
     type: SmartCheckoutNode,
-    description: 'Starts a Smartcheckout purchase. The checkout is recorded before Smartcheckout is called and comes back PROCESSING.',
+    description:
+      'Starts a Smartcheckout purchase. The checkout is recorded before Smartcheckout is called and comes back PROCESSING.',
     args: { input: t.arg({ type: CreateSmartCheckoutInput, required: true }) },
     validate: { schema: createSmartCheckoutSchema },
     errors: createCheckoutResult('CreateSmartCheckout'),
     // The zod plugin hands the resolver the parsed (trimmed, normalised) input.
-    resolve: (_root, args, ctx) => ctx.checkouts.create(ctx.tenant, 'SMARTCHECKOUT', (args as unknown as CreateSmartCheckoutArgs).input),
+    resolve: (_root, args, ctx) =>
+      ctx.checkouts.create(ctx.tenant, 'SMARTCHECKOUT', (args as unknown as CreateSmartCheckoutArgs).input),
   }),
 }));

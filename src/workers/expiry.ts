@@ -48,7 +48,10 @@ export class ExpirySweep {
       // False when another instance expired it first, or an outcome was recorded meanwhile.
       if (!(await this.lifecycle.expire(row, this.options.openTtlSeconds))) continue;
       expired++;
-      this.logger.info({ checkoutId: row.id, provider: row.provider, createdAt: row.createdAt }, 'open checkout expired');
+      this.logger.info(
+        { checkoutId: row.id, provider: row.provider, createdAt: row.createdAt },
+        'open checkout expired',
+      );
     }
     return { expired };
   }

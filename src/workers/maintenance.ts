@@ -49,7 +49,10 @@ export class Maintenance {
       // False when the create call recorded its answer after all, between the look-up and the write.
       if (!(await this.lifecycle.markAbandoned(row))) continue;
       abandoned++;
-      this.logger.warn({ checkoutId: row.id, provider: row.provider, createdAt: row.createdAt }, 'create call never answered: checkout is now UNKNOWN');
+      this.logger.warn(
+        { checkoutId: row.id, provider: row.provider, createdAt: row.createdAt },
+        'create call never answered: checkout is now UNKNOWN',
+      );
     }
     const prunedKeys = await this.repository.pruneIdempotencyKeys(this.options.idempotencyKeyTtlHours);
     if (prunedKeys) this.logger.info({ prunedKeys }, 'pruned idempotency keys');

@@ -128,7 +128,11 @@ export class Poller {
       let claimed: ClaimedPoll[] = [];
       if (worthClaiming) {
         try {
-          claimed = await this.repository.claimDuePolls(this.options.instanceId, Math.min(free, this.batchSize), this.options.leaseMs);
+          claimed = await this.repository.claimDuePolls(
+            this.options.instanceId,
+            Math.min(free, this.batchSize),
+            this.options.leaseMs,
+          );
         } catch (error) {
           this.logger.error({ err: error }, 'could not claim due polls');
         }
@@ -161,7 +165,10 @@ export class Poller {
     return runWithRequestId(requestId, () => this.pollClaimed(claim, requestId));
   }
 
-  private async pollClaimed({ checkout, attempts, dueAt, lastAnswerHash, answerErrors }: ClaimedPoll, requestId: string): Promise<void> {
+  private async pollClaimed(
+    { checkout, attempts, dueAt, lastAnswerHash, answerErrors }: ClaimedPoll,
+    requestId: string,
+  ): Promise<void> {
     const log = this.logger.child({ requestId, checkoutId: checkout.id, provider: checkout.provider });
     const owner = this.options.instanceId;
     // Changed since it was scheduled (a refresh reached a final status): never GET again.
@@ -178,13 +185,23 @@ export class Poller {
       if (changed) this.stats.changes++;
       this.options.metrics?.polls.inc({ provider: checkout.provider, outcome: changed ? 'changed' : 'unchanged' });
       const answerHash = fingerprint(snapshot);
-      const next = { kind: 'next', owner, attempts: nextAttempts, delayMs: this.backoffMs(nextAttempts), answerHash, answerErrors: 0 } as const;
+      const next = {
+        kind: 'next',
+        owner,
+        attempts: nextAttempts,
+        delayMs: this.backoffMs(nextAttempts),
+        answerHash,
+        answerErrors: 0,
+      } as const;
       // An answer the row already shows (word for word the last one applied, or nothing in it that
       // differs from the row) only moves the schedule: one statement instead of a transaction that
       // rewrites the checkout. The move is conditional on the row being as read; if a refresh wrote
       // it meanwhile, the answer is applied in full.
       const alreadyShown = !changed && (answerHash === lastAnswerHash || addsNothing(checkout, snapshot));
-      if (!alreadyShown || !(await this.repository.reschedulePollIfRowUnchanged(checkout.id, checkout.updatedAt, next))) {
+      if (
+        !alreadyShown ||
+        !(await this.repository.reschedulePollIfRowUnchanged(checkout.id, checkout.updatedAt, next))
+      ) {
         await this.service.record(checkout, snapshot, isTerminal(snapshot.status) ? { kind: 'remove' } : next);
       }
       if (changed) log.info({ from: checkout.status, to: snapshot.status }, 'status changed');
@@ -193,7 +210,9 @@ export class Poller {
         // Abandoned because this instance is stopping: due again at once, for whoever polls next.
         await this.repository
           .reschedulePoll(checkout.id, { kind: 'next', owner, attempts, delayMs: 0 })
-          .catch((rescheduleError: unknown) => log.error({ err: rescheduleError }, 'could not hand back an abandoned poll'));
+          .catch((rescheduleError: unknown) =>
+            log.error({ err: rescheduleError }, 'could not hand back an abandoned poll'),
+          );
         return;
       }
       this.options.metrics?.polls.inc({ provider: checkout.provider, outcome: 'error' });
@@ -217,7 +236,14 @@ export class Poller {
       const delayMs = Math.max(backoff, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
       log.warn({ err: message, delayMs, ...(unusable && { answerErrors: streak }) }, 'status poll failed');
       await this.repository
-        .reschedulePoll(checkout.id, { kind: 'next', owner, attempts: attempts + 1, delayMs, error: message, answerErrors: streak })
+        .reschedulePoll(checkout.id, {
+          kind: 'next',
+          owner,
+          attempts: attempts + 1,
+          delayMs,
+          error: message,
+          answerErrors: streak,
+        })
         .catch((rescheduleError: unknown) => log.error({ err: rescheduleError }, 'could not reschedule poll'));
     }
   }
@@ -230,7 +256,13 @@ export class Poller {
  * 401/403: a rejected credential is our configuration, not the checkout's outcome.
  */
 function isUnusableAnswer(error: unknown): boolean {
-  return error instanceof ProviderError && !error.retryable && error.httpStatus !== null && error.httpStatus !== 401 && error.httpStatus !== 403;
+  return (
+    error instanceof ProviderError &&
+    !error.retryable &&
+    error.httpStatus !== null &&
+    error.httpStatus !== 401 &&
+    error.httpStatus !== 403
+  );
 }
 
 /** A fingerprint of a provider answer as the adapter mapped it (its fields are built in a fixed order). */
@@ -240,7 +272,12 @@ function fingerprint(snapshot: unknown): string {
 
 /** True when every field of the answer is already on the row (no line items, merchant or details to write). */
 function addsNothing(row: ClaimedPoll['checkout'], snapshot: ProviderSnapshot): boolean {
-  if (snapshot.lineItems !== undefined || snapshot.merchant || (snapshot.details && Object.keys(snapshot.details).length > 0)) return false;
+  if (
+    snapshot.lineItems !== undefined ||
+    snapshot.merchant ||
+    (snapshot.details && Object.keys(snapshot.details).length > 0)
+  )
+    return false;
   const same = <T>(answered: T | undefined, stored: T) => answered === undefined || answered === stored;
   return (
     snapshot.status === row.status &&

@@ -47,12 +47,29 @@ describe('parseDecimalToMinor', () => {
     expect(() => parseDecimalToMinor(value, currency)).toThrow(/decimal places/);
   });
 
-  it.each(['-1', '-0.50', '+1', 'abc', '1e3', '1E3', ' ', '', '.5', '5.', '1,000.00', '1.000,00', '$5', '0x10', '1 000', 'Infinity', 'NaN', '١٢٣', '１２'])(
-    'rejects %j',
-    (value) => {
-      expect(() => parseDecimalToMinor(value, 'USD')).toThrow(MoneyFormatError);
-    },
-  );
+  it.each([
+    '-1',
+    '-0.50',
+    '+1',
+    'abc',
+    '1e3',
+    '1E3',
+    ' ',
+    '',
+    '.5',
+    '5.',
+    '1,000.00',
+    '1.000,00',
+    '$5',
+    '0x10',
+    '1 000',
+    'Infinity',
+    'NaN',
+    '١٢٣',
+    '１２',
+  ])('rejects %j', (value) => {
+    expect(() => parseDecimalToMinor(value, 'USD')).toThrow(MoneyFormatError);
+  });
 
   it('rejects amounts past MAX_MINOR_AMOUNT (2^53 - 1) and accepts the limit itself', () => {
     expect(MAX_MINOR_AMOUNT).toBe(9_007_199_254_740_991);
@@ -105,7 +122,8 @@ describe('normalizeCurrency and currencyExponent', () => {
       expect(() => normalizeCurrency(code), code).toThrow(/no minor unit/);
       expect(isCurrency(code)).toBe(false);
     }
-    for (const code of ['XAF', 'XOF', 'XPF', 'usd', 'IDR', 'VES', 'ZWG', 'SLE']) expect(isCurrency(code), code).toBe(true);
+    for (const code of ['XAF', 'XOF', 'XPF', 'usd', 'IDR', 'VES', 'ZWG', 'SLE'])
+      expect(isCurrency(code), code).toBe(true);
   });
 
   it('knows the minor unit exponents from the ISO 4217 table', () => {
@@ -154,7 +172,12 @@ describe('formatMinorAsDecimal', () => {
     for (const [amount, currency] of samples) {
       expect(parseDecimalToMinor(formatMinorAsDecimal(amount, currency), currency)).toBe(amount);
     }
-    for (const [value, currency] of [['49.99', 'USD'], ['1000', 'JPY'], ['1.005', 'KWD'], ['0.00', 'USD']] as const) {
+    for (const [value, currency] of [
+      ['49.99', 'USD'],
+      ['1000', 'JPY'],
+      ['1.005', 'KWD'],
+      ['0.00', 'USD'],
+    ] as const) {
       expect(formatMinorAsDecimal(parseDecimalToMinor(value, currency), currency)).toBe(value);
     }
   });

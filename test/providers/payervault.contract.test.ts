@@ -70,11 +70,11 @@ describe('PayerVault client: the request on the wire', () => {
     expect(server.requests).toHaveLength(1);
     const request = server.requests[0]!;
     expect(`${request.method} ${request.path}`).toBe(DOC_SAMPLE.requestLine);
-    expect(request.headers['accesskey']).toBe('your-access-key');
-    expect(request.headers['accesssecret']).toBe('your-access-secret');
-    expect(request.headers['authorization']).toBeUndefined();
+    expect(request.headers.accesskey).toBe('your-access-key');
+    expect(request.headers.accesssecret).toBe('your-access-secret');
+    expect(request.headers.authorization).toBeUndefined();
     expect(request.headers['content-type']).toBeUndefined();
-    expect(request.headers['accept']).toBe('application/json');
+    expect(request.headers.accept).toBe('application/json');
     expect(request.body).toBe('');
   });
 
@@ -92,12 +92,15 @@ describe('PayerVault client: the request on the wire', () => {
     expect(server.requests[0]!.path).toBe('/api/v1/checkout-link/c1');
   });
 
-  it.each([[''], ['.'], ['..']])('refuses the customer id %j, which cannot be one path segment, without calling PayerVault', async (id) => {
-    const error = await failure(client().getCheckoutLink(id));
-    expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).fieldErrors[0]!.path).toEqual(['customerId']);
-    expect(server.requests).toHaveLength(0);
-  });
+  it.each([[''], ['.'], ['..']])(
+    'refuses the customer id %j, which cannot be one path segment, without calling PayerVault',
+    async (id) => {
+      const error = await failure(client().getCheckoutLink(id));
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).fieldErrors[0]!.path).toEqual(['customerId']);
+      expect(server.requests).toHaveLength(0);
+    },
+  );
 });
 
 describe('PayerVault client: the 200 answer', () => {
@@ -160,7 +163,11 @@ describe('PayerVault client: failures', () => {
   });
 
   it('does not report a 404 that is not PayerVault JSON (wrong base URL, proxy page) as an empty cart', async () => {
-    const html = await providerFailure({ status: 404, rawBody: '<html>Not Found</html>', headers: { 'content-type': 'text/html' } });
+    const html = await providerFailure({
+      status: 404,
+      rawBody: '<html>Not Found</html>',
+      headers: { 'content-type': 'text/html' },
+    });
     expect(html).toMatchObject({ retryable: false, httpStatus: 404 });
     const empty = await providerFailure({ status: 404 });
     expect(empty).toMatchObject({ retryable: false, httpStatus: 404 });
@@ -187,7 +194,10 @@ describe('PayerVault client: failures', () => {
   });
 
   it('maps a timeout to a retryable ProviderError without a status', async () => {
-    const error = await providerFailure({ status: 200, body: { url: 'https://x.example' }, delayMs: 300 }, { timeoutMs: 50 });
+    const error = await providerFailure(
+      { status: 200, body: { url: 'https://x.example' }, delayMs: 300 },
+      { timeoutMs: 50 },
+    );
     expect(error).toMatchObject({ retryable: true, httpStatus: null });
     expect(error.message).toMatch(/did not answer within 50 ms/);
   });

@@ -5,7 +5,12 @@ import { ProviderError } from '../../src/domain/errors.js';
 import { PayerVaultClient } from '../../src/providers/payervault/client.js';
 import { startPayerVaultSandbox } from '../../src/providers/payervault/sandbox.js';
 import { ProviderResilience } from '../../src/providers/resilience.js';
-import { isLoopbackAddress, SANDBOX_FAULT_KINDS, type SandboxFaultKind, type SandboxFaultsState } from '../../src/providers/sandbox-faults.js';
+import {
+  isLoopbackAddress,
+  SANDBOX_FAULT_KINDS,
+  type SandboxFaultKind,
+  type SandboxFaultsState,
+} from '../../src/providers/sandbox-faults.js';
 import type { RunningSandbox } from '../../src/providers/sandbox-http.js';
 import { startSandboxes } from '../../src/providers/sandboxes.js';
 import { SmartcheckoutClient } from '../../src/providers/smartcheckout/client.js';
@@ -17,7 +22,10 @@ const SC_KEY = 'sk_faults_key';
 const PV = { accessKey: 'pv-faults-key', accessSecret: 'pv-faults-secret' };
 const STAN = { clientId: 'stan-faults-client', clientSecret: 'stan-faults-secret' };
 const STAN_AUTH = `Basic ${Buffer.from(`${STAN.clientId}:${STAN.clientSecret}`).toString('base64')}`;
-const STAN_BODY = { return_url: 'https://shop.example/return', line_items: [{ product_id: 'p1', quantity: 2, unit_price: 1500 }] };
+const STAN_BODY = {
+  return_url: 'https://shop.example/return',
+  line_items: [{ product_id: 'p1', quantity: 2, unit_price: 1500 }],
+};
 const SC_BODY = { url: 'https://store.test/item', user_data: { email: 'buyer@example.com' } };
 
 let smartcheckout: RunningSandbox;
@@ -38,11 +46,19 @@ afterAll(() => Promise.all([smartcheckout, payervault, stan].map((sandbox) => sa
 
 // One request per call, and no breaker opening after a run of injected failures: these tests are
 // about what the sandbox sends, not about the clients' retry policy.
-const single = (provider: ProviderName) => new ProviderResilience(provider, { getRetries: 0, breakerThreshold: 1_000_000 });
+const single = (provider: ProviderName) =>
+  new ProviderResilience(provider, { getRetries: 0, breakerThreshold: 1_000_000 });
 const scClient = (timeoutMs = 2000) =>
-  new SmartcheckoutClient({ baseUrl: smartcheckout.url, apiKey: SC_KEY, timeoutMs, resilience: single('SMARTCHECKOUT') });
-const pvClient = (timeoutMs = 2000) => new PayerVaultClient({ baseUrl: payervault.url, ...PV, timeoutMs, resilience: single('PAYERVAULT') });
-const stanClient = (timeoutMs = 2000) => new StanClient({ baseUrl: stan.url, ...STAN, timeoutMs, resilience: single('STAN') });
+  new SmartcheckoutClient({
+    baseUrl: smartcheckout.url,
+    apiKey: SC_KEY,
+    timeoutMs,
+    resilience: single('SMARTCHECKOUT'),
+  });
+const pvClient = (timeoutMs = 2000) =>
+  new PayerVaultClient({ baseUrl: payervault.url, ...PV, timeoutMs, resilience: single('PAYERVAULT') });
+const stanClient = (timeoutMs = 2000) =>
+  new StanClient({ baseUrl: stan.url, ...STAN, timeoutMs, resilience: single('STAN') });
 
 /** One documented operation of one sandbox, driven by the real client or by raw HTTP. */
 interface Target {
@@ -80,7 +96,11 @@ const TARGETS: Target[] = [
     operation: 'link',
     sandbox: () => payervault,
     call: (timeoutMs) => pvClient(timeoutMs).getCheckoutLink('customer-42'),
-    raw: () => ({ method: 'GET', path: '/api/v1/checkout-link/customer-42', headers: { accessKey: PV.accessKey, accessSecret: PV.accessSecret } }),
+    raw: () => ({
+      method: 'GET',
+      path: '/api/v1/checkout-link/customer-42',
+      headers: { accessKey: PV.accessKey, accessSecret: PV.accessSecret },
+    }),
   },
   {
     name: 'Stan create',
@@ -104,7 +124,10 @@ async function admin(sandbox: RunningSandbox, method: string, body?: unknown): P
   });
 }
 
-async function addFault(sandbox: RunningSandbox, spec: Record<string, unknown>): Promise<{ id: string; remaining: number }> {
+async function addFault(
+  sandbox: RunningSandbox,
+  spec: Record<string, unknown>,
+): Promise<{ id: string; remaining: number }> {
   const response = await admin(sandbox, 'POST', spec);
   const body = (await response.json()) as { id: string; remaining: number };
   expect(response.status, JSON.stringify(body)).toBe(201);
@@ -122,7 +145,10 @@ async function clear(sandbox: RunningSandbox): Promise<void> {
 }
 
 /** Counter changes of `operation` while `action` runs. */
-async function countersDuring(target: Target, action: () => Promise<void>): Promise<{ received: number; processed: number }> {
+async function countersDuring(
+  target: Target,
+  action: () => Promise<void>,
+): Promise<{ received: number; processed: number }> {
   const before = (await stateOf(target.sandbox())).requests[target.operation]!;
   await action();
   const after = (await stateOf(target.sandbox())).requests[target.operation]!;
@@ -154,7 +180,12 @@ interface RawExchange {
 function rawExchange(target: Target, waitMs = 3000): Promise<RawExchange> {
   const { method, path, headers, body } = target.raw();
   const { hostname, port } = new URL(target.sandbox().url);
-  const lines = [`${method} ${path} HTTP/1.1`, `host: ${hostname}:${port}`, 'connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    `host: ${hostname}:${port}`,
+    'connection: close',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
   if (body !== undefined) lines.push(`content-length: ${Buffer.byteLength(body)}`);
   return new Promise((resolve) => {
     const socket = connect(Number(port), hostname);
@@ -211,7 +242,11 @@ async function expectClientEffect(kind: SandboxFaultKind, outcome: Promise<unkno
       return;
     case 'status': {
       const error = await providerError(outcome);
-      expect(error).toMatchObject({ httpStatus: 502, retryable: true, providerMessage: 'Sandbox fault: injected HTTP 502' });
+      expect(error).toMatchObject({
+        httpStatus: 502,
+        retryable: true,
+        providerMessage: 'Sandbox fault: injected HTTP 502',
+      });
       return;
     }
     case 'rate_limit': {
@@ -354,7 +389,11 @@ describe('what each fault puts on the wire', () => {
     await addFault(stan, { operation: 'create', fault: 'latency' });
     const before = (await stateOf(stan)).requests.create!;
     const startedAt = Date.now();
-    const pending = fetch(`${stan.url}/v1/checkouts`, { method: 'POST', headers: target.raw().headers, body: target.raw().body });
+    const pending = fetch(`${stan.url}/v1/checkouts`, {
+      method: 'POST',
+      headers: target.raw().headers,
+      body: target.raw().body,
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     // The checkout already exists while its answer is still held back.
     const during = await stateOf(stan);
@@ -388,7 +427,9 @@ describe('the fault queue', () => {
     expect(fault).toMatchObject({ operation: 'status', fault: 'status', remaining: 3 });
     for (const remaining of [2, 1]) {
       expect((await providerError(scStatus.call())).httpStatus).toBe(503);
-      expect((await stateOf(smartcheckout)).faults).toStrictEqual([{ id: fault.id, operation: 'status', fault: 'status', remaining }]);
+      expect((await stateOf(smartcheckout)).faults).toStrictEqual([
+        { id: fault.id, operation: 'status', fault: 'status', remaining },
+      ]);
     }
     expect((await providerError(scStatus.call())).httpStatus).toBe(503);
     expect((await stateOf(smartcheckout)).faults).toStrictEqual([]);
@@ -456,7 +497,10 @@ describe('the fault queue', () => {
       const scFresh = await startSmartcheckoutSandbox({ apiKey: SC_KEY, faults: true });
       const state = await stateOf(scFresh);
       await scFresh.close();
-      expect(state.requests).toStrictEqual({ create: { received: 0, processed: 0 }, status: { received: 0, processed: 0 } });
+      expect(state.requests).toStrictEqual({
+        create: { received: 0, processed: 0 },
+        status: { received: 0, processed: 0 },
+      });
     } finally {
       await fresh.close();
     }
@@ -465,13 +509,35 @@ describe('the fault queue', () => {
   it('auth-rejected requests count as received, not processed, and consume no fault', async () => {
     const wrongCredentials: Record<string, () => Promise<unknown>> = {
       'Smartcheckout create': () =>
-        new SmartcheckoutClient({ baseUrl: smartcheckout.url, apiKey: 'sk_wrong', timeoutMs: 2000, resilience: single('SMARTCHECKOUT') }).createCheckout(SC_BODY),
+        new SmartcheckoutClient({
+          baseUrl: smartcheckout.url,
+          apiKey: 'sk_wrong',
+          timeoutMs: 2000,
+          resilience: single('SMARTCHECKOUT'),
+        }).createCheckout(SC_BODY),
       'Smartcheckout status': () =>
-        new SmartcheckoutClient({ baseUrl: smartcheckout.url, apiKey: 'sk_wrong', timeoutMs: 2000, resilience: single('SMARTCHECKOUT') }).getCheckout(checkoutId),
+        new SmartcheckoutClient({
+          baseUrl: smartcheckout.url,
+          apiKey: 'sk_wrong',
+          timeoutMs: 2000,
+          resilience: single('SMARTCHECKOUT'),
+        }).getCheckout(checkoutId),
       'PayerVault link': () =>
-        new PayerVaultClient({ baseUrl: payervault.url, accessKey: PV.accessKey, accessSecret: 'wrong', timeoutMs: 2000, resilience: single('PAYERVAULT') }).getCheckoutLink('c1'),
+        new PayerVaultClient({
+          baseUrl: payervault.url,
+          accessKey: PV.accessKey,
+          accessSecret: 'wrong',
+          timeoutMs: 2000,
+          resilience: single('PAYERVAULT'),
+        }).getCheckoutLink('c1'),
       'Stan create': () =>
-        new StanClient({ baseUrl: stan.url, clientId: STAN.clientId, clientSecret: 'wrong', timeoutMs: 2000, resilience: single('STAN') }).createCheckout(STAN_BODY),
+        new StanClient({
+          baseUrl: stan.url,
+          clientId: STAN.clientId,
+          clientSecret: 'wrong',
+          timeoutMs: 2000,
+          resilience: single('STAN'),
+        }).createCheckout(STAN_BODY),
     };
     for (const target of TARGETS) {
       await clear(target.sandbox());
@@ -517,7 +583,9 @@ describe('the fault queue', () => {
     const scBefore = await stateOf(smartcheckout);
     const pvBefore = await stateOf(payervault);
     expect((await fetch(`${smartcheckout.url}/v0/other`)).status).toBe(404);
-    expect((await fetch(`${smartcheckout.url}/v0/checkout`, { headers: { authorization: `Bearer ${SC_KEY}` } })).status).toBe(405);
+    expect(
+      (await fetch(`${smartcheckout.url}/v0/checkout`, { headers: { authorization: `Bearer ${SC_KEY}` } })).status,
+    ).toBe(405);
     expect((await fetch(`${smartcheckout.url}/v0/checkout/${checkoutId}`, { method: 'DELETE' })).status).toBe(405);
     expect((await fetch(`${payervault.url}/checkout/customer-42`)).status).toBe(200);
     expect((await fetch(`${payervault.url}/api/v1/checkout-link/`)).status).toBe(404);
@@ -595,7 +663,11 @@ describe('the admin endpoint', () => {
     try {
       for (const sandbox of plain) {
         for (const method of ['GET', 'POST', 'DELETE']) {
-          const response = await admin(sandbox, method, method === 'POST' ? { operation: '*', fault: 'hang' } : undefined);
+          const response = await admin(
+            sandbox,
+            method,
+            method === 'POST' ? { operation: '*', fault: 'hang' } : undefined,
+          );
           expect(response.status).toBe(404);
         }
       }
@@ -608,7 +680,11 @@ describe('the admin endpoint', () => {
 
   it('startSandboxes passes the option to every sandbox', async () => {
     const config = {
-      providers: { SMARTCHECKOUT: { credentials: { apiKey: SC_KEY } }, PAYERVAULT: { credentials: PV }, STAN: { credentials: STAN } },
+      providers: {
+        SMARTCHECKOUT: { credentials: { apiKey: SC_KEY } },
+        PAYERVAULT: { credentials: PV },
+        STAN: { credentials: STAN },
+      },
     };
     const on = await startSandboxes(config, ['SMARTCHECKOUT', 'PAYERVAULT', 'STAN'], { faults: true });
     const off = await startSandboxes(config, ['SMARTCHECKOUT', 'PAYERVAULT', 'STAN']);
@@ -623,10 +699,31 @@ describe('the admin endpoint', () => {
 
 describe('loopback only', () => {
   it('recognises loopback addresses in every spelling Node reports', () => {
-    for (const address of ['127.0.0.1', '127.255.0.9', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::FFFF:127.1.2.3', '::ffff:7f00:1']) {
+    for (const address of [
+      '127.0.0.1',
+      '127.255.0.9',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      '::FFFF:127.1.2.3',
+      '::ffff:7f00:1',
+    ]) {
       expect(isLoopbackAddress(address), address).toBe(true);
     }
-    for (const address of [undefined, '', '10.0.0.1', '192.0.2.2', '128.0.0.1', '::2', '::', '::ffff:10.0.0.1', 'fe80::1', 'fe80::1%eth0', 'localhost', '1::1']) {
+    for (const address of [
+      undefined,
+      '',
+      '10.0.0.1',
+      '192.0.2.2',
+      '128.0.0.1',
+      '::2',
+      '::',
+      '::ffff:10.0.0.1',
+      'fe80::1',
+      'fe80::1%eth0',
+      'localhost',
+      '1::1',
+    ]) {
       expect(isLoopbackAddress(address), String(address)).toBe(false);
     }
   });

@@ -16,7 +16,13 @@ const DOC_CREATE_BODY = {
   user_data: { email: 'test@example.com', prompt: 'Size Large, Color Blue' },
 };
 const DOC_CREATE_RESPONSE = { checkout_id: DOC_CHECKOUT_ID, status: 'processing' };
-const DOC_DETAILS_RESPONSE = { id: DOC_CHECKOUT_ID, status: 'completed', amount_str: '49.99', currency: 'USD', notes: '' };
+const DOC_DETAILS_RESPONSE = {
+  id: DOC_CHECKOUT_ID,
+  status: 'completed',
+  amount_str: '49.99',
+  currency: 'USD',
+  notes: '',
+};
 
 let respond: (request: RecordedRequest) => CannedResponse = () => ({ status: 500 });
 let server: Awaited<ReturnType<typeof startRecordingServer>>;
@@ -174,9 +180,13 @@ describe('Smartcheckout request shapes', () => {
   it('refuses, at configuration, an API key that fetch would quote in an error message, without echoing it', () => {
     const base = { SMARTCHECKOUT_BASE_URL: server.url };
     expect(() => loadConfig({ ...base, SMARTCHECKOUT_API_KEY: 'sk\nsecret' })).toThrow(ConfigError);
-    expect(() => loadConfig({ ...base, SMARTCHECKOUT_API_KEY: 'sk\nsecret' })).toThrow('SMARTCHECKOUT_API_KEY must contain only visible ASCII characters');
+    expect(() => loadConfig({ ...base, SMARTCHECKOUT_API_KEY: 'sk\nsecret' })).toThrow(
+      'SMARTCHECKOUT_API_KEY must contain only visible ASCII characters',
+    );
     expect(() => loadConfig({ ...base, SMARTCHECKOUT_API_KEY: 'sk\u00e9secret' })).toThrow(/visible ASCII/);
-    expect(() => loadConfig({ ...base, SMARTCHECKOUT_API_KEY: '' })).toThrow('SMARTCHECKOUT_API_KEY is required when SMARTCHECKOUT_BASE_URL is set');
+    expect(() => loadConfig({ ...base, SMARTCHECKOUT_API_KEY: '' })).toThrow(
+      'SMARTCHECKOUT_API_KEY is required when SMARTCHECKOUT_BASE_URL is set',
+    );
     try {
       loadConfig({ ...base, SMARTCHECKOUT_API_KEY: 'sk\nsecret' });
     } catch (error) {
@@ -200,7 +210,10 @@ describe('Smartcheckout status responses', () => {
   });
 
   it('maps failed with its notes and no total', async () => {
-    respond = () => ({ status: 200, body: { id: DOC_CHECKOUT_ID, status: 'failed', amount_str: null, currency: null, notes: 'Out of stock' } });
+    respond = () => ({
+      status: 200,
+      body: { id: DOC_CHECKOUT_ID, status: 'failed', amount_str: null, currency: null, notes: 'Out of stock' },
+    });
     expect(await adapter().fetchStatus(DOC_CHECKOUT_ID)).toStrictEqual({ status: 'FAILED', notes: 'Out of stock' });
   });
 
@@ -233,7 +246,10 @@ describe('Smartcheckout status responses', () => {
       ['90071992547409.91', 'USD', 'USD', Number.MAX_SAFE_INTEGER],
     ];
     for (const [amount_str, currency, normalised, total] of cases) {
-      respond = () => ({ status: 200, body: { id: DOC_CHECKOUT_ID, status: 'completed', amount_str, currency, notes: '' } });
+      respond = () => ({
+        status: 200,
+        body: { id: DOC_CHECKOUT_ID, status: 'completed', amount_str, currency, notes: '' },
+      });
       const snapshot = await adapter().fetchStatus(DOC_CHECKOUT_ID);
       expect(snapshot.currency).toBe(normalised);
       expect(snapshot.total).toBe(total);
@@ -241,13 +257,25 @@ describe('Smartcheckout status responses', () => {
   });
 
   it('keeps amounts beyond 32 bits exactly: 25,000,000.00 IDR is 2,500,000,000 minor units', async () => {
-    respond = () => ({ status: 200, body: { id: DOC_CHECKOUT_ID, status: 'completed', amount_str: '25000000.00', currency: 'IDR', notes: '' } });
-    expect(await adapter().fetchStatus(DOC_CHECKOUT_ID)).toStrictEqual({ status: 'COMPLETED', currency: 'IDR', total: 2_500_000_000, notes: null });
+    respond = () => ({
+      status: 200,
+      body: { id: DOC_CHECKOUT_ID, status: 'completed', amount_str: '25000000.00', currency: 'IDR', notes: '' },
+    });
+    expect(await adapter().fetchStatus(DOC_CHECKOUT_ID)).toStrictEqual({
+      status: 'COMPLETED',
+      currency: 'IDR',
+      total: 2_500_000_000,
+      notes: null,
+    });
   });
 
   it('keeps a currency given without an amount and leaves the total as it was', async () => {
     respond = () => ({ status: 200, body: { status: 'completed', amount_str: null, currency: 'usd' } });
-    expect(await adapter().fetchStatus(DOC_CHECKOUT_ID)).toStrictEqual({ status: 'COMPLETED', currency: 'USD', notes: null });
+    expect(await adapter().fetchStatus(DOC_CHECKOUT_ID)).toStrictEqual({
+      status: 'COMPLETED',
+      currency: 'USD',
+      notes: null,
+    });
   });
 
   it.each([
@@ -260,17 +288,25 @@ describe('Smartcheckout status responses', () => {
     ['49.99', 'ZZZ', /"ZZZ" is not an ISO 4217 currency/, null],
     ['999999999999999999', 'USD', /larger than the largest supported amount/, 'USD'],
     ['49.99', null, /came without a currency/, undefined],
-  ])('records the completed status when amount_str %j %j cannot be read: total null, reason in notes and unreadable', async (amount_str, currency, reason, storedCurrency) => {
-    respond = () => ({ status: 200, body: { id: DOC_CHECKOUT_ID, status: 'completed', amount_str, currency, notes: 'Order #123' } });
-    const snapshot = await adapter().fetchStatus(DOC_CHECKOUT_ID);
-    expect(snapshot.status).toBe('COMPLETED');
-    expect(snapshot.total ?? null).toBeNull();
-    expect(snapshot.currency).toBe(storedCurrency);
-    expect(snapshot.unreadable).toEqual([expect.stringMatching(reason)]);
-    // The provider's own notes stay first; ours says what was left out and why.
-    expect(snapshot.notes).toMatch(/^Order #123\. Smartcheckout's amount could not be read exactly \(.+\); the total is left empty$/);
-    expect(snapshot.notes).toMatch(reason);
-  });
+  ])(
+    'records the completed status when amount_str %j %j cannot be read: total null, reason in notes and unreadable',
+    async (amount_str, currency, reason, storedCurrency) => {
+      respond = () => ({
+        status: 200,
+        body: { id: DOC_CHECKOUT_ID, status: 'completed', amount_str, currency, notes: 'Order #123' },
+      });
+      const snapshot = await adapter().fetchStatus(DOC_CHECKOUT_ID);
+      expect(snapshot.status).toBe('COMPLETED');
+      expect(snapshot.total ?? null).toBeNull();
+      expect(snapshot.currency).toBe(storedCurrency);
+      expect(snapshot.unreadable).toEqual([expect.stringMatching(reason)]);
+      // The provider's own notes stay first; ours says what was left out and why.
+      expect(snapshot.notes).toMatch(
+        /^Order #123\. Smartcheckout's amount could not be read exactly \(.+\); the total is left empty$/,
+      );
+      expect(snapshot.notes).toMatch(reason);
+    },
+  );
 
   it('rejects an answer about another checkout', async () => {
     respond = () => ({ status: 200, body: { ...DOC_DETAILS_RESPONSE, id: 'another-checkout' } });
@@ -311,7 +347,9 @@ describe('Smartcheckout failure mapping', () => {
       for (const error of [createError, getError]) {
         expect(error.retryable).toBe(retryable);
         expect(error.httpStatus).toBe(status);
-        const message = (body as { message?: string; detail?: string } | undefined)?.message ?? (body as { detail?: string } | undefined)?.detail;
+        const message =
+          (body as { message?: string; detail?: string } | undefined)?.message ??
+          (body as { detail?: string } | undefined)?.detail;
         expect(error.providerMessage).toBe(message ?? null);
         expect(error.delivery).toBe('yes');
       }
@@ -320,7 +358,10 @@ describe('Smartcheckout failure mapping', () => {
 
   it('times out as a retryable ProviderError without an HTTP status', async () => {
     respond = () => ({ status: 200, body: DOC_CREATE_RESPONSE, delayMs: 400 });
-    for (const call of [() => client({ timeoutMs: 50 }).createCheckout(DOC_CREATE_BODY), () => client({ timeoutMs: 50 }).getCheckout(DOC_CHECKOUT_ID)]) {
+    for (const call of [
+      () => client({ timeoutMs: 50 }).createCheckout(DOC_CREATE_BODY),
+      () => client({ timeoutMs: 50 }).getCheckout(DOC_CHECKOUT_ID),
+    ]) {
       const error = await providerErrorOf(call());
       expect(error.retryable).toBe(true);
       expect(error.httpStatus).toBeNull();
@@ -335,7 +376,10 @@ describe('Smartcheckout failure mapping', () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const baseUrl = `http://127.0.0.1:${port}`;
-    for (const call of [() => client({ baseUrl }).createCheckout(DOC_CREATE_BODY), () => client({ baseUrl }).getCheckout(DOC_CHECKOUT_ID)]) {
+    for (const call of [
+      () => client({ baseUrl }).createCheckout(DOC_CREATE_BODY),
+      () => client({ baseUrl }).getCheckout(DOC_CHECKOUT_ID),
+    ]) {
       const error = await providerErrorOf(call());
       expect(error.retryable).toBe(true);
       expect(error.httpStatus).toBeNull();
@@ -345,9 +389,16 @@ describe('Smartcheckout failure mapping', () => {
   });
 
   it('maps a 200 with malformed JSON or no body to a non-retryable ProviderError', async () => {
-    for (const canned of [{ status: 200, rawBody: '{"checkout_id": "abc", ' }, { status: 200, rawBody: '<html>ok</html>' }, { status: 200 }]) {
+    for (const canned of [
+      { status: 200, rawBody: '{"checkout_id": "abc", ' },
+      { status: 200, rawBody: '<html>ok</html>' },
+      { status: 200 },
+    ]) {
       respond = () => canned;
-      for (const call of [() => client().createCheckout(DOC_CREATE_BODY), () => client().getCheckout(DOC_CHECKOUT_ID)]) {
+      for (const call of [
+        () => client().createCheckout(DOC_CREATE_BODY),
+        () => client().getCheckout(DOC_CHECKOUT_ID),
+      ]) {
         const error = await providerErrorOf(call());
         expect(error.retryable).toBe(false);
         expect(error.httpStatus).toBe(200);
@@ -363,7 +414,13 @@ describe('Smartcheckout failure mapping', () => {
   });
 
   it('maps a 200 missing required fields to a non-retryable ProviderError naming the field', async () => {
-    const createBodies = [{ status: 'processing' }, { checkout_id: '', status: 'processing' }, { checkout_id: 'x' }, { checkout_id: 42, status: 'processing' }, []];
+    const createBodies = [
+      { status: 'processing' },
+      { checkout_id: '', status: 'processing' },
+      { checkout_id: 'x' },
+      { checkout_id: 42, status: 'processing' },
+      [],
+    ];
     for (const body of createBodies) {
       respond = () => ({ status: 200, body });
       const error = await providerErrorOf(client().createCheckout(DOC_CREATE_BODY));
@@ -373,7 +430,11 @@ describe('Smartcheckout failure mapping', () => {
     respond = () => ({ status: 200, body: { checkout_id: DOC_CHECKOUT_ID } });
     expect((await providerErrorOf(client().createCheckout(DOC_CREATE_BODY))).message).toContain('status');
 
-    const detailBodies = [{ id: DOC_CHECKOUT_ID }, { id: DOC_CHECKOUT_ID, status: 'completed', amount_str: 49.99, currency: 'USD' }, { status: null }];
+    const detailBodies = [
+      { id: DOC_CHECKOUT_ID },
+      { id: DOC_CHECKOUT_ID, status: 'completed', amount_str: 49.99, currency: 'USD' },
+      { status: null },
+    ];
     for (const body of detailBodies) {
       respond = () => ({ status: 200, body });
       const error = await providerErrorOf(adapter().fetchStatus(DOC_CHECKOUT_ID));

@@ -42,18 +42,36 @@ function post(body: string, authorization: string | null = `Bearer ${API_KEY}`) 
 
 describe('Smartcheckout sandbox over real HTTP', () => {
   it('runs the happy path: processing, then completed on the 2nd poll with the default amount', async () => {
-    const created = await adapter.create({ productUrl: 'https://store.test/item', email: 'buyer@example.com', prompt: 'Size L' });
+    const created = await adapter.create({
+      productUrl: 'https://store.test/item',
+      email: 'buyer@example.com',
+      prompt: 'Size L',
+    });
     expect(created.providerCheckoutId).toMatch(UUID);
     expect(created.status).toBe('PROCESSING');
     expect(created.testMode).toBe(true);
-    expect(created.merchant).toStrictEqual({ key: 'https://store.test', name: 'store.test', website: 'https://store.test' });
+    expect(created.merchant).toStrictEqual({
+      key: 'https://store.test',
+      name: 'store.test',
+      website: 'https://store.test',
+    });
     expect(created.lineItems).toStrictEqual([{ productUrl: 'https://store.test/item', quantity: 1 }]);
 
     const id = created.providerCheckoutId!;
     expect(await adapter.fetchStatus(id)).toStrictEqual({ status: 'PROCESSING', notes: null });
-    expect(await adapter.fetchStatus(id)).toStrictEqual({ status: 'COMPLETED', notes: null, currency: 'USD', total: 4999 });
+    expect(await adapter.fetchStatus(id)).toStrictEqual({
+      status: 'COMPLETED',
+      notes: null,
+      currency: 'USD',
+      total: 4999,
+    });
     // Terminal: further polls keep the result.
-    expect(await adapter.fetchStatus(id)).toStrictEqual({ status: 'COMPLETED', notes: null, currency: 'USD', total: 4999 });
+    expect(await adapter.fetchStatus(id)).toStrictEqual({
+      status: 'COMPLETED',
+      notes: null,
+      currency: 'USD',
+      total: 4999,
+    });
   });
 
   it('answers the documented body shapes', async () => {
@@ -66,13 +84,28 @@ describe('Smartcheckout sandbox over real HTTP', () => {
 
     const auth = { authorization: `Bearer ${API_KEY}` };
     const first = await (await raw(`/v0/checkout/${created.checkout_id}`, { headers: auth })).json();
-    expect(first).toStrictEqual({ id: created.checkout_id, status: 'processing', amount_str: null, currency: null, notes: '' });
+    expect(first).toStrictEqual({
+      id: created.checkout_id,
+      status: 'processing',
+      amount_str: null,
+      currency: null,
+      notes: '',
+    });
     const second = await (await raw(`/v0/checkout/${created.checkout_id}`, { headers: auth })).json();
-    expect(second).toStrictEqual({ id: created.checkout_id, status: 'completed', amount_str: '49.99', currency: 'USD', notes: '' });
+    expect(second).toStrictEqual({
+      id: created.checkout_id,
+      status: 'completed',
+      amount_str: '49.99',
+      currency: 'USD',
+      notes: '',
+    });
   });
 
   it('sandbox_outcome=failed fails with an explanatory note and no amount', async () => {
-    const created = await adapter.create({ productUrl: 'https://store.test/item?sandbox_outcome=failed', email: 'a@b.c' });
+    const created = await adapter.create({
+      productUrl: 'https://store.test/item?sandbox_outcome=failed',
+      email: 'a@b.c',
+    });
     const id = created.providerCheckoutId!;
     expect((await adapter.fetchStatus(id)).status).toBe('PROCESSING');
     const failed = await adapter.fetchStatus(id);
@@ -85,15 +118,22 @@ describe('Smartcheckout sandbox over real HTTP', () => {
   });
 
   it('sandbox_outcome=completed is the explicit default', async () => {
-    const created = await adapter.create({ productUrl: 'https://store.test/item?sandbox_outcome=completed&sandbox_after_polls=1', email: 'a@b.c' });
+    const created = await adapter.create({
+      productUrl: 'https://store.test/item?sandbox_outcome=completed&sandbox_after_polls=1',
+      email: 'a@b.c',
+    });
     expect(await adapter.fetchStatus(created.providerCheckoutId!)).toMatchObject({ status: 'COMPLETED', total: 4999 });
   });
 
   it('sandbox_after_polls=N flips the status on the Nth GET', async () => {
     for (const n of [1, 4]) {
-      const created = await adapter.create({ productUrl: `https://store.test/item?sandbox_after_polls=${n}`, email: 'a@b.c' });
+      const created = await adapter.create({
+        productUrl: `https://store.test/item?sandbox_after_polls=${n}`,
+        email: 'a@b.c',
+      });
       const statuses: string[] = [];
-      for (let poll = 1; poll <= n + 1; poll += 1) statuses.push((await adapter.fetchStatus(created.providerCheckoutId!)).status);
+      for (let poll = 1; poll <= n + 1; poll += 1)
+        statuses.push((await adapter.fetchStatus(created.providerCheckoutId!)).status);
       expect(statuses).toStrictEqual([...Array<string>(n - 1).fill('PROCESSING'), 'COMPLETED', 'COMPLETED']);
     }
   });
@@ -110,18 +150,37 @@ describe('Smartcheckout sandbox over real HTTP', () => {
         productUrl: `https://store.test/item?sandbox_after_polls=1&sandbox_amount=${amount}&sandbox_currency=${currency}`,
         email: 'a@b.c',
       });
-      expect(await adapter.fetchStatus(created.providerCheckoutId!)).toStrictEqual({ status: 'COMPLETED', notes: null, currency: normalised, total });
+      expect(await adapter.fetchStatus(created.providerCheckoutId!)).toStrictEqual({
+        status: 'COMPLETED',
+        notes: null,
+        currency: normalised,
+        total,
+      });
     }
   });
 
   it('passes an unrepresentable sandbox_amount through: the adapter records the status and leaves the total out', async () => {
-    const created = await adapter.create({ productUrl: 'https://store.test/item?sandbox_after_polls=1&sandbox_amount=49.999', email: 'a@b.c' });
+    const created = await adapter.create({
+      productUrl: 'https://store.test/item?sandbox_after_polls=1&sandbox_amount=49.999',
+      email: 'a@b.c',
+    });
     const snapshot = await adapter.fetchStatus(created.providerCheckoutId!);
-    expect(snapshot).toMatchObject({ status: 'COMPLETED', currency: 'USD', total: null, unreadable: [expect.stringContaining('"49.999"')] });
+    expect(snapshot).toMatchObject({
+      status: 'COMPLETED',
+      currency: 'USD',
+      total: null,
+      unreadable: [expect.stringContaining('"49.999"')],
+    });
   });
 
   it('rejects invalid scenario controls with 400', async () => {
-    for (const query of ['sandbox_outcome=maybe', 'sandbox_after_polls=0', 'sandbox_after_polls=two', 'sandbox_amount=', 'sandbox_currency=']) {
+    for (const query of [
+      'sandbox_outcome=maybe',
+      'sandbox_after_polls=0',
+      'sandbox_after_polls=two',
+      'sandbox_amount=',
+      'sandbox_currency=',
+    ]) {
       const error = await rejection(adapter.create({ productUrl: `https://store.test/item?${query}`, email: 'a@b.c' }));
       expect(error.httpStatus).toBe(400);
       expect(error.retryable).toBe(false);
@@ -132,7 +191,10 @@ describe('Smartcheckout sandbox over real HTTP', () => {
   it('rejects wrong or missing credentials with 401 on both endpoints', async () => {
     const created = await adapter.create({ productUrl: 'https://store.test/item', email: 'a@b.c' });
     const wrong = new SmartcheckoutClient({ baseUrl: sandbox.url, timeoutMs: 2000, apiKey: 'sk_wrong' });
-    for (const call of [() => wrong.createCheckout({ url: 'https://store.test/item', user_data: { email: 'a@b.c' } }), () => wrong.getCheckout(created.providerCheckoutId!)]) {
+    for (const call of [
+      () => wrong.createCheckout({ url: 'https://store.test/item', user_data: { email: 'a@b.c' } }),
+      () => wrong.getCheckout(created.providerCheckoutId!),
+    ]) {
       const error = await rejection(call());
       expect(error.httpStatus).toBe(401);
       expect(error.retryable).toBe(false);
@@ -140,7 +202,14 @@ describe('Smartcheckout sandbox over real HTTP', () => {
     }
 
     const body = JSON.stringify({ url: 'https://store.test/item', user_data: { email: 'a@b.c' } });
-    for (const authorization of [null, API_KEY, `Basic ${API_KEY}`, `Bearer ${API_KEY}x`, 'Bearer ', `Bearer ${API_KEY} extra`]) {
+    for (const authorization of [
+      null,
+      API_KEY,
+      `Basic ${API_KEY}`,
+      `Bearer ${API_KEY}x`,
+      'Bearer ',
+      `Bearer ${API_KEY} extra`,
+    ]) {
       const response = await post(body, authorization);
       expect(response.status).toBe(401);
       const json = (await response.json()) as { message: string };
@@ -177,7 +246,7 @@ describe('Smartcheckout sandbox over real HTTP', () => {
     }
   });
 
-  it('answers 404 for an unknown id and for another API key\'s checkout', async () => {
+  it("answers 404 for an unknown id and for another API key's checkout", async () => {
     const unknown = await rejection(adapter.fetchStatus('00000000-0000-4000-8000-000000000000'));
     expect(unknown.httpStatus).toBe(404);
     expect(unknown.retryable).toBe(false);

@@ -122,7 +122,16 @@ const EXPECTED_FULL_BODY = {
 const MINIMAL_INPUT: StanCreateInput = {
   returnUrl: 'https://shop.example/return',
   lineItems: [
-    { productId: 'p1', quantity: 1, unitPrice: 100, discountAmount: null, description: null, sku: null, imageUrl: null, productUrl: null },
+    {
+      productId: 'p1',
+      quantity: 1,
+      unitPrice: 100,
+      discountAmount: null,
+      description: null,
+      sku: null,
+      imageUrl: null,
+      productUrl: null,
+    },
   ],
   discountAmount: null,
   discountCode: null,
@@ -301,7 +310,17 @@ describe('Stan client and adapter: the response', () => {
           imageUrl: 'https://shop.example/shoe.png',
           productUrl: 'https://shop.example/shoe',
         },
-        { productId: 'sku-sock', description: null, sku: null, quantity: 1, unitPrice: 799, discount: null, total: 799, imageUrl: null, productUrl: null },
+        {
+          productId: 'sku-sock',
+          description: null,
+          sku: null,
+          quantity: 1,
+          unitPrice: 799,
+          discount: null,
+          total: 799,
+          imageUrl: null,
+          productUrl: null,
+        },
       ],
       details: {
         subtotal: 10297,
@@ -318,7 +337,9 @@ describe('Stan client and adapter: the response', () => {
   });
 
   it('accepts null for every field but id', async () => {
-    const allNull = Object.fromEntries(Object.keys(DOC_RESPONSE_EXAMPLE).map((key) => [key, key === 'id' ? 'co_nulls' : null]));
+    const allNull = Object.fromEntries(
+      Object.keys(DOC_RESPONSE_EXAMPLE).map((key) => [key, key === 'id' ? 'co_nulls' : null]),
+    );
     respond = () => ({ status: 200, body: allNull });
     const snapshot = await adapter.create(MINIMAL_INPUT);
     expect(snapshot).toMatchObject({
@@ -327,7 +348,16 @@ describe('Stan client and adapter: the response', () => {
       testMode: false,
       merchant: null,
       lineItems: [{ productId: 'p1', quantity: 1, unitPrice: 100, discount: null, total: 100 }],
-      details: { subtotal: 100, discount: null, taxRate: null, tax: null, discountCode: null, totalBeforeDiscount: 100, sessionId: null, orderId: null },
+      details: {
+        subtotal: 100,
+        discount: null,
+        taxRate: null,
+        tax: null,
+        discountCode: null,
+        totalBeforeDiscount: 100,
+        sessionId: null,
+        orderId: null,
+      },
     });
   });
 
@@ -344,13 +374,29 @@ describe('Stan client and adapter: the response', () => {
     });
     const snapshot = await adapter.create(FULL_INPUT);
     expect(snapshot.lineItems).toEqual([
-      expect.objectContaining({ productId: 'sku-shoe', quantity: 2, unitPrice: 4999, discount: 500, total: 9498, description: 'Shoe (Stan)', sku: 'SHOE-42' }),
+      expect.objectContaining({
+        productId: 'sku-shoe',
+        quantity: 2,
+        unitPrice: 4999,
+        discount: 500,
+        total: 9498,
+        description: 'Shoe (Stan)',
+        sku: 'SHOE-42',
+      }),
       expect.objectContaining({ productId: 'sku-sock', quantity: 1, unitPrice: 799, discount: null, total: 799 }),
     ]);
   });
 
   it('keeps amounts beyond 32 bits exactly (a 4,500,000,000 basket)', async () => {
-    respond = () => ({ status: 200, body: { id: 'co_big', total_amount: 4_500_000_000, subtotal_amount: 4_500_000_000, line_items: [{ quantity: 3, unit_price: 1_500_000_000 }] } });
+    respond = () => ({
+      status: 200,
+      body: {
+        id: 'co_big',
+        total_amount: 4_500_000_000,
+        subtotal_amount: 4_500_000_000,
+        line_items: [{ quantity: 3, unit_price: 1_500_000_000 }],
+      },
+    });
     const big: StanCreateInput = {
       ...MINIMAL_INPUT,
       lineItems: [{ ...MINIMAL_INPUT.lineItems[0]!, quantity: 3, unitPrice: 1_500_000_000 }],
@@ -358,8 +404,13 @@ describe('Stan client and adapter: the response', () => {
       totalAmount: 4_500_000_000,
     };
     const snapshot = await adapter.create(big);
-    expect(snapshot).toMatchObject({ total: 4_500_000_000, details: { subtotal: 4_500_000_000, totalBeforeDiscount: 4_500_000_000 } });
-    expect(snapshot.lineItems).toEqual([expect.objectContaining({ quantity: 3, unitPrice: 1_500_000_000, total: 4_500_000_000 })]);
+    expect(snapshot).toMatchObject({
+      total: 4_500_000_000,
+      details: { subtotal: 4_500_000_000, totalBeforeDiscount: 4_500_000_000 },
+    });
+    expect(snapshot.lineItems).toEqual([
+      expect.objectContaining({ quantity: 3, unitPrice: 1_500_000_000, total: 4_500_000_000 }),
+    ]);
     expect(snapshot.unreadable).toBeUndefined();
     // On the wire as plain JSON integers: no string, no exponent, no rounding.
     expect(lastRequest().body).toContain('"total_amount":4500000000');
@@ -372,21 +423,28 @@ describe('Stan client and adapter: the response', () => {
     ['an amount beyond 2^53 - 1', { total_amount: 2 ** 60 }, `total_amount ${2 ** 60}`],
     ['a negative discount', { discount_amount: -5 }, 'discount_amount -5'],
     ['a fractional line quantity', { line_items: [{ quantity: 1.5 }] }, 'line_items[0].quantity 1.5'],
-    ['a line price as an object', { line_items: [{ quantity: 1, unit_price: { value: 1 } }] }, 'line_items[0].unit_price {"value":1}'],
-  ])('keeps the checkout Stan created when it answers %s: the sent amount stands, named in unreadable and notes', async (_name, fields, problem) => {
-    respond = () => ({ status: 200, body: { id: 'co_unreadable', ...fields } });
-    const snapshot = await adapter.create(MINIMAL_INPUT);
-    expect(snapshot).toMatchObject({
-      providerCheckoutId: 'co_unreadable',
-      status: 'OPEN',
-      total: 100,
-      details: { subtotal: 100 },
-      lineItems: [expect.objectContaining({ productId: 'p1', quantity: 1, unitPrice: 100, total: 100 })],
-    });
-    expect(snapshot.unreadable).toEqual([expect.stringContaining(problem)]);
-    expect(snapshot.notes).toContain(problem);
-    expect(snapshot.notes).toMatch(/amounts sent to Stan are shown instead/);
-  });
+    [
+      'a line price as an object',
+      { line_items: [{ quantity: 1, unit_price: { value: 1 } }] },
+      'line_items[0].unit_price {"value":1}',
+    ],
+  ])(
+    'keeps the checkout Stan created when it answers %s: the sent amount stands, named in unreadable and notes',
+    async (_name, fields, problem) => {
+      respond = () => ({ status: 200, body: { id: 'co_unreadable', ...fields } });
+      const snapshot = await adapter.create(MINIMAL_INPUT);
+      expect(snapshot).toMatchObject({
+        providerCheckoutId: 'co_unreadable',
+        status: 'OPEN',
+        total: 100,
+        details: { subtotal: 100 },
+        lineItems: [expect.objectContaining({ productId: 'p1', quantity: 1, unitPrice: 100, total: 100 })],
+      });
+      expect(snapshot.unreadable).toEqual([expect.stringContaining(problem)]);
+      expect(snapshot.notes).toContain(problem);
+      expect(snapshot.notes).toMatch(/amounts sent to Stan are shown instead/);
+    },
+  );
 
   it('falls back to the sent lines when a returned line has no quantity and nothing lines up', async () => {
     respond = () => ({ status: 200, body: { id: 'co_unaligned', line_items: [{ product_id: 'x' }] } });
@@ -396,7 +454,11 @@ describe('Stan client and adapter: the response', () => {
 
   it('keys the merchant by website, else by name, and drops one with neither', async () => {
     respond = () => ({ status: 200, body: { id: 'm1', merchant: { name: 'Shop', website: 'https://shop.example' } } });
-    expect((await adapter.create(MINIMAL_INPUT)).merchant).toMatchObject({ key: 'https://shop.example', name: 'Shop', website: 'https://shop.example' });
+    expect((await adapter.create(MINIMAL_INPUT)).merchant).toMatchObject({
+      key: 'https://shop.example',
+      name: 'Shop',
+      website: 'https://shop.example',
+    });
     respond = () => ({ status: 200, body: { id: 'm2', merchant: { name: 'Shop', website: null } } });
     expect((await adapter.create(MINIMAL_INPUT)).merchant).toEqual({
       key: 'Shop',
@@ -407,7 +469,10 @@ describe('Stan client and adapter: the response', () => {
       logoUrl: null,
     });
     respond = () => ({ status: 200, body: { id: 'm3', merchant: { website: 'https://nameless.example' } } });
-    expect((await adapter.create(MINIMAL_INPUT)).merchant).toMatchObject({ key: 'https://nameless.example', name: 'https://nameless.example' });
+    expect((await adapter.create(MINIMAL_INPUT)).merchant).toMatchObject({
+      key: 'https://nameless.example',
+      name: 'https://nameless.example',
+    });
     respond = () => ({ status: 200, body: { id: 'm4', merchant: { name: ' ', logo_url: 'https://x/logo.png' } } });
     expect((await adapter.create(MINIMAL_INPUT)).merchant).toBeNull();
   });
@@ -441,7 +506,12 @@ describe('Stan client: failures', () => {
 
   it('maps a timeout to a retryable ProviderError without a status', async () => {
     respond = () => ({ status: 200, body: DOC_RESPONSE_EXAMPLE, delayMs: 300 });
-    const slow = new StanClient({ baseUrl: server.url, timeoutMs: 50, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+    const slow = new StanClient({
+      baseUrl: server.url,
+      timeoutMs: 50,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+    });
     const error = await providerErrorOf(slow.createCheckout(EXPECTED_FULL_BODY));
     expect(error).toMatchObject({ retryable: true, httpStatus: null });
     expect(error.message).toContain('50 ms');
@@ -450,7 +520,12 @@ describe('Stan client: failures', () => {
   it('maps a refused connection to a retryable ProviderError', async () => {
     const closed = await startRecordingServer(() => ({ status: 200 }));
     await closed.close();
-    const offline = new StanClient({ baseUrl: closed.url, timeoutMs: 1000, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+    const offline = new StanClient({
+      baseUrl: closed.url,
+      timeoutMs: 1000,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+    });
     const error = await providerErrorOf(offline.createCheckout(EXPECTED_FULL_BODY));
     expect(error).toMatchObject({ retryable: true, httpStatus: null });
     expect(error.message).toContain('ECONNREFUSED');

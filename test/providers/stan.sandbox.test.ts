@@ -15,7 +15,9 @@ let adapter: StanAdapter;
 
 beforeAll(async () => {
   sandbox = await startStanSandbox({ ...CREDENTIALS, port: 0 });
-  adapter = new StanAdapter(new StanClient({ baseUrl: sandbox.url, timeoutMs: 2000, ...CREDENTIALS }), { currency: 'EUR' });
+  adapter = new StanAdapter(new StanClient({ baseUrl: sandbox.url, timeoutMs: 2000, ...CREDENTIALS }), {
+    currency: 'EUR',
+  });
 });
 
 afterAll(async () => {
@@ -35,7 +37,11 @@ async function post(body: unknown, headers: Record<string, string> = {}, path = 
     headers: { authorization: AUTH, 'content-type': 'application/json', ...headers },
     body: method === 'GET' ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 const VALID_BODY = {
@@ -48,7 +54,16 @@ describe('Stan sandbox through the real client and adapter', () => {
     const input = completed({
       returnUrl: 'https://shop.example/return',
       lineItems: [
-        { productId: 'sku-shoe', quantity: 2, unitPrice: 4999, discountAmount: 500, description: 'Shoe', sku: 'SHOE', imageUrl: 'https://i/s.png', productUrl: 'https://p/s' },
+        {
+          productId: 'sku-shoe',
+          quantity: 2,
+          unitPrice: 4999,
+          discountAmount: 500,
+          description: 'Shoe',
+          sku: 'SHOE',
+          imageUrl: 'https://i/s.png',
+          productUrl: 'https://p/s',
+        },
         { productId: 'sku-sock', quantity: 3, unitPrice: 333 },
       ],
       discountAmount: 1000,
@@ -74,7 +89,17 @@ describe('Stan sandbox through the real client and adapter', () => {
         logoUrl: expect.stringMatching(/^https:\/\/sandbox\.stan-app\.fr\//),
       },
       lineItems: [
-        { productId: 'sku-shoe', quantity: 2, unitPrice: 4999, discount: 500, total: 9498, description: 'Shoe', sku: 'SHOE', imageUrl: 'https://i/s.png', productUrl: 'https://p/s' },
+        {
+          productId: 'sku-shoe',
+          quantity: 2,
+          unitPrice: 4999,
+          discount: 500,
+          total: 9498,
+          description: 'Shoe',
+          sku: 'SHOE',
+          imageUrl: 'https://i/s.png',
+          productUrl: 'https://p/s',
+        },
         { productId: 'sku-sock', quantity: 3, unitPrice: 333, discount: null, total: 999 },
       ],
       details: {
@@ -92,7 +117,10 @@ describe('Stan sandbox through the real client and adapter', () => {
   });
 
   it('gives every checkout its own id and the same merchant key', async () => {
-    const input = completed({ returnUrl: 'https://shop.example/r', lineItems: [{ productId: 'p', quantity: 1, unitPrice: 100 }] });
+    const input = completed({
+      returnUrl: 'https://shop.example/r',
+      lineItems: [{ productId: 'p', quantity: 1, unitPrice: 100 }],
+    });
     const [a, b] = await Promise.all([adapter.create(input), adapter.create(input)]);
     expect(a.providerCheckoutId).not.toBe(b.providerCheckoutId);
     expect(a.merchant?.key).toBe(b.merchant?.key);
@@ -105,8 +133,12 @@ describe('Stan sandbox through the real client and adapter', () => {
       { clientId: 'someone-else', clientSecret: 'sandbox-secret' },
       { clientId: '', clientSecret: '' },
     ]) {
-      const wrong = new StanAdapter(new StanClient({ baseUrl: sandbox.url, timeoutMs: 2000, ...credentials }), { currency: 'EUR' });
-      const error = await wrong.create(completed({ returnUrl: 'https://r', lineItems: [{ productId: 'p', quantity: 1, unitPrice: 1 }] })).catch((e: unknown) => e);
+      const wrong = new StanAdapter(new StanClient({ baseUrl: sandbox.url, timeoutMs: 2000, ...credentials }), {
+        currency: 'EUR',
+      });
+      const error = await wrong
+        .create(completed({ returnUrl: 'https://r', lineItems: [{ productId: 'p', quantity: 1, unitPrice: 1 }] }))
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ProviderError);
       expect(error).toMatchObject({ provider: 'STAN', retryable: false, httpStatus: 401 });
       expect((error as ProviderError).message).not.toContain('sandbox-secret');
@@ -114,7 +146,13 @@ describe('Stan sandbox through the real client and adapter', () => {
   });
 
   it('rejects a missing or non-Basic Authorization header with 401 and a JSON message', async () => {
-    for (const authorization of ['', 'Bearer sandbox-secret', 'Basic', `Basic ${Buffer.from('sandbox-client').toString('base64')}`, AUTH.toLowerCase()]) {
+    for (const authorization of [
+      '',
+      'Bearer sandbox-secret',
+      'Basic',
+      `Basic ${Buffer.from('sandbox-client').toString('base64')}`,
+      AUTH.toLowerCase(),
+    ]) {
       const response = await post(VALID_BODY, { authorization });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toMatch(/^Basic/);
@@ -162,9 +200,31 @@ describe('Stan sandbox through the real client and adapter', () => {
 
   it('computes omitted totals, tax from the rate included, and echoes given ones', async () => {
     const computed = await post({ ...VALID_BODY, discount_amount: 500, tax_rate: 10 });
-    expect(computed.json).toMatchObject({ subtotal_amount: 3000, discount_amount: 500, tax_rate: 10, total_amount: 2750, total_amount_before_discount: 3250 });
-    const given = await post({ ...VALID_BODY, subtotal_amount: 3000, discount_amount: 500, tax_cost: 100, total_amount: 2600, session_id: 's', order_id: 'o', discount_code: 'D' });
-    expect(given.json).toMatchObject({ subtotal_amount: 3000, total_amount: 2600, total_amount_before_discount: 3100, session_id: 's', order_id: 'o', discount_code: 'D' });
+    expect(computed.json).toMatchObject({
+      subtotal_amount: 3000,
+      discount_amount: 500,
+      tax_rate: 10,
+      total_amount: 2750,
+      total_amount_before_discount: 3250,
+    });
+    const given = await post({
+      ...VALID_BODY,
+      subtotal_amount: 3000,
+      discount_amount: 500,
+      tax_cost: 100,
+      total_amount: 2600,
+      session_id: 's',
+      order_id: 'o',
+      discount_code: 'D',
+    });
+    expect(given.json).toMatchObject({
+      subtotal_amount: 3000,
+      total_amount: 2600,
+      total_amount_before_discount: 3100,
+      session_id: 's',
+      order_id: 'o',
+      discount_code: 'D',
+    });
   });
 
   it('ignores a query string on the documented path', async () => {
@@ -179,14 +239,46 @@ describe('Stan sandbox: invalid requests', () => {
     ['no line_items', { return_url: 'https://r' }, 'line_items'],
     ['empty line_items', { ...VALID_BODY, line_items: [] }, 'line_items'],
     ['line_items not an array', { ...VALID_BODY, line_items: { product_id: 'p' } }, 'line_items'],
-    ['a line without product_id', { ...VALID_BODY, line_items: [{ quantity: 1, unit_price: 1 }] }, 'line_items.0.product_id'],
-    ['quantity 0', { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 0, unit_price: 1 }] }, 'line_items.0.quantity'],
-    ['a fractional quantity', { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1.5, unit_price: 1 }] }, 'line_items.0.quantity'],
-    ['a negative unit_price', { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: -1 }] }, 'line_items.0.unit_price'],
-    ['a decimal unit_price', { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: 9.99 }] }, 'line_items.0.unit_price'],
-    ['a string unit_price', { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: '100' }] }, 'line_items.0.unit_price'],
-    ['a negative line discount', { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: 1, discount_amount: -1 }] }, 'line_items.0.discount_amount'],
-    ['a null optional line string', { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: 1, sku: null }] }, 'line_items.0.sku'],
+    [
+      'a line without product_id',
+      { ...VALID_BODY, line_items: [{ quantity: 1, unit_price: 1 }] },
+      'line_items.0.product_id',
+    ],
+    [
+      'quantity 0',
+      { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 0, unit_price: 1 }] },
+      'line_items.0.quantity',
+    ],
+    [
+      'a fractional quantity',
+      { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1.5, unit_price: 1 }] },
+      'line_items.0.quantity',
+    ],
+    [
+      'a negative unit_price',
+      { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: -1 }] },
+      'line_items.0.unit_price',
+    ],
+    [
+      'a decimal unit_price',
+      { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: 9.99 }] },
+      'line_items.0.unit_price',
+    ],
+    [
+      'a string unit_price',
+      { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: '100' }] },
+      'line_items.0.unit_price',
+    ],
+    [
+      'a negative line discount',
+      { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: 1, discount_amount: -1 }] },
+      'line_items.0.discount_amount',
+    ],
+    [
+      'a null optional line string',
+      { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: 1, sku: null }] },
+      'line_items.0.sku',
+    ],
     ['a null optional top-level field', { ...VALID_BODY, session_id: null }, 'session_id'],
     ['a fractional total_amount', { ...VALID_BODY, total_amount: 30.5 }, 'total_amount'],
     ['a negative discount_amount', { ...VALID_BODY, discount_amount: -1 }, 'discount_amount'],
@@ -196,7 +288,11 @@ describe('Stan sandbox: invalid requests', () => {
     ['a subtotal that does not match the lines', { ...VALID_BODY, subtotal_amount: 2999 }, 'subtotal_amount'],
     ['a total that does not add up', { ...VALID_BODY, total_amount: 1 }, 'total_amount'],
     ['a discount above the subtotal', { ...VALID_BODY, discount_amount: 3001 }, 'discount_amount'],
-    ['a line discount above the line amount', { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: 1, discount_amount: 2 }] }, 'line_items.0.discount_amount'],
+    [
+      'a line discount above the line amount',
+      { ...VALID_BODY, line_items: [{ product_id: 'p', quantity: 1, unit_price: 1, discount_amount: 2 }] },
+      'line_items.0.discount_amount',
+    ],
     ['an array body', [VALID_BODY], 'body'],
   ])('answers 400 naming the field for %s', async (_name, body, field) => {
     const response = await post(body);
@@ -226,9 +322,18 @@ describe('Stan sandbox: invalid requests', () => {
 
   it('surfaces a 400 through the client as a non-retryable ProviderError carrying Stan message', async () => {
     const error = await adapter
-      .create({ returnUrl: 'https://r', lineItems: [{ productId: 'p', quantity: 1, unitPrice: 100 }], subtotalAmount: 100, totalAmount: 99 })
+      .create({
+        returnUrl: 'https://r',
+        lineItems: [{ productId: 'p', quantity: 1, unitPrice: 100 }],
+        subtotalAmount: 100,
+        totalAmount: 99,
+      })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
-    expect(error).toMatchObject({ retryable: false, httpStatus: 400, providerMessage: expect.stringContaining('total_amount:') });
+    expect(error).toMatchObject({
+      retryable: false,
+      httpStatus: 400,
+      providerMessage: expect.stringContaining('total_amount:'),
+    });
   });
 });

@@ -2,7 +2,11 @@ import { describe, it, expect } from 'vitest';
 import { MAX_MINOR_AMOUNT } from '../../src/domain/money.js';
 import { computeStanTotals, type StanTotalsInput } from '../../src/providers/stan/totals.js';
 
-const line = (quantity: number, unitPrice: number, discountAmount?: number | null) => ({ quantity, unitPrice, discountAmount });
+const line = (quantity: number, unitPrice: number, discountAmount?: number | null) => ({
+  quantity,
+  unitPrice,
+  discountAmount,
+});
 
 function errorsOf(input: StanTotalsInput) {
   const result = computeStanTotals(input);
@@ -28,7 +32,10 @@ describe('computeStanTotals', () => {
   });
 
   it('allows a line discount equal to the line amount (free line)', () => {
-    expect(computeStanTotals({ lineItems: [line(2, 100, 200), line(1, 50)] })).toMatchObject({ ok: true, subtotal: 50 });
+    expect(computeStanTotals({ lineItems: [line(2, 100, 200), line(1, 50)] })).toMatchObject({
+      ok: true,
+      subtotal: 50,
+    });
   });
 
   it('rejects a line discount larger than the line amount at that line discountAmount', () => {
@@ -38,7 +45,10 @@ describe('computeStanTotals', () => {
   });
 
   it('accepts a subtotalAmount that matches and rejects one that differs, saying what it computed', () => {
-    expect(computeStanTotals({ lineItems: [line(2, 1000)], subtotalAmount: 2000 })).toMatchObject({ ok: true, subtotal: 2000 });
+    expect(computeStanTotals({ lineItems: [line(2, 1000)], subtotalAmount: 2000 })).toMatchObject({
+      ok: true,
+      subtotal: 2000,
+    });
     const errors = errorsOf({ lineItems: [line(2, 1000)], subtotalAmount: 1999 });
     expect(errors).toHaveLength(1);
     expect(errors[0]!.path).toEqual(['input', 'subtotalAmount']);
@@ -81,13 +91,19 @@ describe('computeStanTotals', () => {
   });
 
   it('uses taxCost over taxRate when both are given, and 0 tax when neither is', () => {
-    expect(computeStanTotals({ lineItems: [line(1, 1000)], taxRate: 20, taxCost: 7 })).toMatchObject({ tax: 7, total: 1007 });
+    expect(computeStanTotals({ lineItems: [line(1, 1000)], taxRate: 20, taxCost: 7 })).toMatchObject({
+      tax: 7,
+      total: 1007,
+    });
     expect(computeStanTotals({ lineItems: [line(1, 1000)], taxRate: 0 })).toMatchObject({ tax: 0, total: 1000 });
     expect(computeStanTotals({ lineItems: [line(1, 1000)], taxRate: null, taxCost: null })).toMatchObject({ tax: 0 });
   });
 
   it('accepts a matching totalAmount and rejects a differing one, saying what it computed', () => {
-    expect(computeStanTotals({ lineItems: [line(1, 1000)], taxRate: 20, totalAmount: 1200 })).toMatchObject({ ok: true, total: 1200 });
+    expect(computeStanTotals({ lineItems: [line(1, 1000)], taxRate: 20, totalAmount: 1200 })).toMatchObject({
+      ok: true,
+      total: 1200,
+    });
     const errors = errorsOf({ lineItems: [line(1, 1000)], taxRate: 20, totalAmount: 1000 });
     expect(errors).toHaveLength(1);
     expect(errors[0]!.path).toEqual(['input', 'totalAmount']);
@@ -122,7 +138,10 @@ describe('computeStanTotals', () => {
     expect(errorsOf({ lineItems: [line(1, MAX_MINOR_AMOUNT)], discountAmount: 10, taxCost: 5 })).toEqual([
       { path: ['input', 'totalAmount'], message: expect.stringContaining('before discount') },
     ]);
-    expect(computeStanTotals({ lineItems: [line(1, MAX_MINOR_AMOUNT - 5)], taxCost: 5 })).toMatchObject({ ok: true, total: MAX_MINOR_AMOUNT });
+    expect(computeStanTotals({ lineItems: [line(1, MAX_MINOR_AMOUNT - 5)], taxCost: 5 })).toMatchObject({
+      ok: true,
+      total: MAX_MINOR_AMOUNT,
+    });
   });
 
   it('rejects amounts that are not non-negative integers, at their own path', () => {

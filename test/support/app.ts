@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import pg from 'pg';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { buildApp, type App } from '../../src/app/index.js';
 
@@ -39,14 +40,27 @@ export const PUBSUB_KIND = process.env.REDIS_URL ? 'redis' : 'memory';
 /** Where the tests' data lives: PostgreSQL when DATABASE_URL is set, else an in-memory PGlite. */
 export const DATABASE_KIND = process.env.DATABASE_URL ? 'postgres' : 'pglite';
 
+/** How a test app is set up beyond its environment. */
+export interface TestAppOptions {
+  /**
+   * A database of its own on PostgreSQL (dropped on stop), for apps whose sweeps or poller act on
+   * every tenant; the label names it. Apps with POLLER=on always get one.
+   */
+  isolate?: string;
+}
+
 /**
  * Starts the API. Each app gets its own random tenants, so test files can share one PostgreSQL
  * database (and run in parallel) without seeing each other's checkouts.
  */
-export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string | undefined> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   // A poller claims due schedules of every tenant; apps that poll get a database of their own on
   // PostgreSQL so that test files running side by side never poll each other's checkouts.
-  const scratch = env.POLLER === 'on' && env.DATABASE_URL === undefined ? await isolatedDatabase('app') : undefined;
+  const isolate = options.isolate ?? (env.POLLER === 'on' ? 'app' : undefined);
+  const scratch = isolate && env.DATABASE_URL === undefined ? await isolatedDatabase(isolate) : undefined;
   const suffix = randomUUID().slice(0, 8);
   const keys = { a: `key-a-${randomUUID()}`, b: `key-b-${randomUUID()}` };
   const tenants = { a: `tenant-a-${suffix}`, b: `tenant-b-${suffix}` };
@@ -115,6 +129,39 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
   };
 }
 
+/**
+ * An app for the enclosing `describe` block: started before its tests, stopped after them. The
+ * object returned forwards to the running app, so tests use it like the app itself.
+ */
+export function useTestApp(
+  env: Record<string, string | undefined> | (() => Record<string, string | undefined>) = {},
+  options: TestAppOptions = {},
+): TestApp {
+  let app: TestApp | undefined;
+  beforeAll(async () => {
+    app = await startTestApp(typeof env === 'function' ? env() : env, options);
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+  return new Proxy({} as TestApp, {
+    get(_target, property) {
+      if (!app) throw new Error('the test app is used before its describe block started it');
+      return Reflect.get(app, property);
+    },
+  });
+}
+
+/** An app for the running test alone: stopped when the test finishes, however it ends. */
+export async function startScopedTestApp(
+  env: Record<string, string | undefined> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const app = await startTestApp(env, options);
+  onTestFinished(() => app.stop());
+  return app;
+}
+
 /** Environment variables whose values must never appear in a log line. */
 const SECRET_ENV = ['SMARTCHECKOUT_API_KEY', 'PAYERVAULT_ACCESS_KEY', 'PAYERVAULT_ACCESS_SECRET', 'STAN_CLIENT_SECRET'];
 
@@ -168,7 +215,10 @@ export async function isolatedDatabase(label: string): Promise<{ url: string | u
 }
 
 /** Asserts a result union member by `__typename` and narrows it. */
-export function expectType<T extends { __typename?: string }, N extends string>(value: T | null | undefined, typename: N): Extract<T, { __typename?: N }> {
+export function expectType<T extends { __typename?: string }, N extends string>(
+  value: T | null | undefined,
+  typename: N,
+): Extract<T, { __typename?: N }> {
   if (!value || value.__typename !== typename) {
     throw new Error(`expected ${typename}, got ${JSON.stringify(value)}`);
   }

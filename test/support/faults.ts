@@ -1,4 +1,8 @@
-import type { SandboxFaultKind, SandboxFaultsState, SandboxOperationCounters } from '../../src/providers/sandbox-faults.js';
+import type {
+  SandboxFaultKind,
+  SandboxFaultsState,
+  SandboxOperationCounters,
+} from '../../src/providers/sandbox-faults.js';
 
 /** A fault to queue on a sandbox (the body of `POST /__faults`). */
 export interface FaultSpec {
@@ -17,7 +21,8 @@ export async function injectFault(sandboxUrl: string, spec: FaultSpec): Promise<
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(spec),
   });
-  if (response.status !== 201) throw new Error(`could not queue ${JSON.stringify(spec)}: HTTP ${response.status} ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`could not queue ${JSON.stringify(spec)}: HTTP ${response.status} ${await response.text()}`);
 }
 
 /** The sandbox's queued faults and request counters. */
@@ -59,8 +64,10 @@ export function eventHistoryProblems(events: readonly EventRow[], checkoutStatus
   for (let i = 1; i < events.length; i++) {
     const previous = events[i - 1]!;
     const event = events[i]!;
-    if (!(BigInt(event.id) > BigInt(previous.id))) problems.push(`event ids not ascending: ${previous.id} then ${event.id}`);
-    if (new Date(event.at).getTime() < new Date(previous.at).getTime()) problems.push(`event ${event.id} is older than event ${previous.id}`);
+    if (!(BigInt(event.id) > BigInt(previous.id)))
+      problems.push(`event ids not ascending: ${previous.id} then ${event.id}`);
+    if (new Date(event.at).getTime() < new Date(previous.at).getTime())
+      problems.push(`event ${event.id} is older than event ${previous.id}`);
     if (event.status === previous.status) problems.push(`status ${event.status} recorded twice in a row`);
   }
   const last = events[events.length - 1]!.status;

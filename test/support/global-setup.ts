@@ -21,7 +21,9 @@ export default function setup(): () => void {
 
 function scanLogsForSecrets(): void {
   if (!existsSync(LOGS)) return;
-  const apps = readdirSync(LOGS).map((file) => JSON.parse(readFileSync(`${LOGS}${file}`, 'utf8')) as { secrets: string[]; lines: string[] });
+  const apps = readdirSync(LOGS).map(
+    (file) => JSON.parse(readFileSync(`${LOGS}${file}`, 'utf8')) as { secrets: string[]; lines: string[] },
+  );
   const secrets = [...new Set(apps.flatMap((app) => app.secrets))];
   let lines = 0;
   const leaks: string[] = [];
@@ -30,9 +32,12 @@ function scanLogsForSecrets(): void {
       lines++;
       // Name the leak by its position only: printing the secret would leak it again.
       const found = secrets.findIndex((secret) => line.includes(secret));
-      if (found >= 0) leaks.push(`secret #${found} in a log line: ${line.slice(0, 80).replaceAll(secrets[found]!, '[secret]')}…`);
+      if (found >= 0)
+        leaks.push(`secret #${found} in a log line: ${line.slice(0, 80).replaceAll(secrets[found]!, '[secret]')}…`);
     }
   }
-  process.stdout.write(`secrets scan: ${lines} log lines from ${apps.length} test apps checked for ${secrets.length} configured secrets: ${leaks.length} found\n`);
+  process.stdout.write(
+    `secrets scan: ${lines} log lines from ${apps.length} test apps checked for ${secrets.length} configured secrets: ${leaks.length} found\n`,
+  );
   if (leaks.length) throw new Error(`Configured secrets appear in logs:\n${leaks.slice(0, 10).join('\n')}`);
 }

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { envSchema } from '../../src/config/index.js';
+import { waitFor } from './async.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -79,12 +78,15 @@ export async function startServerProcess(
     });
   });
   let listening: ((url: string) => void) | undefined;
-  const urlPromise = entry ? Promise.resolve(`http://127.0.0.1:${entry.port}`) : new Promise<string>((resolve) => (listening = resolve));
+  const urlPromise = entry
+    ? Promise.resolve(`http://127.0.0.1:${entry.port}`)
+    : new Promise<string>((resolve) => (listening = resolve));
   createInterface({ input: child.stdout! }).on('line', (line) => {
     try {
       const parsed = JSON.parse(line) as LogLine;
       logs.push(parsed);
-      if (parsed.msg === 'checkout graph listening' && typeof parsed.url === 'string') listening?.(parsed.url.replace(/\/graphql$/, ''));
+      if (parsed.msg === 'checkout graph listening' && typeof parsed.url === 'string')
+        listening?.(parsed.url.replace(/\/graphql$/, ''));
     } catch {
       otherOutput.push(line);
     }
@@ -106,16 +108,23 @@ export async function startServerProcess(
     },
   };
   const failure = (reason: string) => new Error(`${name} ${reason}\n${otherOutput.join('\n')}`);
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(failure(`not ready within ${readyTimeoutMs} ms`)), readyTimeoutMs).unref());
-  const died = exit.then(({ code, signal }) => Promise.reject(failure(`exited during start-up (code ${code}, signal ${signal})`)));
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(failure(`not ready within ${readyTimeoutMs} ms`)), readyTimeoutMs).unref(),
+  );
+  const died = exit.then(({ code, signal }) =>
+    Promise.reject(failure(`exited during start-up (code ${code}, signal ${signal})`)),
+  );
   try {
     const url = await Promise.race([urlPromise, timeout, died]);
     Object.defineProperty(handle, 'url', { value: url });
     await Promise.race([
-      waitFor(async () => (await fetch(`${url}${entry?.healthPath ?? '/health'}`).catch(() => undefined))?.status === 200, {
-        timeoutMs: readyTimeoutMs,
-        what: `${name} ${entry?.healthPath ?? '/health'}`,
-      }),
+      waitFor(
+        async () => (await fetch(`${url}${entry?.healthPath ?? '/health'}`).catch(() => undefined))?.status === 200,
+        {
+          timeoutMs: readyTimeoutMs,
+          what: `${name} ${entry?.healthPath ?? '/health'}`,
+        },
+      ),
       died,
     ]);
   } catch (error) {
@@ -138,34 +147,15 @@ export async function stopServerProcess(server: ServerProcess | undefined, grace
 
 /** SIGKILLs every server process this module started that is still running. */
 export async function killAllServerProcesses(): Promise<void> {
-  const waiting = [...children].map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  }));
+  const waiting = [...children].map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  );
   await Promise.all(waiting);
-}
-
-/** A port that was free a moment ago, for processes that cannot report the port they bound. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Polls `condition` every `intervalMs` until it holds; throws naming `what` after `timeoutMs`. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  { timeoutMs = 10_000, intervalMs = 20, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 /** A GraphQL answer of a server process, with its HTTP status. */
@@ -185,7 +175,12 @@ export async function gql<TResult, TVariables>(
 ): Promise<GraphQLResult<TResult>> {
   const response = await fetch(`${server.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${apiKey}`, ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${apiKey}`,
+      ...headers,
+    },
     body: JSON.stringify({ query: print(document), variables }),
   });
   return { status: response.status, ...((await response.json()) as Omit<GraphQLResult<TResult>, 'status'>) };

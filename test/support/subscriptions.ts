@@ -1,6 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
+import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 
 /** Everything one subscription delivered, and how it ended. */
@@ -17,7 +18,11 @@ export interface SubscriptionRecording<T> {
 }
 
 /** A graphql-ws client (`graphql-transport-ws`) on the API's /graphql, authenticated by connectionParams. */
-export function wsClient(baseUrl: string, apiKey: string | null, options: { lazy?: boolean; retryAttempts?: number } = {}): Client {
+export function wsClient(
+  baseUrl: string,
+  apiKey: string | null,
+  options: { lazy?: boolean; retryAttempts?: number } = {},
+): Client {
   return createClient({
     url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: WebSocket,
@@ -25,6 +30,17 @@ export function wsClient(baseUrl: string, apiKey: string | null, options: { lazy
     lazy: options.lazy ?? true,
     retryAttempts: options.retryAttempts ?? 0,
   });
+}
+
+/** A graphql-ws client for the running test alone: disposed when the test finishes, however it ends. */
+export function scopedWsClient(
+  baseUrl: string,
+  apiKey: string | null,
+  options: { lazy?: boolean; retryAttempts?: number } = {},
+): Client {
+  const client = wsClient(baseUrl, apiKey, options);
+  onTestFinished(() => client.dispose());
+  return client;
 }
 
 /** Subscribes over graphql-ws and records every event until completion, error or dispose. */
@@ -45,7 +61,15 @@ export function recordSubscription<TResult, TVariables extends Record<string, un
         error: (error) => {
           recording.errors = Array.isArray(error)
             ? error
-            : [{ message: error instanceof Error ? error.message : `closed: ${(error as { code?: number }).code ?? String(error)}`, extensions: { closeCode: (error as { code?: number }).code } }];
+            : [
+                {
+                  message:
+                    error instanceof Error
+                      ? error.message
+                      : `closed: ${(error as { code?: number }).code ?? String(error)}`,
+                  extensions: { closeCode: (error as { code?: number }).code },
+                },
+              ];
           resolve();
         },
         complete: () => {

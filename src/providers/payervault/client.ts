@@ -29,7 +29,10 @@ export class PayerVaultClient {
       ...options,
       provider: 'PAYERVAULT',
       label: PAYERVAULT_LABEL,
-      headers: { [PAYERVAULT_ACCESS_KEY_HEADER]: options.accessKey, [PAYERVAULT_ACCESS_SECRET_HEADER]: options.accessSecret },
+      headers: {
+        [PAYERVAULT_ACCESS_KEY_HEADER]: options.accessKey,
+        [PAYERVAULT_ACCESS_SECRET_HEADER]: options.accessSecret,
+      },
     });
   }
 
@@ -50,8 +53,9 @@ export class PayerVaultClient {
     }
     const link = this.#http.expect(payerVaultCheckoutLinkResponseSchema);
     // A GET: safe to retry, and an empty cart (EmptyCartError) is an answer, not a failure.
-    return this.#http.call({ method: 'GET', path: `${PAYERVAULT_CHECKOUT_LINK_PATH}${encodeURIComponent(customerId)}` }, (response) =>
-      response.status === 404 ? refuseNotFound(customerId, response) : link(response),
+    return this.#http.call(
+      { method: 'GET', path: `${PAYERVAULT_CHECKOUT_LINK_PATH}${encodeURIComponent(customerId)}` },
+      (response) => (response.status === 404 ? refuseNotFound(customerId, response) : link(response)),
     );
   }
 }
@@ -61,7 +65,8 @@ export class PayerVaultClient {
  * server (a proxy, a wrong base URL) and must not be reported to the shopper as an empty cart.
  */
 function refuseNotFound(customerId: string, response: ProviderResponse): never {
-  if (response.json !== null && typeof response.json === 'object') throw new EmptyCartError(customerId, providerMessageOf(response));
+  if (response.json !== null && typeof response.json === 'object')
+    throw new EmptyCartError(customerId, providerMessageOf(response));
   throw new ProviderError('PayerVault answered HTTP 404 without its documented JSON error body', {
     provider: 'PAYERVAULT',
     retryable: false,

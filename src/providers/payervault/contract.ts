@@ -28,7 +28,9 @@ export const payerVaultCustomerIdSchema = z
  */
 export function stripAngleBrackets(value: string): string {
   const trimmed = value.trim();
-  return trimmed.length >= 2 && trimmed.startsWith('<') && trimmed.endsWith('>') ? trimmed.slice(1, -1).trim() : trimmed;
+  return trimmed.length >= 2 && trimmed.startsWith('<') && trimmed.endsWith('>')
+    ? trimmed.slice(1, -1).trim()
+    : trimmed;
 }
 
 /**
@@ -39,7 +41,12 @@ export const payerVaultCheckoutLinkResponseSchema = z.object({
   url: z
     .string()
     .transform(stripAngleBrackets)
-    .pipe(z.string().min(1, 'must not be empty').pipe(z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }))),
+    .pipe(
+      z
+        .string()
+        .min(1, 'must not be empty')
+        .pipe(z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })),
+    ),
 });
 
 /** The checkout link PayerVault returned, with the markdown brackets already removed. */

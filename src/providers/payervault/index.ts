@@ -17,10 +17,20 @@ export const payervault: ProviderDefinition<{ accessKey: string; accessSecret: s
   liveOrigin: 'https://merchant.payervault.com',
   envPrefix: 'PAYERVAULT',
   credentials: {
-    accessKey: variable('PAYERVAULT_ACCESS_KEY', headerValue, 'PayerVault `accessKey` header. Required with PAYERVAULT_BASE_URL.', { secret: true }),
-    accessSecret: variable('PAYERVAULT_ACCESS_SECRET', headerValue, 'PayerVault `accessSecret` header. Required with PAYERVAULT_BASE_URL.', {
-      secret: true,
-    }),
+    accessKey: variable(
+      'PAYERVAULT_ACCESS_KEY',
+      headerValue,
+      'PayerVault `accessKey` header. Required with PAYERVAULT_BASE_URL.',
+      { secret: true },
+    ),
+    accessSecret: variable(
+      'PAYERVAULT_ACCESS_SECRET',
+      headerValue,
+      'PayerVault `accessSecret` header. Required with PAYERVAULT_BASE_URL.',
+      {
+        secret: true,
+      },
+    ),
   },
   sandboxCredentials: { accessKey: 'sandbox-access-key', accessSecret: 'sandbox-access-secret' },
   settings: {},
@@ -29,7 +39,10 @@ export const payervault: ProviderDefinition<{ accessKey: string; accessSecret: s
   pollable: false,
   details: payerVaultDetailsSchema,
   createProvider: ({ config, baseUrl, testMode, timeoutMs, connectTimeoutMs, resilience }) =>
-    new PayerVaultAdapter(new PayerVaultClient({ baseUrl, timeoutMs, connectTimeoutMs, resilience, ...config.credentials }), { testMode }),
+    new PayerVaultAdapter(
+      new PayerVaultClient({ baseUrl, timeoutMs, connectTimeoutMs, resilience, ...config.credentials }),
+      { testMode },
+    ),
   startSandbox: ({ credentials, ...listen }) => startPayerVaultSandbox({ ...credentials, ...listen }),
   sandboxUsage: ({ accessKey, accessSecret }) => `accessKey: ${accessKey}  accessSecret: ${accessSecret}`,
 };

@@ -9,4 +9,3 @@ export const createPayerVaultCheckoutSchema = z.object({
   }),
 });
 export type CreatePayerVaultCheckoutArgs = z.infer<typeof createPayerVaultCheckoutSchema>;
-

@@ -105,7 +105,10 @@ export class SmartcheckoutAdapter implements CheckoutProvider<SmartcheckoutCreat
       throw new ValidationError([{ path: ['input', 'productUrl'], message: 'must be an absolute http(s) URL' }]);
     }
     const url = new URL(input.productUrl);
-    const created = await this.client.createCheckout({ url: input.productUrl, user_data: buildSmartcheckoutUserData(input) });
+    const created = await this.client.createCheckout({
+      url: input.productUrl,
+      user_data: buildSmartcheckoutUserData(input),
+    });
     const { status, unknownNote } = mapSmartcheckoutStatus(created.status);
     return {
       providerCheckoutId: created.checkout_id,
@@ -148,7 +151,11 @@ function snapshotOfDetails(details: SmartcheckoutCheckoutDetails): ProviderSnaps
 }
 
 /** Sets the snapshot's currency and total from the answer; returns what could not be read, if anything. */
-function readTotal(amount: string | undefined, currency: string | undefined, snapshot: ProviderSnapshot): string | null {
+function readTotal(
+  amount: string | undefined,
+  currency: string | undefined,
+  snapshot: ProviderSnapshot,
+): string | null {
   if (!currency) return `amount_str ${JSON.stringify(amount)} came without a currency`;
   try {
     snapshot.currency = normalizeCurrency(currency);

@@ -39,7 +39,10 @@ export class SmartcheckoutClient {
 
   /** `POST /v0/checkout`: starts an asynchronous purchase of the product at `body.url`. */
   createCheckout(body: SmartcheckoutCreateRequest): Promise<SmartcheckoutCreateResponse> {
-    return this.http.call({ method: 'POST', path: SMARTCHECKOUT_CREATE_PATH, body }, this.http.expect(SmartcheckoutCreateResponseSchema));
+    return this.http.call(
+      { method: 'POST', path: SMARTCHECKOUT_CREATE_PATH, body },
+      this.http.expect(SmartcheckoutCreateResponseSchema),
+    );
   }
 
   /**
@@ -49,7 +52,11 @@ export class SmartcheckoutClient {
   async getCheckout(checkoutId: string, options: { signal?: AbortSignal } = {}): Promise<SmartcheckoutCheckoutDetails> {
     if (checkoutId.trim() === '') {
       // `/v0/checkout/` is not the status endpoint; asking it would return something unrelated.
-      throw new ProviderError('Smartcheckout checkout id is empty', { provider: 'SMARTCHECKOUT', retryable: false, delivery: 'no' });
+      throw new ProviderError('Smartcheckout checkout id is empty', {
+        provider: 'SMARTCHECKOUT',
+        retryable: false,
+        delivery: 'no',
+      });
     }
     const read = this.http.expect(SmartcheckoutCheckoutDetailsSchema);
     const { status, details } = await this.http.call(

@@ -29,9 +29,12 @@ export const smartcheckout: ProviderDefinition<{ apiKey: string }> = {
   pollable: true,
   details: smartcheckoutDetailsSchema,
   createProvider: ({ config, baseUrl, testMode, timeoutMs, connectTimeoutMs, resilience }) =>
-    new SmartcheckoutAdapter(new SmartcheckoutClient({ baseUrl, timeoutMs, connectTimeoutMs, resilience, apiKey: config.credentials.apiKey }), {
-      testMode,
-    }),
+    new SmartcheckoutAdapter(
+      new SmartcheckoutClient({ baseUrl, timeoutMs, connectTimeoutMs, resilience, apiKey: config.credentials.apiKey }),
+      {
+        testMode,
+      },
+    ),
   startSandbox: ({ credentials, ...listen }) => startSmartcheckoutSandbox({ apiKey: credentials.apiKey, ...listen }),
   sandboxUsage: ({ apiKey }) => `Authorization: Bearer ${apiKey}`,
 };

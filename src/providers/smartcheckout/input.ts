@@ -33,16 +33,18 @@ const userDataSchema = z
     const fail = (message: string, path: (string | number)[] = []) => ctx.addIssue({ code: 'custom', path, message });
     if (!isPlainObject(value)) return fail('must be a JSON object');
     for (const key of Object.keys(value)) {
-      if (RESERVED_USER_DATA_KEYS.includes(key)) fail(`is set by the ${key === 'shipping_address' ? 'shippingAddress' : key} field, not userData`, [key]);
+      if (RESERVED_USER_DATA_KEYS.includes(key))
+        fail(`is set by the ${key === 'shipping_address' ? 'shippingAddress' : key} field, not userData`, [key]);
     }
     const stack: { node: unknown; path: (string | number)[] }[] = [{ node: value, path: [] }];
     while (stack.length) {
       const { node, path } = stack.pop()!;
-      if (path.length > MAX_USER_DATA_DEPTH) return fail(`must not nest deeper than ${MAX_USER_DATA_DEPTH} levels`, path.slice(0, MAX_USER_DATA_DEPTH));
+      if (path.length > MAX_USER_DATA_DEPTH)
+        return fail(`must not nest deeper than ${MAX_USER_DATA_DEPTH} levels`, path.slice(0, MAX_USER_DATA_DEPTH));
       if (typeof node === 'string') {
         if (!isCleanText(node)) return fail('must not contain NUL or lone surrogates', path);
       } else if (Array.isArray(node)) {
-        node.forEach((item, index) => stack.push({ node: item, path: [...path, index] }));
+        for (const [index, item] of node.entries()) stack.push({ node: item, path: [...path, index] });
       } else if (node !== null && typeof node === 'object') {
         if (!isPlainObject(node)) return fail('must contain only JSON values', path);
         for (const key of Object.keys(node)) {
@@ -51,7 +53,8 @@ const userDataSchema = z
         }
       }
     }
-    if (Buffer.byteLength(JSON.stringify(value)) > MAX_USER_DATA_BYTES) fail(`must serialise to at most ${MAX_USER_DATA_BYTES} bytes of JSON`);
+    if (Buffer.byteLength(JSON.stringify(value)) > MAX_USER_DATA_BYTES)
+      fail(`must serialise to at most ${MAX_USER_DATA_BYTES} bytes of JSON`);
   })
   .transform((value) => value as Record<string, unknown>)
   .nullish();
@@ -76,4 +79,3 @@ export const createSmartCheckoutSchema = z.object({
   }),
 });
 export type CreateSmartCheckoutArgs = z.infer<typeof createSmartCheckoutSchema>;
-

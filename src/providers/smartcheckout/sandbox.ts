@@ -46,7 +46,12 @@ interface SandboxCheckout {
   polls: number;
 }
 
-const DEFAULT_SCENARIO: SmartcheckoutSandboxScenario = { outcome: 'completed', afterPolls: 2, amount: '49.99', currency: 'USD' };
+const DEFAULT_SCENARIO: SmartcheckoutSandboxScenario = {
+  outcome: 'completed',
+  afterPolls: 2,
+  amount: '49.99',
+  currency: 'USD',
+};
 const MAX_AFTER_POLLS = 1000;
 const MAX_CONTROL_LENGTH = 64;
 // A long-running dev server must not grow without bound; the oldest checkouts go first.
@@ -71,12 +76,14 @@ export function smartcheckoutSandboxScenario(productUrl: string): SmartcheckoutS
   }
   const amount = params.get('sandbox_amount');
   if (amount !== null) {
-    if (amount === '' || amount.length > MAX_CONTROL_LENGTH) return `sandbox_amount must be 1 to ${MAX_CONTROL_LENGTH} characters`;
+    if (amount === '' || amount.length > MAX_CONTROL_LENGTH)
+      return `sandbox_amount must be 1 to ${MAX_CONTROL_LENGTH} characters`;
     scenario.amount = amount;
   }
   const currency = params.get('sandbox_currency');
   if (currency !== null) {
-    if (currency === '' || currency.length > MAX_CONTROL_LENGTH) return `sandbox_currency must be 1 to ${MAX_CONTROL_LENGTH} characters`;
+    if (currency === '' || currency.length > MAX_CONTROL_LENGTH)
+      return `sandbox_currency must be 1 to ${MAX_CONTROL_LENGTH} characters`;
     scenario.currency = currency;
   }
   return scenario;
@@ -91,7 +98,9 @@ function digest(value: string): Buffer {
  * `POST /v0/checkout` and `GET /v0/checkout/{id}`, with the scenario chosen by the product URL.
  */
 export function createSmartcheckoutSandbox(options: SmartcheckoutSandboxOptions): SandboxHandler {
-  const keys = (typeof options.apiKey === 'string' ? [options.apiKey] : [...options.apiKey]).filter((key) => key !== '');
+  const keys = (typeof options.apiKey === 'string' ? [options.apiKey] : [...options.apiKey]).filter(
+    (key) => key !== '',
+  );
   if (keys.length === 0) throw new Error('The Smartcheckout sandbox needs a non-empty API key');
   // Comparing fixed-length digests keeps the check constant-time whatever the key length.
   const keyDigests = keys.map((key) => ({ owner: digest(key).toString('hex'), bytes: digest(key) }));
@@ -147,7 +156,13 @@ export function createSmartcheckoutSandbox(options: SmartcheckoutSandboxOptions)
     if (scenario.outcome === 'failed') {
       return sendJson(res, 200, { id, status: 'failed', amount_str: null, currency: null, notes: FAILED_NOTE });
     }
-    sendJson(res, 200, { id, status: 'completed', amount_str: scenario.amount, currency: scenario.currency, notes: '' });
+    sendJson(res, 200, {
+      id,
+      status: 'completed',
+      amount_str: scenario.amount,
+      currency: scenario.currency,
+      notes: '',
+    });
   }
 
   const handler: SandboxHandler = async (req, res) => {
@@ -183,7 +198,9 @@ export function createSmartcheckoutSandbox(options: SmartcheckoutSandboxOptions)
 function route(req: IncomingMessage): { isCollection: boolean; itemId: string | null } {
   const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
   const isCollection = path === SMARTCHECKOUT_CREATE_PATH;
-  const itemMatch = path.startsWith(`${SMARTCHECKOUT_CREATE_PATH}/`) ? path.slice(SMARTCHECKOUT_CREATE_PATH.length + 1) : null;
+  const itemMatch = path.startsWith(`${SMARTCHECKOUT_CREATE_PATH}/`)
+    ? path.slice(SMARTCHECKOUT_CREATE_PATH.length + 1)
+    : null;
   const itemId = itemMatch !== null && itemMatch !== '' && !itemMatch.includes('/') ? itemMatch : null;
   return { isCollection, itemId };
 }

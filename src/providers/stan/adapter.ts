@@ -120,7 +120,9 @@ export class StanAdapter implements CheckoutProvider<StanCheckoutRequest> {
         tax: input.taxCost ?? null,
         discountCode: response.discount_code ?? input.discountCode ?? null,
         // When Stan does not say: what the customer pays plus what was taken off.
-        totalBeforeDiscount: read(response.total_amount_before_discount, 'total_amount_before_discount') ?? minorAmountOf(BigInt(total) + BigInt(discount ?? 0)),
+        totalBeforeDiscount:
+          read(response.total_amount_before_discount, 'total_amount_before_discount') ??
+          minorAmountOf(BigInt(total) + BigInt(discount ?? 0)),
         sessionId: response.session_id ?? input.sessionId ?? null,
         orderId: response.order_id ?? input.orderId ?? null,
         returnUrl: input.returnUrl,
@@ -145,7 +147,9 @@ function stanAmountReader(): StanAmountReader {
   const read = (value: unknown, field: string): number | null => {
     if (value === null || value === undefined) return null;
     if (isMinorAmount(value)) return value;
-    problems.push(`${field} ${JSON.stringify(value) ?? String(value)} is not an integer amount from 0 to ${Number.MAX_SAFE_INTEGER}`);
+    problems.push(
+      `${field} ${JSON.stringify(value) ?? String(value)} is not an integer amount from 0 to ${Number.MAX_SAFE_INTEGER}`,
+    );
     return null;
   };
   return Object.assign(read, { problems });
@@ -210,7 +214,11 @@ function toMerchant(merchant: StanMerchant | null | undefined): MerchantInfo | n
  * A response without line items, or with an item lacking its quantity and nothing to fill
  * it from, falls back to what we sent.
  */
-function toLineItems(response: StanResponseLineItem[] | null | undefined, sent: StanLineItemInput[], read: StanAmountReader): LineItemInfo[] {
+function toLineItems(
+  response: StanResponseLineItem[] | null | undefined,
+  sent: StanLineItemInput[],
+  read: StanAmountReader,
+): LineItemInfo[] {
   if (response && response.length > 0) {
     const aligned = response.length === sent.length;
     const mapped = response.map((item, i) => {
@@ -234,7 +242,9 @@ function toLineItems(response: StanResponseLineItem[] | null | undefined, sent: 
   return sent.map((item) => lineItem(item));
 }
 
-function lineItem(item: Omit<StanLineItemInput, 'productId' | 'unitPrice'> & { productId: string | null; unitPrice: number | null }): LineItemInfo {
+function lineItem(
+  item: Omit<StanLineItemInput, 'productId' | 'unitPrice'> & { productId: string | null; unitPrice: number | null },
+): LineItemInfo {
   const discount = item.discountAmount ?? null;
   return {
     productId: item.productId,
@@ -243,7 +253,10 @@ function lineItem(item: Omit<StanLineItemInput, 'productId' | 'unitPrice'> & { p
     quantity: item.quantity,
     unitPrice: item.unitPrice,
     discount,
-    total: item.unitPrice === null ? null : minorAmountOf(BigInt(item.quantity) * BigInt(item.unitPrice) - BigInt(discount ?? 0)),
+    total:
+      item.unitPrice === null
+        ? null
+        : minorAmountOf(BigInt(item.quantity) * BigInt(item.unitPrice) - BigInt(discount ?? 0)),
     imageUrl: item.imageUrl ?? null,
     productUrl: item.productUrl ?? null,
   };

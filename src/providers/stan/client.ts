@@ -23,7 +23,12 @@ export class StanClient {
 
   constructor(options: StanClientOptions) {
     const basic = Buffer.from(`${options.clientId}:${options.clientSecret}`, 'utf8').toString('base64');
-    this.#http = new ProviderHttp({ ...options, provider: 'STAN', label: STAN_LABEL, headers: { authorization: `Basic ${basic}` } });
+    this.#http = new ProviderHttp({
+      ...options,
+      provider: 'STAN',
+      label: STAN_LABEL,
+      headers: { authorization: `Basic ${basic}` },
+    });
   }
 
   /** Shared with whoever else calls Stan in this process. */
@@ -37,6 +42,9 @@ export class StanClient {
    * not retryable for other statuses, a body that is not JSON or one without an `id`.
    */
   createCheckout(body: StanCreateCheckoutRequest): Promise<StanCheckoutResponse> {
-    return this.#http.call({ method: 'POST', path: STAN_CHECKOUTS_PATH, body }, this.#http.expect(stanCheckoutResponseSchema));
+    return this.#http.call(
+      { method: 'POST', path: STAN_CHECKOUTS_PATH, body },
+      this.#http.expect(stanCheckoutResponseSchema),
+    );
   }
 }

@@ -18,13 +18,21 @@ export const stan: ProviderDefinition<{ clientId: string; clientSecret: string }
     // A colon would shift the split point of the Basic credentials on Stan's side (RFC 7617).
     clientId: variable(
       'STAN_CLIENT_ID',
-      optionalString.refine((value) => headerSafe(value) && !value?.includes(':'), 'must contain only visible ASCII characters and no ":"'),
+      optionalString.refine(
+        (value) => headerSafe(value) && !value?.includes(':'),
+        'must contain only visible ASCII characters and no ":"',
+      ),
       'Stan client id (Basic auth user). Required with STAN_BASE_URL.',
       { secret: true },
     ),
-    clientSecret: variable('STAN_CLIENT_SECRET', optionalString, 'Stan client secret (Basic auth password). Required with STAN_BASE_URL.', {
-      secret: true,
-    }),
+    clientSecret: variable(
+      'STAN_CLIENT_SECRET',
+      optionalString,
+      'Stan client secret (Basic auth password). Required with STAN_BASE_URL.',
+      {
+        secret: true,
+      },
+    ),
   },
   sandboxCredentials: { clientId: 'sandbox-client-id', clientSecret: 'sandbox-client-secret' },
   settings: {

@@ -29,7 +29,12 @@ export const createStanCheckoutSchema = z.object({
         .max(MAX_STAN_LINE_ITEMS, `must contain at most ${MAX_STAN_LINE_ITEMS} line items`),
       discountAmount: amount.nullish(),
       discountCode: optionalText(100),
-      taxRate: z.number().int('must be an integer percentage').min(0, 'must not be negative').max(100, 'must be at most 100').nullish(),
+      taxRate: z
+        .number()
+        .int('must be an integer percentage')
+        .min(0, 'must not be negative')
+        .max(100, 'must be at most 100')
+        .nullish(),
       taxCost: amount.nullish(),
       subtotalAmount: amount.nullish(),
       totalAmount: amount.nullish(),
@@ -41,9 +46,12 @@ export const createStanCheckoutSchema = z.object({
       if (totals.ok) return;
       // computeStanTotals reports paths from the argument root; zod wants them relative to `input`.
       for (const error of totals.fieldErrors) {
-        ctx.addIssue({ code: 'custom', path: error.path[0] === 'input' ? error.path.slice(1) : error.path, message: error.message });
+        ctx.addIssue({
+          code: 'custom',
+          path: error.path[0] === 'input' ? error.path.slice(1) : error.path,
+          message: error.message,
+        });
       }
     }),
 });
 export type CreateStanCheckoutArgs = z.infer<typeof createStanCheckoutSchema>;
-

@@ -2,8 +2,20 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { computeStanTotals } from './totals.js';
 import { withSandboxFaults } from '../sandbox-faults.js';
-import { BadRequestBody, readJsonBody, sendJson, startSandboxServer, type RunningSandbox, type SandboxHandler } from '../sandbox-http.js';
-import { STAN_CHECKOUTS_PATH, stanCreateCheckoutRequestSchema, type StanCheckoutResponse, type StanMerchant } from './contract.js';
+import {
+  BadRequestBody,
+  readJsonBody,
+  sendJson,
+  startSandboxServer,
+  type RunningSandbox,
+  type SandboxHandler,
+} from '../sandbox-http.js';
+import {
+  STAN_CHECKOUTS_PATH,
+  stanCreateCheckoutRequestSchema,
+  type StanCheckoutResponse,
+  type StanMerchant,
+} from './contract.js';
 
 /** Credentials the sandbox accepts, as Stan issues them to a merchant. */
 export interface StanSandboxOptions {
@@ -72,12 +84,18 @@ export function createStanSandbox(options: StanSandboxOptions): SandboxHandler {
     }
     const parsed = stanCreateCheckoutRequestSchema.safeParse(raw);
     if (!parsed.success) {
-      const message = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ');
+      const message = parsed.error.issues
+        .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+        .join('; ');
       return sendJson(res, 400, { message });
     }
     const body = parsed.data;
     const totals = computeStanTotals({
-      lineItems: body.line_items.map((item) => ({ quantity: item.quantity, unitPrice: item.unit_price, discountAmount: item.discount_amount })),
+      lineItems: body.line_items.map((item) => ({
+        quantity: item.quantity,
+        unitPrice: item.unit_price,
+        discountAmount: item.discount_amount,
+      })),
       discountAmount: body.discount_amount,
       taxRate: body.tax_rate,
       taxCost: body.tax_cost,
@@ -108,13 +126,16 @@ export function createStanSandbox(options: StanSandboxOptions): SandboxHandler {
   return withSandboxFaults(handler, {
     operations: STAN_SANDBOX_OPERATIONS,
     // The same routing as the handler, so a fault never lands on a request it would refuse as 404/405.
-    operationOf: (req) => ((req.url ?? '/').split('?')[0] === STAN_CHECKOUTS_PATH && req.method === 'POST' ? 'create' : null),
+    operationOf: (req) =>
+      (req.url ?? '/').split('?')[0] === STAN_CHECKOUTS_PATH && req.method === 'POST' ? 'create' : null,
     authorized,
   });
 }
 
 /** Starts the Stan sandbox on loopback (port 0 by default) and returns its origin. */
-export function startStanSandbox(options: StanSandboxOptions & { port?: number; host?: string }): Promise<RunningSandbox> {
+export function startStanSandbox(
+  options: StanSandboxOptions & { port?: number; host?: string },
+): Promise<RunningSandbox> {
   const { port, host, ...settings } = options;
   return startSandboxServer(createStanSandbox(settings), { port, host });
 }

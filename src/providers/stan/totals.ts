@@ -46,7 +46,12 @@ export function computeStanTotals(input: StanTotalsInput): StanTotals | StanTota
 
   // Shape checks first: BigInt() throws on fractions, and a later rule fed a bad number would
   // only produce a confusing follow-up error.
-  const amount = (value: number | null | undefined, path: string[], min: number, what: string): bigint | null | 'invalid' => {
+  const amount = (
+    value: number | null | undefined,
+    path: string[],
+    min: number,
+    what: string,
+  ): bigint | null | 'invalid' => {
     if (value === null || value === undefined) return null;
     if (!Number.isSafeInteger(value) || value < min) {
       fail(path, `${what} must be an integer >= ${min} (minor units), got ${String(value)}`);
@@ -97,11 +102,17 @@ export function computeStanTotals(input: StanTotalsInput): StanTotals | StanTota
 
   let subtotalValid = true;
   if (subtotal > MAX) {
-    fail(['subtotalAmount'], `the subtotal (${subtotal}) is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`);
+    fail(
+      ['subtotalAmount'],
+      `the subtotal (${subtotal}) is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`,
+    );
     subtotalValid = false;
   }
   if (typeof givenSubtotal === 'bigint' && givenSubtotal !== subtotal) {
-    fail(['subtotalAmount'], `does not match the line items: their totals (quantity * unitPrice - discountAmount) add up to ${subtotal}, got ${givenSubtotal}`);
+    fail(
+      ['subtotalAmount'],
+      `does not match the line items: their totals (quantity * unitPrice - discountAmount) add up to ${subtotal}, got ${givenSubtotal}`,
+    );
     subtotalValid = false;
   }
 
@@ -125,17 +136,24 @@ export function computeStanTotals(input: StanTotalsInput): StanTotals | StanTota
     taxValid = false;
   }
 
-  if (!subtotalValid || !discountValid || !taxValid || givenTotal === 'invalid') return { ok: false, fieldErrors: errors };
+  if (!subtotalValid || !discountValid || !taxValid || givenTotal === 'invalid')
+    return { ok: false, fieldErrors: errors };
 
   const total = subtotal - discount + tax;
   const totalBeforeDiscount = subtotal + tax;
   if (total > MAX) {
     fail(['totalAmount'], `the total (${total}) is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`);
   } else if (totalBeforeDiscount > MAX) {
-    fail(['totalAmount'], `the total before discount (subtotal + tax = ${totalBeforeDiscount}) is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`);
+    fail(
+      ['totalAmount'],
+      `the total before discount (subtotal + tax = ${totalBeforeDiscount}) is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`,
+    );
   }
   if (givenTotal !== null && givenTotal !== total) {
-    fail(['totalAmount'], `does not match subtotal - discount + tax = ${subtotal} - ${discount} + ${tax} = ${total}, got ${givenTotal}`);
+    fail(
+      ['totalAmount'],
+      `does not match subtotal - discount + tax = ${subtotal} - ${discount} + ${tax} = ${total}, got ${givenTotal}`,
+    );
   }
   if (errors.length > 0) return { ok: false, fieldErrors: errors };
   return {
