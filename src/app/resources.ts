@@ -47,6 +47,12 @@ export async function openResources(config: AppConfig, logger: Logger, stack: Di
   );
   for (const [provider, url] of Object.entries(sandboxes.urls))
     logger.info({ provider, url }, 'provider sandbox started');
-  const bus = stack.use('pub/sub', await createRealtimeBus(config.redisUrl), (opened) => opened.close());
+  const bus = stack.use(
+    'pub/sub',
+    await createRealtimeBus(config.redisUrl, (error) =>
+      logger.warn({ err: error.message }, 'Redis connection error; reconnecting'),
+    ),
+    (opened) => opened.close(),
+  );
   return { tracing, database, sandboxes, bus };
 }

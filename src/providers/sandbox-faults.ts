@@ -139,92 +139,16 @@ interface CapturedAnswer {
  * open with nothing sent; `startSandboxServer`'s close() destroys it with every other connection.
  */
 export function withSandboxFaults(handler: SandboxHandler, routing: SandboxFaultRouting): SandboxHandler {
-  const queue: QueuedFault[] = [];
-  const counters = new Map<string, SandboxOperationCounters>(
-    routing.operations.map((op) => [op, { received: 0, processed: 0 }]),
-  );
-
-  function takeFault(operation: string): QueuedFault | null {
-    const fault = queue.find((f) => f.operation === operation) ?? queue.find((f) => f.operation === ANY_OPERATION);
-    if (!fault) return null;
-    fault.remaining -= 1;
-    if (fault.remaining === 0) queue.splice(queue.indexOf(fault), 1);
-    return fault;
-  }
-
-  async function admin(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // Fault control is a test hook: anything that can reach the sandbox from another host must not
-    // be able to make it misbehave for everyone else.
-    if (!isLoopbackAddress(req.socket.remoteAddress)) {
-      req.resume();
-      return sendJson(res, 403, { message: 'Fault injection is only available from loopback' });
-    }
-    if (req.method === 'GET') {
-      const state: SandboxFaultsState = {
-        faults: queue.map(({ id, operation, fault, remaining }) => ({ id, operation, fault, remaining })),
-        requests: Object.fromEntries([...counters].map(([op, c]) => [op, { ...c }])),
-      };
-      return sendJson(res, 200, state);
-    }
-    if (req.method === 'DELETE') {
-      req.resume();
-      queue.length = 0;
-      res.writeHead(204);
-      return void res.end();
-    }
-    if (req.method !== 'POST') {
-      req.resume();
-      res.setHeader('allow', 'GET, POST, DELETE');
-      return sendJson(res, 405, { message: 'Method Not Allowed' });
-    }
-    let raw: unknown;
-    try {
-      raw = await readJsonBody(req, ADMIN_BODY_LIMIT);
-    } catch (error) {
-      if (error instanceof BadRequestBody) return sendJson(res, 400, { message: error.message });
-      throw error;
-    }
-    const parsed = faultSpecSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-      return sendJson(res, 400, { message: `Invalid fault: ${where}${issue?.message ?? 'invalid'}` });
-    }
-    const spec = parsed.data;
-    if (spec.operation !== ANY_OPERATION && !counters.has(spec.operation)) {
-      const valid = [...routing.operations, ANY_OPERATION].map((op) => `"${op}"`).join(', ');
-      return sendJson(res, 400, { message: `Invalid fault: operation must be one of ${valid}` });
-    }
-    for (const [option, kind] of Object.entries(OPTION_OF_KIND)) {
-      if ((spec as Record<string, unknown>)[option] !== undefined && spec.fault !== kind) {
-        return sendJson(res, 400, { message: `Invalid fault: ${option} only applies to the "${kind}" fault` });
-      }
-    }
-    if (queue.length >= MAX_QUEUED_FAULTS) {
-      return sendJson(res, 400, { message: `Invalid fault: at most ${MAX_QUEUED_FAULTS} faults can be queued` });
-    }
-    const fault: QueuedFault = {
-      id: randomUUID(),
-      operation: spec.operation,
-      fault: spec.fault,
-      remaining: spec.count,
-      latencyMs: spec.latencyMs ?? 1000,
-      status: spec.status ?? 503,
-      retryAfterSeconds: spec.retryAfterSeconds ?? 1,
-    };
-    queue.push(fault);
-    sendJson(res, 201, { id: fault.id, operation: fault.operation, fault: fault.fault, remaining: fault.remaining });
-  }
-
+  const faults = new FaultQueue(routing);
   return async (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
-    if (path === SANDBOX_FAULTS_PATH) return admin(req, res);
+    if (path === SANDBOX_FAULTS_PATH) return faults.admin(req, res);
 
     const operation = routing.operationOf(req);
     if (operation === null) return handler(req, res);
-    const counter = counters.get(operation)!;
+    const counter = faults.counterOf(operation);
     counter.received += 1;
-    const fault = routing.authorized(req) ? takeFault(operation) : null;
+    const fault = routing.authorized(req) ? faults.take(operation) : null;
 
     if (fault === null) {
       await handler(req, res);
@@ -245,6 +169,105 @@ export function withSandboxFaults(handler: SandboxHandler, routing: SandboxFault
     if (isSuccess(answer.status)) counter.processed += 1;
     sendBroken(fault, req, res, answer);
   };
+}
+
+/** The faults queued on one sandbox, its request counters, and the admin endpoint that controls them. */
+class FaultQueue {
+  private readonly queue: QueuedFault[] = [];
+  private readonly counters: Map<string, SandboxOperationCounters>;
+
+  constructor(private readonly routing: SandboxFaultRouting) {
+    this.counters = new Map(routing.operations.map((op) => [op, { received: 0, processed: 0 }]));
+  }
+
+  counterOf(operation: string): SandboxOperationCounters {
+    return this.counters.get(operation)!;
+  }
+
+  /** The next fault for `operation` (an exact match first, then `*`), consuming one of its uses. */
+  take(operation: string): QueuedFault | null {
+    const fault =
+      this.queue.find((f) => f.operation === operation) ?? this.queue.find((f) => f.operation === ANY_OPERATION);
+    if (!fault) return null;
+    fault.remaining -= 1;
+    if (fault.remaining === 0) this.queue.splice(this.queue.indexOf(fault), 1);
+    return fault;
+  }
+
+  /** `GET` lists, `POST` queues, `DELETE` clears; loopback peers only. */
+  async admin(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Fault control is a test hook: anything that can reach the sandbox from another host must not
+    // be able to make it misbehave for everyone else.
+    if (!isLoopbackAddress(req.socket.remoteAddress)) {
+      req.resume();
+      return sendJson(res, 403, { message: 'Fault injection is only available from loopback' });
+    }
+    if (req.method === 'GET') {
+      const state: SandboxFaultsState = {
+        faults: this.queue.map(({ id, operation, fault, remaining }) => ({ id, operation, fault, remaining })),
+        requests: Object.fromEntries([...this.counters].map(([op, c]) => [op, { ...c }])),
+      };
+      return sendJson(res, 200, state);
+    }
+    if (req.method === 'DELETE') {
+      req.resume();
+      this.queue.length = 0;
+      res.writeHead(204);
+      return void res.end();
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      res.setHeader('allow', 'GET, POST, DELETE');
+      return sendJson(res, 405, { message: 'Method Not Allowed' });
+    }
+    let raw: unknown;
+    try {
+      raw = await readJsonBody(req, ADMIN_BODY_LIMIT);
+    } catch (error) {
+      if (error instanceof BadRequestBody) return sendJson(res, 400, { message: error.message });
+      throw error;
+    }
+    const queued = this.queueFault(raw);
+    if (typeof queued === 'string') return sendJson(res, 400, { message: `Invalid fault: ${queued}` });
+    sendJson(res, 201, {
+      id: queued.id,
+      operation: queued.operation,
+      fault: queued.fault,
+      remaining: queued.remaining,
+    });
+  }
+
+  /** Queues the fault `raw` describes; returns it, or why it is refused. */
+  private queueFault(raw: unknown): QueuedFault | string {
+    const parsed = faultSpecSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+      return `${where}${issue?.message ?? 'invalid'}`;
+    }
+    const spec = parsed.data;
+    if (spec.operation !== ANY_OPERATION && !this.counters.has(spec.operation)) {
+      const valid = [...this.routing.operations, ANY_OPERATION].map((op) => `"${op}"`).join(', ');
+      return `operation must be one of ${valid}`;
+    }
+    for (const [option, kind] of Object.entries(OPTION_OF_KIND)) {
+      if ((spec as Record<string, unknown>)[option] !== undefined && spec.fault !== kind) {
+        return `${option} only applies to the "${kind}" fault`;
+      }
+    }
+    if (this.queue.length >= MAX_QUEUED_FAULTS) return `at most ${MAX_QUEUED_FAULTS} faults can be queued`;
+    const fault: QueuedFault = {
+      id: randomUUID(),
+      operation: spec.operation,
+      fault: spec.fault,
+      remaining: spec.count,
+      latencyMs: spec.latencyMs ?? 1000,
+      status: spec.status ?? 503,
+      retryAfterSeconds: spec.retryAfterSeconds ?? 1,
+    };
+    this.queue.push(fault);
+    return fault;
+  }
 }
 
 function isSuccess(status: number): boolean {

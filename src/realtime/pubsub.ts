@@ -28,12 +28,27 @@ export interface RealtimeBus {
  * In memory by default; with `redisUrl`, through Redis so that a change polled by one instance
  * reaches subscribers connected to any other.
  */
-export async function createRealtimeBus(redisUrl: string | undefined): Promise<RealtimeBus> {
+export async function createRealtimeBus(
+  redisUrl: string | undefined,
+  onConnectionError: (error: Error) => void = () => undefined,
+): Promise<RealtimeBus> {
   if (!redisUrl) return { pubsub: createPubSub(), kind: 'memory', close: async () => undefined };
   const options = { lazyConnect: true, maxRetriesPerRequest: 3 };
   const publishClient = new Redis(redisUrl, options);
   const subscribeClient = new Redis(redisUrl, options);
-  await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+  // ioredis reconnects by itself; each failed attempt is reported here instead of as an unhandled error event.
+  for (const client of [publishClient, subscribeClient]) client.on('error', onConnectionError);
+  try {
+    await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+  } catch (error) {
+    // A client that failed to connect keeps reconnecting until told to stop: nothing may outlive a failed start.
+    publishClient.disconnect();
+    subscribeClient.disconnect();
+    throw new Error(
+      `Redis at REDIS_URL could not be reached: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
   return {
     pubsub: createPubSub({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) }),
     kind: 'redis',

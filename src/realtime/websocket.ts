@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import type { ServerOptions } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { createGraphQLError, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiKeyAuthenticator, Principal } from '../http/auth.js';
@@ -45,34 +46,21 @@ interface SubscribeRoot {
  */
 export function attachGraphQLWebSocket(
   server: Server,
-  // biome-ignore lint/suspicious/noExplicitAny: the transport runs any handler; its context types do not matter here.
-  yoga: YogaServerInstance<any, any>,
+  yoga: AnyYoga,
   authenticator: ApiKeyAuthenticator,
   logger: Logger,
   options: WebSocketOptions = {},
 ): GraphQLWebSocket {
-  const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
   const wss = new WebSocketServer({
     server,
     path: yoga.graphqlEndpoint,
     maxPayload: options.maxPayloadBytes ?? 262_144,
   });
+  const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
+  wss.on('connection', (socket) => cutOffWhenNotReading(socket, maxBufferedBytes, logger));
   const principals = new WeakMap<WebSocket, Principal>();
-  const maxSubscriptions = options.maxSubscriptions ?? 100;
-  const active = new WeakMap<WebSocket, Set<string>>();
-  const release = (socket: WebSocket, id: string) => active.get(socket)?.delete(id);
-
-  wss.on('connection', (socket) => {
-    const send = socket.send.bind(socket);
-    socket.send = ((...args: Parameters<WebSocket['send']>) => {
-      if (socket.bufferedAmount > maxBufferedBytes) {
-        logger.warn({ bufferedAmount: socket.bufferedAmount }, 'closing a WebSocket client that stopped reading');
-        socket.terminate();
-        return;
-      }
-      send(...args);
-    }) as WebSocket['send'];
-  });
+  const operations = new OperationSlots(options.maxSubscriptions ?? 100);
+  const operation: OperationDeps = { yoga, authenticator, principals };
 
   useServer(
     {
@@ -90,76 +78,15 @@ export function attachGraphQLWebSocket(
         }
       },
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 3_000,
-      onComplete: (ctx, id) => void release(ctx.extra.socket, id),
-      onError: (ctx, id) => void release(ctx.extra.socket, id),
+      onComplete: (ctx, id) => void operations.release(ctx.extra.socket, id),
+      onError: (ctx, id) => void operations.release(ctx.extra.socket, id),
       onSubscribe: async (ctx, id, params) => {
-        const running = active.get(ctx.extra.socket) ?? new Set<string>();
-        active.set(ctx.extra.socket, running);
-        if (running.size >= maxSubscriptions) {
-          return [
-            createGraphQLError(`At most ${maxSubscriptions} operations may run at once on one connection`, {
-              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
-            }),
-          ];
-        }
         // The place is taken before the first await: a burst of subscribe messages cannot all pass the check.
-        running.add(id);
-        let accepted = false;
-        try {
-          let principal = principals.get(ctx.extra.socket);
-          if (principal === undefined) {
-            // A socket opened without a key: each operation must bring one in `extensions.headers`
-            // (what GraphiQL does with its Headers editor), checked exactly like an HTTP request.
-            try {
-              principal = await authenticator.authenticate(
-                authorizationOf(params.extensions?.headers as Record<string, unknown> | undefined),
-              );
-            } catch (error) {
-              return [error as GraphQLError];
-            }
-          }
-          const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-            ...ctx,
-            req: ctx.extra.request,
-            socket: ctx.extra.socket,
-            params,
-            principal,
-          });
-          let document: ReturnType<typeof parse>;
-          try {
-            // Parsing enforces the token and alias limits: a refused document is an error answer.
-            document = parse(params.query);
-          } catch (error) {
-            return [error as GraphQLError];
-          }
-          let contextValue: unknown;
-          try {
-            // Same context as HTTP, including its refusals (rate limit): answered as errors, not a crash.
-            contextValue = await contextFactory();
-          } catch (error) {
-            return [error as GraphQLError];
-          }
-          const args = {
-            schema,
-            operationName: params.operationName,
-            document,
-            variableValues: params.variables,
-            contextValue,
-            rootValue: { execute, subscribe } satisfies SubscribeRoot,
-          };
-          let errors: readonly GraphQLError[];
-          try {
-            // graphql-armor's depth, alias, directive and cost rules throw their refusal: an error answer too.
-            errors = validate(args.schema, args.document);
-          } catch (error) {
-            return [error as GraphQLError];
-          }
-          if (errors.length) return errors;
-          accepted = true;
-          return args;
-        } finally {
-          if (!accepted) running.delete(id);
-        }
+        const refused = operations.take(ctx.extra.socket, id);
+        if (refused) return [refused];
+        const prepared = await prepareOperation(operation, ctx, params);
+        if (Array.isArray(prepared)) operations.release(ctx.extra.socket, id);
+        return prepared;
       },
     },
     wss,
@@ -180,6 +107,106 @@ export function attachGraphQLWebSocket(
         }, 1_000).unref();
       }),
   };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the transport runs any handler; its context types do not matter here.
+type AnyYoga = YogaServerInstance<any, any>;
+
+/** What preparing one operation needs. */
+interface OperationDeps {
+  yoga: AnyYoga;
+  authenticator: ApiKeyAuthenticator;
+  /** The principal of each socket that authenticated in `connectionParams`. */
+  principals: WeakMap<WebSocket, Principal>;
+}
+
+/** The graphql-ws context of one connection, as `onSubscribe` receives it. */
+type ConnectionContext = Parameters<NonNullable<ServerOptions<Record<string, unknown>, Extra>['onSubscribe']>>[0];
+type SubscribeParams = Parameters<NonNullable<ServerOptions<Record<string, unknown>, Extra>['onSubscribe']>>[2];
+
+/**
+ * Runs an operation's checks through Yoga's envelop, exactly as HTTP does: authentication (per
+ * operation for a socket opened without a key), parse limits, the context (and its rate limit),
+ * validation (armor's limits). Resolves to the execution arguments, or to the errors to answer.
+ */
+async function prepareOperation(
+  { yoga, authenticator, principals }: OperationDeps,
+  ctx: ConnectionContext,
+  params: SubscribeParams,
+): Promise<ExecutionArgs | readonly GraphQLError[]> {
+  try {
+    // A socket opened without a key: each operation must bring one in `extensions.headers`
+    // (what GraphiQL does with its Headers editor), checked exactly like an HTTP request.
+    const principal =
+      principals.get(ctx.extra.socket) ??
+      (await authenticator.authenticate(
+        authorizationOf(params.extensions?.headers as Record<string, unknown> | undefined),
+      ));
+    const enveloped = yoga.getEnveloped({
+      ...ctx,
+      req: ctx.extra.request,
+      socket: ctx.extra.socket,
+      params,
+      principal,
+    });
+    // Parsing enforces the token and alias limits: a refused document is an error answer.
+    const document = enveloped.parse(params.query);
+    // Same context as HTTP, including its refusals (rate limit): answered as errors, not a crash.
+    const contextValue = await enveloped.contextFactory();
+    const args = {
+      schema: enveloped.schema,
+      operationName: params.operationName,
+      document,
+      variableValues: params.variables,
+      contextValue,
+      rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies SubscribeRoot,
+    };
+    // graphql-armor's depth, alias, directive and cost rules throw their refusal: an error answer too.
+    const errors = enveloped.validate(args.schema, args.document);
+    return errors.length ? errors : args;
+  } catch (error) {
+    return [error as GraphQLError];
+  }
+}
+
+/** The operations running on each socket, at most `max` at once. */
+class OperationSlots {
+  private readonly active = new WeakMap<WebSocket, Set<string>>();
+
+  constructor(private readonly max: number) {}
+
+  /** Takes a place for operation `id`, or returns the error refusing it. */
+  take(socket: WebSocket, id: string): GraphQLError | null {
+    const running = this.active.get(socket) ?? new Set<string>();
+    this.active.set(socket, running);
+    if (running.size >= this.max) {
+      return createGraphQLError(`At most ${this.max} operations may run at once on one connection`, {
+        extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+      });
+    }
+    running.add(id);
+    return null;
+  }
+
+  release(socket: WebSocket, id: string): void {
+    this.active.get(socket)?.delete(id);
+  }
+}
+
+/**
+ * A subscriber that stops reading is cut off once `maxBufferedBytes` wait in its send buffer, so
+ * it can neither grow the server's memory nor hold back the others.
+ */
+function cutOffWhenNotReading(socket: WebSocket, maxBufferedBytes: number, logger: Logger): void {
+  const send = socket.send.bind(socket);
+  socket.send = ((...args: Parameters<WebSocket['send']>) => {
+    if (socket.bufferedAmount > maxBufferedBytes) {
+      logger.warn({ bufferedAmount: socket.bufferedAmount }, 'closing a WebSocket client that stopped reading');
+      socket.terminate();
+      return;
+    }
+    send(...args);
+  }) as WebSocket['send'];
 }
 
 function authorizationOf(params: Readonly<Record<string, unknown>> | undefined): string | null {

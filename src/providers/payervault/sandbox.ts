@@ -27,7 +27,7 @@ export const PAYERVAULT_SANDBOX_OPERATIONS = ['link'] as const;
 const CHECKOUT_PAGE_PATH = '/checkout/';
 
 /**
- * A stand-in for PayerVault speaking its documented contract. Scenario controls (DESIGN §5):
+ * A stand-in for PayerVault speaking its documented contract. Scenario controls:
  * a customer id starting with `empty` has an empty cart (404), one starting with `error` gets a 500;
  * any other id gets a link to `GET /checkout/{id}` on this sandbox, a tiny HTML page.
  */
@@ -40,30 +40,8 @@ export function createPayerVaultSandbox(options: PayerVaultSandboxOptions): Sand
 
   const handler: SandboxHandler = (req, res) => {
     const path = rawPath(req);
-
-    if (path.startsWith(PAYERVAULT_CHECKOUT_LINK_PATH)) {
-      const segment = linkSegment(path);
-      if (segment === null) return notFound(res);
-      if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
-      if (!authorised(req)) return error(res, 401, 'Unauthorized');
-      const customerId = decodeSegment(segment);
-      if (customerId === null) return error(res, 400, 'Invalid customer id');
-      if (customerId.startsWith('empty')) return error(res, 404, 'No products in cart');
-      if (customerId.startsWith('error')) return error(res, 500, 'Internal Server Error');
-      const body: PayerVaultCheckoutLink = {
-        url: `${originOf(req)}${CHECKOUT_PAGE_PATH}${encodeURIComponent(customerId)}`,
-      };
-      return sendJson(res, 200, body);
-    }
-
-    if (path.startsWith(CHECKOUT_PAGE_PATH)) {
-      const segment = path.slice(CHECKOUT_PAGE_PATH.length);
-      const customerId = segment === '' || segment.includes('/') ? null : decodeSegment(segment);
-      if (customerId === null) return notFound(res);
-      if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
-      return sendCheckoutPage(res, req.method === 'HEAD', customerId);
-    }
-
+    if (path.startsWith(PAYERVAULT_CHECKOUT_LINK_PATH)) return linkRoute(req, res, path, authorised);
+    if (path.startsWith(CHECKOUT_PAGE_PATH)) return pageRoute(req, res, path);
     return notFound(res);
   };
   if (!options.faults) return handler;
@@ -73,6 +51,36 @@ export function createPayerVaultSandbox(options: PayerVaultSandboxOptions): Sand
     operationOf: (req) => (req.method === 'GET' && linkSegment(rawPath(req)) !== null ? 'link' : null),
     authorized: authorised,
   });
+}
+
+/** `GET /api/v1/checkout-link/{customer_id}`: the scenario is chosen by the customer id's prefix. */
+function linkRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  authorised: (req: IncomingMessage) => boolean,
+) {
+  const segment = linkSegment(path);
+  if (segment === null) return notFound(res);
+  if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
+  if (!authorised(req)) return error(res, 401, 'Unauthorized');
+  const customerId = decodeSegment(segment);
+  if (customerId === null) return error(res, 400, 'Invalid customer id');
+  if (customerId.startsWith('empty')) return error(res, 404, 'No products in cart');
+  if (customerId.startsWith('error')) return error(res, 500, 'Internal Server Error');
+  const body: PayerVaultCheckoutLink = {
+    url: `${originOf(req)}${CHECKOUT_PAGE_PATH}${encodeURIComponent(customerId)}`,
+  };
+  sendJson(res, 200, body);
+}
+
+/** `GET /checkout/{customer_id}`: the hosted page the link points to (not a documented API). */
+function pageRoute(req: IncomingMessage, res: ServerResponse, path: string) {
+  const segment = path.slice(CHECKOUT_PAGE_PATH.length);
+  const customerId = segment === '' || segment.includes('/') ? null : decodeSegment(segment);
+  if (customerId === null) return notFound(res);
+  if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
+  sendCheckoutPage(res, req.method === 'HEAD', customerId);
 }
 
 /** The request path without its query. Raw, not `new URL(...)`: URL parsing would resolve dot segments the client never sent. */

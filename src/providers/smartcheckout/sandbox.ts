@@ -93,6 +93,12 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
+/** What one sandbox holds: its keys (as digests, one owner per key) and its checkouts. */
+interface SandboxState {
+  keyDigests: { owner: string; bytes: Buffer }[];
+  checkouts: Map<string, SandboxCheckout>;
+}
+
 /**
  * A request handler speaking Smartcheckout's documented contract from memory: bearer auth,
  * `POST /v0/checkout` and `GET /v0/checkout/{id}`, with the scenario chosen by the product URL.
@@ -103,68 +109,10 @@ export function createSmartcheckoutSandbox(options: SmartcheckoutSandboxOptions)
   );
   if (keys.length === 0) throw new Error('The Smartcheckout sandbox needs a non-empty API key');
   // Comparing fixed-length digests keeps the check constant-time whatever the key length.
-  const keyDigests = keys.map((key) => ({ owner: digest(key).toString('hex'), bytes: digest(key) }));
-  const checkouts = new Map<string, SandboxCheckout>();
-
-  /** The owner id of the presented key, or null. */
-  function authenticate(req: IncomingMessage): string | null {
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
-    if (!match) return null;
-    const presented = digest(match[1]!);
-    let owner: string | null = null;
-    for (const key of keyDigests) if (timingSafeEqual(key.bytes, presented)) owner = key.owner;
-    return owner;
-  }
-
-  async function create(req: IncomingMessage, res: ServerResponse, owner: string): Promise<void> {
-    let body: unknown;
-    try {
-      body = await readJsonBody(req);
-    } catch (error) {
-      if (error instanceof BadRequestBody) return sendJson(res, 400, { message: error.message });
-      throw error;
-    }
-    const parsed = SmartcheckoutCreateRequestSchema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-      return sendJson(res, 400, { message: `Invalid request body: ${where}${issue?.message ?? 'invalid'}` });
-    }
-    const scenario = smartcheckoutSandboxScenario(parsed.data.url);
-    if (typeof scenario === 'string') return sendJson(res, 400, { message: scenario });
-    const id = randomUUID();
-    if (checkouts.size >= MAX_CHECKOUTS) checkouts.delete(checkouts.keys().next().value!);
-    checkouts.set(id, { id, owner, scenario, polls: 0 });
-    const status: SmartcheckoutStatus = 'processing';
-    sendJson(res, 200, { checkout_id: id, status });
-  }
-
-  function get(res: ServerResponse, rawId: string, owner: string): void {
-    let id: string;
-    try {
-      id = decodeURIComponent(rawId);
-    } catch {
-      return sendJson(res, 404, { message: 'Checkout not found' });
-    }
-    const checkout = checkouts.get(id);
-    if (!checkout || checkout.owner !== owner) return sendJson(res, 404, { message: 'Checkout not found' });
-    checkout.polls += 1;
-    const { scenario } = checkout;
-    if (checkout.polls < scenario.afterPolls) {
-      return sendJson(res, 200, { id, status: 'processing', amount_str: null, currency: null, notes: '' });
-    }
-    if (scenario.outcome === 'failed') {
-      return sendJson(res, 200, { id, status: 'failed', amount_str: null, currency: null, notes: FAILED_NOTE });
-    }
-    sendJson(res, 200, {
-      id,
-      status: 'completed',
-      amount_str: scenario.amount,
-      currency: scenario.currency,
-      notes: '',
-    });
-  }
-
+  const state: SandboxState = {
+    keyDigests: keys.map((key) => ({ owner: digest(key).toString('hex'), bytes: digest(key) })),
+    checkouts: new Map(),
+  };
   const handler: SandboxHandler = async (req, res) => {
     const { isCollection, itemId } = route(req);
     if (!isCollection && itemId === null) return sendJson(res, 404, { message: 'Not Found' });
@@ -173,13 +121,13 @@ export function createSmartcheckoutSandbox(options: SmartcheckoutSandboxOptions)
       res.setHeader('allow', allowed);
       return sendJson(res, 405, { message: 'Method Not Allowed' });
     }
-    const owner = authenticate(req);
+    const owner = ownerOf(state, req);
     if (owner === null) {
       res.setHeader('www-authenticate', 'Bearer');
       return sendJson(res, 401, { message: 'Invalid or missing API key' });
     }
-    if (isCollection) return create(req, res, owner);
-    return get(res, itemId!, owner);
+    if (isCollection) return createRoute(state, req, res, owner);
+    return statusRoute(state, res, itemId!, owner);
   };
   if (!options.faults) return handler;
   return withSandboxFaults(handler, {
@@ -190,8 +138,78 @@ export function createSmartcheckoutSandbox(options: SmartcheckoutSandboxOptions)
       if (isCollection) return req.method === 'POST' ? 'create' : null;
       return itemId !== null && req.method === 'GET' ? 'status' : null;
     },
-    authorized: (req) => authenticate(req) !== null,
+    authorized: (req) => ownerOf(state, req) !== null,
   });
+}
+
+/** The owner id of the presented bearer key, or null. */
+function ownerOf(state: SandboxState, req: IncomingMessage): string | null {
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
+  if (!match) return null;
+  const presented = digest(match[1]!);
+  let owner: string | null = null;
+  for (const key of state.keyDigests) if (timingSafeEqual(key.bytes, presented)) owner = key.owner;
+  return owner;
+}
+
+/** `POST /v0/checkout`: checks the body, reads the scenario from the product URL, answers `processing`. */
+async function createRoute(
+  state: SandboxState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  owner: string,
+): Promise<void> {
+  let body: unknown;
+  try {
+    body = await readJsonBody(req);
+  } catch (error) {
+    if (error instanceof BadRequestBody) return sendJson(res, 400, { message: error.message });
+    throw error;
+  }
+  const parsed = SmartcheckoutCreateRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    return sendJson(res, 400, { message: `Invalid request body: ${where}${issue?.message ?? 'invalid'}` });
+  }
+  const scenario = smartcheckoutSandboxScenario(parsed.data.url);
+  if (typeof scenario === 'string') return sendJson(res, 400, { message: scenario });
+  const id = randomUUID();
+  if (state.checkouts.size >= MAX_CHECKOUTS) state.checkouts.delete(state.checkouts.keys().next().value!);
+  state.checkouts.set(id, { id, owner, scenario, polls: 0 });
+  const status: SmartcheckoutStatus = 'processing';
+  sendJson(res, 200, { checkout_id: id, status });
+}
+
+/** `GET /v0/checkout/{id}`: the owner's checkout, flipping to its outcome on the scenario's poll. */
+function statusRoute(state: SandboxState, res: ServerResponse, rawId: string, owner: string): void {
+  let id: string;
+  try {
+    id = decodeURIComponent(rawId);
+  } catch {
+    sendJson(res, 404, { message: 'Checkout not found' });
+    return;
+  }
+  const checkout = state.checkouts.get(id);
+  if (!checkout || checkout.owner !== owner) {
+    sendJson(res, 404, { message: 'Checkout not found' });
+    return;
+  }
+  checkout.polls += 1;
+  const { scenario } = checkout;
+  if (checkout.polls < scenario.afterPolls) {
+    sendJson(res, 200, { id, status: 'processing', amount_str: null, currency: null, notes: '' });
+  } else if (scenario.outcome === 'failed') {
+    sendJson(res, 200, { id, status: 'failed', amount_str: null, currency: null, notes: FAILED_NOTE });
+  } else {
+    sendJson(res, 200, {
+      id,
+      status: 'completed',
+      amount_str: scenario.amount,
+      currency: scenario.currency,
+      notes: '',
+    });
+  }
 }
 
 /** Which documented path a request is for: the collection (create) or one checkout (status). */

@@ -69,58 +69,7 @@ export function createStanSandbox(options: StanSandboxOptions): SandboxHandler {
       res.setHeader('www-authenticate', 'Basic realm="Stan"');
       return sendJson(res, 401, { message: 'Invalid or missing client credentials' });
     }
-    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (contentType !== 'application/json') {
-      return sendJson(res, 415, { message: 'Content-Type must be application/json' });
-    }
-    let raw: unknown;
-    try {
-      raw = await readJsonBody(req);
-    } catch (error) {
-      if (error instanceof BadRequestBody) {
-        return sendJson(res, error.message.includes('too large') ? 413 : 400, { message: error.message });
-      }
-      throw error;
-    }
-    const parsed = stanCreateCheckoutRequestSchema.safeParse(raw);
-    if (!parsed.success) {
-      const message = parsed.error.issues
-        .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
-        .join('; ');
-      return sendJson(res, 400, { message });
-    }
-    const body = parsed.data;
-    const totals = computeStanTotals({
-      lineItems: body.line_items.map((item) => ({
-        quantity: item.quantity,
-        unitPrice: item.unit_price,
-        discountAmount: item.discount_amount,
-      })),
-      discountAmount: body.discount_amount,
-      taxRate: body.tax_rate,
-      taxCost: body.tax_cost,
-      subtotalAmount: body.subtotal_amount,
-      totalAmount: body.total_amount,
-    });
-    if (!totals.ok) {
-      const message = totals.fieldErrors.map((error) => `${toWirePath(error.path)}: ${error.message}`).join('; ');
-      return sendJson(res, 400, { message });
-    }
-    const checkout: StanCheckoutResponse = {
-      id: randomUUID(),
-      total_amount: totals.total,
-      total_amount_before_discount: totals.totalBeforeDiscount,
-      subtotal_amount: totals.subtotal,
-      discount_amount: totals.discount,
-      tax_rate: body.tax_rate ?? null,
-      discount_code: body.discount_code ?? null,
-      is_testmode: true,
-      line_items: body.line_items,
-      merchant: { ...STAN_SANDBOX_MERCHANT },
-      session_id: body.session_id ?? null,
-      order_id: body.order_id ?? null,
-    };
-    return sendJson(res, 200, checkout);
+    return createRoute(req, res);
   };
   if (!options.faults) return handler;
   return withSandboxFaults(handler, {
@@ -130,6 +79,62 @@ export function createStanSandbox(options: StanSandboxOptions): SandboxHandler {
       (req.url ?? '/').split('?')[0] === STAN_CHECKOUTS_PATH && req.method === 'POST' ? 'create' : null,
     authorized,
   });
+}
+
+/** `POST /v1/checkouts` once routed and authorised: the JSON body checked field by field and by its totals. */
+async function createRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType !== 'application/json') {
+    return sendJson(res, 415, { message: 'Content-Type must be application/json' });
+  }
+  let raw: unknown;
+  try {
+    raw = await readJsonBody(req);
+  } catch (error) {
+    if (error instanceof BadRequestBody) {
+      return sendJson(res, error.message.includes('too large') ? 413 : 400, { message: error.message });
+    }
+    throw error;
+  }
+  const parsed = stanCreateCheckoutRequestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const message = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+      .join('; ');
+    return sendJson(res, 400, { message });
+  }
+  const body = parsed.data;
+  const totals = computeStanTotals({
+    lineItems: body.line_items.map((item) => ({
+      quantity: item.quantity,
+      unitPrice: item.unit_price,
+      discountAmount: item.discount_amount,
+    })),
+    discountAmount: body.discount_amount,
+    taxRate: body.tax_rate,
+    taxCost: body.tax_cost,
+    subtotalAmount: body.subtotal_amount,
+    totalAmount: body.total_amount,
+  });
+  if (!totals.ok) {
+    const message = totals.fieldErrors.map((error) => `${toWirePath(error.path)}: ${error.message}`).join('; ');
+    return sendJson(res, 400, { message });
+  }
+  const checkout: StanCheckoutResponse = {
+    id: randomUUID(),
+    total_amount: totals.total,
+    total_amount_before_discount: totals.totalBeforeDiscount,
+    subtotal_amount: totals.subtotal,
+    discount_amount: totals.discount,
+    tax_rate: body.tax_rate ?? null,
+    discount_code: body.discount_code ?? null,
+    is_testmode: true,
+    line_items: body.line_items,
+    merchant: { ...STAN_SANDBOX_MERCHANT },
+    session_id: body.session_id ?? null,
+    order_id: body.order_id ?? null,
+  };
+  return sendJson(res, 200, checkout);
 }
 
 /** Starts the Stan sandbox on loopback (port 0 by default) and returns its origin. */

@@ -34,6 +34,32 @@ export interface StanTotalsFailure {
 
 const MAX = BigInt(MAX_MINOR_AMOUNT);
 
+/** An amount read from the input: a BigInt, absent (null), or refused ('invalid', already reported). */
+type Read = bigint | null | 'invalid';
+
+/** Collects every problem, at input paths, while the amounts are read and checked. */
+class Problems {
+  readonly fieldErrors: FieldError[] = [];
+
+  fail(path: string[], message: string): void {
+    this.fieldErrors.push({ path: ['input', ...path], message });
+  }
+
+  /** Shape check first: BigInt() throws on fractions, and a later rule fed a bad number would only confuse. */
+  amount(value: number | null | undefined, path: string[], min: number, what: string): Read {
+    if (value === null || value === undefined) return null;
+    if (!Number.isSafeInteger(value) || value < min) {
+      this.fail(path, `${what} must be an integer >= ${min} (minor units), got ${String(value)}`);
+      return 'invalid';
+    }
+    return BigInt(value);
+  }
+
+  tooLarge(path: string[], what: string, value: bigint): void {
+    this.fail(path, `${what} (${value}) is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`);
+  }
+}
+
 /**
  * Computes (and cross-checks) the amounts of a Stan checkout. BigInt throughout so that
  * quantity * unitPrice and the sums stay exact even where a double would round; results are
@@ -41,127 +67,127 @@ const MAX = BigInt(MAX_MINOR_AMOUNT);
  * collected so the caller can report every invalid field at once.
  */
 export function computeStanTotals(input: StanTotalsInput): StanTotals | StanTotalsFailure {
-  const errors: FieldError[] = [];
-  const fail = (path: string[], message: string) => errors.push({ path: ['input', ...path], message });
-
-  // Shape checks first: BigInt() throws on fractions, and a later rule fed a bad number would
-  // only produce a confusing follow-up error.
-  const amount = (
-    value: number | null | undefined,
-    path: string[],
-    min: number,
-    what: string,
-  ): bigint | null | 'invalid' => {
-    if (value === null || value === undefined) return null;
-    if (!Number.isSafeInteger(value) || value < min) {
-      fail(path, `${what} must be an integer >= ${min} (minor units), got ${String(value)}`);
-      return 'invalid';
-    }
-    return BigInt(value);
+  const problems = new Problems();
+  const subtotal = subtotalOfLines(input.lineItems, problems);
+  const given = {
+    subtotal: problems.amount(input.subtotalAmount, ['subtotalAmount'], 0, 'subtotalAmount'),
+    discount: problems.amount(input.discountAmount, ['discountAmount'], 0, 'discountAmount'),
+    taxRate: problems.amount(input.taxRate, ['taxRate'], 0, 'taxRate'),
+    taxCost: problems.amount(input.taxCost, ['taxCost'], 0, 'taxCost'),
+    total: problems.amount(input.totalAmount, ['totalAmount'], 0, 'totalAmount'),
   };
+  const amounts = subtotal === null ? null : checkAmounts(subtotal, given, problems);
+  if (amounts === null || problems.fieldErrors.length > 0) return { ok: false, fieldErrors: problems.fieldErrors };
+  return {
+    ok: true,
+    subtotal: Number(amounts.subtotal),
+    discount: Number(amounts.discount),
+    tax: Number(amounts.tax),
+    total: Number(amounts.total),
+    totalBeforeDiscount: Number(amounts.totalBeforeDiscount),
+  };
+}
 
-  let linesValid = true;
+/** Σ(quantity × unitPrice − line discount), or null when a line is unusable (reported). */
+function subtotalOfLines(lines: StanTotalsInput['lineItems'], problems: Problems): bigint | null {
+  let valid = true;
   let subtotal = 0n;
-  input.lineItems.forEach((line, i) => {
-    const at = ['lineItems', String(i)];
-    const quantity = amount(line.quantity, [...at, 'quantity'], 1, 'quantity');
-    const unitPrice = amount(line.unitPrice, [...at, 'unitPrice'], 0, 'unitPrice');
-    const discount = amount(line.discountAmount, [...at, 'discountAmount'], 0, 'discountAmount');
-    if (quantity === 'invalid' || unitPrice === 'invalid' || discount === 'invalid') {
-      linesValid = false;
-      return;
-    }
-    // quantity and unitPrice are required by the type; a missing one is a caller bug, report it.
-    if (quantity === null || unitPrice === null) {
-      fail([...at, quantity === null ? 'quantity' : 'unitPrice'], 'is required');
-      linesValid = false;
-      return;
-    }
-    const gross = quantity * unitPrice;
-    const lineTotal = gross - (discount ?? 0n);
-    if (lineTotal < 0n) {
-      fail([...at, 'discountAmount'], `line discount ${discount} is larger than quantity * unitPrice (${gross})`);
-      linesValid = false;
-      return;
-    }
-    if (lineTotal > MAX) {
-      fail(at, `line total ${lineTotal} is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`);
-      linesValid = false;
-      return;
-    }
-    subtotal += lineTotal;
-  });
+  for (const [i, line] of lines.entries()) {
+    const lineTotal = lineTotalOf(line, ['lineItems', String(i)], problems);
+    if (lineTotal === null) valid = false;
+    else subtotal += lineTotal;
+  }
+  return valid ? subtotal : null;
+}
 
-  const givenSubtotal = amount(input.subtotalAmount, ['subtotalAmount'], 0, 'subtotalAmount');
-  const givenDiscount = amount(input.discountAmount, ['discountAmount'], 0, 'discountAmount');
-  const taxRate = amount(input.taxRate, ['taxRate'], 0, 'taxRate');
-  const taxCost = amount(input.taxCost, ['taxCost'], 0, 'taxCost');
-  const givenTotal = amount(input.totalAmount, ['totalAmount'], 0, 'totalAmount');
+function lineTotalOf(line: StanTotalsInput['lineItems'][number], at: string[], problems: Problems): bigint | null {
+  const quantity = problems.amount(line.quantity, [...at, 'quantity'], 1, 'quantity');
+  const unitPrice = problems.amount(line.unitPrice, [...at, 'unitPrice'], 0, 'unitPrice');
+  const discount = problems.amount(line.discountAmount, [...at, 'discountAmount'], 0, 'discountAmount');
+  if (quantity === 'invalid' || unitPrice === 'invalid' || discount === 'invalid') return null;
+  // quantity and unitPrice are required by the type; a missing one is a caller bug, report it.
+  if (quantity === null || unitPrice === null) {
+    problems.fail([...at, quantity === null ? 'quantity' : 'unitPrice'], 'is required');
+    return null;
+  }
+  const gross = quantity * unitPrice;
+  const lineTotal = gross - (discount ?? 0n);
+  if (lineTotal < 0n) {
+    problems.fail(
+      [...at, 'discountAmount'],
+      `line discount ${discount} is larger than quantity * unitPrice (${gross})`,
+    );
+    return null;
+  }
+  if (lineTotal > MAX) {
+    problems.fail(at, `line total ${lineTotal} is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`);
+    return null;
+  }
+  return lineTotal;
+}
 
-  if (!linesValid) return { ok: false, fieldErrors: errors };
-
+/** The checkout's amounts from the lines' subtotal and the given ones, or null when one is unusable (reported). */
+function checkAmounts(
+  subtotal: bigint,
+  given: Record<'subtotal' | 'discount' | 'taxRate' | 'taxCost' | 'total', Read>,
+  problems: Problems,
+) {
   let subtotalValid = true;
   if (subtotal > MAX) {
-    fail(
+    problems.tooLarge(['subtotalAmount'], 'the subtotal', subtotal);
+    subtotalValid = false;
+  }
+  if (typeof given.subtotal === 'bigint' && given.subtotal !== subtotal) {
+    problems.fail(
       ['subtotalAmount'],
-      `the subtotal (${subtotal}) is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`,
+      `does not match the line items: their totals (quantity * unitPrice - discountAmount) add up to ${subtotal}, got ${given.subtotal}`,
     );
     subtotalValid = false;
   }
-  if (typeof givenSubtotal === 'bigint' && givenSubtotal !== subtotal) {
-    fail(
-      ['subtotalAmount'],
-      `does not match the line items: their totals (quantity * unitPrice - discountAmount) add up to ${subtotal}, got ${givenSubtotal}`,
-    );
-    subtotalValid = false;
-  }
-
-  let discountValid = givenDiscount !== 'invalid';
-  const discount = typeof givenDiscount === 'bigint' ? givenDiscount : 0n;
+  let discountValid = given.discount !== 'invalid';
+  const discount = typeof given.discount === 'bigint' ? given.discount : 0n;
   if (discountValid && discount > subtotal) {
-    fail(['discountAmount'], `discount ${discount} is larger than the subtotal ${subtotal}`);
+    problems.fail(['discountAmount'], `discount ${discount} is larger than the subtotal ${subtotal}`);
     discountValid = false;
   }
-
-  let taxValid = taxRate !== 'invalid' && taxCost !== 'invalid';
-  let tax = 0n;
-  if (typeof taxCost === 'bigint') {
-    tax = taxCost;
-  } else if (taxValid && typeof taxRate === 'bigint' && taxRate > 0n && discountValid) {
-    // Round half up on the exact product: floor((base * rate + 50) / 100), base and rate >= 0.
-    tax = ((subtotal - discount) * taxRate + 50n) / 100n;
-  }
-  if (taxValid && tax > MAX) {
-    fail(['taxCost'], `the tax (${tax}) is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`);
-    taxValid = false;
-  }
-
-  if (!subtotalValid || !discountValid || !taxValid || givenTotal === 'invalid')
-    return { ok: false, fieldErrors: errors };
-
+  const tax = taxOf(subtotal - discount, given, discountValid, problems);
+  if (!subtotalValid || !discountValid || tax === null || given.total === 'invalid') return null;
   const total = subtotal - discount + tax;
   const totalBeforeDiscount = subtotal + tax;
-  if (total > MAX) {
-    fail(['totalAmount'], `the total (${total}) is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`);
-  } else if (totalBeforeDiscount > MAX) {
-    fail(
+  if (total > MAX) problems.tooLarge(['totalAmount'], 'the total', total);
+  else if (totalBeforeDiscount > MAX) {
+    problems.fail(
       ['totalAmount'],
       `the total before discount (subtotal + tax = ${totalBeforeDiscount}) is larger than the largest supported amount (${MAX_MINOR_AMOUNT})`,
     );
   }
-  if (givenTotal !== null && givenTotal !== total) {
-    fail(
+  if (given.total !== null && given.total !== total) {
+    problems.fail(
       ['totalAmount'],
-      `does not match subtotal - discount + tax = ${subtotal} - ${discount} + ${tax} = ${total}, got ${givenTotal}`,
+      `does not match subtotal - discount + tax = ${subtotal} - ${discount} + ${tax} = ${total}, got ${given.total}`,
     );
   }
-  if (errors.length > 0) return { ok: false, fieldErrors: errors };
-  return {
-    ok: true,
-    subtotal: Number(subtotal),
-    discount: Number(discount),
-    tax: Number(tax),
-    total: Number(total),
-    totalBeforeDiscount: Number(totalBeforeDiscount),
-  };
+  return { subtotal, discount, tax, total, totalBeforeDiscount };
+}
+
+/** `taxCost`, or `taxRate` percent of the discounted subtotal rounded half up; null when unusable (reported). */
+function taxOf(
+  base: bigint,
+  given: { taxRate: Read; taxCost: Read },
+  discountValid: boolean,
+  problems: Problems,
+): bigint | null {
+  const taxValid = given.taxRate !== 'invalid' && given.taxCost !== 'invalid';
+  let tax = 0n;
+  if (typeof given.taxCost === 'bigint') {
+    tax = given.taxCost;
+  } else if (taxValid && typeof given.taxRate === 'bigint' && given.taxRate > 0n && discountValid) {
+    // Round half up on the exact product: floor((base * rate + 50) / 100), base and rate >= 0.
+    tax = (base * given.taxRate + 50n) / 100n;
+  }
+  if (taxValid && tax > MAX) {
+    problems.tooLarge(['taxCost'], 'the tax', tax);
+    return null;
+  }
+  return taxValid ? tax : null;
 }
