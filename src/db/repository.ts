@@ -17,9 +17,6 @@ import {
   type MerchantRow,
 } from './schema.js';
 
-export type { ApplyOptions, ScheduleChange, SnapshotResult } from '../domain/ports.js';
-export type { NewCheckout } from '../domain/records.js';
-
 /** A poll schedule claimed by this instance. */
 export interface ClaimedPoll {
   checkout: CheckoutRow;

@@ -241,7 +241,7 @@ function createFailureAnswer(row: CheckoutRecord, gateway: CheckoutProvider, err
 }
 
 /** sha256 of the provider and the input with object keys sorted, so key order never matters. */
-export function hashRequest(provider: ProviderName, request: unknown): string {
+function hashRequest(provider: ProviderName, request: unknown): string {
   return createHash('sha256').update(provider).update(stableStringify(request)).digest('hex');
 }
 

@@ -15,7 +15,7 @@ export const CHECKOUT_STATUSES = [
 export type CheckoutStatus = (typeof CHECKOUT_STATUSES)[number];
 
 /** Statuses after which a checkout never changes again (no more polling, subscriptions complete). */
-export const TERMINAL_STATUSES: ReadonlySet<CheckoutStatus> = new Set(['COMPLETED', 'FAILED', 'EXPIRED']);
+const TERMINAL_STATUSES: ReadonlySet<CheckoutStatus> = new Set(['COMPLETED', 'FAILED', 'EXPIRED']);
 
 export function isTerminal(status: CheckoutStatus): boolean {
   return TERMINAL_STATUSES.has(status);

@@ -3,7 +3,7 @@ import { createGraphQLError } from 'graphql-yoga';
 import { hashApiKey, type ApiKeyRepository, type ApiKeyScope } from '../db/api-keys.js';
 
 /** The tenant every keyless request belongs to when no API keys are configured (outside production). */
-export const SANDBOX_TENANT = 'sandbox';
+const SANDBOX_TENANT = 'sandbox';
 
 /** Who is calling: the tenant whose data it sees, and what its key may do. */
 export interface Principal {

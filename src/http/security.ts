@@ -71,7 +71,7 @@ function queryLengthLimit(maxChars: number): Plugin {
 }
 
 /** Deepest nesting of (), [] and {} outside string literals and comments. */
-export function nestingDepth(document: string): number {
+function nestingDepth(document: string): number {
   let depth = 0;
   let deepest = 0;
   for (let i = 0; i < document.length; i++) {

@@ -44,7 +44,7 @@ const MAX_PROVIDER_MESSAGE = 500;
  * become retryable `ProviderError`s; HTTP error statuses are returned for the adapter to map,
  * because each provider documents its own meaning for them.
  */
-export async function sendProviderRequest(
+async function sendProviderRequest(
   { provider, label }: ProviderIdentity,
   request: ProviderRequest,
 ): Promise<ProviderResponse> {
@@ -159,7 +159,7 @@ export function providerMessageOf(response: Pick<ProviderResponse, 'json' | 'sec
 }
 
 /** Maps a non-2xx status to a ProviderError: 408, 429 and 5xx are retryable, other 4xx are not. */
-export function providerErrorFromStatus(
+function providerErrorFromStatus(
   { provider, label }: ProviderIdentity,
   response: ProviderResponse,
 ): ProviderError {
@@ -178,7 +178,7 @@ export function providerErrorFromStatus(
 }
 
 /** `Retry-After` as milliseconds from now: delta-seconds or an HTTP date; null when absent or unreadable. */
-export function retryAfterMsOf(value: string | null, now = Date.now()): number | null {
+function retryAfterMsOf(value: string | null, now = Date.now()): number | null {
   if (!value) return null;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
@@ -190,7 +190,7 @@ export function retryAfterMsOf(value: string | null, now = Date.now()): number |
  * Checks a 2xx response against the documented schema. A malformed or unexpected body is a
  * provider fault, not retryable: asking again would get the same answer.
  */
-export function parseProviderBody<T extends z.ZodType>(
+function parseProviderBody<T extends z.ZodType>(
   { provider, label }: ProviderIdentity,
   response: ProviderResponse,
   schema: T,
@@ -214,7 +214,7 @@ export function parseProviderBody<T extends z.ZodType>(
 }
 
 /** Joins an origin and a documented path without doubling or dropping the slash. */
-export function providerUrl(baseUrl: string, path: string): string {
+function providerUrl(baseUrl: string, path: string): string {
   return `${baseUrl.replace(/\/+$/, '')}${path}`;
 }
 

@@ -5,10 +5,10 @@ import { z } from 'zod';
 import { BadRequestBody, readJsonBody, sendJson, type SandboxHandler } from './sandbox-http.js';
 
 /** The admin path of the fault layer. Without `faults: true` it is an unknown path (404) like any other. */
-export const SANDBOX_FAULTS_PATH = '/__faults';
+const SANDBOX_FAULTS_PATH = '/__faults';
 
 /**
- * The kinds of fault a sandbox can inject (issue 4 item 4). `status` and `rate_limit` answer
+ * The kinds of fault a sandbox can inject. `status` and `rate_limit` answer
  * without running the provider; every other kind lets the provider act and breaks only the answer,
  * which is what makes the outcome ambiguous for the caller.
  */
@@ -27,7 +27,7 @@ export const SANDBOX_FAULT_KINDS = [
 export type SandboxFaultKind = (typeof SANDBOX_FAULT_KINDS)[number];
 
 /** Matches every documented operation of the sandbox; an exact operation name is preferred to it. */
-export const ANY_OPERATION = '*';
+const ANY_OPERATION = '*';
 
 /** A queued fault as `GET /__faults` lists it. */
 export interface SandboxFaultSummary {
@@ -121,7 +121,7 @@ interface CapturedAnswer {
 }
 
 /**
- * Wraps a provider sandbox's handler with the fault-injection layer of issue 4 item 4:
+ * Wraps a provider sandbox's handler with the fault-injection layer:
  *
  * - `POST|GET|DELETE /__faults` (loopback peers only, others get 403) queue, list and clear faults;
  * - every request `routing.operationOf` names counts as received; if it is authorized and a queued

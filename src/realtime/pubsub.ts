@@ -60,7 +60,7 @@ export async function createRealtimeBus(
 }
 
 /** Publishes a status change to the checkout's topic. */
-export function publishChange(pubsub: CheckoutPubSub, checkout: CheckoutRow, event: CheckoutEventRow): void {
+function publishChange(pubsub: CheckoutPubSub, checkout: CheckoutRow, event: CheckoutEventRow): void {
   pubsub.publish('checkoutChanged', checkout.id, {
     eventId: event.id,
     checkout: { ...checkout, createdAt: checkout.createdAt.toISOString(), updatedAt: checkout.updatedAt.toISOString() },

@@ -12,7 +12,7 @@ import {
 } from '../domain/errors.js';
 import { PROVIDER_REGISTRY } from '../providers/index.js';
 
-export const ErrorCodeEnum = builder.enumType('ErrorCode', {
+const ErrorCodeEnum = builder.enumType('ErrorCode', {
   description: 'Machine-readable kind of an expected failure.',
   values: {
     VALIDATION_FAILED: { value: 'VALIDATION_FAILED', description: 'The input was invalid (ValidationError).' },

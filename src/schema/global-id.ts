@@ -1,4 +1,4 @@
-/** Relay global ids (base64 of `Type:id`), read without ever throwing on what a client sends. */
+// Relay global ids (base64 of `Type:id`), read without ever throwing on what a client sends.
 
 /** Decodes a global id of `typename` and loads it; anything malformed is simply not found. */
 export async function loadByGlobalId<T>(

@@ -7,7 +7,7 @@ import { createCheckoutResult, ErrorInterface, IDEMPOTENCY_KEY_DESCRIPTION } fro
 
 const details = detailsReader(payerVaultDetailsSchema);
 
-export const PayerVaultCheckoutNode = defineCheckoutNode('PAYERVAULT').implement({
+const PayerVaultCheckoutNode = defineCheckoutNode('PAYERVAULT').implement({
   description:
     "A hosted PayerVault checkout page for a customer's cart kept at PayerVault. OPEN with a `checkoutUrl` to send the shopper to.",
   interfaces: [CheckoutInterface],

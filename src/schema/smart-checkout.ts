@@ -6,7 +6,7 @@ import { createCheckoutResult, IDEMPOTENCY_KEY_DESCRIPTION } from './errors.js';
 
 const details = detailsReader(smartcheckoutDetailsSchema);
 
-export const SmartCheckoutNode = defineCheckoutNode('SMARTCHECKOUT').implement({
+const SmartCheckoutNode = defineCheckoutNode('SMARTCHECKOUT').implement({
   description:
     "An agentic purchase by Smartcheckout of any product URL with the shopper's data. Asynchronous: PROCESSING, then COMPLETED (with its total) or FAILED (with notes).",
   interfaces: [CheckoutInterface],

@@ -10,7 +10,7 @@ const details = detailsReader(stanDetailsSchema);
 const moneyOf = (row: CheckoutRow, key: 'subtotal' | 'discount' | 'tax' | 'totalBeforeDiscount') =>
   money(details(row)[key], row.currency);
 
-export const StanCheckoutNode = defineCheckoutNode('STAN').implement({
+const StanCheckoutNode = defineCheckoutNode('STAN').implement({
   description: 'A Stan checkout session built from line items, totals, tax and discount. OPEN once Stan accepted it.',
   interfaces: [CheckoutInterface],
   isTypeOf: isCheckoutOf('STAN'),

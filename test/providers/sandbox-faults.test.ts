@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ProviderName } from '../../src/domain/checkout.js';
 import { ProviderError } from '../../src/domain/errors.js';
 import { PayerVaultClient } from '../../src/providers/payervault/client.js';
@@ -492,18 +492,15 @@ describe('the fault queue', () => {
 
   it('lists counters for every documented operation from the start', async () => {
     const fresh = await startStanSandbox({ ...STAN, faults: true });
-    try {
-      expect(await stateOf(fresh)).toStrictEqual({ faults: [], requests: { create: { received: 0, processed: 0 } } });
-      const scFresh = await startSmartcheckoutSandbox({ apiKey: SC_KEY, faults: true });
-      const state = await stateOf(scFresh);
-      await scFresh.close();
-      expect(state.requests).toStrictEqual({
-        create: { received: 0, processed: 0 },
-        status: { received: 0, processed: 0 },
-      });
-    } finally {
-      await fresh.close();
-    }
+    onTestFinished(() => fresh.close());
+    expect(await stateOf(fresh)).toStrictEqual({ faults: [], requests: { create: { received: 0, processed: 0 } } });
+    const scFresh = await startSmartcheckoutSandbox({ apiKey: SC_KEY, faults: true });
+    onTestFinished(() => scFresh.close());
+    const state = await stateOf(scFresh);
+    expect(state.requests).toStrictEqual({
+      create: { received: 0, processed: 0 },
+      status: { received: 0, processed: 0 },
+    });
   });
 
   it('auth-rejected requests count as received, not processed, and consume no fault', async () => {
@@ -660,22 +657,21 @@ describe('the admin endpoint', () => {
       startStanSandbox(STAN),
       startStanSandbox({ ...STAN, faults: false }),
     ]);
-    try {
-      for (const sandbox of plain) {
-        for (const method of ['GET', 'POST', 'DELETE']) {
-          const response = await admin(
-            sandbox,
-            method,
-            method === 'POST' ? { operation: '*', fault: 'hang' } : undefined,
-          );
-          expect(response.status).toBe(404);
-        }
-      }
-      const client = new StanClient({ baseUrl: plain[2]!.url, ...STAN, timeoutMs: 2000, resilience: single('STAN') });
-      await expect(client.createCheckout(STAN_BODY)).resolves.toHaveProperty('is_testmode', true);
-    } finally {
+    onTestFinished(async () => {
       await Promise.all(plain.map((sandbox) => sandbox.close()));
+    });
+    for (const sandbox of plain) {
+      for (const method of ['GET', 'POST', 'DELETE']) {
+        const response = await admin(
+          sandbox,
+          method,
+          method === 'POST' ? { operation: '*', fault: 'hang' } : undefined,
+        );
+        expect(response.status).toBe(404);
+      }
     }
+    const client = new StanClient({ baseUrl: plain[2]!.url, ...STAN, timeoutMs: 2000, resilience: single('STAN') });
+    await expect(client.createCheckout(STAN_BODY)).resolves.toHaveProperty('is_testmode', true);
   });
 
   it('startSandboxes passes the option to every sandbox', async () => {
@@ -688,12 +684,11 @@ describe('the admin endpoint', () => {
     };
     const on = await startSandboxes(config, ['SMARTCHECKOUT', 'PAYERVAULT', 'STAN'], { faults: true });
     const off = await startSandboxes(config, ['SMARTCHECKOUT', 'PAYERVAULT', 'STAN']);
-    try {
-      for (const url of Object.values(on.urls)) expect((await fetch(`${url}/__faults`)).status).toBe(200);
-      for (const url of Object.values(off.urls)) expect((await fetch(`${url}/__faults`)).status).toBe(404);
-    } finally {
+    onTestFinished(async () => {
       await Promise.all([on.close(), off.close()]);
-    }
+    });
+    for (const url of Object.values(on.urls)) expect((await fetch(`${url}/__faults`)).status).toBe(200);
+    for (const url of Object.values(off.urls)) expect((await fetch(`${url}/__faults`)).status).toBe(404);
   });
 });
 

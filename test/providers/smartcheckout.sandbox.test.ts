@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ProviderError } from '../../src/domain/errors.js';
 import type { RunningSandbox } from '../../src/providers/sandbox-http.js';
 import { SmartcheckoutAdapter } from '../../src/providers/smartcheckout/adapter.js';
@@ -276,11 +276,8 @@ describe('Smartcheckout sandbox over real HTTP', () => {
   it('keeps state per sandbox instance', async () => {
     const created = await adapter.create({ productUrl: 'https://store.test/item', email: 'a@b.c' });
     const second = await startSmartcheckoutSandbox({ apiKey: API_KEY });
-    try {
-      const secondClient = new SmartcheckoutClient({ baseUrl: second.url, timeoutMs: 2000, apiKey: API_KEY });
-      expect((await rejection(secondClient.getCheckout(created.providerCheckoutId!))).httpStatus).toBe(404);
-    } finally {
-      await second.close();
-    }
+    onTestFinished(() => second.close());
+    const secondClient = new SmartcheckoutClient({ baseUrl: second.url, timeoutMs: 2000, apiKey: API_KEY });
+    expect((await rejection(secondClient.getCheckout(created.providerCheckoutId!))).httpStatus).toBe(404);
   });
 });

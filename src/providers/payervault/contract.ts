@@ -26,7 +26,7 @@ export const payerVaultCustomerIdSchema = z
  * The documentation's sample shows `"<https://...>"`: the angle brackets are a markdown autolink
  * that leaked into the example. One wrapping pair is removed so a service copying the sample works.
  */
-export function stripAngleBrackets(value: string): string {
+function stripAngleBrackets(value: string): string {
   const trimmed = value.trim();
   return trimmed.length >= 2 && trimmed.startsWith('<') && trimmed.endsWith('>')
     ? trimmed.slice(1, -1).trim()

@@ -22,7 +22,7 @@ export interface PayerVaultSandboxOptions {
 }
 
 /** The documented operations of PayerVault, as the fault layer names them. */
-export const PAYERVAULT_SANDBOX_OPERATIONS = ['link'] as const;
+const PAYERVAULT_SANDBOX_OPERATIONS = ['link'] as const;
 
 const CHECKOUT_PAGE_PATH = '/checkout/';
 
@@ -31,7 +31,7 @@ const CHECKOUT_PAGE_PATH = '/checkout/';
  * a customer id starting with `empty` has an empty cart (404), one starting with `error` gets a 500;
  * any other id gets a link to `GET /checkout/{id}` on this sandbox, a tiny HTML page.
  */
-export function createPayerVaultSandbox(options: PayerVaultSandboxOptions): SandboxHandler {
+function createPayerVaultSandbox(options: PayerVaultSandboxOptions): SandboxHandler {
   const expectedKey = digest(options.accessKey);
   const expectedSecret = digest(options.accessSecret);
   const authorised = (req: IncomingMessage) =>

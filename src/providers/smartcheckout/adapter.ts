@@ -43,7 +43,7 @@ const STATUS_MAP: Readonly<Record<string, CheckoutStatus>> = {
 };
 
 /** Wire form of a shipping address: snake_case, keys without a value left out. */
-export function toSmartcheckoutShippingAddress(address: ShippingAddress): SmartcheckoutShippingAddress {
+function toSmartcheckoutShippingAddress(address: ShippingAddress): SmartcheckoutShippingAddress {
   const wire: SmartcheckoutShippingAddress = {
     line1: address.line1,
     city: address.city,
@@ -62,7 +62,7 @@ export function toSmartcheckoutShippingAddress(address: ShippingAddress): Smartc
  * so that `email`, `prompt` and `shipping_address` cannot be overridden by `userData`.
  * Exported so the caller can store what was actually sent.
  */
-export function buildSmartcheckoutUserData(input: SmartcheckoutCreateInput): SmartcheckoutUserData {
+function buildSmartcheckoutUserData(input: SmartcheckoutCreateInput): SmartcheckoutUserData {
   const userData: SmartcheckoutUserData = { ...(input.userData ?? {}), email: input.email };
   if (input.prompt != null) userData.prompt = input.prompt;
   if (input.shippingAddress != null) userData.shipping_address = toSmartcheckoutShippingAddress(input.shippingAddress);
@@ -70,7 +70,7 @@ export function buildSmartcheckoutUserData(input: SmartcheckoutCreateInput): Sma
 }
 
 /** Maps a Smartcheckout status; an undocumented one becomes UNKNOWN with a note naming it. */
-export function mapSmartcheckoutStatus(status: string): { status: CheckoutStatus; unknownNote: string | null } {
+function mapSmartcheckoutStatus(status: string): { status: CheckoutStatus; unknownNote: string | null } {
   const mapped = Object.hasOwn(STATUS_MAP, status) ? STATUS_MAP[status] : undefined;
   if (mapped) return { status: mapped, unknownNote: null };
   return { status: 'UNKNOWN', unknownNote: `Smartcheckout reported an undocumented status ${JSON.stringify(status)}` };

@@ -1,5 +1,5 @@
 /**
- * Smartcheckout's documented wire contract (seed 000_03b0bce4b7dc109e, DESIGN §5).
+ * Smartcheckout's documented wire contract, as its API documentation gives it.
  *
  *   POST /v0/checkout        {"url", "user_data": {...}}  -> {"checkout_id", "status": "processing"}
  *   GET  /v0/checkout/{id}                                -> {"id", "status", "amount_str", "currency", "notes"}
@@ -53,7 +53,7 @@ export type SmartcheckoutShippingAddress = z.infer<typeof SmartcheckoutShippingA
  * `user_data` is a flexible object; the only key the document names in every example is `email`.
  * Unknown keys are kept, because callers pass extra purchase hints through it.
  */
-export const SmartcheckoutUserDataSchema = z.looseObject({
+const SmartcheckoutUserDataSchema = z.looseObject({
   email: z.string().trim().min(1, 'email must be a non-empty string'),
 });
 
@@ -103,7 +103,3 @@ export const SmartcheckoutCheckoutDetailsSchema = z.object({
   notes: z.string().nullish(),
 });
 export type SmartcheckoutCheckoutDetails = z.infer<typeof SmartcheckoutCheckoutDetailsSchema>;
-
-/** Error bodies: the sandbox sends `{"message"}`; the document does not describe the live service's. */
-export const SmartcheckoutErrorBodySchema = z.object({ message: z.string() });
-export type SmartcheckoutErrorBody = z.infer<typeof SmartcheckoutErrorBodySchema>;

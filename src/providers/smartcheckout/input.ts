@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { httpUrl, idempotencyKeySchema, isCleanText, optionalText, text } from '../../domain/inputs.js';
 
 /** The shipping address of a purchase. */
-export const addressSchema = z.object({
+const addressSchema = z.object({
   name: optionalText(200),
   line1: text(200),
   line2: optionalText(200),

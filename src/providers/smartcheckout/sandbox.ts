@@ -26,9 +26,9 @@ export interface SmartcheckoutSandboxOptions {
 }
 
 /** The documented operations of Smartcheckout, as the fault layer names them. */
-export const SMARTCHECKOUT_SANDBOX_OPERATIONS = ['create', 'status'] as const;
+const SMARTCHECKOUT_SANDBOX_OPERATIONS = ['create', 'status'] as const;
 
-/** The scenario a product URL asks for through its `sandbox_*` query parameters (DESIGN §5). */
+/** The scenario a product URL asks for through its `sandbox_*` query parameters. */
 export interface SmartcheckoutSandboxScenario {
   outcome: 'completed' | 'failed';
   /** The status flips on this GET of the checkout (1 = the first poll already sees it). */
@@ -59,7 +59,7 @@ const MAX_CHECKOUTS = 10_000;
 const FAILED_NOTE = 'Sandbox: the purchase could not be completed (sandbox_outcome=failed)';
 
 /** Reads the scenario controls of a product URL; a string explains an invalid control. */
-export function smartcheckoutSandboxScenario(productUrl: string): SmartcheckoutSandboxScenario | string {
+function smartcheckoutSandboxScenario(productUrl: string): SmartcheckoutSandboxScenario | string {
   const params = new URL(productUrl).searchParams;
   const scenario = { ...DEFAULT_SCENARIO };
   const outcome = params.get('sandbox_outcome');
@@ -103,7 +103,7 @@ interface SandboxState {
  * A request handler speaking Smartcheckout's documented contract from memory: bearer auth,
  * `POST /v0/checkout` and `GET /v0/checkout/{id}`, with the scenario chosen by the product URL.
  */
-export function createSmartcheckoutSandbox(options: SmartcheckoutSandboxOptions): SandboxHandler {
+function createSmartcheckoutSandbox(options: SmartcheckoutSandboxOptions): SandboxHandler {
   const keys = (typeof options.apiKey === 'string' ? [options.apiKey] : [...options.apiKey]).filter(
     (key) => key !== '',
   );

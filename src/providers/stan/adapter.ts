@@ -156,7 +156,7 @@ function stanAmountReader(): StanAmountReader {
 }
 
 /** Builds the documented snake_case body; absent optional fields are left out, never null. */
-export function toRequestBody(input: StanCreateInput): StanCreateCheckoutRequest {
+function toRequestBody(input: StanCreateInput): StanCreateCheckoutRequest {
   const body: StanCreateCheckoutRequest = {
     return_url: input.returnUrl,
     total_amount: input.totalAmount,

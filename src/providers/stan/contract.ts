@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /*
- * Stan `POST /v1/checkouts` (seed 004). The document marks no request field as required and
+ * Stan `POST /v1/checkouts`, as its API documentation gives it. The document marks no request field as required and
  * promises no response field; the request schema below is what we always send and what the
  * sandbox insists on (a return URL and at least one line item), and the response schema keeps
  * only `id` mandatory because nothing else is usable without it.

@@ -3,10 +3,10 @@ import { amount, httpUrl, idempotencyKeySchema, optionalText, text } from '../..
 import { computeStanTotals } from './totals.js';
 
 /** Stan accepts at most this many line items per checkout through this API. */
-export const MAX_STAN_LINE_ITEMS = 100;
+const MAX_STAN_LINE_ITEMS = 100;
 
 /** One line of a Stan checkout input. */
-export const stanLineItemSchema = z.object({
+const stanLineItemSchema = z.object({
   productId: text(255),
   quantity: z.number().int('must be an integer').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000'),
   unitPrice: amount,

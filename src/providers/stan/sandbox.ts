@@ -29,12 +29,12 @@ export interface StanSandboxOptions {
 }
 
 /** The documented operations of Stan, as the fault layer names them. */
-export const STAN_SANDBOX_OPERATIONS = ['create'] as const;
+const STAN_SANDBOX_OPERATIONS = ['create'] as const;
 
 const SANDBOX_SITE = 'https://sandbox.stan-app.fr';
 
 /** The one merchant every sandbox checkout belongs to. */
-export const STAN_SANDBOX_MERCHANT: Readonly<Required<{ [K in keyof StanMerchant]: string }>> = Object.freeze({
+const STAN_SANDBOX_MERCHANT: Readonly<Required<{ [K in keyof StanMerchant]: string }>> = Object.freeze({
   name: 'Stan Sandbox Shop',
   website: SANDBOX_SITE,
   privacy_policy_url: `${SANDBOX_SITE}/privacy`,
@@ -48,7 +48,7 @@ export const STAN_SANDBOX_MERCHANT: Readonly<Required<{ [K in keyof StanMerchant
  * `STAN_SANDBOX_MERCHANT`. It is stricter than Stan promises about totals: amounts that do not
  * add up are refused, the same rule our API applies before calling, so a bug on our side shows.
  */
-export function createStanSandbox(options: StanSandboxOptions): SandboxHandler {
+function createStanSandbox(options: StanSandboxOptions): SandboxHandler {
   const expected = digest(`${options.clientId}:${options.clientSecret}`);
   const authorized = (req: IncomingMessage): boolean => {
     // The scheme is case-insensitive (RFC 9110); the credentials are not.
