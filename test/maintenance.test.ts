@@ -9,7 +9,7 @@ import {
   CheckoutStatusChangedDocument,
   CreatePayerVaultCheckoutDocument,
 } from './generated/graphql.js';
-import { expectType, isolatedDatabase, startTestApp, type GraphQLResponse, } from './support/app.js';
+import { expectType, isolatedDatabase, startTestApp, type GraphQLResponse } from './support/app.js';
 import { recordSubscription, wsClient } from './support/subscriptions.js';
 
 /*

@@ -159,10 +159,7 @@ export function providerMessageOf(response: Pick<ProviderResponse, 'json' | 'sec
 }
 
 /** Maps a non-2xx status to a ProviderError: 408, 429 and 5xx are retryable, other 4xx are not. */
-function providerErrorFromStatus(
-  { provider, label }: ProviderIdentity,
-  response: ProviderResponse,
-): ProviderError {
+function providerErrorFromStatus({ provider, label }: ProviderIdentity, response: ProviderResponse): ProviderError {
   const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
   const providerMessage = providerMessageOf(response);
   return new ProviderError(
