@@ -165,12 +165,9 @@ export class Poller {
     return runWithRequestId(requestId, () => this.pollClaimed(claim, requestId));
   }
 
-  private async pollClaimed(
-    { checkout, attempts, dueAt, lastAnswerHash, answerErrors }: ClaimedPoll,
-    requestId: string,
-  ): Promise<void> {
+  private async pollClaimed(claim: ClaimedPoll, requestId: string): Promise<void> {
+    const { checkout, dueAt } = claim;
     const log = this.logger.child({ requestId, checkoutId: checkout.id, provider: checkout.provider });
-    const owner = this.options.instanceId;
     // Changed since it was scheduled (a refresh reached a final status): never GET again.
     if (!this.service.isPollable(checkout.provider, checkout.providerCheckoutId, checkout.status)) {
       await this.service.record(checkout, { status: checkout.status }, { kind: 'remove' });
@@ -180,72 +177,94 @@ export class Poller {
     this.options.metrics?.scheduleLag.observe(Math.max(0, Date.now() - dueAt.getTime()) / 1000);
     try {
       const snapshot = await this.service.fetchStatus(checkout, { signal: this.abort.signal });
-      const changed = snapshot.status !== checkout.status;
-      const nextAttempts = changed ? 0 : attempts + 1;
-      if (changed) this.stats.changes++;
-      this.options.metrics?.polls.inc({ provider: checkout.provider, outcome: changed ? 'changed' : 'unchanged' });
-      const answerHash = fingerprint(snapshot);
-      const next = {
-        kind: 'next',
-        owner,
-        attempts: nextAttempts,
-        delayMs: this.backoffMs(nextAttempts),
-        answerHash,
-        answerErrors: 0,
-      } as const;
-      // An answer the row already shows (word for word the last one applied, or nothing in it that
-      // differs from the row) only moves the schedule: one statement instead of a transaction that
-      // rewrites the checkout. The move is conditional on the row being as read; if a refresh wrote
-      // it meanwhile, the answer is applied in full.
-      const alreadyShown = !changed && (answerHash === lastAnswerHash || addsNothing(checkout, snapshot));
-      if (
-        !alreadyShown ||
-        !(await this.repository.reschedulePollIfRowUnchanged(checkout.id, checkout.updatedAt, next))
-      ) {
-        await this.service.record(checkout, snapshot, isTerminal(snapshot.status) ? { kind: 'remove' } : next);
-      }
-      if (changed) log.info({ from: checkout.status, to: snapshot.status }, 'status changed');
+      await this.applyAnswer(claim, snapshot, log);
     } catch (error) {
-      if (this.abort.signal.aborted) {
-        // Abandoned because this instance is stopping: due again at once, for whoever polls next.
-        await this.repository
-          .reschedulePoll(checkout.id, { kind: 'next', owner, attempts, delayMs: 0 })
-          .catch((rescheduleError: unknown) =>
-            log.error({ err: rescheduleError }, 'could not hand back an abandoned poll'),
-          );
-        return;
-      }
-      this.options.metrics?.polls.inc({ provider: checkout.provider, outcome: 'error' });
-      this.stats.errors++;
-      const message = error instanceof Error ? error.message : String(error);
-      // An answer about this checkout that asking again cannot change (a 404, a body we cannot read)
-      // counts towards giving up; so many in a row and the checkout is UNKNOWN, never polled forever.
-      const unusable = isUnusableAnswer(error);
-      const streak = unusable ? answerErrors + 1 : answerErrors;
-      if (unusable && streak >= this.options.maxAnswerErrors) {
-        if (await this.lifecycle.giveUpPolling(checkout, streak, message)) {
-          log.warn({ err: message, answerErrors: streak }, 'polling given up: the checkout is now UNKNOWN');
-          return;
-        }
-      }
-      // A provider fault backs off without touching the status; Retry-After wins when longer. An
-      // answer that asking again cannot change (a 4xx such as 404) waits the longest interval at once.
-      const retryAfterMs = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
-      const permanent = error instanceof ProviderError && !error.retryable;
-      const backoff = permanent ? this.options.maxIntervalMs : this.backoffMs(attempts + 1);
-      const delayMs = Math.max(backoff, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
-      log.warn({ err: message, delayMs, ...(unusable && { answerErrors: streak }) }, 'status poll failed');
-      await this.repository
-        .reschedulePoll(checkout.id, {
-          kind: 'next',
-          owner,
-          attempts: attempts + 1,
-          delayMs,
-          error: message,
-          answerErrors: streak,
-        })
-        .catch((rescheduleError: unknown) => log.error({ err: rescheduleError }, 'could not reschedule poll'));
+      await this.afterFailedPoll(claim, error, log);
     }
+  }
+
+  /** Records a status answer and moves the schedule (one statement when the row already shows it all). */
+  private async applyAnswer(
+    { checkout, attempts, lastAnswerHash }: ClaimedPoll,
+    snapshot: ProviderSnapshot,
+    log: Logger,
+  ): Promise<void> {
+    const changed = snapshot.status !== checkout.status;
+    const nextAttempts = changed ? 0 : attempts + 1;
+    if (changed) this.stats.changes++;
+    this.options.metrics?.polls.inc({ provider: checkout.provider, outcome: changed ? 'changed' : 'unchanged' });
+    const answerHash = fingerprint(snapshot);
+    const next = {
+      kind: 'next',
+      owner: this.options.instanceId,
+      attempts: nextAttempts,
+      delayMs: this.backoffMs(nextAttempts),
+      answerHash,
+      answerErrors: 0,
+    } as const;
+    // An answer the row already shows (word for word the last one applied, or nothing in it that
+    // differs from the row) only moves the schedule: one statement instead of a transaction that
+    // rewrites the checkout. The move is conditional on the row being as read; if a refresh wrote
+    // it meanwhile, the answer is applied in full.
+    const alreadyShown = !changed && (answerHash === lastAnswerHash || addsNothing(checkout, snapshot));
+    if (!alreadyShown || !(await this.repository.reschedulePollIfRowUnchanged(checkout.id, checkout.updatedAt, next))) {
+      await this.service.record(checkout, snapshot, isTerminal(snapshot.status) ? { kind: 'remove' } : next);
+    }
+    if (changed) log.info({ from: checkout.status, to: snapshot.status }, 'status changed');
+  }
+
+  /**
+   * A poll without a usable answer: handed back at once when this instance is stopping; otherwise
+   * it backs off (or gives up, after too many unusable answers in a row) without touching the status.
+   */
+  private async afterFailedPoll(
+    { checkout, attempts, answerErrors }: ClaimedPoll,
+    error: unknown,
+    log: Logger,
+  ): Promise<void> {
+    const owner = this.options.instanceId;
+    if (this.abort.signal.aborted) {
+      // Abandoned because this instance is stopping: due again at once, for whoever polls next.
+      await this.repository
+        .reschedulePoll(checkout.id, { kind: 'next', owner, attempts, delayMs: 0 })
+        .catch((rescheduleError: unknown) =>
+          log.error({ err: rescheduleError }, 'could not hand back an abandoned poll'),
+        );
+      return;
+    }
+    this.options.metrics?.polls.inc({ provider: checkout.provider, outcome: 'error' });
+    this.stats.errors++;
+    const message = error instanceof Error ? error.message : String(error);
+    // An answer about this checkout that asking again cannot change (a 404, a body we cannot read)
+    // counts towards giving up; so many in a row and the checkout is UNKNOWN, never polled forever.
+    const unusable = isUnusableAnswer(error);
+    const streak = unusable ? answerErrors + 1 : answerErrors;
+    if (
+      unusable &&
+      streak >= this.options.maxAnswerErrors &&
+      (await this.lifecycle.giveUpPolling(checkout, streak, message))
+    ) {
+      log.warn({ err: message, answerErrors: streak }, 'polling given up: the checkout is now UNKNOWN');
+      return;
+    }
+    // A provider fault backs off without touching the status; Retry-After wins when longer. An
+    // answer that asking again cannot change (a 4xx such as 404) waits the longest interval at once.
+    const retryAfterMs = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
+    const permanent = error instanceof ProviderError && !error.retryable;
+    const backoff = permanent ? this.options.maxIntervalMs : this.backoffMs(attempts + 1);
+    const delayMs = Math.max(backoff, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
+    log.warn({ err: message, delayMs, ...(unusable && { answerErrors: streak }) }, 'status poll failed');
+    const next = {
+      kind: 'next',
+      owner,
+      attempts: attempts + 1,
+      delayMs,
+      error: message,
+      answerErrors: streak,
+    } as const;
+    await this.repository
+      .reschedulePoll(checkout.id, next)
+      .catch((rescheduleError: unknown) => log.error({ err: rescheduleError }, 'could not reschedule poll'));
   }
 }
 
