@@ -1,21 +1,18 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { CheckoutsDocument } from './generated/graphql.js';
-import { DATABASE_KIND, startTestApp, type TestApp } from './support/app.js';
+import { DATABASE_KIND, startScopedTestApp, startTestApp, useTestApp } from './support/app.js';
+import { pause } from './support/async.js';
+import { freePort } from './support/net.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t?.stop());
+const t = useTestApp();
 
 async function postRaw(body: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${t.url}/graphql`, {
@@ -50,13 +47,9 @@ describe('HTTP endpoints', () => {
   });
 
   it('does not serve GraphiQL in production', async () => {
-    const production = await startTestApp({ NODE_ENV: 'production' });
-    try {
-      const response = await fetch(`${production.url}/graphql`, { headers: { accept: 'text/html' } });
-      expect((await response.text()).toLowerCase()).not.toContain('graphiql');
-    } finally {
-      await production.stop();
-    }
+    const production = await startScopedTestApp({ NODE_ENV: 'production' });
+    const response = await fetch(`${production.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect((await response.text()).toLowerCase()).not.toContain('graphiql');
   });
 
   it('answers unknown paths with 404', async () => {
@@ -150,30 +143,28 @@ describe('HTTP endpoints', () => {
 describe('unexpected failures', () => {
   it('masks a database failure, answers 503 on /health, and logs the error with the request id', async () => {
     const broken = await startTestApp();
-    try {
-      await broken.app.database.close();
-      const requestId = `req-db-down-${Date.now()}`;
-      const answer = await broken.request(CheckoutsDocument, { first: 1 }, { headers: { 'x-request-id': requestId } });
-      expect(answer.status).toBeLessThan(500);
-      expect(answer.errors).toHaveLength(1);
-      expect(answer.errors![0]!.message).toBe('Unexpected error.');
-      expect(answer.errors![0]!.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
-      expect(JSON.stringify(answer.errors)).not.toMatch(/select |Failed query|PGlite|pool|tenant-/i);
+    // Its database is closed on purpose: stopping it may then fail, which is no failure of the test.
+    onTestFinished(() => broken.stop().catch(() => undefined));
+    await broken.app.database.close();
+    const requestId = `req-db-down-${Date.now()}`;
+    const answer = await broken.request(CheckoutsDocument, { first: 1 }, { headers: { 'x-request-id': requestId } });
+    expect(answer.status).toBeLessThan(500);
+    expect(answer.errors).toHaveLength(1);
+    expect(answer.errors![0]!.message).toBe('Unexpected error.');
+    expect(answer.errors![0]!.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+    expect(JSON.stringify(answer.errors)).not.toMatch(/select |Failed query|PGlite|pool|tenant-/i);
 
-      const health = await fetch(`${broken.url}/health`);
-      expect(health.status).toBe(503);
-      expect(await health.json()).toEqual({ status: 'unavailable', database: DATABASE_KIND });
+    const health = await fetch(`${broken.url}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({ status: 'unavailable', database: DATABASE_KIND });
 
-      const logged = broken.logs
-        .map((line) => JSON.parse(line) as Record<string, unknown>)
-        .filter((line) => line.msg === 'unexpected error in a GraphQL operation');
-      expect(logged).toHaveLength(1);
-      expect(logged[0]!.level).toBe(50);
-      // DESIGN §7: unexpected errors are logged with the request id.
-      expect(JSON.stringify(logged[0])).toContain(requestId);
-    } finally {
-      await broken.stop().catch(() => undefined);
-    }
+    const logged = broken.logs
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.msg === 'unexpected error in a GraphQL operation');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.level).toBe(50);
+    // An unexpected error is logged with the request id, so an operator can find it from the client's report.
+    expect(JSON.stringify(logged[0])).toContain(requestId);
   });
 });
 
@@ -304,61 +295,49 @@ describe('the real entry point (node --import tsx src/main.ts)', () => {
     const { child, out, exited } = run(
       childEnv({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }),
     );
-    try {
-      const deadline = Date.now() + 25_000;
-      let health: Response | undefined;
-      while (Date.now() < deadline) {
-        health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-        if (health) break;
-        if (child.exitCode !== null) throw new Error(`main exited early: ${out.stderr}${out.stdout}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(health?.status).toBe(200);
-      expect(await health!.json()).toEqual({ status: 'ok', database: DATABASE_KIND });
-      // The child's stdout reaches this process through a pipe, possibly after /health answered;
-      // only complete lines are read.
-      const listening = () =>
-        out.stdout
-          .split('\n')
-          .slice(0, -1)
-          .filter(Boolean)
-          .map((line) => JSON.parse(line) as Record<string, unknown>);
-      await expect
-        .poll(() => listening().find((line) => line.msg === 'checkout graph listening'), {
-          timeout: 5_000,
-          interval: 50,
-        })
-        .toMatchObject({ url: `http://127.0.0.1:${port}/graphql` });
-
-      const sentAt = Date.now();
-      child.kill('SIGTERM');
-      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
-      const result = await Promise.race([exited, timeout]);
-      expect(result).toEqual({ code: 0, signal: null });
-      expect(Date.now() - sentAt).toBeLessThan(10_000);
-      const messages = out.stdout
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => (JSON.parse(line) as { msg?: string }).msg);
-      expect(messages).toContain('stopping');
-      expect(messages.at(-1)).toBe('checkout graph stopped');
-      expect(out.stderr).toBe('');
-      // The port is free again.
-      await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
-    } finally {
+    onTestFinished(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await rm(dataDir, { recursive: true, force: true });
+    });
+    const deadline = Date.now() + 25_000;
+    let health: Response | undefined;
+    while (Date.now() < deadline) {
+      health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+      if (health) break;
+      if (child.exitCode !== null) throw new Error(`main exited early: ${out.stderr}${out.stdout}`);
+      await pause(100);
     }
+    expect(health?.status).toBe(200);
+    expect(await health!.json()).toEqual({ status: 'ok', database: DATABASE_KIND });
+    // The child's stdout reaches this process through a pipe, possibly after /health answered;
+    // only complete lines are read.
+    const listening = () =>
+      out.stdout
+        .split('\n')
+        .slice(0, -1)
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    await expect
+      .poll(() => listening().find((line) => line.msg === 'checkout graph listening'), {
+        timeout: 5_000,
+        interval: 50,
+      })
+      .toMatchObject({ url: `http://127.0.0.1:${port}/graphql` });
+
+    const sentAt = Date.now();
+    child.kill('SIGTERM');
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
+    const result = await Promise.race([exited, timeout]);
+    expect(result).toEqual({ code: 0, signal: null });
+    expect(Date.now() - sentAt).toBeLessThan(10_000);
+    const messages = out.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { msg?: string }).msg);
+    expect(messages).toContain('stopping');
+    expect(messages.at(-1)).toBe('checkout graph stopped');
+    expect(out.stderr).toBe('');
+    // The port is free again.
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
   }, 45_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
