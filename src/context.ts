@@ -3,6 +3,7 @@ import type { CheckoutService } from './domain/checkout-service.js';
 import type { CheckoutLifecycle } from './domain/lifecycle.js';
 import type { CheckoutRepository } from './db/repository.js';
 import type { Logger } from './logger.js';
+import type { CheckoutReadModel } from './readmodel/checkout-read-model.js';
 import type { CheckoutPubSub } from './realtime/pubsub.js';
 
 /** What every resolver of one operation sees. Built per request by the server. */
@@ -14,7 +15,12 @@ export interface Context {
   /** Correlates logs of one request; echoed in the `x-request-id` response header. */
   requestId: string;
   logger: Logger;
+  /** Statements about checkouts that the read model does not answer (pages, fresh states). */
   repository: CheckoutRepository;
+  /** Checkouts, line items, events and merchants, from memory when held. */
+  reads: CheckoutReadModel;
+  /** Calls `listener` when open status streams should re-read their checkout (see ResyncTicker); returns the unsubscribe. */
+  onResync(listener: () => void): () => void;
   checkouts: CheckoutService;
   /** Outcomes recorded by the merchant, and every other change no provider call makes. */
   lifecycle: CheckoutLifecycle;

@@ -5,6 +5,7 @@ export interface MetricSources {
   dueBacklog: () => Promise<number>;
   breakerStates: () => Record<string, 'closed' | 'open' | 'half-open'>;
   webSocketClients: () => number;
+  readModelSize: () => number;
 }
 
 /**
@@ -63,6 +64,22 @@ export class AppMetrics {
     registers: [this.registry],
   });
 
+  /** Checkouts and merchants served from the read model (hit) or loaded from the database (miss). */
+  readonly readModelLookups = new Counter({
+    name: 'checkout_read_model_lookups_total',
+    help: 'Checkouts and merchants the read model served from memory (hit) or loaded from the database (miss).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Entries dropped from the read model, by reason (write, capacity, bus_outage). */
+  readonly readModelEvictions = new Counter({
+    name: 'checkout_read_model_evictions_total',
+    help: 'Entries dropped from the read model: written (here or on another instance), for capacity, or because the bus was down.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     const metrics = this;
@@ -83,6 +100,14 @@ export class AppMetrics {
         for (const [provider, state] of Object.entries(metrics.sources?.breakerStates() ?? {})) {
           this.set({ provider }, state === 'open' ? 2 : state === 'half-open' ? 1 : 0);
         }
+      },
+    });
+    new Gauge({
+      name: 'checkout_read_model_entries',
+      help: 'Checkouts held in the read model.',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.sources?.readModelSize() ?? 0);
       },
     });
     new Gauge({

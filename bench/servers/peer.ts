@@ -21,6 +21,7 @@ import { openResources } from '../../src/app/resources.js';
 import { createServices } from '../../src/app/services.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { Context } from '../../src/context.js';
+import { operationContext } from '../../src/app/graphql-handler.js';
 import { createLogger } from '../../src/logger.js';
 import { AppMetrics } from '../../src/metrics.js';
 import { schema } from '../../src/schema/index.js';
@@ -43,17 +44,7 @@ async function contextFor(authorization: string | undefined, address: string | u
   const principal = await services.authenticator.authenticate(authorization ?? null);
   await services.rateLimiter.check(principal.keyId ?? `address:${address ?? 'unknown'}`);
   const { tenant, scope } = principal;
-  return {
-    tenant,
-    scope,
-    requestId,
-    logger: logger.child({ requestId, tenant }),
-    repository: services.repository,
-    checkouts: services.checkouts,
-    lifecycle: services.lifecycle,
-    pubsub: resources.bus.pubsub,
-    openSubscriptions: metrics.openSubscriptions,
-  };
+  return operationContext({ logger, metrics, resources, services }, { tenant, scope, requestId });
 }
 
 let url: string;

@@ -83,19 +83,27 @@ export function createGraphQLHandler({
       const decision = await services.rateLimiter.check(caller);
       // graphql-ws operations have no HTTP answer to put the headers on.
       if (initial.request) rateLimitHeaders.remember(initial.request, decision);
-      return {
-        tenant,
-        scope,
-        requestId,
-        logger: logger.child({ requestId, tenant }),
-        repository: services.repository,
-        checkouts: services.checkouts,
-        lifecycle: services.lifecycle,
-        pubsub: resources.bus.pubsub,
-        openSubscriptions: metrics.openSubscriptions,
-      };
+      return operationContext({ logger, metrics, resources, services }, { tenant, scope, requestId });
     },
   });
+}
+
+/** The context of one operation of `tenant`: the same for Yoga and for the bench's peer servers. */
+export function operationContext(
+  { logger, metrics, resources, services }: Omit<GraphQLHandlerParts, 'config'>,
+  caller: Pick<Context, 'tenant' | 'scope' | 'requestId'>,
+): Context {
+  return {
+    ...caller,
+    logger: logger.child({ requestId: caller.requestId, tenant: caller.tenant }),
+    repository: services.repository,
+    reads: services.readModel,
+    onResync: (listener) => services.resync.listen(listener),
+    checkouts: services.checkouts,
+    lifecycle: services.lifecycle,
+    pubsub: resources.bus.pubsub,
+    openSubscriptions: metrics.openSubscriptions,
+  };
 }
 
 /** The plugins, in order: limits first, tracing, metrics, rate-limit headers, and shared subscription execution last. */

@@ -9,6 +9,7 @@ import { attachGraphQLWebSocket, type GraphQLWebSocket } from '../realtime/webso
 import type { ExpirySweep } from '../workers/expiry.js';
 import type { Maintenance } from '../workers/maintenance.js';
 import type { Poller } from '../workers/poller.js';
+import { listenForWrites } from '../readmodel/bus-listener.js';
 import { DisposalStack } from './disposal.js';
 import { createGraphQLHandler } from './graphql-handler.js';
 import { createRequestFront } from './request-listener.js';
@@ -54,11 +55,13 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     const metrics = new AppMetrics();
     const resources = await openResources(config, logger, stack);
     const services = createServices(config, resources, logger, metrics);
+    stack.defer('read model', listenForWrites(resources.bus, services.readModel, services.instanceId, logger));
+    stack.defer('resync', () => services.resync.stop());
     stack.defer('workers', () =>
       Promise.all([services.poller.stop(), services.maintenance.stop(), services.expiry.stop()]),
     );
     const yoga = createGraphQLHandler({ config, logger, metrics, resources, services });
-    const front = createRequestFront(config, yoga, resources.database);
+    const front = createRequestFront(config, yoga, resources.database, resources.bus);
     const server = createServer(front.listener);
     const webSocket = attachGraphQLWebSocket(server, yoga, services.authenticator, logger, {
       maxSubscriptions: config.limits.wsMaxSubscriptions,
@@ -69,6 +72,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
       breakerStates: () =>
         Object.fromEntries(Object.entries(services.resilience).map(([provider, policy]) => [provider, policy.state])),
       webSocketClients: () => webSocket.clientCount,
+      readModelSize: () => services.readModel.size,
     });
     let stopping: Promise<void> | undefined;
     return {

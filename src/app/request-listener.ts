@@ -4,6 +4,7 @@ import type { AppConfig } from '../config/index.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { announcedTooLarge, isUnannouncedBody, readBoundedBody } from '../http/body.js';
 import { malformedGetParameter, setSecurityHeaders } from '../http/security.js';
+import type { RealtimeBus } from '../realtime/pubsub.js';
 import { requestIdFrom, runWithRequestId } from '../request-context.js';
 import type { GraphQLHandler } from './graphql-handler.js';
 
@@ -18,7 +19,12 @@ export interface RequestFront {
 }
 
 /** Builds the request listener around the GraphQL handler. */
-export function createRequestFront(config: AppConfig, yoga: GraphQLHandler, database: DatabaseHandle): RequestFront {
+export function createRequestFront(
+  config: AppConfig,
+  yoga: GraphQLHandler,
+  database: DatabaseHandle,
+  bus: Pick<RealtimeBus, 'kind' | 'connected'>,
+): RequestFront {
   // While draining, no new work starts: requests that arrive on kept-alive connections get a 503
   // (a create would otherwise reach the provider after the stop began), and every answer closes its
   // connection so that idle sockets do not hold the shutdown.
@@ -43,7 +49,7 @@ export function createRequestFront(config: AppConfig, yoga: GraphQLHandler, data
       if (draining) server?.closeIdleConnections();
     });
     if (req.url === '/health' && (req.method === 'GET' || req.method === 'HEAD'))
-      return void answerHealth(req, res, database);
+      return void answerHealth(req, res, database, bus);
     // The request id is fixed before Yoga runs, so it is echoed on every answer (even one that
     // fails validation) and reaches every log line of the request through async context.
     const requestId = requestIdFrom(req.headers['x-request-id']);
@@ -93,14 +99,27 @@ function sendError(
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
-async function answerHealth(req: IncomingMessage, res: ServerResponse, database: DatabaseHandle): Promise<void> {
+/**
+ * 200 while the database answers, else 503. The bus is reported, not judged: while it is down the
+ * instance still serves (reads go to the database), but changes of other instances arrive late.
+ */
+async function answerHealth(
+  req: IncomingMessage,
+  res: ServerResponse,
+  database: DatabaseHandle,
+  bus: Pick<RealtimeBus, 'kind' | 'connected'>,
+): Promise<void> {
   let status = 200;
   try {
     await database.db.execute(sql`select 1`);
   } catch {
     status = 503;
   }
-  const body = { status: status === 200 ? 'ok' : 'unavailable', database: database.kind };
+  const body = {
+    status: status === 200 ? 'ok' : 'unavailable',
+    database: database.kind,
+    bus: { kind: bus.kind, connected: bus.connected },
+  };
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(req.method === 'HEAD' ? undefined : JSON.stringify(body));
 }

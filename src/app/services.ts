@@ -12,7 +12,10 @@ import type { Logger } from '../logger.js';
 import type { AppMetrics } from '../metrics.js';
 import { createProviderCatalog, createResilience, hasStatusEndpoint } from '../providers/index.js';
 import type { ProviderResilience } from '../providers/resilience.js';
+import { CheckoutReadModel } from '../readmodel/checkout-read-model.js';
+import { invalidatingStore } from '../readmodel/invalidating-store.js';
 import { changePublisher } from '../realtime/pubsub.js';
+import { ResyncTicker } from '../realtime/resync.js';
 import { currentRequestId } from '../request-context.js';
 import { ExpirySweep } from '../workers/expiry.js';
 import { Maintenance } from '../workers/maintenance.js';
@@ -22,6 +25,10 @@ import type { AppResources } from './resources.js';
 /** The app's parts between the resources and the transports: domain, providers, auth and workers. */
 export interface AppServices {
   repository: CheckoutRepository;
+  /** Checkout aggregates in memory, for reads. */
+  readModel: CheckoutReadModel;
+  /** When open status streams re-read their checkout. */
+  resync: ResyncTicker;
   providers: ProviderCatalog;
   resilience: Record<string, ProviderResilience>;
   lifecycle: CheckoutLifecycle;
@@ -43,6 +50,22 @@ export function createServices(
   metrics: AppMetrics,
 ): AppServices {
   const repository = new CheckoutRepository(resources.database.db);
+  const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const sharedBus = resources.bus.kind === 'redis';
+  // With PostgreSQL but no Redis, other instances may write the same rows without telling this one.
+  const readModelUsable = config.databaseUrl === undefined || sharedBus;
+  const readModel = new CheckoutReadModel(repository, {
+    maxEntries: readModelUsable ? config.readModelMaxEntries : 0,
+    counters: {
+      lookup: (outcome, count) => metrics.readModelLookups.inc({ outcome }, count),
+      evicted: (reason, count) => metrics.readModelEvictions.inc({ reason }, count),
+    },
+  });
+  const store = invalidatingStore(repository, {
+    readModel,
+    bus: sharedBus ? resources.bus.pubsub : undefined,
+    origin: instanceId,
+  });
   const providerLogger = logger.child({ component: 'provider' });
   const resilience = createResilience(config, (provider, method, outcome, seconds) => {
     metrics.providerLatency.observe({ provider, method, outcome }, seconds);
@@ -54,22 +77,23 @@ export function createServices(
   });
   const providers = createProviderCatalog(config, resources.sandboxes.urls, resilience);
   const lifecycle = new CheckoutLifecycle({
-    store: repository,
+    store,
     publisher: changePublisher(resources.bus.pubsub),
     isPolled: hasStatusEndpoint,
     logger: logger.child({ component: 'lifecycle' }),
     metrics,
   });
   const checkouts = new CheckoutService({
-    store: repository,
+    store,
     providers,
     lifecycle,
     pollIntervalMs: config.pollIntervalMs,
     logger,
   });
-  const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   return {
     repository,
+    readModel,
+    resync: new ResyncTicker(resources.bus, config.subscriptionResyncMs),
     providers,
     resilience,
     lifecycle,

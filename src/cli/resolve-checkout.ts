@@ -4,6 +4,7 @@ import { openDatabase } from '../db/client.js';
 import { CheckoutRepository, isRowId } from '../db/repository.js';
 import { CHECKOUT_STATUSES, isTerminal, type CheckoutStatus } from '../domain/checkout.js';
 import { CheckoutLifecycle } from '../domain/lifecycle.js';
+import { invalidatingStore } from '../readmodel/invalidating-store.js';
 import { createLogger } from '../logger.js';
 import { hasStatusEndpoint } from '../providers/index.js';
 import { changePublisher, createRealtimeBus } from '../realtime/pubsub.js';
@@ -51,8 +52,13 @@ async function main(): Promise<number> {
       return 1;
     }
     // The same domain code as the API's recordCheckoutOutcome, with the operator's wider rights.
+    // Running instances hold checkouts in their read models: with Redis they hear of this write.
+    const store = invalidatingStore(repository, {
+      bus: bus.kind === 'redis' ? bus.pubsub : undefined,
+      origin: 'checkout:resolve',
+    });
     const lifecycle = new CheckoutLifecycle({
-      store: repository,
+      store,
       publisher: changePublisher(bus.pubsub),
       isPolled: hasStatusEndpoint,
       logger: createLogger('warn', process.stderr),

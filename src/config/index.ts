@@ -75,6 +75,16 @@ const storage = section({
     'Redis for pub/sub and rate limits shared between instances.',
     { secret: true },
   ),
+  readModelMaxEntries: variable(
+    'READ_MODEL_MAX_ENTRIES',
+    integer(10_000, 0, 10_000_000),
+    'Checkouts each instance keeps in memory for reads (0: none). Off with DATABASE_URL but no REDIS_URL: writes of other instances could not reach it.',
+  ),
+  subscriptionResyncMs: variable(
+    'SUBSCRIPTION_RESYNC_MS',
+    integer(10_000, 1_000, 3_600_000),
+    'How often open status streams re-read their checkout (they also do when the bus is back after an outage), so that a change whose bus message was lost still arrives.',
+  ),
 });
 
 const auth = section({

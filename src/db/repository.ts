@@ -33,6 +33,13 @@ export interface ClaimedPoll {
 /** A line item with the currency of its checkout. */
 export type LineItemWithCurrency = LineItemRow & { currency: string | null };
 
+/** A checkout with everything a read shows of it but its merchant: line items in order, events oldest first. */
+export interface CheckoutAggregate {
+  row: CheckoutRow;
+  lineItems: LineItemWithCurrency[];
+  events: CheckoutEventRow[];
+}
+
 /** Filter of the `checkouts` connection. */
 export interface CheckoutListFilter {
   provider?: ProviderName | null;
@@ -321,6 +328,38 @@ export class CheckoutRepository implements CheckoutStore {
     return row;
   }
 
+  /**
+   * Checkouts among `ids` with their line items and events, in one statement (the line items and
+   * events are aggregated as JSON next to each row). Unscoped: the read model checks the tenant.
+   */
+  async aggregatesByIds(ids: readonly string[]): Promise<CheckoutAggregate[]> {
+    const rowIds = ids.filter(isRowId);
+    if (rowIds.length === 0) return [];
+    const found = await this.db.query.checkouts.findMany({
+      where: inArray(checkouts.id, rowIds),
+      with: {
+        lineItems: { orderBy: [asc(lineItems.position)] },
+        events: { orderBy: [asc(checkoutEvents.id)] },
+      },
+    });
+    return found.map(({ lineItems: items, events, ...row }) => ({
+      row,
+      lineItems: items.map((item) => ({ ...item, currency: row.currency })),
+      events,
+    }));
+  }
+
+  /** The ids of one page of the tenant's checkouts, in page order (see `page`). */
+  async pageIds(tenant: string, filter: CheckoutListFilter, request: CheckoutPageRequest): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: checkouts.id })
+      .from(checkouts)
+      .where(pageConditions(tenant, filter, request))
+      .orderBy(request.inverted ? asc(checkouts.seq) : desc(checkouts.seq))
+      .limit(request.limit);
+    return rows.map((row) => row.id);
+  }
+
   /** The tenant's checkouts among `ids`, in no particular order; foreign and unknown ids are absent. */
   async findByIds(tenant: string, ids: readonly string[]): Promise<CheckoutRow[]> {
     const rowIds = ids.filter(isRowId);
@@ -333,15 +372,10 @@ export class CheckoutRepository implements CheckoutStore {
 
   /** One page of the tenant's checkouts, newest first (oldest first when `inverted`). */
   async page(tenant: string, filter: CheckoutListFilter, request: CheckoutPageRequest): Promise<CheckoutRow[]> {
-    const conditions: SQL[] = [eq(checkouts.tenant, tenant)];
-    if (filter.provider) conditions.push(eq(checkouts.provider, filter.provider));
-    if (filter.statuses?.length) conditions.push(inArray(checkouts.status, filter.statuses));
-    if (request.afterSeq !== undefined) conditions.push(lt(checkouts.seq, request.afterSeq));
-    if (request.beforeSeq !== undefined) conditions.push(gt(checkouts.seq, request.beforeSeq));
     return this.db
       .select()
       .from(checkouts)
-      .where(and(...conditions))
+      .where(pageConditions(tenant, filter, request))
       .orderBy(request.inverted ? asc(checkouts.seq) : desc(checkouts.seq))
       .limit(request.limit);
   }
@@ -392,6 +426,16 @@ export class CheckoutRepository implements CheckoutStore {
 }
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** The WHERE clause of one page: the tenant, the filter, and the cursor bounds. */
+function pageConditions(tenant: string, filter: CheckoutListFilter, request: CheckoutPageRequest) {
+  const conditions: SQL[] = [eq(checkouts.tenant, tenant)];
+  if (filter.provider) conditions.push(eq(checkouts.provider, filter.provider));
+  if (filter.statuses?.length) conditions.push(inArray(checkouts.status, filter.statuses));
+  if (request.afterSeq !== undefined) conditions.push(lt(checkouts.seq, request.afterSeq));
+  if (request.beforeSeq !== undefined) conditions.push(gt(checkouts.seq, request.beforeSeq));
+  return and(...conditions);
+}
 
 /** The schedule after a poll: next poll in `delayMs`, lease released, the outcome recorded. */
 function nextPollValues(change: Extract<ScheduleChange, { kind: 'next' }>) {

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { relations, sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
@@ -119,6 +119,20 @@ export const checkoutEvents = pgTable(
   },
   (table) => [index('checkout_events_checkout_id').on(table.checkoutId, table.id)],
 );
+
+/** How a checkout's line items and events hang together, for the read model's one-statement aggregate load. */
+export const checkoutRelations = relations(checkouts, ({ many }) => ({
+  lineItems: many(lineItems),
+  events: many(checkoutEvents),
+}));
+
+export const lineItemRelations = relations(lineItems, ({ one }) => ({
+  checkout: one(checkouts, { fields: [lineItems.checkoutId], references: [checkouts.id] }),
+}));
+
+export const checkoutEventRelations = relations(checkoutEvents, ({ one }) => ({
+  checkout: one(checkouts, { fields: [checkoutEvents.checkoutId], references: [checkouts.id] }),
+}));
 
 export type MerchantRow = typeof merchants.$inferSelect;
 export type CheckoutRow = typeof checkouts.$inferSelect;

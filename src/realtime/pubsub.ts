@@ -12,8 +12,31 @@ export interface CheckoutChange {
   checkout: Omit<CheckoutRow, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 }
 
-/** One topic per checkout: `checkoutChanged:<checkout id>`. */
-export type CheckoutPubSub = PubSub<{ checkoutChanged: [checkoutId: string, change: CheckoutChange] }>;
+/** Published on every write of a checkout, status change or not: other instances drop what they cached of it. */
+export interface CheckoutWritten {
+  checkoutId: string;
+  /** The merchant the write may have changed. */
+  merchantId: string | null;
+  /** The instance that wrote it (which has evicted it already). */
+  origin: string;
+}
+
+/**
+ * One topic per checkout (`checkoutChanged:<checkout id>`) for status changes, and one topic for
+ * every write (`checkoutWritten`), which each instance's read model listens to.
+ */
+export type CheckoutPubSub = PubSub<{
+  checkoutChanged: [checkoutId: string, change: CheckoutChange];
+  checkoutWritten: [written: CheckoutWritten];
+}>;
+
+/** What the bus tells about its own connection. */
+export interface BusConnectionEvents {
+  /** The subscriber connection broke: messages published from now on may never arrive here. */
+  down?: () => void;
+  /** It is back (and resubscribed): whoever relies on messages re-reads what it may have missed. */
+  up?: () => void;
+}
 
 /** The pub/sub and how to close its connections. */
 export interface RealtimeBus {
@@ -21,6 +44,10 @@ export interface RealtimeBus {
   kind: 'memory' | 'redis';
   /** A Redis connection for commands (the rate limiter's counters), when the bus runs on Redis. */
   redis?: Redis;
+  /** False while the subscriber connection is down (always true in memory). */
+  readonly connected: boolean;
+  /** Listens to outages and recoveries of the subscriber connection; returns the unsubscribe. */
+  onConnection(events: BusConnectionEvents): () => void;
   close(): Promise<void>;
 }
 
@@ -32,12 +59,31 @@ export async function createRealtimeBus(
   redisUrl: string | undefined,
   onConnectionError: (error: Error) => void = () => undefined,
 ): Promise<RealtimeBus> {
-  if (!redisUrl) return { pubsub: createPubSub(), kind: 'memory', close: async () => undefined };
+  if (!redisUrl)
+    return {
+      pubsub: createPubSub(),
+      kind: 'memory',
+      connected: true,
+      onConnection: () => () => undefined,
+      close: async () => undefined,
+    };
   const options = { lazyConnect: true, maxRetriesPerRequest: 3 };
   const publishClient = new Redis(redisUrl, options);
   const subscribeClient = new Redis(redisUrl, options);
-  // ioredis reconnects by itself; each failed attempt is reported here instead of as an unhandled error event.
-  for (const client of [publishClient, subscribeClient]) client.on('error', onConnectionError);
+  // ioredis reconnects by itself. Its errors are handled here (an unhandled error event would be
+  // printed outside the JSON logs), and only the first of an outage is reported: one line, not one per retry.
+  let outageReported = false;
+  const reportOnce = (error: Error) => {
+    if (outageReported) return;
+    outageReported = true;
+    onConnectionError(error);
+  };
+  for (const client of [publishClient, subscribeClient]) {
+    client.on('error', reportOnce);
+    client.on('ready', () => {
+      outageReported = false;
+    });
+  }
   try {
     await Promise.all([publishClient.connect(), subscribeClient.connect()]);
   } catch (error) {
@@ -49,14 +95,65 @@ export async function createRealtimeBus(
       { cause: error },
     );
   }
+  const connection = watchConnection(subscribeClient);
   return {
-    pubsub: createPubSub({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) }),
+    pubsub: createPubSub({
+      eventTarget: createRedisEventTarget(failSoftly(publishClient, subscribeClient, reportOnce)),
+    }),
     kind: 'redis',
     redis: publishClient,
+    get connected() {
+      return connection.connected;
+    },
+    onConnection: connection.listen,
     async close() {
+      connection.closing = true;
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
     },
   };
+}
+
+/**
+ * The clients as the event target uses them, with the promises it drops handled: a publish or
+ * (un)subscribe that fails during an outage is reported instead of rejecting unhandled, which
+ * would end the process. What it would have carried is recovered by the streams' resync.
+ */
+function failSoftly(publishClient: Redis, subscribeClient: Redis, report: (error: Error) => void) {
+  const handled = (pending: Promise<unknown>) => void pending.catch(report);
+  const publisher = { publish: (channel: string, message: string) => handled(publishClient.publish(channel, message)) };
+  const subscriber = {
+    on: (event: 'message', listener: (channel: string, message: string) => void) => subscribeClient.on(event, listener),
+    subscribe: (channel: string) => handled(subscribeClient.subscribe(channel)),
+    unsubscribe: (channel: string) => handled(subscribeClient.unsubscribe(channel)),
+  };
+  return { publishClient: publisher as unknown as Redis, subscribeClient: subscriber as unknown as Redis };
+}
+
+/**
+ * Follows the subscriber connection: `close` starts an outage, the next `ready` (ioredis has
+ * resubscribed by then) ends it. A deliberate close is no outage.
+ */
+function watchConnection(client: Redis) {
+  const listeners = new Set<BusConnectionEvents>();
+  const state = {
+    connected: true,
+    closing: false,
+    listen(events: BusConnectionEvents) {
+      listeners.add(events);
+      return () => void listeners.delete(events);
+    },
+  };
+  client.on('close', () => {
+    if (state.closing || !state.connected) return;
+    state.connected = false;
+    for (const events of listeners) events.down?.();
+  });
+  client.on('ready', () => {
+    if (state.connected) return;
+    state.connected = true;
+    for (const events of listeners) events.up?.();
+  });
+  return state;
 }
 
 /** Publishes a status change to the checkout's topic. */
@@ -70,6 +167,11 @@ function publishChange(pubsub: CheckoutPubSub, checkout: CheckoutRow, event: Che
 /** The domain's publisher on this pub/sub. */
 export function changePublisher(pubsub: CheckoutPubSub): ChangePublisher {
   return { publish: (checkout, event) => publishChange(pubsub, checkout, event) };
+}
+
+/** Tells the other instances' read models that a checkout was written. */
+export function publishWritten(pubsub: CheckoutPubSub, written: CheckoutWritten): void {
+  pubsub.publish('checkoutWritten', written);
 }
 
 /** The checkout row of a published change, with its dates restored. */

@@ -3,42 +3,63 @@ import { createGraphQLError, Repeater } from 'graphql-yoga';
 import { builder } from '../builder.js';
 import type { Context } from '../context.js';
 import type { CheckoutRow } from '../db/schema.js';
-import { isTerminal, type CheckoutStatus } from '../domain/checkout.js';
-import { checkoutOf } from '../realtime/pubsub.js';
+import { isTerminal } from '../domain/checkout.js';
+import { checkoutOf, type CheckoutChange } from '../realtime/pubsub.js';
 import { CheckoutInterface, loadCheckout } from './checkout.js';
+
+/** What wakes a status stream: a published change, or a tick to re-read the checkout. */
+type Wakeup = CheckoutChange | 'resync';
 
 /**
  * The checkout now, then once per status change, ending after a terminal status. It subscribes
- * to the topic before reading the current state, and skips published changes that state already
- * includes, so nothing falls between the read and the first notification and nothing repeats.
+ * to the topic before reading the current state, and skips changes that state already includes,
+ * so nothing falls between the read and the first notification and nothing repeats. On every
+ * resync tick (the bus back after an outage, and a bounded interval) it re-reads the checkout and
+ * emits it if it moved on without a message arriving here.
  * A Repeater rather than an async generator: a generator waiting for the next change could only
  * be returned once that change came, so an unsubscribed client would hold its place until then.
  */
 function followCheckout(first: CheckoutRow, ctx: Context): AsyncIterable<CheckoutRow> {
   return new Repeater<CheckoutRow>(async (push, stop) => {
     const changes = ctx.pubsub.subscribe('checkoutChanged', first.id);
+    const resyncs = new Repeater<'resync'>(async (tick, stopTicks) => {
+      const unlisten = ctx.onResync(() => void tick('resync'));
+      await stopTicks;
+      unlisten();
+    });
+    const wakeups: AsyncIterableIterator<Wakeup> = Repeater.merge([changes, resyncs]);
     // The client went away (or we stopped): end the topic subscription, which ends the loop below.
-    void stop.then(() => changes.return());
+    void stop.then(() => wakeups.return?.());
     ctx.openSubscriptions.inc();
     try {
-      const current = await ctx.repository.currentState(ctx.tenant, first.id);
+      const current = await currentState(ctx, first.id);
       if (!current) return;
       let seen = current.lastEventId;
       await push(current.row);
-      if (isTerminal(current.row.status as CheckoutStatus)) return;
-      for await (const change of changes) {
-        if (change.eventId <= seen) continue;
-        seen = change.eventId;
-        const row = checkoutOf(change);
-        await push(row);
-        if (isTerminal(row.status as CheckoutStatus)) return;
+      if (isTerminal(current.row.status)) return;
+      for await (const wakeup of wakeups) {
+        const next = wakeup === 'resync' ? await currentState(ctx, first.id) : changeState(wakeup);
+        if (!next || next.lastEventId <= seen) continue;
+        seen = next.lastEventId;
+        await push(next.row);
+        if (isTerminal(next.row.status)) return;
       }
     } finally {
       ctx.openSubscriptions.dec();
       stop();
-      await changes.return();
+      await wakeups.return?.();
     }
   });
+}
+
+/** The checkout as the read model has it, with the id of its latest event. */
+async function currentState(ctx: Context, id: string): Promise<{ row: CheckoutRow; lastEventId: number } | undefined> {
+  const [aggregate] = await ctx.reads.aggregates(ctx.tenant, [id]);
+  return aggregate && { row: aggregate.row, lastEventId: aggregate.events.at(-1)?.id ?? 0 };
+}
+
+function changeState(change: CheckoutChange) {
+  return { row: checkoutOf(change), lastEventId: change.eventId };
 }
 
 builder.subscriptionFields((t) => ({

@@ -119,7 +119,7 @@ export const CheckoutInterface = builder.interfaceRef<CheckoutRow>('Checkout').i
     lineItems: t.loadableGroup({
       type: LineItemRef,
       description: 'What is bought, in order.',
-      load: (ids: string[], ctx) => ctx.repository.lineItemsOf(ids),
+      load: (ids: string[], ctx) => ctx.reads.lineItemsOf(ctx.tenant, ids),
       group: (item) => item.checkoutId,
       resolve: (row) => row.id,
     }),
@@ -149,7 +149,7 @@ export const CheckoutInterface = builder.interfaceRef<CheckoutRow>('Checkout').i
     events: t.loadableGroup({
       type: CheckoutEventRef,
       description: 'Status history, oldest first.',
-      load: (ids: string[], ctx) => ctx.repository.eventsOf(ids),
+      load: (ids: string[], ctx) => ctx.reads.eventsOf(ctx.tenant, ids),
       group: (event) => event.checkoutId,
       resolve: (row) => row.id,
     }),
@@ -168,7 +168,7 @@ export function defineCheckoutNode(provider: ProviderName) {
   const ref = builder.loadableNodeRef(typename, {
     id: { resolve: (row: CheckoutRow) => row.id },
     load: async (ids: string[], ctx) =>
-      (await ctx.repository.findByIds(ctx.tenant, ids)).filter((row) => row.provider === provider),
+      (await ctx.reads.rows(ctx.tenant, ids)).filter((row) => row.provider === provider),
     sort: (row) => row.id,
   });
   builder.asEntity(ref, {
@@ -244,12 +244,16 @@ builder.queryFields((t) => ({
             defaultSize: DEFAULT_PAGE_SIZE,
             maxSize: MAX_PAGE_SIZE,
           },
-          ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
-            ctx.repository.page(
+          async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
+            // The page's ids in one statement; the checkouts from the read model, in page order.
+            const ids = await ctx.repository.pageIds(
               ctx.tenant,
               { provider: args.filter?.provider, statuses: args.filter?.status },
               { afterSeq: parseCursor(after), beforeSeq: parseCursor(before), limit, inverted },
-            ),
+            );
+            const rows = new Map((await ctx.reads.rows(ctx.tenant, ids)).map((row) => [row.id, row]));
+            return ids.flatMap((id) => rows.get(id) ?? []);
+          },
         ),
     },
     { name: 'CheckoutConnection', description: 'A page of checkouts.' },

@@ -6,7 +6,7 @@ import { loadByGlobalId } from './global-id.js';
 export const MerchantNode = builder.loadableNode('Merchant', {
   description: 'The store a checkout buys from, shared by all of your checkouts at that store.',
   id: { resolve: (merchant: MerchantRow) => merchant.id },
-  load: (ids: string[], ctx) => ctx.repository.merchantsByIds(ctx.tenant, ids),
+  load: (ids: string[], ctx) => ctx.reads.merchantsOf(ctx.tenant, ids),
   sort: (merchant) => merchant.id,
   // `node(id:)` resolves the Node interface by isTypeOf; only merchant rows have a `key`.
   isTypeOf: (value) => typeof value === 'object' && value !== null && 'key' in value && !('status' in value),

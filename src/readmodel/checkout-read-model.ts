@@ -1,0 +1,175 @@
+import { LRUCache } from 'lru-cache';
+import type { CheckoutAggregate, LineItemWithCurrency } from '../db/repository.js';
+import type { CheckoutEventRow, CheckoutRow, MerchantRow } from '../db/schema.js';
+
+/** Where the read model loads what it does not hold (the repository). */
+export interface AggregateSource {
+  /** Checkouts among `ids` with line items and events, any tenant, in one statement. */
+  aggregatesByIds(ids: readonly string[]): Promise<CheckoutAggregate[]>;
+  /** The tenant's merchants among `ids`. */
+  merchantsByIds(tenant: string, ids: readonly string[]): Promise<MerchantRow[]>;
+}
+
+/** What the read model counts (the metrics on /metrics). */
+export interface ReadModelCounters {
+  lookup(outcome: 'hit' | 'miss', count: number): void;
+  evicted(reason: 'write' | 'capacity' | 'bus_outage', count: number): void;
+}
+
+/** How big the read model may grow. */
+export interface ReadModelOptions {
+  /** Checkouts held at most (merchants: a tenth of it, at least 100). 0 turns the model off: every read loads. */
+  maxEntries: number;
+  counters?: ReadModelCounters;
+}
+
+/** What an id maps to: what was loaded, or the mark that it was written since. */
+type Slot<T> = { value: T } | { writtenAt: number };
+
+/**
+ * Checkout aggregates and merchants in memory, per process, bounded by an LRU. Every read checks
+ * the tenant. A write (here or, through the bus, on another instance) evicts the checkout and its
+ * merchant at once; the next read loads them again in one statement.
+ *
+ * A load that overlaps a write must not put back what it read before the write: each id written
+ * keeps a mark with the write's sequence number (the `writtenAt` slot), and a load stores its
+ * result only if no write of that id, and no forgotten mark, is newer than the load's start.
+ */
+export class CheckoutReadModel {
+  private sequence = 0;
+  /** The newest write whose mark is gone (dropped for capacity, or everything after an outage). */
+  private forgottenWritesUpTo = 0;
+  private readonly checkouts: LRUCache<string, Slot<CheckoutAggregate>> | undefined;
+  private readonly merchants: LRUCache<string, Slot<MerchantRow>> | undefined;
+  /** While the bus is down, writes of other instances go unheard: nothing is served or kept. */
+  private bypass = false;
+
+  constructor(
+    private readonly source: AggregateSource,
+    private readonly options: ReadModelOptions,
+  ) {
+    if (options.maxEntries <= 0) return;
+    this.checkouts = this.cache(options.maxEntries);
+    this.merchants = this.cache(Math.max(100, Math.ceil(options.maxEntries / 10)));
+  }
+
+  /** The tenant's checkouts among `ids` (unknown and foreign ids are absent), loading what is not held. */
+  async aggregates(tenant: string, ids: readonly string[]): Promise<CheckoutAggregate[]> {
+    const found = await this.read(
+      this.checkouts,
+      ids,
+      (missing) => this.source.aggregatesByIds(missing),
+      (a) => a.row.id,
+    );
+    return found.filter((aggregate) => aggregate.row.tenant === tenant);
+  }
+
+  /** The tenant's checkouts among `ids`, rows only. */
+  async rows(tenant: string, ids: readonly string[]): Promise<CheckoutRow[]> {
+    return (await this.aggregates(tenant, ids)).map((aggregate) => aggregate.row);
+  }
+
+  /** Line items of the tenant's checkouts among `ids`, each checkout's in position order. */
+  async lineItemsOf(tenant: string, ids: readonly string[]): Promise<LineItemWithCurrency[]> {
+    return (await this.aggregates(tenant, ids)).flatMap((aggregate) => aggregate.lineItems);
+  }
+
+  /** Events of the tenant's checkouts among `ids`, each checkout's oldest first. */
+  async eventsOf(tenant: string, ids: readonly string[]): Promise<CheckoutEventRow[]> {
+    return (await this.aggregates(tenant, ids)).flatMap((aggregate) => aggregate.events);
+  }
+
+  /** The tenant's merchants among `ids`. */
+  async merchantsOf(tenant: string, ids: readonly string[]): Promise<MerchantRow[]> {
+    const found = await this.read(
+      this.merchants,
+      ids,
+      (missing) => this.source.merchantsByIds(tenant, missing),
+      (merchant) => merchant.id,
+    );
+    return found.filter((merchant) => merchant.tenant === tenant);
+  }
+
+  /** A checkout (and the merchant it names) was written: drop both, and keep racing loads from restoring them. */
+  written(checkoutId: string, merchantId: string | null): void {
+    const writtenAt = ++this.sequence;
+    this.mark(this.checkouts, checkoutId, writtenAt);
+    if (merchantId) this.mark(this.merchants, merchantId, writtenAt);
+  }
+
+  /** The bus broke: another instance's writes may go unheard, so drop everything and hold nothing until it is back. */
+  busDown(): void {
+    this.bypass = true;
+    this.forget();
+  }
+
+  /** The bus is back: start afresh (a write may have been missed while it was down). */
+  busUp(): void {
+    this.forget();
+    this.bypass = false;
+  }
+
+  /** Checkouts held now (for tests and the size gauge). */
+  get size(): number {
+    let held = 0;
+    for (const slot of this.checkouts?.values() ?? []) if ('value' in slot) held += 1;
+    return held;
+  }
+
+  private cache<T>(max: number): LRUCache<string, Slot<T>> {
+    return new LRUCache<string, Slot<T>>({
+      max,
+      dispose: (slot, _key, reason) => {
+        if (reason !== 'evict') return;
+        if ('writtenAt' in slot) this.forgottenWritesUpTo = Math.max(this.forgottenWritesUpTo, slot.writtenAt);
+        else this.options.counters?.evicted('capacity', 1);
+      },
+    });
+  }
+
+  private forget(): void {
+    const held = this.size;
+    this.forgottenWritesUpTo = ++this.sequence;
+    this.checkouts?.clear();
+    this.merchants?.clear();
+    if (held > 0) this.options.counters?.evicted('bus_outage', held);
+  }
+
+  private mark<T>(cache: LRUCache<string, Slot<T>> | undefined, id: string, writtenAt: number): void {
+    if (!cache) return;
+    const had = cache.peek(id);
+    cache.set(id, { writtenAt });
+    if (had && 'value' in had) this.options.counters?.evicted('write', 1);
+  }
+
+  /** What `cache` holds of `ids`, plus one load of the rest, stored unless a write overtook it. */
+  private async read<T>(
+    cache: LRUCache<string, Slot<T>> | undefined,
+    ids: readonly string[],
+    load: (missing: string[]) => Promise<T[]>,
+    idOf: (value: T) => string,
+  ): Promise<T[]> {
+    if (!cache || this.bypass) return ids.length === 0 ? [] : load([...ids]);
+    const held: T[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      const slot = cache.get(id);
+      if (slot && 'value' in slot) held.push(slot.value);
+      else missing.push(id);
+    }
+    if (held.length) this.options.counters?.lookup('hit', held.length);
+    if (missing.length === 0) return held;
+    this.options.counters?.lookup('miss', missing.length);
+    const startedAt = this.sequence;
+    const loaded = await load(missing);
+    if (!this.bypass && this.forgottenWritesUpTo <= startedAt) {
+      for (const value of loaded) {
+        const id = idOf(value);
+        const slot = cache.peek(id);
+        if (slot && 'writtenAt' in slot && slot.writtenAt > startedAt) continue;
+        cache.set(id, { value });
+      }
+    }
+    return held.concat(loaded);
+  }
+}
