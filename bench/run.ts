@@ -141,7 +141,7 @@ function renderReadme(): string {
     const { settings } = w1;
     p('## W1 queries', '');
     p(
-      `autocannon, ${settings.connections} connections, ${settings.durationS} s per run after a ${settings.warmupS} s warm-up per cell, ${settings.runs} runs per cell, round-robin over all servers (all started, seeded and verified first; each alone on core 0). Cells show the **median** requests/s with the individual runs; p99 is the median of the runs' p99. "Half rate" is one more run with autocannon's \`overallRate\` at half the cell's median maximum, reporting p99 latency there.`,
+      `autocannon, ${settings.connections} connections, ${settings.durationS} s per run after a ${settings.warmupS} s warm-up per cell, ${settings.runs} runs per cell, round-robin over all servers (all started, seeded and verified first; each alone on core 0). Cells show the **median** requests/s with the individual runs; p99 is the median of the runs' p99. "Half rate" is one more run at half the cell's median maximum (at most 10,000 req/s) from bench/paced.ts, an evenly paced open-loop generator: request i is due at i/rate, goes out on any free keep-alive connection, and its latency counts from its due time.`,
       '',
       'Servers (every GraphQL server: NODE_ENV=production, the same API key check per request, the same rate limiter (1,000,000/min), 50 checkouts seeded through the create mutations against the built-in sandboxes (Stan with two line items and the Stan merchant, alternating with Smartcheckout with one line item and one of five store merchants), PGlite in a temp directory or a fresh PostgreSQL database):',
       '',

@@ -65,3 +65,29 @@ export async function autocannon(
     requests: result.requests.total,
   };
 }
+
+/** Latency of one evenly paced open-loop run (bench/paced.ts), in milliseconds from each request's due time. */
+export interface PacedRun {
+  sent: number;
+  completed: number;
+  non2xx: number;
+  errors: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** How late the generator itself sent (p99): large values void the run. */
+  lateSendsP99: number;
+}
+
+/** Sends `rate` requests per second for `durationS`, evenly spaced, from the load core. */
+export async function paced(
+  target: LoadTarget,
+  options: { rate: number; durationS: number; connections: number },
+): Promise<PacedRun> {
+  const args = ['-c', String(LOAD_CORE), process.execPath, '--import', 'tsx', 'bench/paced.ts'];
+  args.push(JSON.stringify({ ...target, ...options }));
+  const { stdout, stderr, code } = await runCommand('taskset', args);
+  if (code !== 0) throw new Error(`paced load failed (${code}): ${stderr.slice(-2000)}`);
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as PacedRun;
+}
