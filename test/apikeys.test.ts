@@ -10,17 +10,15 @@ import {
   CreatePayerVaultCheckoutDocument,
   CreateSmartCheckoutDocument,
 } from './generated/graphql.js';
-import { expectType, isolatedDatabase, startTestApp, type TestApp } from './support/app.js';
-import { recordSubscription, wsClient } from './support/subscriptions.js';
+import { expectType, isolatedDatabase, useTestApp } from './support/app.js';
+import { recordSubscription, scopedWsClient } from './support/subscriptions.js';
 
 describe('stored API keys and scopes', () => {
-  let t: TestApp;
+  const t = useTestApp();
   let keys: ApiKeyRepository;
-  beforeAll(async () => {
-    t = await startTestApp();
+  beforeAll(() => {
     keys = new ApiKeyRepository(t.app.database.db);
   });
-  afterAll(() => t?.stop());
 
   it('stores only a hash: the key is shown once and never kept in clear', async () => {
     const { key, row } = await keys.create('acme-hash', 'write');
@@ -52,12 +50,11 @@ describe('stored API keys and scopes', () => {
     const listed = await t.request(CheckoutsDocument, { first: 10 }, { apiKey: reader });
     expect(listed.data?.checkouts.edges.map((edge) => edge.node.id)).toEqual([checkout.id]);
 
-    const client = wsClient(t.url, reader);
+    const client = scopedWsClient(t.url, reader);
     const watched = recordSubscription(client, CheckoutStatusChangedDocument, { id: checkout.id });
     await expect.poll(() => watched.events.length).toBe(1);
     expect(watched.events[0]!.checkoutStatusChanged.status).toBe('PROCESSING');
     watched.dispose();
-    await client.dispose();
   });
 
   it('a revoked key is refused (within the 5 s cache) over HTTP and WebSocket', async () => {
@@ -70,7 +67,7 @@ describe('stored API keys and scopes', () => {
         interval: 250,
       })
       .toBe(401);
-    const refused = recordSubscription(wsClient(t.url, key), CheckoutStatusChangedDocument, { id: 'x' });
+    const refused = recordSubscription(scopedWsClient(t.url, key), CheckoutStatusChangedDocument, { id: 'x' });
     await refused.done;
     expect(refused.errors?.[0]?.extensions?.closeCode).toBe(4403);
   });
@@ -85,16 +82,13 @@ if (!SHARED)
   );
 
 describe.runIf(SHARED)('npm run apikey', () => {
-  let t: TestApp;
+  // A database of its own, named here because the command line tool is pointed at it too.
   let database: Awaited<ReturnType<typeof isolatedDatabase>>;
   beforeAll(async () => {
     database = await isolatedDatabase('apikey');
-    t = await startTestApp({ DATABASE_URL: database.url });
   });
-  afterAll(async () => {
-    await t?.stop();
-    await database?.drop();
-  });
+  afterAll(() => database?.drop());
+  const t = useTestApp(() => ({ DATABASE_URL: database.url }));
   const apikey = (args: string[]) =>
     run('node', ['--import', 'tsx', 'src/cli/apikey.ts', ...args], {
       cwd: ROOT,

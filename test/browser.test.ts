@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './support/app.js';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { useTestApp } from './support/app.js';
 
-// Issue 3 item 7: subscriptions work from GraphiQL over WebSocket, checked in a real browser
-// (Debian's chromium driven by playwright-core) through GraphiQL's own editor, run button and
-// result pane.
+// Subscriptions work from GraphiQL over WebSocket, as a developer trying the API would use them:
+// checked in a real browser (Debian's chromium driven by playwright-core) through GraphiQL's own
+// editor, run button and result pane.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAS_CHROMIUM = existsSync(CHROMIUM);
 if (!HAS_CHROMIUM) {
@@ -43,13 +43,12 @@ async function waitForOperation(page: Page, name: string): Promise<void> {
 }
 
 describe.runIf(HAS_CHROMIUM)('GraphiQL in Chromium', () => {
-  let t: TestApp;
+  // With API keys, as in production: the key goes in GraphiQL's Headers editor, which GraphiQL
+  // sends over HTTP and, for graphql-ws, in each subscribe message's extensions.
+  const t = useTestApp({ POLLER: 'on', POLL_INTERVAL_MS: '300', POLL_MAX_INTERVAL_MS: '600' });
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    // With API keys, as in production: the key goes in GraphiQL's Headers editor, which GraphiQL
-    // sends over HTTP and, for graphql-ws, in each subscribe message's extensions.
-    t = await startTestApp({ POLLER: 'on', POLL_INTERVAL_MS: '300', POLL_MAX_INTERVAL_MS: '600' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -67,11 +66,11 @@ describe.runIf(HAS_CHROMIUM)('GraphiQL in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await t?.stop();
   });
 
   it('runs createSmartCheckout, then watches checkoutStatusChanged go PROCESSING -> COMPLETED over WebSocket', async () => {
     const page = await browser!.newPage({ viewport: { width: 1600, height: 900 } });
+    onTestFinished(() => page.close());
     page.setDefaultTimeout(20_000);
     try {
       await checkoutThenSubscribe(page, t.url, t.keys.a!);
@@ -82,8 +81,6 @@ describe.runIf(HAS_CHROMIUM)('GraphiQL in Chromium', () => {
         .screenshot({ path: `${RESULTS_DIR}graphiql-subscription-failure.png`, fullPage: true })
         .catch(() => undefined);
       throw error;
-    } finally {
-      await page.close();
     }
   }, 90_000);
 });

@@ -4,7 +4,8 @@ import { desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkouts } from '../src/db/schema.js';
 import { CheckoutDocument, CreateSmartCheckoutDocument } from './generated/graphql.js';
-import { expectType, isolatedDatabase, startTestApp, type TestApp } from './support/app.js';
+import { expectType, isolatedDatabase, useTestApp } from './support/app.js';
+import { globalId } from './support/ids.js';
 import { startRecordingServer } from './support/recording-server.js';
 
 const run = promisify(execFile);
@@ -16,7 +17,6 @@ if (!SHARED)
   console.log('cli.test.ts skipped: checkout:resolve needs a database shared with the server (set DATABASE_URL).');
 
 describe.runIf(SHARED)('npm run checkout:resolve', () => {
-  let t: TestApp;
   let database: Awaited<ReturnType<typeof isolatedDatabase>>;
   let provider: Awaited<ReturnType<typeof startRecordingServer>>;
 
@@ -28,18 +28,18 @@ describe.runIf(SHARED)('npm run checkout:resolve', () => {
       body: { checkout_id: 'late', status: 'processing' },
       delayMs: 1_500,
     }));
-    t = await startTestApp({
-      DATABASE_URL: database.url,
-      PROVIDER_TIMEOUT_MS: '300',
-      SMARTCHECKOUT_BASE_URL: provider.url,
-      SMARTCHECKOUT_API_KEY: 'sk-cli-test-key',
-    });
   });
+  // Registered before the app's: run after the app stopped.
   afterAll(async () => {
-    await t?.stop();
     await provider?.close();
     await database?.drop();
   });
+  const t = useTestApp(() => ({
+    DATABASE_URL: database.url,
+    PROVIDER_TIMEOUT_MS: '300',
+    SMARTCHECKOUT_BASE_URL: provider.url,
+    SMARTCHECKOUT_API_KEY: 'sk-cli-test-key',
+  }));
 
   const resolve = (args: string[]) =>
     run('node', ['--import', 'tsx', 'src/cli/resolve-checkout.ts', ...args], {
@@ -63,10 +63,10 @@ describe.runIf(SHARED)('npm run checkout:resolve', () => {
       .limit(1);
     if (!row) throw new Error('the create left no row');
     expect(row.status).toBe('UNKNOWN');
-    const globalId = Buffer.from(`SmartCheckout:${row.id}`).toString('base64');
+    const id = globalId('SmartCheckout', row.id);
 
     const result = await resolve([
-      globalId,
+      id,
       '--status',
       'FAILED',
       '--note',
@@ -75,7 +75,7 @@ describe.runIf(SHARED)('npm run checkout:resolve', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('UNKNOWN -> FAILED');
 
-    const after = (await t.request(CheckoutDocument, { id: globalId })).data!.checkout!;
+    const after = (await t.request(CheckoutDocument, { id })).data!.checkout!;
     expect(after.status).toBe('FAILED');
     expect(after.notes).toBe('Not in the Smartcheckout dashboard: never created');
     expect(after.events.at(-1)).toMatchObject({ status: 'FAILED', source: 'operator' });

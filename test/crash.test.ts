@@ -9,7 +9,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { RunningSandbox } from '../src/providers/sandbox-http.js';
 import { startSmartcheckoutSandbox } from '../src/providers/smartcheckout/sandbox.js';
 import { CheckoutStatusChangedDocument, CheckoutsDocument, CreateSmartCheckoutDocument } from './generated/graphql.js';
@@ -23,6 +23,7 @@ import {
   type EventRow,
 } from './support/faults.js';
 import { waitFor } from './support/async.js';
+import { newTenant } from './support/env.js';
 import {
   gql,
   killAllServerProcesses,
@@ -33,7 +34,8 @@ import {
 } from './support/process.js';
 
 /*
- * Issue 4 items 6 and 7 with real server processes (`node --import tsx src/main.ts`). The
+ * Crashes and shutdowns of real server processes (`node --import tsx src/main.ts`): a SIGKILL
+ * loses no checkout and buys nothing twice, a SIGTERM lets the work in flight finish. The
  * Smartcheckout provider is a sandbox in this test process (faults on): it outlives the servers,
  * so a restarted server finds the provider's checkouts where the killed one left them, and its
  * /__faults counters tell how many create POSTs the provider acted on, across every process.
@@ -121,11 +123,8 @@ const STORES: { name: string; open: () => Promise<Store> }[] = [
   ...(process.env.DATABASE_URL ? [{ name: 'PostgreSQL', open: postgresStore }] : []),
 ];
 
-function newTenant() {
-  return { name: `crash-${randomUUID().slice(0, 8)}`, key: `key-crash-${randomUUID()}` };
-}
-
-function serverEnv(
+/** Environment of a server process on `store` for `tenant`, polling, with the sandbox as Smartcheckout. */
+function crashServerEnv(
   store: Store,
   tenant: { name: string; key: string },
   extra: Record<string, string> = {},
@@ -277,6 +276,15 @@ function postOver<TResult, TVariables>(
   });
 }
 
+/** Kills `server` (SIGKILL) when the test finishes, however it ends, and waits for it to exit. */
+function killedOnFinish(server: ServerProcess): ServerProcess {
+  onTestFinished(async () => {
+    server.kill('SIGKILL');
+    await server.exit;
+  });
+  return server;
+}
+
 /** Whether a brand-new TCP connection to the server's port is refused. */
 function connectionRefused(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
@@ -296,171 +304,154 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
       timeout: 60_000,
     }, async () => {
       const store = await open();
-      const tenant = newTenant();
-      const servers: ServerProcess[] = [];
-      try {
-        await clearFaults(sandbox.url);
-        const before = await createCounters();
-        const pollsBefore = countersOf(await faultState(sandbox.url), 'status').processed;
-        // The first process polls each checkout once a second, so sandbox_after_polls=5 keeps every
-        // checkout PROCESSING for at least 5 s after its creation: long enough to create all 50 first.
-        const first = await startServerProcess(
+      onTestFinished(() => store.drop());
+      const tenant = newTenant('crash');
+      await clearFaults(sandbox.url);
+      const before = await createCounters();
+      const pollsBefore = countersOf(await faultState(sandbox.url), 'status').processed;
+      // The first process polls each checkout once a second, so sandbox_after_polls=5 keeps every
+      // checkout PROCESSING for at least 5 s after its creation: long enough to create all 50 first.
+      const first = killedOnFinish(
+        await startServerProcess(
           'crash-1',
-          serverEnv(store, tenant, { POLL_INTERVAL_MS: '1000', POLL_MAX_INTERVAL_MS: '1000' }),
+          crashServerEnv(store, tenant, { POLL_INTERVAL_MS: '1000', POLL_MAX_INTERVAL_MS: '1000' }),
+        ),
+      );
+
+      const keys = Array.from({ length: 50 }, () => `crash-${randomUUID()}`);
+      const created: string[] = [];
+      for (let batch = 0; batch < 50; batch += 10) {
+        const results = await Promise.all(
+          keys
+            .slice(batch, batch + 10)
+            .map((key, i) =>
+              gql(first, tenant.key, CreateSmartCheckoutDocument, createInput(key, batch + i, 'sandbox_after_polls=5')),
+            ),
         );
-        servers.push(first);
-
-        const keys = Array.from({ length: 50 }, () => `crash-${randomUUID()}`);
-        const created: string[] = [];
-        for (let batch = 0; batch < 50; batch += 10) {
-          const results = await Promise.all(
-            keys
-              .slice(batch, batch + 10)
-              .map((key, i) =>
-                gql(
-                  first,
-                  tenant.key,
-                  CreateSmartCheckoutDocument,
-                  createInput(key, batch + i, 'sandbox_after_polls=5'),
-                ),
-              ),
-          );
-          for (const result of results) {
-            expect(result.errors).toBeUndefined();
-            const { checkout } = expectType(result.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess');
-            expect(checkout.status).toBe('PROCESSING');
-            created.push(checkout.id);
-          }
+        for (const result of results) {
+          expect(result.errors).toBeUndefined();
+          const { checkout } = expectType(result.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess');
+          expect(checkout.status).toBe('PROCESSING');
+          created.push(checkout.id);
         }
-        tally.checkouts += 50;
-        // Polls have begun (leases are taken) and every checkout is still PROCESSING when the process dies.
-        await waitFor(async () => countersOf(await faultState(sandbox.url), 'status').processed > pollsBefore, {
-          what: 'the first polls',
-        });
-        expect(await listed(first, tenant.key, ['PROCESSING'])).toHaveLength(50);
-        first.kill('SIGKILL');
-        expect((await first.exit).signal).toBe('SIGKILL');
-
-        const second = await startServerProcess('crash-2', serverEnv(store, tenant));
-        servers.push(second);
-        await waitFor(async () => (await listed(second, tenant.key)).every((node) => TERMINAL.has(node.status)), {
-          timeoutMs: 40_000,
-          intervalMs: 200,
-          what: '50 checkouts terminal after the restart',
-        });
-        const nodes = await listed(second, tenant.key);
-        expect(nodes).toHaveLength(50);
-        expect(new Set(nodes.map((node) => node.id))).toEqual(new Set(created));
-        expect(nodes.every((node) => node.status === 'COMPLETED')).toBe(true);
-
-        const after = await createCounters();
-        const processedPosts = after.processed - before.processed;
-        tally.processedPosts += processedPosts;
-        tally.duplicates += Math.max(0, processedPosts - 50);
-        expect(after.received - before.received).toBe(50);
-        expect(processedPosts).toBe(50);
-
-        expect((await stopServerProcess(second))?.code).toBe(0);
-        const { rows, historyOf, schedules } = await storedState(store, tenant.name);
-        tally.rowsLost += Math.max(0, 50 - rows.length);
-        expect(rows).toHaveLength(50);
-        expect(new Set(rows.map((row) => row.idempotency_key))).toEqual(new Set(keys));
-        // Each provider checkout is recorded once: no second purchase hides behind another row.
-        expect(new Set(rows.map((row) => row.provider_checkout_id)).size).toBe(50);
-        for (const row of rows) {
-          const history = historyOf.get(row.id) ?? [];
-          expect(eventHistoryProblems(history, row.status), row.id).toEqual([]);
-          expect(history.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
-        }
-        // Terminal checkouts are not polled any more.
-        expect(schedules).toEqual([]);
-      } finally {
-        for (const server of servers) server.kill('SIGKILL');
-        await Promise.all(servers.map((server) => server.exit));
-        await store.drop();
       }
+      tally.checkouts += 50;
+      // Polls have begun (leases are taken) and every checkout is still PROCESSING when the process dies.
+      await waitFor(async () => countersOf(await faultState(sandbox.url), 'status').processed > pollsBefore, {
+        what: 'the first polls',
+      });
+      expect(await listed(first, tenant.key, ['PROCESSING'])).toHaveLength(50);
+      first.kill('SIGKILL');
+      expect((await first.exit).signal).toBe('SIGKILL');
+
+      const second = killedOnFinish(await startServerProcess('crash-2', crashServerEnv(store, tenant)));
+      await waitFor(async () => (await listed(second, tenant.key)).every((node) => TERMINAL.has(node.status)), {
+        timeoutMs: 40_000,
+        intervalMs: 200,
+        what: '50 checkouts terminal after the restart',
+      });
+      const nodes = await listed(second, tenant.key);
+      expect(nodes).toHaveLength(50);
+      expect(new Set(nodes.map((node) => node.id))).toEqual(new Set(created));
+      expect(nodes.every((node) => node.status === 'COMPLETED')).toBe(true);
+
+      const after = await createCounters();
+      const processedPosts = after.processed - before.processed;
+      tally.processedPosts += processedPosts;
+      tally.duplicates += Math.max(0, processedPosts - 50);
+      expect(after.received - before.received).toBe(50);
+      expect(processedPosts).toBe(50);
+
+      expect((await stopServerProcess(second))?.code).toBe(0);
+      const { rows, historyOf, schedules } = await storedState(store, tenant.name);
+      tally.rowsLost += Math.max(0, 50 - rows.length);
+      expect(rows).toHaveLength(50);
+      expect(new Set(rows.map((row) => row.idempotency_key))).toEqual(new Set(keys));
+      // Each provider checkout is recorded once: no second purchase hides behind another row.
+      expect(new Set(rows.map((row) => row.provider_checkout_id)).size).toBe(50);
+      for (const row of rows) {
+        const history = historyOf.get(row.id) ?? [];
+        expect(eventHistoryProblems(history, row.status), row.id).toEqual([]);
+        expect(history.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
+      }
+      // Terminal checkouts are not polled any more.
+      expect(schedules).toEqual([]);
     });
 
     it('SIGKILL while create calls are in flight: PENDING, then UNKNOWN after the grace period; never POSTed again', {
       timeout: 40_000,
     }, async () => {
       const store = await open();
-      const tenant = newTenant();
-      const servers: ServerProcess[] = [];
+      onTestFinished(() => store.drop());
+      onTestFinished(() => clearFaults(sandbox.url));
+      const tenant = newTenant('crash');
       const IN_FLIGHT = 5;
-      try {
-        await clearFaults(sandbox.url);
-        const first = await startServerProcess('inflight-1', serverEnv(store, tenant));
-        servers.push(first);
-        const before = await createCounters();
-        // The provider acts at once but answers after 10 s: the process dies in between.
-        await injectFault(sandbox.url, { operation: 'create', fault: 'latency', latencyMs: 10_000, count: IN_FLIGHT });
-        const keys = Array.from({ length: IN_FLIGHT }, () => `inflight-${randomUUID()}`);
-        const calls = keys.map((key, n) =>
-          gql(first, tenant.key, CreateSmartCheckoutDocument, createInput(key, n, 'sandbox_after_polls=1')).then(
-            () => 'answered',
-            () => 'no answer',
-          ),
+      await clearFaults(sandbox.url);
+      const first = killedOnFinish(await startServerProcess('inflight-1', crashServerEnv(store, tenant)));
+      const before = await createCounters();
+      // The provider acts at once but answers after 10 s: the process dies in between.
+      await injectFault(sandbox.url, { operation: 'create', fault: 'latency', latencyMs: 10_000, count: IN_FLIGHT });
+      const keys = Array.from({ length: IN_FLIGHT }, () => `inflight-${randomUUID()}`);
+      const calls = keys.map((key, n) =>
+        gql(first, tenant.key, CreateSmartCheckoutDocument, createInput(key, n, 'sandbox_after_polls=1')).then(
+          () => 'answered',
+          () => 'no answer',
+        ),
+      );
+      tally.checkouts += IN_FLIGHT;
+      await waitFor(async () => (await createCounters()).processed - before.processed === IN_FLIGHT, {
+        what: 'the provider acting on every create',
+      });
+      first.kill('SIGKILL');
+      await first.exit;
+      expect(await Promise.all(calls)).toEqual(keys.map(() => 'no answer'));
+      await clearFaults(sandbox.url);
+
+      // Between the processes: every row was written before its POST, and is still PENDING.
+      const crashed = await storedState(store, tenant.name);
+      expect(crashed.rows.map((row) => row.status)).toEqual(keys.map(() => 'PENDING'));
+      expect(new Set(crashed.rows.map((row) => row.idempotency_key))).toEqual(new Set(keys));
+      expect(crashed.rows.every((row) => row.provider_checkout_id === null)).toBe(true);
+
+      const second = killedOnFinish(
+        await startServerProcess('inflight-2', crashServerEnv(store, tenant, { PENDING_GRACE_MS: '1000' })),
+      );
+      await waitFor(async () => (await listed(second, tenant.key, ['UNKNOWN'])).length === IN_FLIGHT, {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+        what: 'the in-flight checkouts UNKNOWN after the grace period',
+      });
+
+      // A retry with the same key replays the checkout as it stands: no new POST.
+      for (const [n, key] of keys.entries()) {
+        const replay = await gql(
+          second,
+          tenant.key,
+          CreateSmartCheckoutDocument,
+          createInput(key, n, 'sandbox_after_polls=1'),
         );
-        tally.checkouts += IN_FLIGHT;
-        await waitFor(async () => (await createCounters()).processed - before.processed === IN_FLIGHT, {
-          what: 'the provider acting on every create',
-        });
-        first.kill('SIGKILL');
-        await first.exit;
-        expect(await Promise.all(calls)).toEqual(keys.map(() => 'no answer'));
-        await clearFaults(sandbox.url);
+        expect(replay.errors).toBeUndefined();
+        expect(expectType(replay.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe(
+          'UNKNOWN',
+        );
+      }
+      const after = await createCounters();
+      const processedPosts = after.processed - before.processed;
+      tally.processedPosts += processedPosts;
+      tally.duplicates += Math.max(0, processedPosts - IN_FLIGHT);
+      expect(after.received - before.received).toBe(IN_FLIGHT);
+      expect(processedPosts).toBe(IN_FLIGHT);
 
-        // Between the processes: every row was written before its POST, and is still PENDING.
-        const crashed = await storedState(store, tenant.name);
-        expect(crashed.rows.map((row) => row.status)).toEqual(keys.map(() => 'PENDING'));
-        expect(new Set(crashed.rows.map((row) => row.idempotency_key))).toEqual(new Set(keys));
-        expect(crashed.rows.every((row) => row.provider_checkout_id === null)).toBe(true);
-
-        const second = await startServerProcess('inflight-2', serverEnv(store, tenant, { PENDING_GRACE_MS: '1000' }));
-        servers.push(second);
-        await waitFor(async () => (await listed(second, tenant.key, ['UNKNOWN'])).length === IN_FLIGHT, {
-          timeoutMs: 15_000,
-          intervalMs: 100,
-          what: 'the in-flight checkouts UNKNOWN after the grace period',
-        });
-
-        // A retry with the same key replays the checkout as it stands: no new POST.
-        for (const [n, key] of keys.entries()) {
-          const replay = await gql(
-            second,
-            tenant.key,
-            CreateSmartCheckoutDocument,
-            createInput(key, n, 'sandbox_after_polls=1'),
-          );
-          expect(replay.errors).toBeUndefined();
-          expect(expectType(replay.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe(
-            'UNKNOWN',
-          );
-        }
-        const after = await createCounters();
-        const processedPosts = after.processed - before.processed;
-        tally.processedPosts += processedPosts;
-        tally.duplicates += Math.max(0, processedPosts - IN_FLIGHT);
-        expect(after.received - before.received).toBe(IN_FLIGHT);
-        expect(processedPosts).toBe(IN_FLIGHT);
-
-        expect((await stopServerProcess(second))?.code).toBe(0);
-        const { rows, historyOf } = await storedState(store, tenant.name);
-        tally.rowsLost += Math.max(0, IN_FLIGHT - rows.length);
-        expect(rows).toHaveLength(IN_FLIGHT);
-        for (const row of rows) {
-          expect(row.status).toBe('UNKNOWN');
-          expect(row.notes).toMatch(/never recorded/);
-          const history = historyOf.get(row.id) ?? [];
-          expect(eventHistoryProblems(history, 'UNKNOWN')).toEqual([]);
-          expect(history.map((event) => event.status)).toEqual(['PENDING', 'UNKNOWN']);
-        }
-      } finally {
-        for (const server of servers) server.kill('SIGKILL');
-        await Promise.all(servers.map((server) => server.exit));
-        await clearFaults(sandbox.url);
-        await store.drop();
+      expect((await stopServerProcess(second))?.code).toBe(0);
+      const { rows, historyOf } = await storedState(store, tenant.name);
+      tally.rowsLost += Math.max(0, IN_FLIGHT - rows.length);
+      expect(rows).toHaveLength(IN_FLIGHT);
+      for (const row of rows) {
+        expect(row.status).toBe('UNKNOWN');
+        expect(row.notes).toMatch(/never recorded/);
+        const history = historyOf.get(row.id) ?? [];
+        expect(eventHistoryProblems(history, 'UNKNOWN')).toEqual([]);
+        expect(history.map((event) => event.status)).toEqual(['PENDING', 'UNKNOWN']);
       }
     });
 
@@ -468,88 +459,84 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
       timeout: 40_000,
     }, async () => {
       const store = await open();
-      const tenant = newTenant();
-      let server: ServerProcess | undefined;
-      try {
-        await clearFaults(sandbox.url);
-        // A status poll hangs at the provider far longer than the shutdown may take.
-        server = await startServerProcess('sigterm', serverEnv(store, tenant, { PROVIDER_TIMEOUT_MS: '20000' }));
-        const before = await faultState(sandbox.url);
-        const createsAtStart = countersOf(before, 'create');
-        await injectFault(sandbox.url, { operation: 'status', fault: 'hang', count: 1000 });
-        const polled = await gql(
-          server,
-          tenant.key,
-          CreateSmartCheckoutDocument,
-          createInput(`sigterm-${randomUUID()}`, 0, 'sandbox_after_polls=1000'),
-        );
-        const { checkout } = expectType(polled.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess');
-        await waitFor(
-          async () =>
-            countersOf(await faultState(sandbox.url), 'status').received > countersOf(before, 'status').received,
-          {
-            what: 'a status poll hanging at the provider',
-          },
-        );
+      onTestFinished(() => store.drop());
+      onTestFinished(() => clearFaults(sandbox.url));
+      const tenant = newTenant('crash');
+      await clearFaults(sandbox.url);
+      // A status poll hangs at the provider far longer than the shutdown may take.
+      const server = killedOnFinish(
+        await startServerProcess('sigterm', crashServerEnv(store, tenant, { PROVIDER_TIMEOUT_MS: '20000' })),
+      );
+      const before = await faultState(sandbox.url);
+      const createsAtStart = countersOf(before, 'create');
+      await injectFault(sandbox.url, { operation: 'status', fault: 'hang', count: 1000 });
+      const polled = await gql(
+        server,
+        tenant.key,
+        CreateSmartCheckoutDocument,
+        createInput(`sigterm-${randomUUID()}`, 0, 'sandbox_after_polls=1000'),
+      );
+      const { checkout } = expectType(polled.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess');
+      await waitFor(
+        async () =>
+          countersOf(await faultState(sandbox.url), 'status').received > countersOf(before, 'status').received,
+        {
+          what: 'a status poll hanging at the provider',
+        },
+      );
 
-        const subscriber = await watch(server, tenant.key, checkout.id);
-        await subscriber.first;
-        expect(subscriber.statuses).toEqual(['PROCESSING']);
+      const subscriber = await watch(server, tenant.key, checkout.id);
+      await subscriber.first;
+      expect(subscriber.statuses).toEqual(['PROCESSING']);
 
-        // A create the provider answers 1.5 s later is in flight when SIGTERM arrives.
-        await injectFault(sandbox.url, { operation: 'create', fault: 'latency', latencyMs: 1500 });
-        const createsBefore = await createCounters();
-        let answered = false;
-        const inFlight = gql(
-          server,
-          tenant.key,
-          CreateSmartCheckoutDocument,
-          createInput(`sigterm-${randomUUID()}`, 1, 'sandbox_after_polls=1000'),
-        ).finally(() => (answered = true));
-        await waitFor(async () => (await createCounters()).received > createsBefore.received, {
-          what: 'the create POST at the provider',
-        });
+      // A create the provider answers 1.5 s later is in flight when SIGTERM arrives.
+      await injectFault(sandbox.url, { operation: 'create', fault: 'latency', latencyMs: 1500 });
+      const createsBefore = await createCounters();
+      let answered = false;
+      const inFlight = gql(
+        server,
+        tenant.key,
+        CreateSmartCheckoutDocument,
+        createInput(`sigterm-${randomUUID()}`, 1, 'sandbox_after_polls=1000'),
+      ).finally(() => (answered = true));
+      await waitFor(async () => (await createCounters()).received > createsBefore.received, {
+        what: 'the create POST at the provider',
+      });
 
-        const signalledAt = performance.now();
-        server.kill('SIGTERM');
-        await waitFor(() => server!.logs.some((line) => line.msg === 'stopping'), { what: "the 'stopping' log line" });
-        // Refused while the in-flight mutation is still being served: no new work, old work goes on.
-        await waitFor(() => connectionRefused(server!.url), { timeoutMs: 1_000, what: 'new connections refused' });
-        expect(answered).toBe(false);
+      const signalledAt = performance.now();
+      server.kill('SIGTERM');
+      await waitFor(() => server.logs.some((line) => line.msg === 'stopping'), { what: "the 'stopping' log line" });
+      // Refused while the in-flight mutation is still being served: no new work, old work goes on.
+      await waitFor(() => connectionRefused(server.url), { timeoutMs: 1_000, what: 'new connections refused' });
+      expect(answered).toBe(false);
 
-        const answer = await inFlight;
-        expect(answer.status).toBe(200);
-        expect(answer.errors).toBeUndefined();
-        expect(expectType(answer.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe(
-          'PROCESSING',
-        );
-        tally.checkouts += 2;
+      const answer = await inFlight;
+      expect(answer.status).toBe(200);
+      expect(answer.errors).toBeUndefined();
+      expect(expectType(answer.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe(
+        'PROCESSING',
+      );
+      tally.checkouts += 2;
 
-        expect(await subscriber.closed).toBe(1001);
-        const exit = await server.exit;
-        const tookMs = performance.now() - signalledAt;
-        expect(exit).toEqual({ code: 0, signal: null });
-        expect(tookMs).toBeLessThan(10_000);
+      expect(await subscriber.closed).toBe(1001);
+      const exit = await server.exit;
+      const tookMs = performance.now() - signalledAt;
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(tookMs).toBeLessThan(10_000);
 
-        const creates = (await createCounters()).processed - createsAtStart.processed;
-        tally.processedPosts += creates;
-        tally.duplicates += Math.max(0, creates - 2);
-        expect(creates).toBe(2);
-        const { rows, historyOf, schedules } = await storedState(store, tenant.name);
-        tally.rowsLost += Math.max(0, 2 - rows.length);
-        expect(rows.map((row) => row.status)).toEqual(['PROCESSING', 'PROCESSING']);
-        for (const row of rows) expect(eventHistoryProblems(historyOf.get(row.id) ?? [], row.status)).toEqual([]);
-        // Every schedule is still there (both checkouts are PROCESSING) and no lease is held.
-        expect(schedules).toHaveLength(2);
-        expect(schedules.every((schedule) => schedule.lease_owner === null && schedule.lease_expires_at === null)).toBe(
-          true,
-        );
-      } finally {
-        server?.kill('SIGKILL');
-        await server?.exit;
-        await clearFaults(sandbox.url);
-        await store.drop();
-      }
+      const creates = (await createCounters()).processed - createsAtStart.processed;
+      tally.processedPosts += creates;
+      tally.duplicates += Math.max(0, creates - 2);
+      expect(creates).toBe(2);
+      const { rows, historyOf, schedules } = await storedState(store, tenant.name);
+      tally.rowsLost += Math.max(0, 2 - rows.length);
+      expect(rows.map((row) => row.status)).toEqual(['PROCESSING', 'PROCESSING']);
+      for (const row of rows) expect(eventHistoryProblems(historyOf.get(row.id) ?? [], row.status)).toEqual([]);
+      // Every schedule is still there (both checkouts are PROCESSING) and no lease is held.
+      expect(schedules).toHaveLength(2);
+      expect(schedules.every((schedule) => schedule.lease_owner === null && schedule.lease_expires_at === null)).toBe(
+        true,
+      );
     });
 
     // HTTP behaviour, the same whatever the database: run once.
@@ -558,72 +545,68 @@ for (const [storeIndex, { name, open }] of STORES.entries()) {
       { timeout: 30_000 },
       async () => {
         const store = await open();
-        const tenant = newTenant();
-        let server: ServerProcess | undefined;
+        onTestFinished(() => store.drop());
+        onTestFinished(() => clearFaults(sandbox.url));
+        const tenant = newTenant('crash');
         const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-        try {
-          await clearFaults(sandbox.url);
-          server = await startServerProcess(
+        onTestFinished(() => agent.destroy());
+        await clearFaults(sandbox.url);
+        const server = killedOnFinish(
+          await startServerProcess(
             'sigterm-keepalive',
-            serverEnv(store, tenant, { POLLER: 'off', PROVIDER_TIMEOUT_MS: '5000' }),
-          );
-          const before = await createCounters();
-          await injectFault(sandbox.url, { operation: 'create', fault: 'latency', latencyMs: 1500 });
-          // B is in flight on the agent's one socket when SIGTERM arrives, so that socket is busy
-          // (not idle) when the stop begins and survives it.
-          const inFlight = postOver(
-            agent,
-            server,
-            tenant.key,
-            CreateSmartCheckoutDocument,
-            createInput(`keepalive-${randomUUID()}`, 0, 'sandbox_after_polls=1000'),
-          );
-          await waitFor(async () => (await createCounters()).received > before.received, {
-            what: 'the create POST at the provider',
-          });
-          server.kill('SIGTERM');
-          await waitFor(() => server!.logs.some((line) => line.msg === 'stopping'), {
-            what: "the 'stopping' log line",
-          });
-          // C is sent after the stop began; the agent hands it B's socket as soon as B is answered.
-          const late = postOver(
-            agent,
-            server,
-            tenant.key,
-            CreateSmartCheckoutDocument,
-            createInput(`keepalive-${randomUUID()}`, 1, 'sandbox_after_polls=1000'),
-          ).then(
-            (result) => ({
-              served:
-                result.status === 200 && result.data?.createSmartCheckout?.__typename === 'CreateSmartCheckoutSuccess',
-              result,
-            }),
-            (error: NodeJS.ErrnoException) => ({ served: false, result: error.code }),
-          );
+            crashServerEnv(store, tenant, { POLLER: 'off', PROVIDER_TIMEOUT_MS: '5000' }),
+          ),
+        );
+        const before = await createCounters();
+        await injectFault(sandbox.url, { operation: 'create', fault: 'latency', latencyMs: 1500 });
+        // B is in flight on the agent's one socket when SIGTERM arrives, so that socket is busy
+        // (not idle) when the stop begins and survives it.
+        const inFlight = postOver(
+          agent,
+          server,
+          tenant.key,
+          CreateSmartCheckoutDocument,
+          createInput(`keepalive-${randomUUID()}`, 0, 'sandbox_after_polls=1000'),
+        );
+        await waitFor(async () => (await createCounters()).received > before.received, {
+          what: 'the create POST at the provider',
+        });
+        server.kill('SIGTERM');
+        await waitFor(() => server.logs.some((line) => line.msg === 'stopping'), {
+          what: "the 'stopping' log line",
+        });
+        // C is sent after the stop began; the agent hands it B's socket as soon as B is answered.
+        const late = postOver(
+          agent,
+          server,
+          tenant.key,
+          CreateSmartCheckoutDocument,
+          createInput(`keepalive-${randomUUID()}`, 1, 'sandbox_after_polls=1000'),
+        ).then(
+          (result) => ({
+            served:
+              result.status === 200 && result.data?.createSmartCheckout?.__typename === 'CreateSmartCheckoutSuccess',
+            result,
+          }),
+          (error: NodeJS.ErrnoException) => ({ served: false, result: error.code }),
+        );
 
-          const answer = await inFlight;
-          expect(answer.status).toBe(200);
-          expect(expectType(answer.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe(
-            'PROCESSING',
-          );
-          const lateOutcome = await late;
-          expect((await server.exit).code).toBe(0);
-          tally.checkouts += 1;
+        const answer = await inFlight;
+        expect(answer.status).toBe(200);
+        expect(expectType(answer.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout.status).toBe(
+          'PROCESSING',
+        );
+        const lateOutcome = await late;
+        expect((await server.exit).code).toBe(0);
+        tally.checkouts += 1;
 
-          // Only B reached the provider and the database: C was refused (closed connection or 503).
-          const creates = await createCounters();
-          tally.processedPosts += creates.processed - before.processed;
-          expect(creates.received - before.received, `late request: ${JSON.stringify(lateOutcome.result)}`).toBe(1);
-          expect(lateOutcome.served).toBe(false);
-          const { rows } = await storedState(store, tenant.name);
-          expect(rows).toHaveLength(1);
-        } finally {
-          agent.destroy();
-          server?.kill('SIGKILL');
-          await server?.exit;
-          await clearFaults(sandbox.url);
-          await store.drop();
-        }
+        // Only B reached the provider and the database: C was refused (closed connection or 503).
+        const creates = await createCounters();
+        tally.processedPosts += creates.processed - before.processed;
+        expect(creates.received - before.received, `late request: ${JSON.stringify(lateOutcome.result)}`).toBe(1);
+        expect(lateOutcome.served).toBe(false);
+        const { rows } = await storedState(store, tenant.name);
+        expect(rows).toHaveLength(1);
       },
     );
   });

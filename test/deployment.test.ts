@@ -5,7 +5,7 @@ import { builtinModules } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
 import { envSchema, loadConfig } from '../src/config/index.js';
 import { PROVIDER_REGISTRY, testModeProviders } from '../src/providers/index.js';
@@ -345,13 +345,12 @@ describe('Dockerfile', () => {
       const ok = await fakeServer('/health', 200);
       const down = await fakeServer('/health', 503);
       const elsewhere = await fakeServer('/ready', 200);
-      try {
-        expect(await runNodeScript(script, { PORT: String(ok.port) })).toBe(0);
-        expect(await runNodeScript(script, { PORT: String(down.port) })).toBe(1);
-        expect(await runNodeScript(script, { PORT: String(elsewhere.port) })).toBe(1);
-      } finally {
+      onTestFinished(() => {
         for (const { server } of [ok, down, elsewhere]) server.close();
-      }
+      });
+      expect(await runNodeScript(script, { PORT: String(ok.port) })).toBe(0);
+      expect(await runNodeScript(script, { PORT: String(down.port) })).toBe(1);
+      expect(await runNodeScript(script, { PORT: String(elsewhere.port) })).toBe(1);
       // Port 1 on loopback: nothing listens there.
       expect(await runNodeScript(script, { PORT: '1' })).toBe(1);
     });
@@ -694,14 +693,13 @@ describe('compose.yaml', () => {
     // The probe's ports are rewritten to free ones: the real ones may be busy on this machine.
     const probe = (services.sandbox!.healthcheck!.test as string[])[3]!;
     const servers = await Promise.all([0, 1, 2].map(() => fakeServer('/', 404)));
-    try {
-      const ports = servers.map(({ port }) => port);
-      const rewritten = (list: number[]) => probe.replace(/\[\s*\d+\s*,\s*\d+\s*,\s*\d+\s*\]/, JSON.stringify(list));
-      expect(rewritten(ports)).not.toBe(probe);
-      expect(await runNodeScript(rewritten(ports), {})).toBe(0);
-      expect(await runNodeScript(rewritten([ports[0]!, ports[1]!, 1]), {})).toBe(1);
-    } finally {
+    onTestFinished(() => {
       for (const { server } of servers) server.close();
-    }
+    });
+    const ports = servers.map(({ port }) => port);
+    const rewritten = (list: number[]) => probe.replace(/\[\s*\d+\s*,\s*\d+\s*,\s*\d+\s*\]/, JSON.stringify(list));
+    expect(rewritten(ports)).not.toBe(probe);
+    expect(await runNodeScript(rewritten(ports), {})).toBe(0);
+    expect(await runNodeScript(rewritten([ports[0]!, ports[1]!, 1]), {})).toBe(1);
   });
 });

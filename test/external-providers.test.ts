@@ -1,14 +1,15 @@
 /**
- * The API pointed at independent provider servers that follow only the seed documents
- * (shared/seeds/000 Smartcheckout, 002 PayerVault, 004 Stan), never our sandboxes' code or
- * conventions. They check the documented auth and bodies strictly, vary what the documents
- * leave open, and record every request so the exact wire traffic can be compared with the
- * documents. The issue's "Done when" flow must work against them as it does against the sandboxes.
+ * The API pointed at independent provider servers that follow only the providers' API
+ * documentation (Smartcheckout, PayerVault, Stan), never our sandboxes' code or conventions.
+ * They check the documented auth and bodies strictly, vary what the documentation leaves open,
+ * and record every request so the exact wire traffic can be compared with it. The whole flow a
+ * frontend runs (a purchase polled to completion, a link, an empty cart, a Stan session, the list)
+ * must work against them as it does against the sandboxes.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   CheckoutsDocument,
   CreatePayerVaultCheckoutDocument,
@@ -17,10 +18,10 @@ import {
   RefreshCheckoutDocument,
   type CreateStanCheckoutInput,
 } from './generated/graphql.js';
-import { expectType, startTestApp, type TestApp } from './support/app.js';
+import { expectType, type TestApp, useTestApp } from './support/app.js';
 
 // ---------------------------------------------------------------------------------------------
-// Real-looking credentials (no "sandbox" in them), and what the documents say goes on the wire.
+// Real-looking credentials (no "sandbox" in them), and what the documentation says goes on the wire.
 
 const SMARTCHECKOUT_API_KEY = 'sc_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 const PAYERVAULT_ACCESS_KEY = 'pv_ak_3JX9QwL2mZr8TnV5';
@@ -108,9 +109,9 @@ function parseJsonObject(body: string): Record<string, unknown> | null {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Smartcheckout (seed 000): Bearer auth; POST /v0/checkout {url, user_data} -> {checkout_id,
+// Smartcheckout: Bearer auth; POST /v0/checkout {url, user_data} -> {checkout_id,
 // status: "processing"}; GET /v0/checkout/:id -> {id, status, amount_str, currency, notes}.
-// The document shows amount_str/currency/notes only for a completed checkout, so how a
+// The documentation shows amount_str/currency/notes only for a completed checkout, so how a
 // processing answer spells them is open: left out, null, or empty strings.
 
 type ProcessingStyle = 'omitted' | 'null' | 'empty';
@@ -164,7 +165,7 @@ async function startSmartcheckout() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PayerVault (seed 002): GET /api/v1/checkout-link/:customer_id with headers accessKey and
+// PayerVault: GET /api/v1/checkout-link/:customer_id with headers accessKey and
 // accessSecret -> 200 {"url"}; 404 {"message": "No products in cart"}. Header names are matched
 // case-insensitively, as HTTP requires; the answer's own header names use another casing.
 
@@ -188,13 +189,13 @@ async function startPayerVault() {
     const customerId = decodeURIComponent(raw);
     if (!carts.has(customerId)) return { status: 404, headers, json: { message: 'No products in cart' } };
     const url = `https://merchant.payervault.com/checkout/${raw}`;
-    // The document's own sample writes the URL as "<https://...>"; one customer gets it that way.
+    // The documentation's own sample writes the URL as "<https://...>"; one customer gets it that way.
     return { status: 200, headers, json: { url: customerId === CUSTOMER_ANGLE_SAMPLE ? `<${url}>` : url } };
   });
 }
 
 // ---------------------------------------------------------------------------------------------
-// Stan (seed 004): POST /v1/checkouts, Basic auth, snake_case body; answers the documented
+// Stan: POST /v1/checkouts, Basic auth, snake_case body; answers the documented
 // response shape. No field is marked required either way; "sparse" mode leaves out every
 // optional response field, "full" mode sends them all (null where the request gave nothing).
 
@@ -261,7 +262,7 @@ async function startStan() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The issue's "Done when" flow, parameterised by what differs between the sandboxes and the
+// The whole flow a frontend runs, parameterised by what differs between the sandboxes and the
 // independent servers (the sandbox's empty-cart customers start with "empty").
 
 const PRODUCT_URL = 'https://trail-store.example/products/trail-shoe?size=42';
@@ -323,26 +324,25 @@ const money = (amount: number, currency: string, decimal: string) => ({ amount, 
 let smartcheckout: Awaited<ReturnType<typeof startSmartcheckout>>;
 let payervault: Awaited<ReturnType<typeof startPayerVault>>;
 let stan: Awaited<ReturnType<typeof startStan>>;
-let t: TestApp;
 
 beforeAll(async () => {
   [smartcheckout, payervault, stan] = await Promise.all([startSmartcheckout(), startPayerVault(), startStan()]);
-  t = await startTestApp({
-    SMARTCHECKOUT_BASE_URL: smartcheckout.url,
-    SMARTCHECKOUT_API_KEY,
-    PAYERVAULT_BASE_URL: payervault.url,
-    PAYERVAULT_ACCESS_KEY,
-    PAYERVAULT_ACCESS_SECRET,
-    STAN_BASE_URL: stan.url,
-    STAN_CLIENT_ID,
-    STAN_CLIENT_SECRET,
-  });
 });
-
+// Registered before the app's: run after the app stopped.
 afterAll(async () => {
-  await t?.stop();
   await Promise.all([smartcheckout?.close(), payervault?.close(), stan?.close()]);
 });
+
+const t = useTestApp(() => ({
+  SMARTCHECKOUT_BASE_URL: smartcheckout.url,
+  SMARTCHECKOUT_API_KEY,
+  PAYERVAULT_BASE_URL: payervault.url,
+  PAYERVAULT_ACCESS_KEY,
+  PAYERVAULT_ACCESS_SECRET,
+  STAN_BASE_URL: stan.url,
+  STAN_CLIENT_ID,
+  STAN_CLIENT_SECRET,
+}));
 
 describe('configured providers: independent servers that follow the seed documents', () => {
   it('starts no built-in sandbox for a provider whose base URL is configured', () => {
@@ -533,19 +533,18 @@ describe('configured providers: independent servers that follow the seed documen
 
   it('accepts a 201 Created answer to the Smartcheckout create (the document gives no status code)', async () => {
     smartcheckout.options.createStatus = 201;
-    try {
-      const created = await t.request(
-        CreateSmartCheckoutDocument,
-        { input: { productUrl: PRODUCT_URL, email: 'ada@example.com' } },
-        { apiKey: t.keys.b },
-      );
-      expect(expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout).toMatchObject({
-        status: 'PROCESSING',
-        testMode: false,
-      });
-    } finally {
+    onTestFinished(() => {
       smartcheckout.options.createStatus = 200;
-    }
+    });
+    const created = await t.request(
+      CreateSmartCheckoutDocument,
+      { input: { productUrl: PRODUCT_URL, email: 'ada@example.com' } },
+      { apiKey: t.keys.b },
+    );
+    expect(expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout).toMatchObject({
+      status: 'PROCESSING',
+      testMode: false,
+    });
   });
 
   it('asks PayerVault with GET, the id URL-encoded as one path segment, and the accessKey/accessSecret headers', async () => {
@@ -632,45 +631,44 @@ describe('configured providers: independent servers that follow the seed documen
 
   it('works with a Stan that leaves out every optional response field', async () => {
     stan.options.style = 'sparse';
-    const from = stan.received.length;
-    try {
-      const result = await t.request(
-        CreateStanCheckoutDocument,
-        {
-          input: {
-            returnUrl: 'https://shop.example/back',
-            lineItems: [{ productId: 'mug', quantity: 3, unitPrice: 1250 }],
-          },
-        },
-        { apiKey: t.keys.b },
-      );
-      const checkout = expectType(result.data?.createStanCheckout, 'CreateStanCheckoutSuccess').checkout;
-      expect(checkout).toMatchObject({
-        status: 'OPEN',
-        testMode: false,
-        subtotal: money(3750, 'EUR', '37.50'),
-        total: money(3750, 'EUR', '37.50'),
-        discount: null,
-        tax: null,
-        taxRate: null,
-        discountCode: null,
-        sessionId: null,
-        orderId: null,
-        merchant: { name: STAN_MERCHANT.name, website: STAN_MERCHANT.website },
-        lineItems: [
-          { productId: 'mug', quantity: 3, unitPrice: money(1250, 'EUR', '12.50'), total: money(3750, 'EUR', '37.50') },
-        ],
-      });
-      const [request] = stan.received.slice(from);
-      expect(JSON.parse(request!.body)).toStrictEqual({
-        return_url: 'https://shop.example/back',
-        total_amount: 3750,
-        subtotal_amount: 3750,
-        line_items: [{ product_id: 'mug', quantity: 3, unit_price: 1250 }],
-      });
-    } finally {
+    onTestFinished(() => {
       stan.options.style = 'full';
-    }
+    });
+    const from = stan.received.length;
+    const result = await t.request(
+      CreateStanCheckoutDocument,
+      {
+        input: {
+          returnUrl: 'https://shop.example/back',
+          lineItems: [{ productId: 'mug', quantity: 3, unitPrice: 1250 }],
+        },
+      },
+      { apiKey: t.keys.b },
+    );
+    const checkout = expectType(result.data?.createStanCheckout, 'CreateStanCheckoutSuccess').checkout;
+    expect(checkout).toMatchObject({
+      status: 'OPEN',
+      testMode: false,
+      subtotal: money(3750, 'EUR', '37.50'),
+      total: money(3750, 'EUR', '37.50'),
+      discount: null,
+      tax: null,
+      taxRate: null,
+      discountCode: null,
+      sessionId: null,
+      orderId: null,
+      merchant: { name: STAN_MERCHANT.name, website: STAN_MERCHANT.website },
+      lineItems: [
+        { productId: 'mug', quantity: 3, unitPrice: money(1250, 'EUR', '12.50'), total: money(3750, 'EUR', '37.50') },
+      ],
+    });
+    const [request] = stan.received.slice(from);
+    expect(JSON.parse(request!.body)).toStrictEqual({
+      return_url: 'https://shop.example/back',
+      total_amount: 3750,
+      subtotal_amount: 3750,
+      line_items: [{ product_id: 'mug', quantity: 3, unit_price: 1250 }],
+    });
   });
 
   it('never puts a provider credential in a GraphQL response or a log line', async () => {
@@ -681,11 +679,7 @@ describe('configured providers: independent servers that follow the seed documen
 });
 
 describe('the same flow against the built-in sandboxes', () => {
-  let sandboxed: TestApp;
-  beforeAll(async () => {
-    sandboxed = await startTestApp();
-  });
-  afterAll(() => sandboxed?.stop());
+  const sandboxed = useTestApp();
 
   it('gives the same results, apart from test mode and provider-specific links and merchants', async () => {
     const own = await doneWhenFlow(sandboxed, { withCart: CUSTOMER_WITH_CART, withoutCart: 'empty-1' });

@@ -9,7 +9,8 @@ import {
   CreateStanCheckoutDocument,
   RefreshCheckoutDocument,
 } from './generated/graphql.js';
-import { expectType, startTestApp, type GraphQLResponse, type TestApp } from './support/app.js';
+import { expectType, type GraphQLResponse, type TestApp, useTestApp } from './support/app.js';
+import { pause } from './support/async.js';
 import {
   countersOf,
   eventHistoryProblems,
@@ -20,7 +21,7 @@ import {
 } from './support/faults.js';
 
 /*
- * Issue 4 item 5: every fault the sandboxes can inject against every provider operation, through
+ * Every fault the sandboxes can inject against every provider operation, through
  * the API (real HTTP, real database, the built-in sandboxes with SANDBOX_FAULTS=on). For each case:
  * (a) a typed answer (never HTTP 5xx, never `errors`) within the time budget; (b) the process
  * still serves /health and a normal create; (c) the checkout row exists once, with an ordered event
@@ -39,9 +40,9 @@ import {
  * - 429 (rate_limit): the provider refused before acting: FAILED, ProviderError retryable;
  * - 5xx, timeout, reset, hang, malformed/HTML/truncated body on a POST (Smartcheckout and Stan
  *   create): the provider may have acted: UNKNOWN, ProviderError NOT retryable (a retry under a new
- *   key could buy twice). Issue 4 item 2 and the README name the 5xx on a non-idempotent call among
- *   the ambiguous outcomes, so the injected 500/503 leave UNKNOWN too, although the sandbox did not
- *   in fact process them;
+ *   key could buy twice). A 5xx to a non-idempotent call is one of the ambiguous outcomes (the
+ *   README's "Ambiguous outcomes": a provider may fail after acting), so the injected 500/503 leave
+ *   UNKNOWN too, although the sandbox did not in fact process them;
  * - PayerVault's link is a GET that creates nothing: every failure is FAILED, with the error's own
  *   retryable flag.
  * Idempotency: an answer that stands (a checkout, UNKNOWN, a non-retryable FAILED) is replayed for
@@ -270,7 +271,8 @@ const CREATE_OPERATIONS: CreateOperation[] = [
   },
 ];
 
-async function query<T>(t: TestApp, statement: SQL): Promise<T[]> {
+/** The rows a raw SQL statement returns, on the app's own database. */
+async function appRows<T>(t: TestApp, statement: SQL): Promise<T[]> {
   const result = await t.app.database.db.execute(statement);
   return (result as unknown as { rows: T[] }).rows;
 }
@@ -289,19 +291,19 @@ const ROW_COLUMNS = sql.raw('id, seq, tenant, status, notes, provider_checkout_i
 
 /** The rows currently holding one idempotency key (one at most, by the unique index). */
 async function rowsOfKey(t: TestApp, key: string): Promise<CheckoutDbRow[]> {
-  return query<CheckoutDbRow>(t, sql`select ${ROW_COLUMNS} from checkouts where idempotency_key = ${key}`);
+  return appRows<CheckoutDbRow>(t, sql`select ${ROW_COLUMNS} from checkouts where idempotency_key = ${key}`);
 }
 
 /** The tenant's rows written after `afterSeq`, oldest first. */
 async function rowsAfter(t: TestApp, tenant: string, afterSeq: number): Promise<CheckoutDbRow[]> {
-  return query<CheckoutDbRow>(
+  return appRows<CheckoutDbRow>(
     t,
     sql`select ${ROW_COLUMNS} from checkouts where tenant = ${tenant} and seq > ${afterSeq} order by seq`,
   );
 }
 
 async function lastSeq(t: TestApp, tenant: string): Promise<number> {
-  const [row] = await query<{ seq: number | string | null }>(
+  const [row] = await appRows<{ seq: number | string | null }>(
     t,
     sql`select max(seq) as seq from checkouts where tenant = ${tenant}`,
   );
@@ -314,8 +316,9 @@ function tallyRows(found: number, expected: number): void {
   if (found > expected) tally.duplicates += found - expected;
 }
 
-async function eventsOf(t: TestApp, checkoutId: string): Promise<EventRow[]> {
-  return query<EventRow>(
+/** The event rows of one checkout, in id order. */
+async function eventRowsOf(t: TestApp, checkoutId: string): Promise<EventRow[]> {
+  return appRows<EventRow>(
     t,
     sql`select id, status, at from checkout_events where checkout_id = ${checkoutId} order by id`,
   );
@@ -378,23 +381,19 @@ it('the matrix covers every fault kind the sandboxes offer', () => {
 });
 
 describe('faults on create and status calls (PROVIDER_GET_RETRIES=0, POLLER off)', () => {
-  let t: TestApp;
+  const t = useTestApp({
+    SANDBOX_FAULTS: 'on',
+    PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
+    PROVIDER_GET_RETRIES: '0',
+  });
   /** The app's tenant `a` (read from its first row) and how many rows it should have. */
   let tenant: string;
   let rowsExpected = 0;
 
   beforeAll(async () => {
-    t = await startTestApp({
-      SANDBOX_FAULTS: 'on',
-      PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
-      PROVIDER_GET_RETRIES: '0',
-    });
     const { row } = await createProcessing(t, 'https://shop.example/baseline');
     tenant = row.tenant;
     rowsExpected++;
-  });
-  afterAll(async () => {
-    await t?.stop();
   });
 
   /** The rows one step wrote: exactly `expected` new rows of the tenant, each with a sound history. */
@@ -402,7 +401,7 @@ describe('faults on create and status calls (PROVIDER_GET_RETRIES=0, POLLER off)
     const rows = await rowsAfter(t, tenant, afterSeq);
     tallyRows(rows.length, expected);
     expect(rows).toHaveLength(expected);
-    for (const row of rows) expect(eventHistoryProblems(await eventsOf(t, row.id), row.status), row.id).toEqual([]);
+    for (const row of rows) expect(eventHistoryProblems(await eventRowsOf(t, row.id), row.status), row.id).toEqual([]);
     return rows;
   }
 
@@ -434,7 +433,7 @@ describe('faults on create and status calls (PROVIDER_GET_RETRIES=0, POLLER off)
         const [row] = await expectNewRows(seq, 1);
         rowsExpected++;
         expect(row!.status).toBe(expected.status);
-        expect((await eventsOf(t, row!.id)).map((event) => event.status)).toEqual(['PENDING', expected.status]);
+        expect((await eventRowsOf(t, row!.id)).map((event) => event.status)).toEqual(['PENDING', expected.status]);
         if (expected.status === 'UNKNOWN') expect(row!.notes).toMatch(/may have created/);
         if (fault.outcome === 'ok' && op.provider !== 'PAYERVAULT') expect(row!.provider_checkout_id).toBeTruthy();
         expect(row!.idempotency_key).toBe(expected.keyKept ? key : null);
@@ -503,7 +502,7 @@ describe('faults on create and status calls (PROVIDER_GET_RETRIES=0, POLLER off)
       const [stored] = await rowsOfKey(t, key);
       expect(stored!.status).toBe('PROCESSING');
       expect(stored!.provider_checkout_id).toBe(row.provider_checkout_id);
-      const events = await eventsOf(t, row.id);
+      const events = await eventRowsOf(t, row.id);
       expect(eventHistoryProblems(events, 'PROCESSING')).toEqual([]);
       expect(events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING']);
       await expectHealthy(t);
@@ -518,14 +517,14 @@ describe('faults on create and status calls (PROVIDER_GET_RETRIES=0, POLLER off)
       rowsExpected++;
     }
     // Every row the cases above counted is there, and no other.
-    const [count] = await query<{ rows: number }>(
+    const [count] = await appRows<{ rows: number }>(
       t,
       sql`select count(*)::int as rows from checkouts where tenant = ${tenant}`,
     );
     tallyRows(Number(count!.rows), rowsExpected);
     expect(Number(count!.rows)).toBe(rowsExpected);
     // No event history anywhere in this tenant is out of order.
-    const histories = await query<EventRow & { checkout_id: string; checkout_status: string }>(
+    const histories = await appRows<EventRow & { checkout_id: string; checkout_status: string }>(
       t,
       sql`select e.checkout_id, e.id, e.status, e.at, c.status as checkout_status
           from checkout_events e join checkouts c on c.id = e.checkout_id
@@ -540,20 +539,13 @@ describe('faults on create and status calls (PROVIDER_GET_RETRIES=0, POLLER off)
 });
 
 describe('faults on status polls by the poller (POLLER on)', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp({
-      SANDBOX_FAULTS: 'on',
-      PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
-      PROVIDER_GET_RETRIES: '0',
-      POLLER: 'on',
-      POLL_INTERVAL_MS: '100',
-      POLL_MAX_INTERVAL_MS: '400',
-    });
-  });
-  afterAll(async () => {
-    await t?.stop();
+  const t = useTestApp({
+    SANDBOX_FAULTS: 'on',
+    PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
+    PROVIDER_GET_RETRIES: '0',
+    POLLER: 'on',
+    POLL_INTERVAL_MS: '100',
+    POLL_MAX_INTERVAL_MS: '400',
   });
 
   /** Waits until the checkout of `key` is terminal; returns its row. */
@@ -563,7 +555,7 @@ describe('faults on status polls by the poller (POLLER on)', () => {
       const [row] = await rowsOfKey(t, key);
       if (row && ['COMPLETED', 'FAILED', 'EXPIRED', 'UNKNOWN'].includes(row.status)) return row;
       if (Date.now() > deadline) throw new Error(`checkout ${key} still ${row?.status} after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await pause(25);
     }
   }
 
@@ -590,14 +582,14 @@ describe('faults on status polls by the poller (POLLER on)', () => {
       expect(received).toBe(fault.processed ? 2 : 3);
       expect(countersOf(after, 'create').processed - countersOf(before, 'create').processed).toBe(1);
 
-      const events = await eventsOf(t, row.id);
+      const events = await eventRowsOf(t, row.id);
       expect(eventHistoryProblems(events, 'COMPLETED')).toEqual([]);
       expect(events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
       // The poll that got the fault was seen to fail (and was not mistaken for an answer).
       const failedPolls = t.logs.filter((line) => line.includes('status poll failed') && line.includes(row.id));
       expect(failedPolls).toHaveLength(fault.outcome === 'ok' ? 0 : 1);
       // The schedule is gone once terminal: no further GETs.
-      expect(await query(t, sql`select 1 from poll_schedules where checkout_id = ${row.id}`)).toEqual([]);
+      expect(await appRows(t, sql`select 1 from poll_schedules where checkout_id = ${row.id}`)).toEqual([]);
       await expectHealthy(t);
     });
   }
@@ -611,19 +603,15 @@ describe('faults on status polls by the poller (POLLER on)', () => {
 
 describe('GET retries (PROVIDER_GET_RETRIES=2): outages are retried, refusals and POSTs are not', () => {
   const RETRIES = 2;
-  let t: TestApp;
+  const t = useTestApp({
+    SANDBOX_FAULTS: 'on',
+    PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
+    PROVIDER_GET_RETRIES: String(RETRIES),
+  });
   let tenant: string;
 
   beforeAll(async () => {
-    t = await startTestApp({
-      SANDBOX_FAULTS: 'on',
-      PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
-      PROVIDER_GET_RETRIES: String(RETRIES),
-    });
     tenant = (await createProcessing(t, 'https://shop.example/baseline')).row.tenant;
-  });
-  afterAll(async () => {
-    await t?.stop();
   });
 
   /** One fault on the first attempt: received and processed GETs expected, and the final outcome. */
@@ -660,7 +648,7 @@ describe('GET retries (PROVIDER_GET_RETRIES=2): outages are retried, refusals an
       tallyRows(rows.length, 1);
       expect(rows).toHaveLength(1);
       expect(rows[0]!.status).toBe(outcome === 'ok' ? 'OPEN' : 'FAILED');
-      expect(eventHistoryProblems(await eventsOf(t, rows[0]!.id), rows[0]!.status)).toEqual([]);
+      expect(eventHistoryProblems(await eventRowsOf(t, rows[0]!.id), rows[0]!.status)).toEqual([]);
       await expectHealthy(t);
     });
 
@@ -678,7 +666,7 @@ describe('GET retries (PROVIDER_GET_RETRIES=2): outages are retried, refusals an
       const after = countersOf(await faultState(sandbox), 'status');
       expect(after.received - before.received).toBe(received);
       expect(after.processed - before.processed).toBe(processed);
-      expect(eventHistoryProblems(await eventsOf(t, row.id), 'PROCESSING')).toEqual([]);
+      expect(eventHistoryProblems(await eventRowsOf(t, row.id), 'PROCESSING')).toEqual([]);
       await expectHealthy(t);
     });
   }

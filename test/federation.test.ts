@@ -1,18 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ServiceSdlDocument } from './generated/graphql.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { useTestApp } from './support/app.js';
 
 const ORDERS_SDL = readFileSync(new URL('../examples/orders/schema.graphql', import.meta.url), 'utf8');
 
 describe('federation composition', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t?.stop());
+  const t = useTestApp();
 
   it('composes the served subgraph SDL with the example orders subgraph, without errors', async () => {
     const sdl = (await t.request(ServiceSdlDocument, {})).data?._service.sdl;

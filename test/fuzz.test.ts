@@ -14,11 +14,12 @@ import {
   NodeDocument,
   RefreshCheckoutDocument,
 } from './generated/graphql.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { useTestApp } from './support/app.js';
+import { newTenant, providersAt } from './support/env.js';
 import { startRecordingServer, type CannedResponse, type RecordedRequest } from './support/recording-server.js';
 
 /*
- * Bad-input fuzzing (issue 5, item 5). fast-check generates hostile values for every input type of
+ * Bad-input fuzzing. fast-check generates hostile values for every input type of
  * the API and sends them over real HTTP, byte for byte (raw JSON text where JSON.stringify could not
  * say it: `__proto__` keys, 1e300, -0, 2^31). Every case must end in a typed ValidationError (or the
  * typed not-found answer for ids) or a GraphQL request error: never a 5xx, never a masked
@@ -35,8 +36,8 @@ const REPORT_ALL = process.env.FUZZ_REPORT === 'all';
 const RUNS = { smart: 200, payervault: 200, stan: 150, ids: 200, documents: 100 };
 
 const suffix = randomUUID().slice(0, 8);
-const FUZZ = { tenant: `fuzz-${suffix}`, key: `key-fuzz-${randomUUID()}` };
-const CONTROL = { tenant: `fuzz-control-${suffix}`, key: `key-fuzz-control-${randomUUID()}` };
+const FUZZ = newTenant('fuzz');
+const CONTROL = newTenant('fuzz-control');
 
 const SMART_QUERY = print(CreateSmartCheckoutDocument);
 const PAYERVAULT_QUERY = print(CreatePayerVaultCheckoutDocument);
@@ -58,7 +59,7 @@ class Raw {
     return this.text.length > 120 ? `${this.text.slice(0, 120)}... (${this.text.length} chars)` : this.text;
   }
 }
-const raw = (text: string) => new Raw(text);
+const rawJson = (text: string) => new Raw(text);
 
 /** JSON.stringify, with every `Raw` spliced in verbatim. */
 function toJsonText(value: unknown): string {
@@ -114,15 +115,15 @@ const hostileText = fc.oneof(
 
 /** Values of the wrong JSON type for a String field. */
 const notAString = fc.constantFrom(
-  raw('1'),
-  raw('2147483648'),
-  raw('1e300'),
-  raw('-0'),
-  raw('true'),
-  raw('[]'),
-  raw('{}'),
-  raw('["a"]'),
-  raw('{"__proto__":"x"}'),
+  rawJson('1'),
+  rawJson('2147483648'),
+  rawJson('1e300'),
+  rawJson('-0'),
+  rawJson('true'),
+  rawJson('[]'),
+  rawJson('{}'),
+  rawJson('["a"]'),
+  rawJson('{"__proto__":"x"}'),
 );
 
 /** URLs our inputs must refuse: other schemes, relative, hostless, spaced, over 2048 characters. */
@@ -198,49 +199,49 @@ const hostileKey = fc.oneof(
 /** Numbers that are not a GraphQL Int, as raw JSON. */
 const notAnInt = fc.oneof(
   fc.constantFrom(
-    raw('2147483648'),
-    raw('-2147483649'),
-    raw('4294967296'),
-    raw('9007199254740993'),
-    raw('1e300'),
-    raw('-1e300'),
-    raw('1e400'),
-    raw('1.5'),
-    raw('0.1'),
-    raw('-0.5'),
-    raw('"NaN"'),
-    raw('"Infinity"'),
-    raw('"1"'),
-    raw('"-0"'),
-    raw('"0x10"'),
-    raw('true'),
-    raw('[]'),
-    raw('{}'),
+    rawJson('2147483648'),
+    rawJson('-2147483649'),
+    rawJson('4294967296'),
+    rawJson('9007199254740993'),
+    rawJson('1e300'),
+    rawJson('-1e300'),
+    rawJson('1e400'),
+    rawJson('1.5'),
+    rawJson('0.1'),
+    rawJson('-0.5'),
+    rawJson('"NaN"'),
+    rawJson('"Infinity"'),
+    rawJson('"1"'),
+    rawJson('"-0"'),
+    rawJson('"0x10"'),
+    rawJson('true'),
+    rawJson('[]'),
+    rawJson('{}'),
   ),
-  fc.double({ noInteger: true, noDefaultInfinity: true, noNaN: true }).map((d) => raw(JSON.stringify(d))),
-  fc.integer({ min: 2 ** 31, max: Number.MAX_SAFE_INTEGER }).map((n) => raw(String(n))),
+  fc.double({ noInteger: true, noDefaultInfinity: true, noNaN: true }).map((d) => rawJson(JSON.stringify(d))),
+  fc.integer({ min: 2 ** 31, max: Number.MAX_SAFE_INTEGER }).map((n) => rawJson(String(n))),
 );
 
 /** Numbers that are not a SafeInt (amounts in minor units), as raw JSON: beyond 2^53 - 1, fractions, non-numbers. */
 const notASafeInt = fc.oneof(
   fc.constantFrom(
-    raw('9007199254740992'),
-    raw('9007199254740993'),
-    raw('-9007199254740992'),
-    raw('18446744073709551616'),
-    raw('1e300'),
-    raw('1e400'),
-    raw('1.5'),
-    raw('2147483648.5'),
-    raw('"NaN"'),
-    raw('"1"'),
-    raw('"2500000000"'),
-    raw('true'),
-    raw('[]'),
-    raw('{}'),
+    rawJson('9007199254740992'),
+    rawJson('9007199254740993'),
+    rawJson('-9007199254740992'),
+    rawJson('18446744073709551616'),
+    rawJson('1e300'),
+    rawJson('1e400'),
+    rawJson('1.5'),
+    rawJson('2147483648.5'),
+    rawJson('"NaN"'),
+    rawJson('"1"'),
+    rawJson('"2500000000"'),
+    rawJson('true'),
+    rawJson('[]'),
+    rawJson('{}'),
   ),
-  fc.double({ noInteger: true, noDefaultInfinity: true, noNaN: true }).map((d) => raw(JSON.stringify(d))),
-  fc.bigInt({ min: 2n ** 53n, max: 2n ** 70n }).map((n) => raw(String(n))),
+  fc.double({ noInteger: true, noDefaultInfinity: true, noNaN: true }).map((d) => rawJson(JSON.stringify(d))),
+  fc.bigInt({ min: 2n ** 53n, max: 2n ** 70n }).map((n) => rawJson(String(n))),
 );
 
 /** Negative amounts: valid Ints that no amount accepts. */
@@ -252,32 +253,32 @@ const nested = (depth: number) => `${'{"a":'.repeat(depth)}{}${'}'.repeat(depth)
 /** userData values our input must refuse. */
 const hostileUserData = fc.oneof(
   fc.constantFrom(
-    raw('{"__proto__":{"polluted":true}}'),
-    raw('{"__proto__":null}'),
-    raw('{"ok":1,"__proto__":{"isAdmin":true}}'),
-    raw('{"constructor":{"prototype":{"polluted":true}}}'),
-    raw('{"prototype":{"polluted":true}}'),
-    raw('{"email":"attacker@example.com"}'),
-    raw('{"prompt":"ignore previous instructions"}'),
-    raw('{"shipping_address":{}}'),
-    raw('[]'),
-    raw('[1,2,3]'),
-    raw('"a string"'),
-    raw('42'),
-    raw('true'),
-    raw(`{"big":"${'z'.repeat(20_000)}"}`),
-    raw(`{"nul":"a\\u0000b"}`),
-    raw(`{"a\\u0000b":1}`),
-    raw(`{"lone":"\\ud800"}`),
-    raw(`{"\\udc00":1}`),
-    raw(nested(100_000)),
-    raw(nested(20_000)),
+    rawJson('{"__proto__":{"polluted":true}}'),
+    rawJson('{"__proto__":null}'),
+    rawJson('{"ok":1,"__proto__":{"isAdmin":true}}'),
+    rawJson('{"constructor":{"prototype":{"polluted":true}}}'),
+    rawJson('{"prototype":{"polluted":true}}'),
+    rawJson('{"email":"attacker@example.com"}'),
+    rawJson('{"prompt":"ignore previous instructions"}'),
+    rawJson('{"shipping_address":{}}'),
+    rawJson('[]'),
+    rawJson('[1,2,3]'),
+    rawJson('"a string"'),
+    rawJson('42'),
+    rawJson('true'),
+    rawJson(`{"big":"${'z'.repeat(20_000)}"}`),
+    rawJson(`{"nul":"a\\u0000b"}`),
+    rawJson(`{"a\\u0000b":1}`),
+    rawJson(`{"lone":"\\ud800"}`),
+    rawJson(`{"\\udc00":1}`),
+    rawJson(nested(100_000)),
+    rawJson(nested(20_000)),
   ),
-  fc.integer({ min: 100, max: 2_000 }).map((depth) => raw(nested(depth))),
+  fc.integer({ min: 100, max: 2_000 }).map((depth) => rawJson(nested(depth))),
   fc.integer({ min: 17_000, max: 60_000 }).map((n) => ({ filler: 'f'.repeat(n) })),
   fc
     .dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 })
-    .map((rest) => raw(`{"__proto__":{"x":1},${toJsonText(rest).slice(1)}`.replace(',}', '}'))),
+    .map((rest) => rawJson(`{"__proto__":{"x":1},${toJsonText(rest).slice(1)}`.replace(',}', '}'))),
 );
 
 /** One change that makes an input invalid, with a label for failure messages. */
@@ -336,13 +337,13 @@ const smartMutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.integer({ min: 21, max: 5_000 }).map((n) => set('shippingAddress.postalCode', '7'.repeat(n))),
   fc.constantFrom('line1', 'city', 'postalCode', 'country').map((field) => unset(`shippingAddress.${field}`)),
   fc
-    .constantFrom(raw('"1 Main St"'), raw('[]'), raw('1'), raw('{"__proto__":{"line1":"x"}}'))
+    .constantFrom(rawJson('"1 Main St"'), rawJson('[]'), rawJson('1'), rawJson('{"__proto__":{"line1":"x"}}'))
     .map((v) => set('shippingAddress', v)),
   fc.constantFrom('productUrl', 'email').map((field) => unset(field)),
   fc
     .constantFrom('productUrl', 'email', 'prompt', 'idempotencyKey')
     .chain((field) => notAString.map((v) => set(field, v))),
-  fc.constantFrom(raw('null')).map((v) => set('email', v)),
+  fc.constantFrom(rawJson('null')).map((v) => set('email', v)),
   fc.constant(set('unknownField', 'x')),
 );
 
@@ -357,7 +358,7 @@ interface GeneratedCase {
   input: Record<string, unknown>;
   labels: string[];
 }
-function smartInput(mutations: Mutation[], withAddress = false): GeneratedCase {
+function smartCaseOf(mutations: Mutation[], withAddress = false): GeneratedCase {
   const input: Record<string, unknown> = {
     productUrl: 'https://shop.example/products/fuzz',
     email: 'fuzz@example.com',
@@ -369,39 +370,39 @@ function smartInput(mutations: Mutation[], withAddress = false): GeneratedCase {
 }
 const smartCase = fc
   .tuple(fc.array(smartMutation, { minLength: 1, maxLength: 3 }), fc.boolean())
-  .map(([mutations, withAddress]) => smartInput(mutations, withAddress));
+  .map(([mutations, withAddress]) => smartCaseOf(mutations, withAddress));
 /** Cases every run tries first, whatever the seed: one of each kind of failure seen so far. */
 const SMART_EXAMPLES: [GeneratedCase][] = [
-  [smartInput([set('userData', raw('{"ok":1,"__proto__":{"isAdmin":true}}'))])],
-  [smartInput([set('userData', raw(nested(500)))])],
-  [smartInput([set('userData', raw(nested(100_000)))])],
-  [smartInput([set('userData', raw('{"note":"a\\u0000b"}'))])],
-  [smartInput([set('userData', raw('{"note":"\\ud800"}'))])],
-  [smartInput([set('prompt', 'Size L\uD800')])],
-  [smartInput([set('shippingAddress.name', '\uDC00Ada')])],
-  [smartInput([set('productUrl', 'javascript:alert(1)')])],
-  [smartInput([set('prompt', HUGE)])],
+  [smartCaseOf([set('userData', rawJson('{"ok":1,"__proto__":{"isAdmin":true}}'))])],
+  [smartCaseOf([set('userData', rawJson(nested(500)))])],
+  [smartCaseOf([set('userData', rawJson(nested(100_000)))])],
+  [smartCaseOf([set('userData', rawJson('{"note":"a\\u0000b"}'))])],
+  [smartCaseOf([set('userData', rawJson('{"note":"\\ud800"}'))])],
+  [smartCaseOf([set('prompt', 'Size L\uD800')])],
+  [smartCaseOf([set('shippingAddress.name', '\uDC00Ada')])],
+  [smartCaseOf([set('productUrl', 'javascript:alert(1)')])],
+  [smartCaseOf([set('prompt', HUGE)])],
 ];
 
 const payervaultMutation: fc.Arbitrary<Mutation> = fc.oneof(
   hostileText.map((v) => set('customerId', v)),
   fc.integer({ min: 256, max: 10_000 }).map((n) => set('customerId', 'c'.repeat(n))),
   notAString.map((v) => set('customerId', v)),
-  fc.constant(set('customerId', raw('null'))),
+  fc.constant(set('customerId', rawJson('null'))),
   fc.constant(unset('customerId')),
   hostileKey.map((v) => set('idempotencyKey', v)),
   fc.constant(set('cartId', 'extra')),
 );
-function payervaultInput(mutations: Mutation[]): GeneratedCase {
+function payervaultCaseOf(mutations: Mutation[]): GeneratedCase {
   const input: Record<string, unknown> = { customerId: 'cust-fuzz' };
   for (const m of mutations) m.apply(input);
   return { input, labels: mutations.map((m) => m.label) };
 }
-const payervaultCase = fc.array(payervaultMutation, { minLength: 1, maxLength: 2 }).map(payervaultInput);
+const payervaultCase = fc.array(payervaultMutation, { minLength: 1, maxLength: 2 }).map(payervaultCaseOf);
 const PAYERVAULT_EXAMPLES: [GeneratedCase][] = [
-  [payervaultInput([set('customerId', 'cust\uD800')])],
-  [payervaultInput([set('customerId', 'cust\u0000')])],
-  [payervaultInput([set('customerId', HUGE)])],
+  [payervaultCaseOf([set('customerId', 'cust\uD800')])],
+  [payervaultCaseOf([set('customerId', 'cust\u0000')])],
+  [payervaultCaseOf([set('customerId', HUGE)])],
 ];
 
 const LINE_TEXT_FIELDS = ['productId', 'description', 'sku'] as const;
@@ -429,7 +430,7 @@ const stanMutation: fc.Arbitrary<Mutation> = fc.oneof(
   ),
   fc.constant(set('lineItems', [])),
   fc
-    .constantFrom(raw('null'), raw('{}'), raw('"p-1"'), raw('[null]'), raw('[[]]'), raw('[1]'))
+    .constantFrom(rawJson('null'), rawJson('{}'), rawJson('"p-1"'), rawJson('[null]'), rawJson('[[]]'), rawJson('[1]'))
     .map((v) => set('lineItems', v)),
   // One bad line.
   fc.tuple(fc.constantFrom(...LINE_TEXT_FIELDS), hostileText).map(([field, v]) => set(`lineItems.0.${field}`, v)),
@@ -471,9 +472,9 @@ const stanMutation: fc.Arbitrary<Mutation> = fc.oneof(
     .chain((field) => notAString.map((v) => set(field, v))),
 );
 const stanCase = fc
-  .tuple(fc.array(stanMutation, { minLength: 1, maxLength: 3 }), fc.constantFrom(raw('-0'), 0, undefined))
-  .map(([mutations, oddZero]) => stanInput(mutations, oddZero));
-function stanInput(mutations: Mutation[], oddZero?: unknown): GeneratedCase {
+  .tuple(fc.array(stanMutation, { minLength: 1, maxLength: 3 }), fc.constantFrom(rawJson('-0'), 0, undefined))
+  .map(([mutations, oddZero]) => stanCaseOf(mutations, oddZero));
+function stanCaseOf(mutations: Mutation[], oddZero?: unknown): GeneratedCase {
   // -0 is a legal Int; riding along with an invalid change it must not make things worse.
   const input: Record<string, unknown> = { returnUrl: 'https://store.example/return', lineItems: [validLine()] };
   if (oddZero !== undefined) input.discountAmount = oddZero;
@@ -481,19 +482,19 @@ function stanInput(mutations: Mutation[], oddZero?: unknown): GeneratedCase {
   return { input, labels: mutations.map((m) => m.label) };
 }
 const STAN_EXAMPLES: [GeneratedCase][] = [
-  [stanInput([set('lineItems.0.description', '\uDC00ok')])],
-  [stanInput([set('lineItems.0.productId', 'p\uD800')])],
-  [stanInput([set('sessionId', 's\uD800')])],
+  [stanCaseOf([set('lineItems.0.description', '\uDC00ok')])],
+  [stanCaseOf([set('lineItems.0.productId', 'p\uD800')])],
+  [stanCaseOf([set('sessionId', 's\uD800')])],
   [
-    stanInput([
+    stanCaseOf([
       set(
         'lineItems',
         Array.from({ length: 5_000 }, (_, i) => validLine(i)),
       ),
     ]),
   ],
-  [stanInput([set('lineItems.0.unitPrice', -1)])],
-  [stanInput([set('lineItems.0.quantity', raw('1e300'))])],
+  [stanCaseOf([set('lineItems.0.unitPrice', -1)])],
+  [stanCaseOf([set('lineItems.0.quantity', rawJson('1e300'))])],
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -516,10 +517,23 @@ interface PostOptions {
   path?: string;
 }
 
-let t: TestApp;
 let provider: Awaited<ReturnType<typeof startRecordingServer>>;
+beforeAll(async () => {
+  console.log(`fuzz: FUZZ_SEED=${SEED}`);
+  provider = await startRecordingServer(providerAnswer);
+});
+afterAll(async () => {
+  await provider?.close();
+});
+const t = useTestApp(() =>
+  providersAt(provider.url, {
+    API_KEYS: `${FUZZ.name}:${FUZZ.key},${CONTROL.name}:${CONTROL.key}`,
+    // Hundreds of operations from one key within seconds: the per-key rate limit is not under test here.
+    RATE_LIMIT_PER_MINUTE: '1000000',
+  }),
+);
 
-async function send(body: string | Uint8Array | undefined, options: PostOptions = {}): Promise<Wire> {
+async function sendBody(body: string | Uint8Array | undefined, options: PostOptions = {}): Promise<Wire> {
   const apiKey = options.apiKey === undefined ? FUZZ.key : options.apiKey;
   const headers: Record<string, string> = {
     accept: options.accept ?? 'application/graphql-response+json, application/json',
@@ -543,7 +557,7 @@ async function send(body: string | Uint8Array | undefined, options: PostOptions 
 
 /** Sends one operation with `variables` as raw-capable JSON. */
 function operation(query: string, variables: unknown, options: PostOptions = {}) {
-  return send(`{"query":${JSON.stringify(query)},"variables":${toJsonText(variables)}}`, options);
+  return sendBody(`{"query":${JSON.stringify(query)},"variables":${toJsonText(variables)}}`, options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -602,14 +616,14 @@ const counts: Record<keyof typeof RUNS, number> = { smart: 0, payervault: 0, sta
 async function runCase(kind: keyof typeof RUNS, label: string, body: () => Promise<void>) {
   counts[kind]++;
   const requestsBefore = provider.requests.length;
-  const rowsBefore = await rowsOf(FUZZ.tenant);
+  const rowsBefore = await rowsOf(FUZZ.name);
   try {
     await body();
     expect(
       provider.requests.slice(requestsBefore).map((r) => `${r.method} ${r.path.slice(0, 200)}`),
       'provider calls',
     ).toEqual([]);
-    expect(await rowsOf(FUZZ.tenant), 'rows of the fuzz tenant').toEqual(rowsBefore);
+    expect(await rowsOf(FUZZ.name), 'rows of the fuzz tenant').toEqual(rowsBefore);
   } catch (error) {
     const message = `[${kind}] case ${label.length > 400 ? `${label.slice(0, 400)}...` : label} (FUZZ_SEED=${SEED}): ${error instanceof Error ? error.message : String(error)}`;
     if (!REPORT_ALL) throw new Error(message);
@@ -645,29 +659,12 @@ function providerAnswer(request: RecordedRequest): CannedResponse {
   return { status: 404, body: { message: 'not found' } };
 }
 
-beforeAll(async () => {
-  console.log(`fuzz: FUZZ_SEED=${SEED}`);
-  provider = await startRecordingServer(providerAnswer);
-  t = await startTestApp({
-    API_KEYS: `${FUZZ.tenant}:${FUZZ.key},${CONTROL.tenant}:${CONTROL.key}`,
-    SMARTCHECKOUT_BASE_URL: provider.url,
-    SMARTCHECKOUT_API_KEY: 'sk-fuzz',
-    PAYERVAULT_BASE_URL: provider.url,
-    PAYERVAULT_ACCESS_KEY: 'pv-fuzz-key',
-    PAYERVAULT_ACCESS_SECRET: 'pv-fuzz-secret',
-    STAN_BASE_URL: provider.url,
-    STAN_CLIENT_ID: 'stan-fuzz-id',
-    STAN_CLIENT_SECRET: 'stan-fuzz-secret',
-    // Hundreds of operations from one key within seconds: the per-key rate limit is not under test here.
-    RATE_LIMIT_PER_MINUTE: '1000000',
-  });
-});
-
+// Registered after the app's hooks, so it runs before the app stops (after-hooks run in reverse order).
 afterAll(async () => {
   console.log(
     `fuzz: smart ${counts.smart}, payervault ${counts.payervault}, stan ${counts.stan}, ids ${counts.ids}, documents ${counts.documents} (FUZZ_SEED=${SEED})`,
   );
-  if (REPORT_ALL && t) {
+  if (REPORT_ALL) {
     const errors = t.logs
       .filter((line) => line.includes('"level":50'))
       .map((line) => {
@@ -676,8 +673,6 @@ afterAll(async () => {
       });
     for (const error of new Set(errors)) console.log(`fuzz: logged error ${error}`);
   }
-  await t?.stop();
-  await provider?.close();
 });
 
 describe('bad-input fuzzing', () => {
@@ -695,7 +690,7 @@ describe('bad-input fuzzing', () => {
           prompt: 'Size L',
           shippingAddress: validAddress(),
           // Legal neighbours of the hostile values: nesting, unicode, a key that merely contains "proto".
-          userData: raw('{"loyalty":{"tier":{"level":3}},"note":"caf\\u00e9 \\ud83d\\ude00","proto_key":1}'),
+          userData: rawJson('{"loyalty":{"tier":{"level":3}},"note":"caf\\u00e9 \\ud83d\\ude00","proto_key":1}'),
         },
       },
       { apiKey: CONTROL.key },
@@ -725,7 +720,7 @@ describe('bad-input fuzzing', () => {
         input: {
           returnUrl: 'https://store.example/return',
           lineItems: Array.from({ length: 100 }, (_, i) => validLine(i)),
-          discountAmount: raw('-0'),
+          discountAmount: rawJson('-0'),
           taxRate: 20,
         },
       },
@@ -750,7 +745,7 @@ describe('bad-input fuzzing', () => {
     expect(JSON.parse(calls[2]!.body).line_items).toHaveLength(100);
 
     controlIds.push(...(await listedCheckouts(CONTROL.key)).map((edge) => edge.node.id));
-    const controlRows = await rowsOf(CONTROL.tenant);
+    const controlRows = await rowsOf(CONTROL.name);
     expect(controlRows.checkouts).toBe(3);
     expect(controlRows.lineItems).toBe(101); // the smart checkout's product line and Stan's 100
     expect(await listedCheckouts(CONTROL.key)).toHaveLength(3);
@@ -762,7 +757,7 @@ describe('bad-input fuzzing', () => {
     expect((refresh.body!.data!.refreshCheckout as { __typename: string }).__typename).toBe('RefreshCheckoutSuccess');
     expect(provider.requests.length).toBe(refreshBefore + 1);
 
-    expect(await rowsOf(FUZZ.tenant)).toEqual(EMPTY);
+    expect(await rowsOf(FUZZ.name)).toEqual(EMPTY);
   });
 
   it(`createSmartCheckout: ${RUNS.smart} hostile inputs end in ValidationError or a request error`, async () => {
@@ -807,7 +802,7 @@ describe('bad-input fuzzing', () => {
     const hostileId = fc.oneof(
       hostileText,
       notAnInt,
-      fc.constantFrom(raw('null'), raw('1'), raw('2147483648'), raw('-0')),
+      fc.constantFrom(rawJson('null'), rawJson('1'), rawJson('2147483648'), rawJson('-0')),
       fc.string({ maxLength: 60 }),
       fc.constantFrom(controlSmartId), // another tenant's real checkout
       fc
@@ -851,21 +846,21 @@ describe('bad-input fuzzing', () => {
     const hostileFirst = fc.oneof(
       notAnInt,
       negativeAmount,
-      fc.constantFrom(raw('-0'), 0, 101, 1_000_000, 2_147_483_647),
+      fc.constantFrom(rawJson('-0'), 0, 101, 1_000_000, 2_147_483_647),
     );
     const hostileFilter = fc.constantFrom(
-      raw('{"provider":"NOPE"}'),
-      raw('{"provider":"smartcheckout"}'),
-      raw('{"provider":1}'),
-      raw('{"status":["NOPE"]}'),
-      raw('{"status":[null]}'),
-      raw('{"status":"OPEN\\u0000"}'),
-      raw('{"status":{}}'),
-      raw('{"__proto__":{"provider":"STAN"}}'),
-      raw('{"tenant":"someone-else"}'),
-      raw('"STAN"'),
-      raw('[]'),
-      raw(`{"status":[${Array.from({ length: 10_000 }, () => '"OPEN"').join(',')}]}`),
+      rawJson('{"provider":"NOPE"}'),
+      rawJson('{"provider":"smartcheckout"}'),
+      rawJson('{"provider":1}'),
+      rawJson('{"status":["NOPE"]}'),
+      rawJson('{"status":[null]}'),
+      rawJson('{"status":"OPEN\\u0000"}'),
+      rawJson('{"status":{}}'),
+      rawJson('{"__proto__":{"provider":"STAN"}}'),
+      rawJson('{"tenant":"someone-else"}'),
+      rawJson('"STAN"'),
+      rawJson('[]'),
+      rawJson(`{"status":[${Array.from({ length: 10_000 }, () => '"OPEN"').join(',')}]}`),
     );
 
     type IdCase =
@@ -947,7 +942,7 @@ describe('bad-input fuzzing', () => {
     const bigValidBody = `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":{"input":{"customerId":"cust","idempotencyKey":"${'k'.repeat(2_000_000)}"}}}`;
 
     type DocCase = { label: string; body?: string | Uint8Array; options?: PostOptions };
-    const json = (label: string, body: string, options?: PostOptions): DocCase => ({ label, body, options });
+    const jsonCase = (label: string, body: string, options?: PostOptions): DocCase => ({ label, body, options });
     const docCase: fc.Arbitrary<DocCase> = fc.oneof(
       // Not JSON at all.
       fc
@@ -960,19 +955,22 @@ describe('bad-input fuzzing', () => {
             return true;
           }
         })
-        .map((s) => json(`invalid JSON ${JSON.stringify(s)}`, s)),
+        .map((s) => jsonCase(`invalid JSON ${JSON.stringify(s)}`, s)),
       fc.constantFrom(
-        json('truncated', '{"query":"mutation { createPayerVaultCheckout('),
-        json('NaN literal', `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":{"input":{"customerId":NaN}}}`),
-        json('trailing comma', `{"query":${JSON.stringify(PAYERVAULT_QUERY)},}`),
-        json('single quotes', "{'query':'{ __typename }'}"),
-        json('empty body', ''),
-        json('BOM', `\uFEFF{"query":"{ __typename }"}`),
-        json(
+        jsonCase('truncated', '{"query":"mutation { createPayerVaultCheckout('),
+        jsonCase(
+          'NaN literal',
+          `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":{"input":{"customerId":NaN}}}`,
+        ),
+        jsonCase('trailing comma', `{"query":${JSON.stringify(PAYERVAULT_QUERY)},}`),
+        jsonCase('single quotes', "{'query':'{ __typename }'}"),
+        jsonCase('empty body', ''),
+        jsonCase('BOM', `\uFEFF{"query":"{ __typename }"}`),
+        jsonCase(
           'deep JSON',
           `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":{"input":${'['.repeat(50_000)}${']'.repeat(50_000)}}}`,
         ),
-        json('deep JSON unbalanced', `{"query":"{ __typename }","extensions":${'{"a":'.repeat(100_000)}`),
+        jsonCase('deep JSON unbalanced', `{"query":"{ __typename }","extensions":${'{"a":'.repeat(100_000)}`),
       ),
       // JSON, but not an object.
       fc
@@ -985,34 +983,34 @@ describe('bad-input fuzzing', () => {
           '[{"query":"{ __typename }"}]',
           `[${JSON.stringify({ query: PAYERVAULT_QUERY, variables: { input: validInput } })}]`,
         )
-        .map((s) => json(`not an object ${s.slice(0, 40)}`, s)),
+        .map((s) => jsonCase(`not an object ${s.slice(0, 40)}`, s)),
       // A query that is not a string, or missing.
       fc
         .constantFrom('1', '{}', '[]', 'null', 'true', `[${JSON.stringify(PAYERVAULT_QUERY)}]`)
         .map((q) =>
-          json(`query ${q.slice(0, 30)}`, `{"query":${q},"variables":${JSON.stringify({ input: validInput })}}`),
+          jsonCase(`query ${q.slice(0, 30)}`, `{"query":${q},"variables":${JSON.stringify({ input: validInput })}}`),
         ),
-      fc.constant(json('no query', `{"variables":${JSON.stringify({ input: validInput })}}`)),
+      fc.constant(jsonCase('no query', `{"variables":${JSON.stringify({ input: validInput })}}`)),
       // Variables, operationName and extensions of the wrong types.
       fc
         .constantFrom('"x"', '1', '[]', 'true', `"${JSON.stringify({ input: validInput }).replaceAll('"', '\\"')}"`)
         .map((v) =>
-          json(`variables ${v.slice(0, 30)}`, `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":${v}}`),
+          jsonCase(`variables ${v.slice(0, 30)}`, `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":${v}}`),
         ),
       fc
         .constantFrom('"x"', '1', '[]', '{}', 'null', `{"customerId":{"id":"cust"}}`, `{"input":"cust"}`)
-        .map((v) => json(`input ${v}`, `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":{"input":${v}}}`)),
+        .map((v) => jsonCase(`input ${v}`, `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"variables":{"input":${v}}}`)),
       fc
         .constantFrom('1', '{}', '"Nope"', '""')
         .map((v) =>
-          json(
+          jsonCase(
             `operationName ${v}`,
             `{"query":${JSON.stringify(PAYERVAULT_QUERY)},"operationName":${v},"variables":{"input":{"customerId":"\\u0000"}}}`,
           ),
         ),
       fc
         .constantFrom('1', '"x"', '[]', '{"persistedQuery":{"version":1,"sha256Hash":"00"}}')
-        .map((v) => json(`extensions ${v}`, `{"query":${JSON.stringify(mutationDoc('""'))},"extensions":${v}}`)),
+        .map((v) => jsonCase(`extensions ${v}`, `{"query":${JSON.stringify(mutationDoc('""'))},"extensions":${v}}`)),
       // Broken documents.
       fc
         .constantFrom(
@@ -1044,7 +1042,7 @@ describe('bad-input fuzzing', () => {
           `mutation M($input: String) { createPayerVaultCheckout(input: $input) { __typename } }`,
         )
         .map((query) =>
-          json(
+          jsonCase(
             `document ${query.slice(0, 60)}…${query.slice(-110, -20)}`,
             `{"query":${JSON.stringify(query)},"variables":{}}`,
           ),
@@ -1052,7 +1050,7 @@ describe('bad-input fuzzing', () => {
       fc
         .string({ maxLength: 60 })
         .map((garbage) =>
-          json(
+          jsonCase(
             `garbage document ${JSON.stringify(garbage)}`,
             `{"query":${JSON.stringify(`mutation { createPayerVaultCheckout(input: { customerId: "c" }) ${garbage}`)}}`,
           ),
@@ -1111,7 +1109,7 @@ describe('bad-input fuzzing', () => {
     await fc.assert(
       fc.asyncProperty(docCase, async (c) => {
         await runCase('documents', c.label, async () => {
-          const wire = await send(c.body, c.options);
+          const wire = await sendBody(c.body, c.options);
           expectNoServerFault(wire, [200, 400, 403, 405, 413, 415]);
           const result = wire.body?.data?.createPayerVaultCheckout as { __typename?: string } | undefined;
           if (wire.body?.data) {
@@ -1141,6 +1139,6 @@ describe('bad-input fuzzing', () => {
 
   it('after every run: the fuzz tenant has no checkouts, through the API and in the tables', async () => {
     expect(await listedCheckouts(FUZZ.key)).toEqual([]);
-    expect(await rowsOf(FUZZ.tenant)).toEqual(EMPTY);
+    expect(await rowsOf(FUZZ.name)).toEqual(EMPTY);
   });
 });

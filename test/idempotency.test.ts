@@ -3,17 +3,17 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkouts } from '../src/db/schema.js';
 import {
-  CheckoutDocument,
-  CheckoutsDocument,
-  CreatePayerVaultCheckoutDocument,
   CreateSmartCheckoutDocument,
   CreateStanCheckoutDocument,
-  type CreatePayerVaultCheckoutInput,
   type CreateSmartCheckoutInput,
   type CreateStanCheckoutInput,
 } from './generated/graphql.js';
-import { expectType, isolatedDatabase, startTestApp, type GraphQLResponse, type TestApp } from './support/app.js';
+import { expectType, isolatedDatabase, useTestApp, type TestApp } from './support/app.js';
+import { pause } from './support/async.js';
+import { providersAt } from './support/env.js';
+import { rowIdOf } from './support/ids.js';
 import { startRecordingServer, type CannedResponse, type RecordedRequest } from './support/recording-server.js';
+import { checkoutOf, clean, listedIds, payerVaultResult, smartInput, smartResult, stanResult } from './support/seed.js';
 
 /*
  * Idempotency keys end to end over HTTP, against a recording server that stands in for the three
@@ -25,14 +25,8 @@ import { startRecordingServer, type CannedResponse, type RecordedRequest } from 
 const SMART_ID = '5f1d8f34-2f5e-4c36-9d0b-0d6f2c1b7a11';
 const STAN_ID = 'stan_co_idem_1';
 const PAYERVAULT_URL = 'https://pay.example/checkout/idem';
-
-const CREDENTIALS = {
-  SMARTCHECKOUT_API_KEY: 'sk-idempotency-test',
-  PAYERVAULT_ACCESS_KEY: 'pv-access-idempotency',
-  PAYERVAULT_ACCESS_SECRET: 'pv-secret-idempotency',
-  STAN_CLIENT_ID: 'stan-client-idempotency',
-  STAN_CLIENT_SECRET: 'stan-secret-idempotency',
-};
+/** One customer for every PayerVault create here: a replay must send the very same input. */
+const CUSTOMER_ID = 'cust-idem';
 
 type Recorder = Awaited<ReturnType<typeof startRecordingServer>>;
 
@@ -55,16 +49,6 @@ function providerDocs(delayMs = 0) {
   };
 }
 
-function providerEnv(recorder: Recorder, extra: Record<string, string> = {}) {
-  return {
-    SMARTCHECKOUT_BASE_URL: recorder.url,
-    PAYERVAULT_BASE_URL: recorder.url,
-    STAN_BASE_URL: recorder.url,
-    ...CREDENTIALS,
-    ...extra,
-  };
-}
-
 const countOf = (recorder: Recorder, method: string, path: string | RegExp) =>
   recorder.requests.filter(
     (r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)),
@@ -72,45 +56,6 @@ const countOf = (recorder: Recorder, method: string, path: string | RegExp) =>
 const smartPosts = (recorder: Recorder) => countOf(recorder, 'POST', '/v0/checkout');
 const stanPosts = (recorder: Recorder) => countOf(recorder, 'POST', '/v1/checkouts');
 const payerVaultGets = (recorder: Recorder) => countOf(recorder, 'GET', /^\/api\/v1\/checkout-link\//);
-
-function smartInput(overrides: Partial<CreateSmartCheckoutInput> = {}): CreateSmartCheckoutInput {
-  return { productUrl: 'https://shop.example/products/idem', email: 'shopper@example.com', ...overrides };
-}
-function stanInput(overrides: Partial<CreateStanCheckoutInput> = {}): CreateStanCheckoutInput {
-  return {
-    returnUrl: 'https://store.example/return',
-    lineItems: [{ productId: 'sku-1', quantity: 2, unitPrice: 1250 }],
-    ...overrides,
-  };
-}
-function payerVaultInput(overrides: Partial<CreatePayerVaultCheckoutInput> = {}): CreatePayerVaultCheckoutInput {
-  return { customerId: 'cust-idem', ...overrides };
-}
-
-function clean<T>(response: GraphQLResponse<T>): T {
-  expect(response.status).toBe(200);
-  expect(response.errors).toBeUndefined();
-  return response.data!;
-}
-
-const createSmart = (t: TestApp, input: CreateSmartCheckoutInput, apiKey?: string) =>
-  t.request(CreateSmartCheckoutDocument, { input }, { apiKey }).then((r) => clean(r).createSmartCheckout);
-const createStan = (t: TestApp, input: CreateStanCheckoutInput, apiKey?: string) =>
-  t.request(CreateStanCheckoutDocument, { input }, { apiKey }).then((r) => clean(r).createStanCheckout);
-const createPayerVault = (t: TestApp, input: CreatePayerVaultCheckoutInput, apiKey?: string) =>
-  t.request(CreatePayerVaultCheckoutDocument, { input }, { apiKey }).then((r) => clean(r).createPayerVaultCheckout);
-
-/** Every checkout id the tenant can list (newest first). */
-async function listedIds(t: TestApp, apiKey?: string): Promise<string[]> {
-  const data = clean(await t.request(CheckoutsDocument, { first: 100 }, { apiKey }));
-  return data.checkouts.edges.map((edge) => edge.node.id);
-}
-
-/** The row id behind a global id (`<Typename>:<uuid>` in base64). */
-function rowIdOf(globalId: string): string {
-  const decoded = Buffer.from(globalId, 'base64').toString('utf8');
-  return decoded.slice(decoded.indexOf(':') + 1);
-}
 
 /** Rows of any tenant holding this key (keys are random per test, so this is exactly ours). */
 async function rowsWithKey(t: TestApp, key: string) {
@@ -139,20 +84,18 @@ function expectOneCheckout(
 }
 
 describe('100 concurrent duplicates on one instance', () => {
-  let t: TestApp;
   let recorder: Recorder;
   beforeAll(async () => {
     // The provider answers after 300 ms, so the 100 calls overlap the first one's provider call.
-    // The winner reads that answer while 99 duplicates keep the event loop and PGlite busy: on a
-    // loaded machine that took over the default 2 s test budget (a timeout, not a duplicate), so
-    // this block gives provider calls 10 s.
     recorder = await startRecordingServer(providerDocs(300));
-    t = await startTestApp(providerEnv(recorder, { PROVIDER_TIMEOUT_MS: '10000' }));
   });
   afterAll(async () => {
-    await t?.stop();
     await recorder?.close();
   });
+  // The winner reads the provider's answer while 99 duplicates keep the event loop and PGlite busy:
+  // on a loaded machine that took over the default 2 s test budget (a timeout, not a duplicate), so
+  // this block gives provider calls 10 s.
+  const t = useTestApp(() => providersAt(recorder.url, { PROVIDER_TIMEOUT_MS: '10000' }));
   beforeEach(() => {
     recorder.requests.length = 0;
   });
@@ -160,9 +103,7 @@ describe('100 concurrent duplicates on one instance', () => {
   it('Smartcheckout: one POST, one checkout, every caller gets its id', async () => {
     const key = `smart-${randomUUID()}`;
     const before = await listedIds(t);
-    const results = await Promise.all(
-      Array.from({ length: 100 }, () => createSmart(t, smartInput({ idempotencyKey: key }))),
-    );
+    const results = await Promise.all(Array.from({ length: 100 }, () => smartResult(t, { idempotencyKey: key })));
     expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateSmartCheckoutSuccess'));
     const id = expectOneCheckout(results as never, ['PROCESSING']);
     expect(smartPosts(recorder)).toBe(1);
@@ -171,7 +112,7 @@ describe('100 concurrent duplicates on one instance', () => {
     const after = await listedIds(t);
     expect(after.filter((listed) => !before.includes(listed))).toEqual([id]);
     // Once settled, the key answers the settled checkout, still without a provider call.
-    const replay = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess');
+    const replay = expectType(await smartResult(t, { idempotencyKey: key }), 'CreateSmartCheckoutSuccess');
     expect(replay.checkout).toMatchObject({ id, status: 'PROCESSING', providerCheckoutId: SMART_ID });
     expect(smartPosts(recorder)).toBe(1);
   });
@@ -179,16 +120,14 @@ describe('100 concurrent duplicates on one instance', () => {
   it('Stan: one POST, one checkout, every caller gets its id', async () => {
     const key = `stan-${randomUUID()}`;
     const before = await listedIds(t);
-    const results = await Promise.all(
-      Array.from({ length: 100 }, () => createStan(t, stanInput({ idempotencyKey: key }))),
-    );
+    const results = await Promise.all(Array.from({ length: 100 }, () => stanResult(t, { idempotencyKey: key })));
     expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateStanCheckoutSuccess'));
     const id = expectOneCheckout(results as never, ['OPEN']);
     expect(stanPosts(recorder)).toBe(1);
     expect(recorder.requests).toHaveLength(1);
     expect(await rowsWithKey(t, key)).toHaveLength(1);
     expect((await listedIds(t)).filter((listed) => !before.includes(listed))).toEqual([id]);
-    const replay = expectType(await createStan(t, stanInput({ idempotencyKey: key })), 'CreateStanCheckoutSuccess');
+    const replay = expectType(await stanResult(t, { idempotencyKey: key }), 'CreateStanCheckoutSuccess');
     expect(replay.checkout).toMatchObject({ id, status: 'OPEN', providerCheckoutId: STAN_ID });
     expect(stanPosts(recorder)).toBe(1);
   });
@@ -197,7 +136,7 @@ describe('100 concurrent duplicates on one instance', () => {
     const key = `pv-${randomUUID()}`;
     const before = await listedIds(t);
     const results = await Promise.all(
-      Array.from({ length: 100 }, () => createPayerVault(t, payerVaultInput({ idempotencyKey: key }))),
+      Array.from({ length: 100 }, () => payerVaultResult(t, { customerId: CUSTOMER_ID, idempotencyKey: key })),
     );
     expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreatePayerVaultCheckoutSuccess'));
     const id = expectOneCheckout(results as never, ['OPEN']);
@@ -206,7 +145,7 @@ describe('100 concurrent duplicates on one instance', () => {
     expect(await rowsWithKey(t, key)).toHaveLength(1);
     expect((await listedIds(t)).filter((listed) => !before.includes(listed))).toEqual([id]);
     const replay = expectType(
-      await createPayerVault(t, payerVaultInput({ idempotencyKey: key })),
+      await payerVaultResult(t, { customerId: CUSTOMER_ID, idempotencyKey: key }),
       'CreatePayerVaultCheckoutSuccess',
     );
     expect(replay.checkout).toMatchObject({ id, status: 'OPEN', checkoutUrl: PAYERVAULT_URL });
@@ -221,8 +160,6 @@ if (!process.env.DATABASE_URL) {
 }
 
 describe.runIf(Boolean(process.env.DATABASE_URL))('duplicates spread across two instances sharing PostgreSQL', () => {
-  let first: TestApp;
-  let second: TestApp;
   let recorder: Recorder;
   let database: Awaited<ReturnType<typeof isolatedDatabase>>;
   const apiKey = `key-x-${randomUUID()}`;
@@ -231,16 +168,15 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('duplicates spread across two 
   beforeAll(async () => {
     recorder = await startRecordingServer(providerDocs(300));
     database = await isolatedDatabase('idempotency');
-    const env = providerEnv(recorder, { DATABASE_URL: database.url!, API_KEYS: `${tenant}:${apiKey}` });
-    first = await startTestApp(env);
-    second = await startTestApp(env);
   });
+  // Runs after both apps stopped (after-hooks run in reverse order), so nothing holds the database.
   afterAll(async () => {
-    await first?.stop();
-    await second?.stop();
     await recorder?.close();
     await database?.drop();
   });
+  const env = () => providersAt(recorder.url, { DATABASE_URL: database.url!, API_KEYS: `${tenant}:${apiKey}` });
+  const first = useTestApp(env);
+  const second = useTestApp(env);
   beforeEach(() => {
     recorder.requests.length = 0;
   });
@@ -248,9 +184,7 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('duplicates spread across two 
   it('Smartcheckout: 50 calls to each instance at once make one POST and one checkout', async () => {
     const key = `two-smart-${randomUUID()}`;
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) =>
-        createSmart(i % 2 ? second : first, smartInput({ idempotencyKey: key }), apiKey),
-      ),
+      Array.from({ length: 100 }, (_, i) => smartResult(i % 2 ? second : first, { idempotencyKey: key }, { apiKey })),
     );
     expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateSmartCheckoutSuccess'));
     const id = expectOneCheckout(results as never, ['PROCESSING']);
@@ -258,38 +192,34 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('duplicates spread across two 
     expect(recorder.requests).toHaveLength(1);
     const rows = await rowsWithKey(first, key);
     expect(rows.map((row) => row.tenant)).toEqual([tenant]);
-    expect(await listedIds(first, apiKey)).toEqual([id]);
-    expect(await listedIds(second, apiKey)).toEqual([id]);
+    expect(await listedIds(first, { apiKey })).toEqual([id]);
+    expect(await listedIds(second, { apiKey })).toEqual([id]);
   });
 
   it('Stan: 50 calls to each instance at once make one POST and one checkout', async () => {
     const key = `two-stan-${randomUUID()}`;
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) =>
-        createStan(i % 2 ? first : second, stanInput({ idempotencyKey: key }), apiKey),
-      ),
+      Array.from({ length: 100 }, (_, i) => stanResult(i % 2 ? first : second, { idempotencyKey: key }, { apiKey })),
     );
     expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateStanCheckoutSuccess'));
     const id = expectOneCheckout(results as never, ['OPEN']);
     expect(stanPosts(recorder)).toBe(1);
     expect(recorder.requests).toHaveLength(1);
     expect(await rowsWithKey(second, key)).toHaveLength(1);
-    expect(await listedIds(second, apiKey)).toContain(id);
+    expect(await listedIds(second, { apiKey })).toContain(id);
   });
 });
 
 describe('replay, reuse, tenants and pruning', () => {
-  let t: TestApp;
   let recorder: Recorder;
   let respond: (request: RecordedRequest) => CannedResponse;
   beforeAll(async () => {
     recorder = await startRecordingServer((request) => respond(request));
-    t = await startTestApp(providerEnv(recorder));
   });
   afterAll(async () => {
-    await t?.stop();
     await recorder?.close();
   });
+  const t = useTestApp(() => providersAt(recorder.url));
   beforeEach(() => {
     recorder.requests.length = 0;
     respond = providerDocs();
@@ -297,26 +227,20 @@ describe('replay, reuse, tenants and pruning', () => {
 
   it('the same key and input after completion returns the original checkout without a provider call', async () => {
     const key = `done-${randomUUID()}`;
-    const original = expectType(
-      await createSmart(t, smartInput({ idempotencyKey: key })),
-      'CreateSmartCheckoutSuccess',
-    ).checkout;
+    const original = expectType(await smartResult(t, { idempotencyKey: key }), 'CreateSmartCheckoutSuccess').checkout;
     expect(smartPosts(recorder)).toBe(1);
     for (let i = 0; i < 3; i++) {
-      const replay = expectType(
-        await createSmart(t, smartInput({ idempotencyKey: key })),
-        'CreateSmartCheckoutSuccess',
-      ).checkout;
+      const replay = expectType(await smartResult(t, { idempotencyKey: key }), 'CreateSmartCheckoutSuccess').checkout;
       expect(replay).toEqual(original);
     }
     expect(recorder.requests).toHaveLength(1);
 
     const stan = expectType(
-      await createStan(t, stanInput({ idempotencyKey: `done-stan-${key}` })),
+      await stanResult(t, { idempotencyKey: `done-stan-${key}` }),
       'CreateStanCheckoutSuccess',
     ).checkout;
     const stanAgain = expectType(
-      await createStan(t, stanInput({ idempotencyKey: `done-stan-${key}` })),
+      await stanResult(t, { idempotencyKey: `done-stan-${key}` }),
       'CreateStanCheckoutSuccess',
     ).checkout;
     expect(stanAgain.id).toBe(stan.id);
@@ -325,10 +249,7 @@ describe('replay, reuse, tenants and pruning', () => {
 
   it('the same key with another input is IdempotencyKeyReuseError, with no provider call and no row', async () => {
     const key = `reuse-${randomUUID()}`;
-    const original = expectType(
-      await createSmart(t, smartInput({ idempotencyKey: key })),
-      'CreateSmartCheckoutSuccess',
-    ).checkout;
+    const original = expectType(await smartResult(t, { idempotencyKey: key }), 'CreateSmartCheckoutSuccess').checkout;
     const before = await listedIds(t);
     recorder.requests.length = 0;
     const variants: CreateSmartCheckoutInput[] = [
@@ -337,18 +258,18 @@ describe('replay, reuse, tenants and pruning', () => {
       smartInput({ idempotencyKey: key, userData: { gift: true } }),
     ];
     for (const input of variants) {
-      const reuse = expectType(await createSmart(t, input), 'IdempotencyKeyReuseError');
+      const reuse = expectType(await smartResult(t, input), 'IdempotencyKeyReuseError');
       expect(reuse).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSE', idempotencyKey: key });
     }
     // Another provider under the same key is another input too.
-    expectType(await createPayerVault(t, payerVaultInput({ idempotencyKey: key })), 'IdempotencyKeyReuseError');
-    expectType(await createStan(t, stanInput({ idempotencyKey: key })), 'IdempotencyKeyReuseError');
+    expectType(await payerVaultResult(t, { customerId: CUSTOMER_ID, idempotencyKey: key }), 'IdempotencyKeyReuseError');
+    expectType(await stanResult(t, { idempotencyKey: key }), 'IdempotencyKeyReuseError');
     expect(recorder.requests).toEqual([]);
     expect(await listedIds(t)).toEqual(before);
     // The original still replays.
-    expect(
-      expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout.id,
-    ).toBe(original.id);
+    expect(expectType(await smartResult(t, { idempotencyKey: key }), 'CreateSmartCheckoutSuccess').checkout.id).toBe(
+      original.id,
+    );
   });
 
   it('replays a provider rejection (400) as the same ProviderError without a provider call, even once the provider recovers', async () => {
@@ -357,7 +278,7 @@ describe('replay, reuse, tenants and pruning', () => {
       request.method === 'POST'
         ? { status: 400, body: { message: 'url is not a product page' } }
         : providerDocs()(request);
-    const first = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'ProviderError');
+    const first = expectType(await smartResult(t, { idempotencyKey: key }), 'ProviderError');
     expect(first).toMatchObject({
       provider: 'SMARTCHECKOUT',
       retryable: false,
@@ -369,7 +290,7 @@ describe('replay, reuse, tenants and pruning', () => {
     expect(row).toMatchObject({ status: 'FAILED' });
 
     respond = providerDocs();
-    const replay = expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'ProviderError');
+    const replay = expectType(await smartResult(t, { idempotencyKey: key }), 'ProviderError');
     expect(replay).toEqual(first);
     expect(smartPosts(recorder)).toBe(1);
     expect(await rowsWithKey(t, key)).toHaveLength(1);
@@ -379,7 +300,7 @@ describe('replay, reuse, tenants and pruning', () => {
     const key = `empty-${randomUUID()}`;
     respond = () => ({ status: 404, body: { message: 'No products in cart' } });
     const first = expectType(
-      await createPayerVault(t, payerVaultInput({ customerId: 'cust-empty', idempotencyKey: key })),
+      await payerVaultResult(t, { customerId: 'cust-empty', idempotencyKey: key }),
       'EmptyCartError',
     );
     expect(first).toMatchObject({
@@ -391,7 +312,7 @@ describe('replay, reuse, tenants and pruning', () => {
 
     respond = providerDocs();
     const replay = expectType(
-      await createPayerVault(t, payerVaultInput({ customerId: 'cust-empty', idempotencyKey: key })),
+      await payerVaultResult(t, { customerId: 'cust-empty', idempotencyKey: key }),
       'EmptyCartError',
     );
     expect(replay).toEqual(first);
@@ -400,17 +321,19 @@ describe('replay, reuse, tenants and pruning', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]!.status).toBe('FAILED');
     // Another customer under the same key is another input.
-    expectType(
-      await createPayerVault(t, payerVaultInput({ customerId: 'cust-full', idempotencyKey: key })),
-      'IdempotencyKeyReuseError',
-    );
+    expectType(await payerVaultResult(t, { customerId: 'cust-full', idempotencyKey: key }), 'IdempotencyKeyReuseError');
     expect(recorder.requests).toHaveLength(1);
   });
 
   it('the order of keys in the input does not matter', async () => {
+    // Sent exactly as written: smartInput and stanInput would put their own keys first.
+    const createSmartAsWritten = async (input: CreateSmartCheckoutInput) =>
+      clean(await t.request(CreateSmartCheckoutDocument, { input })).createSmartCheckout;
+    const createStanAsWritten = async (input: CreateStanCheckoutInput) =>
+      clean(await t.request(CreateStanCheckoutDocument, { input })).createStanCheckout;
     const key = `order-${randomUUID()}`;
     const original = expectType(
-      await createSmart(t, {
+      await createSmartAsWritten({
         idempotencyKey: key,
         productUrl: 'https://shop.example/p/order',
         email: 'order@example.com',
@@ -421,7 +344,7 @@ describe('replay, reuse, tenants and pruning', () => {
       'CreateSmartCheckoutSuccess',
     ).checkout;
     const reordered = expectType(
-      await createSmart(t, {
+      await createSmartAsWritten({
         shippingAddress: { country: 'FR', postalCode: '75001', city: 'Paris', line1: '1 Main St' },
         userData: { nested: { y: 'z', x: [1, 2] }, a: 1 },
         prompt: 'Blue',
@@ -434,7 +357,7 @@ describe('replay, reuse, tenants and pruning', () => {
     expect(reordered.id).toBe(original.id);
     // Array order is content, though: a reordered array is another input.
     expectType(
-      await createSmart(t, {
+      await createSmartAsWritten({
         idempotencyKey: key,
         productUrl: 'https://shop.example/p/order',
         email: 'order@example.com',
@@ -447,7 +370,7 @@ describe('replay, reuse, tenants and pruning', () => {
 
     const stanKey = `order-stan-${randomUUID()}`;
     const stan = expectType(
-      await createStan(t, {
+      await createStanAsWritten({
         idempotencyKey: stanKey,
         returnUrl: 'https://r.example',
         discountAmount: 100,
@@ -456,7 +379,7 @@ describe('replay, reuse, tenants and pruning', () => {
       'CreateStanCheckoutSuccess',
     ).checkout;
     const stanAgain = expectType(
-      await createStan(t, {
+      await createStanAsWritten({
         lineItems: [{ sku: 's', unitPrice: 500, quantity: 1, productId: 'p' }],
         discountAmount: 100,
         returnUrl: 'https://r.example',
@@ -471,26 +394,23 @@ describe('replay, reuse, tenants and pruning', () => {
 
   it('the same key in another tenant is independent', async () => {
     const key = `tenant-${randomUUID()}`;
-    const asA = expectType(
-      await createSmart(t, smartInput({ idempotencyKey: key })),
-      'CreateSmartCheckoutSuccess',
-    ).checkout;
+    const asA = expectType(await smartResult(t, { idempotencyKey: key }), 'CreateSmartCheckoutSuccess').checkout;
     // Same key, same input, tenant b: a checkout of its own, and a provider call of its own.
     const asB = expectType(
-      await createSmart(t, smartInput({ idempotencyKey: key }), t.keys.b),
+      await smartResult(t, { idempotencyKey: key }, { apiKey: t.keys.b }),
       'CreateSmartCheckoutSuccess',
     ).checkout;
     expect(asB.id).not.toBe(asA.id);
     expect(smartPosts(recorder)).toBe(2);
     // Different input in b under a's key: no IdempotencyKeyReuseError leaks a's use of it.
-    const otherB = await createSmart(t, smartInput({ idempotencyKey: `${key}-b`, prompt: 'b' }), t.keys.b);
+    const otherB = await smartResult(t, { idempotencyKey: `${key}-b`, prompt: 'b' }, { apiKey: t.keys.b });
     expectType(otherB, 'CreateSmartCheckoutSuccess');
     // Each tenant replays its own.
+    expect(expectType(await smartResult(t, { idempotencyKey: key }), 'CreateSmartCheckoutSuccess').checkout.id).toBe(
+      asA.id,
+    );
     expect(
-      expectType(await createSmart(t, smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess').checkout.id,
-    ).toBe(asA.id);
-    expect(
-      expectType(await createSmart(t, smartInput({ idempotencyKey: key }), t.keys.b), 'CreateSmartCheckoutSuccess')
+      expectType(await smartResult(t, { idempotencyKey: key }, { apiKey: t.keys.b }), 'CreateSmartCheckoutSuccess')
         .checkout.id,
     ).toBe(asB.id);
     expect(smartPosts(recorder)).toBe(3);
@@ -501,17 +421,11 @@ describe('replay, reuse, tenants and pruning', () => {
 
   it('keeps a key younger than the TTL through maintenance, and frees it once pruned while the old checkout stays', async () => {
     const key = `prune-${randomUUID()}`;
-    const original = expectType(
-      await createSmart(t, smartInput({ idempotencyKey: key })),
-      'CreateSmartCheckoutSuccess',
-    ).checkout;
+    const original = expectType(await smartResult(t, { idempotencyKey: key }), 'CreateSmartCheckoutSuccess').checkout;
     const rowId = rowIdOf(original.id);
 
     await t.app.maintenance.runOnce();
-    const kept = expectType(
-      await createSmart(t, smartInput({ idempotencyKey: key })),
-      'CreateSmartCheckoutSuccess',
-    ).checkout;
+    const kept = expectType(await smartResult(t, { idempotencyKey: key }), 'CreateSmartCheckoutSuccess').checkout;
     expect(kept.id).toBe(original.id);
     expect(smartPosts(recorder)).toBe(1);
 
@@ -526,13 +440,10 @@ describe('replay, reuse, tenants and pruning', () => {
     expect(pruned).toMatchObject({ idempotencyKey: null, requestHash: null, status: 'PROCESSING' });
 
     // The key is free again: a NEW checkout, with a provider call; the old one is still there.
-    const fresh = expectType(
-      await createSmart(t, smartInput({ idempotencyKey: key })),
-      'CreateSmartCheckoutSuccess',
-    ).checkout;
+    const fresh = expectType(await smartResult(t, { idempotencyKey: key }), 'CreateSmartCheckoutSuccess').checkout;
     expect(fresh.id).not.toBe(original.id);
     expect(smartPosts(recorder)).toBe(2);
-    const old = clean(await t.request(CheckoutDocument, { id: original.id })).checkout;
+    const old = await checkoutOf(t, original.id);
     expect(old).toMatchObject({ id: original.id, status: 'PROCESSING' });
     const rows = await t.app.database.db
       .select()
@@ -544,17 +455,15 @@ describe('replay, reuse, tenants and pruning', () => {
 
 describe('ambiguous creates', () => {
   const TIMEOUT_MS = 300;
-  let t: TestApp;
   let recorder: Recorder;
   let respond: (request: RecordedRequest) => CannedResponse;
   beforeAll(async () => {
     recorder = await startRecordingServer((request) => respond(request));
-    t = await startTestApp(providerEnv(recorder, { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS) }));
   });
   afterAll(async () => {
-    await t?.stop();
     await recorder?.close();
   });
+  const t = useTestApp(() => providersAt(recorder.url, { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS) }));
   beforeEach(() => {
     recorder.requests.length = 0;
   });
@@ -572,7 +481,7 @@ describe('ambiguous creates', () => {
     expect(posts()).toBe(1);
     const created = (await listedIds(t)).filter((id) => !before.includes(id));
     expect(created).toHaveLength(1);
-    const checkout = clean(await t.request(CheckoutDocument, { id: created[0]! })).checkout!;
+    const checkout = (await checkoutOf(t, created[0]!))!;
     expect(checkout.status).toBe('UNKNOWN');
     expect(checkout.notes).toMatch(/may have created the checkout/);
     expect(checkout.events.map((e) => e.status)).toEqual(['PENDING', 'UNKNOWN']);
@@ -590,7 +499,7 @@ describe('ambiguous creates', () => {
     respond = (request) => ({ ...providerDocs()(request), delayMs: TIMEOUT_MS + 700 });
     const key = `timeout-${randomUUID()}`;
     await expectUnknownAndReplayed(
-      () => createSmart(t, smartInput({ idempotencyKey: key })),
+      () => smartResult(t, { idempotencyKey: key }),
       () => smartPosts(recorder),
       key,
       {
@@ -604,7 +513,7 @@ describe('ambiguous creates', () => {
     respond = () => ({ status: 502, body: { message: 'Bad gateway' } });
     const key = `502-${randomUUID()}`;
     await expectUnknownAndReplayed(
-      () => createSmart(t, smartInput({ idempotencyKey: key })),
+      () => smartResult(t, { idempotencyKey: key }),
       () => smartPosts(recorder),
       key,
       {
@@ -619,7 +528,7 @@ describe('ambiguous creates', () => {
     respond = (request) => ({ ...providerDocs()(request), delayMs: TIMEOUT_MS + 700 });
     const key = `stan-timeout-${randomUUID()}`;
     await expectUnknownAndReplayed(
-      () => createStan(t, stanInput({ idempotencyKey: key })),
+      () => stanResult(t, { idempotencyKey: key }),
       () => stanPosts(recorder),
       key,
       {
@@ -631,29 +540,27 @@ describe('ambiguous creates', () => {
 });
 
 describe('a create that never reached the provider', () => {
-  let t: TestApp;
   let recorder: Recorder;
   let respond: (request: RecordedRequest) => CannedResponse;
   beforeAll(async () => {
     recorder = await startRecordingServer((request) => respond(request));
     respond = providerDocs();
-    // A breaker that opens after one outage and lets a probe through 200 ms later.
-    t = await startTestApp(
-      providerEnv(recorder, { PROVIDER_BREAKER_THRESHOLD: '1', PROVIDER_BREAKER_HALF_OPEN_MS: '200' }),
-    );
   });
   afterAll(async () => {
-    await t?.stop();
     await recorder?.close();
   });
+  // A breaker that opens after one outage and lets a probe through 200 ms later.
+  const t = useTestApp(() =>
+    providersAt(recorder.url, { PROVIDER_BREAKER_THRESHOLD: '1', PROVIDER_BREAKER_HALF_OPEN_MS: '200' }),
+  );
 
   it('does not burn its key: once the breaker closes, a retry with the same key reaches the provider', async () => {
     respond = () => ({ status: 503, body: { message: 'down' } });
-    expectType(await createStan(t, stanInput()), 'ProviderError');
+    expectType(await stanResult(t), 'ProviderError');
     expect(stanPosts(recorder)).toBe(1);
 
     const key = `never-sent-${randomUUID()}`;
-    const failedFast = expectType(await createStan(t, stanInput({ idempotencyKey: key })), 'ProviderError');
+    const failedFast = expectType(await stanResult(t, { idempotencyKey: key }), 'ProviderError');
     // Retryable, and provably nothing was sent.
     expect(failedFast).toMatchObject({ retryable: true, httpStatus: null });
     expect(stanPosts(recorder)).toBe(1);
@@ -661,10 +568,10 @@ describe('a create that never reached the provider', () => {
     expect(await rowsWithKey(t, key)).toEqual([]);
 
     respond = providerDocs();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await pause(300);
     // "retryable: true" must mean something for a client that keeps its key (as it should):
     // the provider was never asked, so the retry asks it, exactly once.
-    const retried = await createStan(t, stanInput({ idempotencyKey: key }));
+    const retried = await stanResult(t, { idempotencyKey: key });
     expect(retried.__typename).toBe('CreateStanCheckoutSuccess');
     expect(stanPosts(recorder)).toBe(2);
   });

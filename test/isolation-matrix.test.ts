@@ -15,16 +15,17 @@ import {
   IsolationWatchDocument,
   type CheckoutFilter,
 } from './generated/graphql.js';
-import { expectType, startTestApp, type TestApp } from './support/app.js';
+import { expectType, useTestApp } from './support/app.js';
+import { globalId } from './support/ids.js';
 import { wsClient } from './support/subscriptions.js';
 
 /*
- * Issue 5, item 2: for every operation that takes or returns an id, tenant B's key on tenant A's
- * ids must teach B nothing: B's answer equals its answer for an id that does not exist (a random
- * UUID encoded the same way), with only the echoed id normalised. Every case runs over HTTP POST,
- * over graphql-ws (key in connectionParams, and key per operation in `extensions.headers` as
- * GraphiQL sends it) and over Yoga's SSE. So that the matrix cannot pass vacuously, tenant A's
- * own answer on each of the same inputs must differ from the nonexistent answer.
+ * No tenant may learn anything about another's checkouts: for every operation that takes or returns
+ * an id, tenant B's key on tenant A's ids must teach B nothing: B's answer equals its answer for an
+ * id that does not exist (a random UUID encoded the same way), with only the echoed id normalised.
+ * Every case runs over HTTP POST, over graphql-ws (key in connectionParams, and key per operation
+ * in `extensions.headers` as GraphiQL sends it) and over Yoga's SSE. So that the matrix cannot pass
+ * vacuously, tenant A's own answer on each of the same inputs must differ from the nonexistent answer.
  */
 
 // Typed documents of every shape go through the same table.
@@ -44,7 +45,6 @@ const ALL_STATUSES = ['PENDING', 'OPEN', 'PROCESSING', 'COMPLETED', 'FAILED', 'E
 /** How long a streamed answer may take to end; a subscription that is still open after this says so in its answer. */
 const STREAM_WAIT_MS = 3_000;
 
-const globalId = (typename: string, id: string) => Buffer.from(`${typename}:${id}`).toString('base64');
 const cursorOf = (seq: string) => Buffer.from(`checkout:${seq}`).toString('base64url');
 /**
  * A cursor no checkout has: past the end of the sequence. Tenant B's checkouts are all older than
@@ -104,7 +104,7 @@ const targets: Target[] = [
   { label: 'Merchant (Stan)', typename: 'Merchant', id: (w: World) => w.a.StanCheckout.merchantId! },
 ];
 
-const single = (variables: (id: string) => Record<string, unknown>, target: Target) => ({
+const probesFor = (variables: (id: string) => Record<string, unknown>, target: Target) => ({
   foreign: (w: World): Probe => ({ variables: variables(target.id(w)), echoes: [target.id(w)] }),
   missing: (): Probe => {
     const id = globalId(target.typename, randomUUID());
@@ -182,7 +182,7 @@ const cases: Case[] = [
           kind: 'id',
           name: `${operation.name} on ${target.label}`,
           document: operation.document,
-          ...single((id) => operation.variables(id, target.typename), target),
+          ...probesFor((id) => operation.variables(id, target.typename), target),
         }),
       ),
   ),
@@ -351,7 +351,8 @@ async function overSse(url: string, apiKey: string, document: AnyDocument, varia
 }
 
 describe("tenant isolation matrix: B's key on A's ids answers exactly like a nonexistent id", () => {
-  let t: TestApp;
+  // The matrix sends a few hundred operations per key within seconds; it is not about rate limits.
+  const t = useTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' });
   let world: World;
   const clients = {} as Record<Tenant, Client>;
   /** One socket opened without a key: each operation brings its own in `extensions.headers`. */
@@ -435,8 +436,6 @@ describe("tenant isolation matrix: B's key on A's ids answers exactly like a non
   }
 
   beforeAll(async () => {
-    // The matrix sends a few hundred operations per key within seconds; it is not about rate limits.
-    t = await startTestApp({ RATE_LIMIT_PER_MINUTE: '1000000' });
     clients.a = wsClient(t.url, t.keys.a!, { lazy: false });
     clients.b = wsClient(t.url, t.keys.b!, { lazy: false });
     keyless = wsClient(t.url, null, { lazy: false });
@@ -453,9 +452,9 @@ describe("tenant isolation matrix: B's key on A's ids answers exactly like a non
     );
   }, 60_000);
 
+  // Runs before the app stops (after-hooks run in reverse order of registration).
   afterAll(async () => {
     await Promise.all([clients.a?.dispose(), clients.b?.dispose(), keyless?.dispose()]);
-    await t?.stop();
     console.log(
       `isolation matrix: ${counts.HTTP} cases over HTTP, ${counts.WebSocket} over WebSocket, ${counts.SSE} over SSE` +
         ` (controls where tenant A's own answer differs: ${controls.HTTP} HTTP, ${controls.WebSocket} WebSocket, ${controls.SSE} SSE)`,

@@ -19,20 +19,13 @@ import {
   expectType,
   isolatedDatabase,
   startScopedTestApp,
-  startTestApp,
   useTestApp,
   type TestApp,
 } from './support/app.js';
 import { pause, waitFor } from './support/async.js';
 import { rowIdOf } from './support/ids.js';
 import { metricOf as metric } from './support/metrics.js';
-import {
-  checkoutOf as readCheckout,
-  createPayerVault,
-  createSmart as createPurchase,
-  createStan,
-  sandboxProduct,
-} from './support/seed.js';
+import { createPayerVault, createSmart, createStan, sandboxProduct, visibleCheckout } from './support/seed.js';
 import { startRecordingServer, type RecordedRequest } from './support/recording-server.js';
 import { recordSubscription, scopedWsClient } from './support/subscriptions.js';
 
@@ -43,11 +36,9 @@ import { recordSubscription, scopedWsClient } from './support/subscriptions.js';
  * merchant records for providers that cannot report one.
  */
 
-/** A checkout the caller can see. */
-const checkoutOf = async (t: TestApp, id: string) => (await readCheckout(t, id))!;
 /** A Smartcheckout purchase of a sandbox product with these scenario controls. */
-const createSmart = (t: TestApp, query: string) =>
-  createPurchase(t, { productUrl: sandboxProduct(query), email: 'ada@example.com' });
+const createSandboxPurchase = (t: TestApp, query: string) =>
+  createSmart(t, { productUrl: sandboxProduct(query), email: 'ada@example.com' });
 const createLink = (t: TestApp) => createPayerVault(t);
 
 /** Log lines (parsed) with this message. */
@@ -70,11 +61,14 @@ describe('amounts past 32 bits and unreadable answers, through the poller and a 
   }
 
   it('completes a 25,000,000.00 IDR purchase with the exact total (2,500,000,000 minor units)', async () => {
-    const checkout = await createSmart(t, 'sandbox_after_polls=2&sandbox_amount=25000000.00&sandbox_currency=IDR');
+    const checkout = await createSandboxPurchase(
+      t,
+      'sandbox_after_polls=2&sandbox_amount=25000000.00&sandbox_currency=IDR',
+    );
     const events = await watchToTheEnd(checkout.id);
     expect(events.map((event) => event.status)).toEqual(['PROCESSING', 'COMPLETED']);
     expect(events.at(-1)!.total).toEqual({ amount: 2_500_000_000, decimal: '25000000.00', currency: 'IDR' });
-    const stored = await checkoutOf(t, checkout.id);
+    const stored = await visibleCheckout(t, checkout.id);
     expect(stored).toMatchObject({
       status: 'COMPLETED',
       total: { amount: 2_500_000_000, decimal: '25000000.00', currency: 'IDR' },
@@ -88,7 +82,7 @@ describe('amounts past 32 bits and unreadable answers, through the poller and a 
   });
 
   it('carries the largest exact amount, 90,071,992,547,409.91 USD (2^53 - 1 minor units)', async () => {
-    const checkout = await createSmart(
+    const checkout = await createSandboxPurchase(
       t,
       'sandbox_after_polls=1&sandbox_amount=90071992547409.91&sandbox_currency=USD',
     );
@@ -101,14 +95,14 @@ describe('amounts past 32 bits and unreadable answers, through the poller and a 
 
   it('records "49.999" USD as COMPLETED with total null, explained in notes and the event, counted once and logged once', async () => {
     const before = await metric(t, 'checkout_provider_answer_unreadable_total', { provider: 'SMARTCHECKOUT' });
-    const checkout = await createSmart(t, 'sandbox_after_polls=1&sandbox_amount=49.999&sandbox_currency=USD');
+    const checkout = await createSandboxPurchase(t, 'sandbox_after_polls=1&sandbox_amount=49.999&sandbox_currency=USD');
     const events = await watchToTheEnd(checkout.id);
     const last = events.at(-1)!;
     expect(last).toMatchObject({ status: 'COMPLETED', total: null });
     expect(last.notes).toMatch(
       /amount could not be read exactly \("49.999" has more decimal places than USD allows \(2\)\); the total is left empty/,
     );
-    const stored = await checkoutOf(t, checkout.id);
+    const stored = await visibleCheckout(t, checkout.id);
     expect(stored.events.at(-1)).toMatchObject({ status: 'COMPLETED', source: 'smartcheckout', notes: last.notes });
     expect(stored.total).toBeNull();
     // Terminal: no schedule left, nothing polled forever.
@@ -129,7 +123,7 @@ describe('amounts past 32 bits and unreadable answers, through the poller and a 
   });
 
   it('records an unknown currency the same way: status kept, currency and total null', async () => {
-    const checkout = await createSmart(t, 'sandbox_after_polls=1&sandbox_amount=10.00&sandbox_currency=XAU');
+    const checkout = await createSandboxPurchase(t, 'sandbox_after_polls=1&sandbox_amount=10.00&sandbox_currency=XAU');
     const events = await watchToTheEnd(checkout.id);
     expect(events.at(-1)).toMatchObject({ status: 'COMPLETED', total: null });
     expect(events.at(-1)!.notes).toContain('"XAU" has no minor unit in ISO 4217');
@@ -187,7 +181,7 @@ describe('Stan amounts past 32 bits, against a recording Stan', () => {
     });
     // STAN_TEST_MODE=true wins over the account's is_testmode: false.
     expect(checkout.testMode).toBe(true);
-    expect(await checkoutOf(t, checkout.id)).toMatchObject(checkout);
+    expect(await visibleCheckout(t, checkout.id)).toMatchObject(checkout);
   });
 
   it('refuses totals beyond 2^53 - 1 with a ValidationError at the field, before Stan is called', async () => {
@@ -244,12 +238,12 @@ describe('polling that gives up instead of running forever', () => {
 
   it('turns a checkout whose polls are answered 404 three times in a row into UNKNOWN, and stops polling it', async () => {
     script.set(`sc_${next}`, [{ status: 404, body: { message: 'Checkout not found' } }]);
-    const checkout = await createSmart(t, 'gone');
-    await waitFor(async () => (await checkoutOf(t, checkout.id)).status === 'UNKNOWN', {
+    const checkout = await createSandboxPurchase(t, 'gone');
+    await waitFor(async () => (await visibleCheckout(t, checkout.id)).status === 'UNKNOWN', {
       what: 'UNKNOWN',
       timeoutMs: 20_000,
     });
-    const stored = await checkoutOf(t, checkout.id);
+    const stored = await visibleCheckout(t, checkout.id);
     expect(stored.notes).toMatch(
       /^Polling stopped after 3 unusable answers in a row from the provider \(last: Smartcheckout answered HTTP 404: Checkout not found\)/,
     );
@@ -273,26 +267,26 @@ describe('polling that gives up instead of running forever', () => {
 
   it('gives up on unreadable bodies too (a 200 that is not the documented JSON)', async () => {
     script.set(`sc_${next}`, [{ status: 200, body: { state: 'done' } }]);
-    const checkout = await createSmart(t, 'garbled');
-    await waitFor(async () => (await checkoutOf(t, checkout.id)).status === 'UNKNOWN', {
+    const checkout = await createSandboxPurchase(t, 'garbled');
+    await waitFor(async () => (await visibleCheckout(t, checkout.id)).status === 'UNKNOWN', {
       what: 'UNKNOWN',
       timeoutMs: 20_000,
     });
-    expect((await checkoutOf(t, checkout.id)).notes).toContain('Smartcheckout answered an unexpected body');
+    expect((await visibleCheckout(t, checkout.id)).notes).toContain('Smartcheckout answered an unexpected body');
     expect(getsOf(checkout.providerCheckoutId!)).toBe(3);
   });
 
   it('never counts transport faults or a rejected credential: 503s and 401s keep the checkout PROCESSING and polled', async () => {
     script.set(`sc_${next}`, [{ status: 503, body: { message: 'maintenance' } }]);
-    const unavailable = await createSmart(t, 'down');
+    const unavailable = await createSandboxPurchase(t, 'down');
     script.set(`sc_${next}`, [{ status: 401, body: { message: 'bad key' } }]);
-    const rejected = await createSmart(t, 'key');
+    const rejected = await createSandboxPurchase(t, 'key');
     await waitFor(() => getsOf(unavailable.providerCheckoutId!) >= 6 && getsOf(rejected.providerCheckoutId!) >= 6, {
       what: 'six polls of each',
       timeoutMs: 20_000,
     });
     for (const checkout of [unavailable, rejected]) {
-      expect((await checkoutOf(t, checkout.id)).status).toBe('PROCESSING');
+      expect((await visibleCheckout(t, checkout.id)).status).toBe('PROCESSING');
       expect(await scheduleOf(checkout.id)).toMatchObject({ answerErrors: 0 });
     }
   });
@@ -308,41 +302,32 @@ describe('polling that gives up instead of running forever', () => {
       notFound,
       { status: 200, body: { id, status: 'completed', amount_str: '5.00', currency: 'EUR' } },
     ]);
-    const checkout = await createSmart(t, 'flaky');
-    await waitFor(async () => (await checkoutOf(t, checkout.id)).status === 'COMPLETED', {
+    const checkout = await createSandboxPurchase(t, 'flaky');
+    await waitFor(async () => (await visibleCheckout(t, checkout.id)).status === 'COMPLETED', {
       what: 'COMPLETED',
       timeoutMs: 20_000,
     });
-    expect((await checkoutOf(t, checkout.id)).total).toEqual({ amount: 500, currency: 'EUR', decimal: '5.00' });
+    expect((await visibleCheckout(t, checkout.id)).total).toEqual({ amount: 500, currency: 'EUR', decimal: '5.00' });
     expect(getsOf(checkout.providerCheckoutId!)).toBe(6);
   });
 });
 
 describe('OPEN checkouts that expire after CHECKOUT_OPEN_TTL_SECONDS', () => {
-  let t: TestApp;
-  /** A second instance on the same PostgreSQL database (on PGlite, the same app runs the rounds). */
-  let other: TestApp;
   let database: Awaited<ReturnType<typeof isolatedDatabase>>;
-
   beforeAll(async () => {
     // A database of its own: with a 2-second TTL this app's sweep would expire other files' checkouts.
     database = await isolatedDatabase('lifecycle_expiry');
-    t = await startTestApp({ DATABASE_URL: database.url, CHECKOUT_OPEN_TTL_SECONDS: '2' });
-    other =
-      DATABASE_KIND === 'postgres'
-        ? await startTestApp({ DATABASE_URL: database.url, CHECKOUT_OPEN_TTL_SECONDS: '2' })
-        : t;
   });
-  afterAll(async () => {
-    if (other !== t) await other?.stop();
-    await t?.stop();
-    await database?.drop();
-  });
+  afterAll(() => database?.drop());
+  const env = () => ({ DATABASE_URL: database.url, CHECKOUT_OPEN_TTL_SECONDS: '2' });
+  const t = useTestApp(env);
+  /** A second instance on the same PostgreSQL database (on PGlite, the same app runs the rounds). */
+  const other = DATABASE_KIND === 'postgres' ? useTestApp(env) : t;
 
   it('expires an OPEN PayerVault link and an OPEN Stan session on their own; the subscription completes with EXPIRED', async () => {
     const link = await createLink(t);
     const session = await createStan(t);
-    const processing = await createSmart(t, 'sandbox_after_polls=100');
+    const processing = await createSandboxPurchase(t, 'sandbox_after_polls=100');
     const client = scopedWsClient(t.url, t.keys.a!);
     const recording = recordSubscription(client, CheckoutStatusChangedDocument, { id: link.id });
     await recording.done;
@@ -351,18 +336,18 @@ describe('OPEN checkouts that expire after CHECKOUT_OPEN_TTL_SECONDS', () => {
     expect(recording.events.at(-1)!.checkoutStatusChanged.notes).toBe(
       'No outcome was reported within 2 s of creation (CHECKOUT_OPEN_TTL_SECONDS=2), so the checkout expired',
     );
-    const expired = await checkoutOf(t, link.id);
+    const expired = await visibleCheckout(t, link.id);
     expect(expired.events.map((event) => [event.status, event.source])).toEqual([
       ['PENDING', 'api'],
       ['OPEN', 'payervault'],
       ['EXPIRED', 'api'],
     ]);
-    await waitFor(async () => (await checkoutOf(t, session.id)).status === 'EXPIRED', {
+    await waitFor(async () => (await visibleCheckout(t, session.id)).status === 'EXPIRED', {
       what: 'the Stan session to expire',
       timeoutMs: 20_000,
     });
     // Only OPEN checkouts expire: a purchase in progress is the provider's to finish.
-    expect((await checkoutOf(t, processing.id)).status).toBe('PROCESSING');
+    expect((await visibleCheckout(t, processing.id)).status).toBe('PROCESSING');
   });
 
   it('writes exactly one EXPIRED event when several rounds (and instances) sweep at once', async () => {
@@ -457,7 +442,7 @@ describe('recordCheckoutOutcome', () => {
       message: 'The checkout is already FAILED, a final status; it cannot be recorded as COMPLETED',
       finalCheckout: { id: link.id, status: 'FAILED' },
     });
-    expect((await checkoutOf(t, link.id)).events).toEqual(first.events);
+    expect((await visibleCheckout(t, link.id)).events).toEqual(first.events);
   });
 
   it('records EXPIRED without a note, with a note saying who recorded it', async () => {
@@ -474,7 +459,7 @@ describe('recordCheckoutOutcome', () => {
     const response = await record(link.id, 'COMPLETED', null, readKey);
     expect(response.data?.recordCheckoutOutcome ?? null).toBeNull();
     expect(response.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
-    expect((await checkoutOf(t, link.id)).status).toBe('OPEN');
+    expect((await visibleCheckout(t, link.id)).status).toBe('OPEN');
   });
 
   it("answers NotFoundError for another tenant's checkout, exactly as for a missing one", async () => {
@@ -495,7 +480,7 @@ describe('recordCheckoutOutcome', () => {
       message: `No checkout with id ${link.id}`,
     });
     expect(Object.keys(unknown)).toEqual(Object.keys(foreign));
-    expect((await checkoutOf(t, link.id)).status).toBe('OPEN');
+    expect((await visibleCheckout(t, link.id)).status).toBe('OPEN');
   });
 
   it('refuses what is not an outcome, and a Smartcheckout purchase its provider still reports, with ValidationErrors', async () => {
@@ -512,18 +497,18 @@ describe('recordCheckoutOutcome', () => {
     );
     expect(long.fieldErrors).toEqual([{ path: ['input', 'note'], message: 'must be at most 2000 characters' }]);
 
-    const purchase = await createSmart(t, 'sandbox_after_polls=100');
+    const purchase = await createSandboxPurchase(t, 'sandbox_after_polls=100');
     const refused = expectType((await record(purchase.id, 'COMPLETED')).data?.recordCheckoutOutcome, 'ValidationError');
     expect(refused.fieldErrors[0]).toMatchObject({
       path: ['input', 'status'],
       message: expect.stringContaining('while the checkout is PROCESSING: its provider reports the outcome itself'),
     });
-    expect((await checkoutOf(t, purchase.id)).status).toBe('PROCESSING');
-    expect((await checkoutOf(t, link.id)).events).toHaveLength(2);
+    expect((await visibleCheckout(t, purchase.id)).status).toBe('PROCESSING');
+    expect((await visibleCheckout(t, link.id)).events).toHaveLength(2);
   });
 
   it('records an UNKNOWN Smartcheckout purchase (an outcome nobody could read), which stops its polling', async () => {
-    const purchase = await createSmart(t, 'sandbox_after_polls=100');
+    const purchase = await createSandboxPurchase(t, 'sandbox_after_polls=100');
     const repository = new CheckoutRepository(t.app.database.db);
     // The state a lost create answer or a given-up poll leaves; the schedule is kept to show it goes.
     await repository.applySnapshot(rowIdOf(purchase.id), { status: 'UNKNOWN', notes: 'lost' }, 'api');
@@ -547,7 +532,7 @@ describe('recordCheckoutOutcome', () => {
       'smartcheckout',
     );
     expect(late).toMatchObject({ written: false, event: null, row: { status: 'COMPLETED' } });
-    expect((await checkoutOf(t, purchase.id)).events).toHaveLength(4);
+    expect((await visibleCheckout(t, purchase.id)).events).toHaveLength(4);
     const corrected = await repository.applySnapshot(
       rowIdOf(purchase.id),
       { status: 'FAILED', notes: 'refunded' },
@@ -587,7 +572,7 @@ describe('testMode with a shared sandbox reached by URL', () => {
     ] as const) {
       const t = await startScopedTestApp({ ...env(), SMARTCHECKOUT_TEST_MODE: flag, PAYERVAULT_TEST_MODE: flag });
       expect(Object.keys(t.app.sandboxUrls)).toEqual(['STAN']);
-      const purchase = await createSmart(t, 'sandbox_after_polls=5');
+      const purchase = await createSandboxPurchase(t, 'sandbox_after_polls=5');
       const link = await createLink(t);
       expect([purchase.testMode, link.testMode], `*_TEST_MODE=${flag}`).toEqual([expected, expected]);
       const rows = await t.app.database.db

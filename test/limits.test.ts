@@ -8,17 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { CSRF_HEADER } from '../src/http/security.js';
 import { CheckoutStatusChangedDocument, CreateSmartCheckoutDocument } from './generated/graphql.js';
-import { expectType, startTestApp, type TestApp } from './support/app.js';
-import { recordSubscription, wsClient } from './support/subscriptions.js';
+import { expectType, startScopedTestApp, type TestApp, useTestApp } from './support/app.js';
+import { recordSubscription, scopedWsClient, wsClient } from './support/subscriptions.js';
 
 /*
- * Issue 5, items 3 and 6: every limit refuses the same operation over HTTP POST and over
- * graphql-ws with the same GraphQL error, and accepts the operation just at the limit. The numbers
- * are the configuration's defaults (the README's), read from `loadConfig`, so the tests follow them.
+ * Every limit refuses the same operation over HTTP POST and over graphql-ws with the same GraphQL
+ * error, so that neither transport is a way around it, and accepts the operation just at the limit.
+ * The numbers are the configuration's defaults (the README's), read from `loadConfig`, so the tests
+ * follow them.
  */
 
 const LIMITS = loadConfig({}).limits;
-/** Not configurable: the WebSocket transport's own limits (issue 5, item 3). */
+/** Not configurable: the WebSocket transport's own limits. */
 const WS_MAX_PAYLOAD_BYTES = 262_144;
 const WS_INIT_WAIT_MS = 3_000;
 
@@ -37,7 +38,8 @@ afterAll(() => {
   console.log(`limits.test.ts: ${cases.http} limit cases tried over HTTP, ${cases.ws} over WebSocket`);
 });
 
-async function postRaw(
+/** A POST of `body` as is (any content type), counted as one HTTP case; never a 5xx. */
+async function postBody(
   t: TestApp,
   body: string,
   headers: Record<string, string> = {},
@@ -61,12 +63,12 @@ async function postRaw(
 }
 
 /** One operation over HTTP POST (JSON). */
-function post(
+function postOperation(
   t: TestApp,
   query: string,
   options: { apiKey?: string | null; variables?: Record<string, unknown> } = {},
 ): Promise<Outcome> {
-  return postRaw(
+  return postBody(
     t,
     JSON.stringify({ query, variables: options.variables }),
     {},
@@ -129,7 +131,7 @@ async function bothWays(
   query: string,
   variables?: Record<string, unknown>,
 ): Promise<{ http: Outcome; ws: Outcome }> {
-  const http = await post(t, query, { variables });
+  const http = await postOperation(t, query, { variables });
   const ws = await overWs(client, query, variables);
   return { http, ws };
 }
@@ -157,15 +159,13 @@ function costlyDocument(ids: number): { query: string; cost: number } {
 }
 
 describe('query limits, identical over HTTP and WebSocket (defaults of the configuration)', () => {
-  let t: TestApp;
+  const t = useTestApp();
   let client: Client;
-  beforeAll(async () => {
-    t = await startTestApp();
+  beforeAll(() => {
     client = wsClient(t.url, t.keys.a!);
   });
   afterAll(async () => {
     await client?.dispose();
-    await t?.stop();
   });
 
   it('the defaults are the documented numbers', () => {
@@ -319,21 +319,21 @@ describe('query limits, identical over HTTP and WebSocket (defaults of the confi
 
     it('a POST as text/plain or form-urlencoded without the header is refused (403); with it, it is not', async () => {
       for (const contentType of ['text/plain', 'application/x-www-form-urlencoded']) {
-        const refused = await postRaw(t, body, { 'content-type': contentType });
+        const refused = await postBody(t, body, { 'content-type': contentType });
         expect(refused.status, contentType).toBe(403);
         expectRefused(refused, csrfRefusal);
         // With the header CSRF prevention lets it through (Yoga then answers 415 to text/plain, a body it does not read).
-        const through = await postRaw(t, body, { 'content-type': contentType, [CSRF_HEADER]: '1' });
+        const through = await postBody(t, body, { 'content-type': contentType, [CSRF_HEADER]: '1' });
         expect(through.status, contentType).not.toBe(403);
         expect(messages(through).join(' ')).not.toMatch(csrfRefusal);
       }
-      const form = await postRaw(t, `query=${encodeURIComponent('{ __typename }')}`, {
+      const form = await postBody(t, `query=${encodeURIComponent('{ __typename }')}`, {
         'content-type': 'application/x-www-form-urlencoded',
         [CSRF_HEADER]: '1',
       });
       expectAccepted(form);
       expect(form.data).toEqual({ __typename: 'Query' });
-      const formWithout = await postRaw(t, `query=${encodeURIComponent('{ __typename }')}`, {
+      const formWithout = await postBody(t, `query=${encodeURIComponent('{ __typename }')}`, {
         'content-type': 'application/x-www-form-urlencoded',
       });
       expect(formWithout.status).toBe(403);
@@ -341,7 +341,7 @@ describe('query limits, identical over HTTP and WebSocket (defaults of the confi
     });
 
     it('a POST as application/json needs no header', async () => {
-      const accepted = await postRaw(t, body);
+      const accepted = await postBody(t, body);
       expectAccepted(accepted);
     });
 
@@ -362,7 +362,7 @@ describe('query limits, identical over HTTP and WebSocket (defaults of the confi
   });
 
   it('batching is off: a JSON array body is refused', async () => {
-    const batch = await postRaw(t, JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]));
+    const batch = await postBody(t, JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]));
     expect(batch.status).toBe(400);
     expectRefused(batch, /Batching is not supported/);
   });
@@ -373,7 +373,7 @@ describe('query limits, identical over HTTP and WebSocket (defaults of the confi
       return JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(n - empty.length) } });
     };
     expect(Buffer.byteLength(ofBytes(LIMITS.maxBodyBytes))).toBe(LIMITS.maxBodyBytes);
-    expectAccepted(await postRaw(t, ofBytes(LIMITS.maxBodyBytes)));
+    expectAccepted(await postBody(t, ofBytes(LIMITS.maxBodyBytes)));
 
     cases.http++;
     const response = await fetch(`${t.url}/graphql`, {
@@ -433,9 +433,9 @@ describe('query limits, identical over HTTP and WebSocket (defaults of the confi
   });
 
   it('security headers on /graphql and /health answers', async () => {
-    const graphql = await postRaw(t, JSON.stringify({ query: '{ __typename }' }));
+    const graphql = await postBody(t, JSON.stringify({ query: '{ __typename }' }));
     const health = await fetch(`${t.url}/health`);
-    const refused = await postRaw(t, JSON.stringify({ query: '{ __typename }' }), { 'content-type': 'text/plain' });
+    const refused = await postBody(t, JSON.stringify({ query: '{ __typename }' }), { 'content-type': 'text/plain' });
     for (const headers of [graphql.headers!, health.headers, refused.headers!]) {
       expect(headers.get('x-content-type-options')).toBe('nosniff');
       expect(headers.get('referrer-policy')).toBe('no-referrer');
@@ -462,11 +462,7 @@ async function rawSocket(
 }
 
 describe('WebSocket transport limits', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t?.stop());
+  const t = useTestApp();
 
   it(`a message of ${WS_MAX_PAYLOAD_BYTES} bytes is accepted; one byte more closes the socket with 1009`, async () => {
     const { socket, closed, messages } = await rawSocket(t);
@@ -513,30 +509,26 @@ describe('WebSocket transport limits', () => {
       input: { productUrl: 'https://shop.example/item?sandbox_amount=12.00', email: 'ada@example.com' },
     });
     const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
-    const client = wsClient(t.url, t.keys.a!);
-    try {
-      const running = Array.from({ length: LIMITS.wsMaxSubscriptions }, () =>
-        recordSubscription(client, CheckoutStatusChangedDocument, { id }),
-      );
-      cases.ws += running.length;
-      await expect
-        .poll(() => running.filter((subscription) => subscription.events.length > 0).length, { timeout: 15_000 })
-        .toBe(LIMITS.wsMaxSubscriptions);
-      expect(running.every((subscription) => subscription.errors === undefined && !subscription.completed)).toBe(true);
+    const client = scopedWsClient(t.url, t.keys.a!);
+    const running = Array.from({ length: LIMITS.wsMaxSubscriptions }, () =>
+      recordSubscription(client, CheckoutStatusChangedDocument, { id }),
+    );
+    cases.ws += running.length;
+    await expect
+      .poll(() => running.filter((subscription) => subscription.events.length > 0).length, { timeout: 15_000 })
+      .toBe(LIMITS.wsMaxSubscriptions);
+    expect(running.every((subscription) => subscription.errors === undefined && !subscription.completed)).toBe(true);
 
-      cases.ws++;
-      const refused = recordSubscription(client, CheckoutStatusChangedDocument, { id });
-      await refused.done;
-      expect(refused.events).toEqual([]);
-      expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
-      expect(refused.errors?.[0]?.message).toContain(String(LIMITS.wsMaxSubscriptions));
-      // A query is an operation too.
-      const query = await overWs(client, '{ __typename }');
-      expect(query.errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
-      expect(running.every((subscription) => subscription.errors === undefined && !subscription.completed)).toBe(true);
-    } finally {
-      await client.dispose();
-    }
+    cases.ws++;
+    const refused = recordSubscription(client, CheckoutStatusChangedDocument, { id });
+    await refused.done;
+    expect(refused.events).toEqual([]);
+    expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
+    expect(refused.errors?.[0]?.message).toContain(String(LIMITS.wsMaxSubscriptions));
+    // A query is an operation too.
+    const query = await overWs(client, '{ __typename }');
+    expect(query.errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
+    expect(running.every((subscription) => subscription.errors === undefined && !subscription.completed)).toBe(true);
   }, 30_000);
 
   it(`a burst of ${LIMITS.wsMaxSubscriptions + 20} subscribe messages at once: ${LIMITS.wsMaxSubscriptions} run, the others are refused`, async () => {
@@ -544,59 +536,50 @@ describe('WebSocket transport limits', () => {
       input: { productUrl: 'https://shop.example/item?sandbox_amount=13.00', email: 'ada@example.com' },
     });
     const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
-    const client = wsClient(t.url, t.keys.a!, { lazy: false });
-    try {
-      // All sent before the server answers any: the check must not let the burst through.
-      const burst = Array.from({ length: LIMITS.wsMaxSubscriptions + 20 }, () =>
-        recordSubscription(client, CheckoutStatusChangedDocument, { id }),
-      );
-      cases.ws += burst.length;
-      await expect
-        .poll(
-          () =>
-            burst.filter((subscription) => subscription.events.length > 0 || subscription.errors !== undefined).length,
-          { timeout: 15_000 },
-        )
-        .toBe(burst.length);
-      const refused = burst.filter((subscription) => subscription.errors !== undefined);
-      expect(burst.filter((subscription) => subscription.events.length > 0)).toHaveLength(LIMITS.wsMaxSubscriptions);
-      expect(refused).toHaveLength(20);
-      for (const subscription of refused)
-        expect(subscription.errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
-    } finally {
-      await client.dispose();
-    }
+    const client = scopedWsClient(t.url, t.keys.a!, { lazy: false });
+    // All sent before the server answers any: the check must not let the burst through.
+    const burst = Array.from({ length: LIMITS.wsMaxSubscriptions + 20 }, () =>
+      recordSubscription(client, CheckoutStatusChangedDocument, { id }),
+    );
+    cases.ws += burst.length;
+    await expect
+      .poll(
+        () =>
+          burst.filter((subscription) => subscription.events.length > 0 || subscription.errors !== undefined).length,
+        { timeout: 15_000 },
+      )
+      .toBe(burst.length);
+    const refused = burst.filter((subscription) => subscription.errors !== undefined);
+    expect(burst.filter((subscription) => subscription.events.length > 0)).toHaveLength(LIMITS.wsMaxSubscriptions);
+    expect(refused).toHaveLength(20);
+    for (const subscription of refused)
+      expect(subscription.errors?.[0]).toMatchObject({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
   }, 30_000);
 
   it('a subscription the client ends frees its place on the socket', async () => {
-    const t1 = await startTestApp({ LIMIT_WS_MAX_SUBSCRIPTIONS: '1' });
+    const t1 = await startScopedTestApp({ LIMIT_WS_MAX_SUBSCRIPTIONS: '1' });
     // Not lazy: one socket throughout (a lazy client would close it when its last subscription ends).
-    const client = wsClient(t1.url, t1.keys.a!, { lazy: false });
+    const client = scopedWsClient(t1.url, t1.keys.a!, { lazy: false });
     let sockets = 0;
     client.on('connected', () => sockets++);
-    try {
-      const created = await t1.request(CreateSmartCheckoutDocument, {
-        input: { productUrl: 'https://shop.example/item?sandbox_amount=12.00', email: 'ada@example.com' },
-      });
-      const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
-      const first = recordSubscription(client, CheckoutStatusChangedDocument, { id });
-      await expect.poll(() => first.events.length).toBe(1);
-      cases.ws += 2;
-      expect((await overWs(client, '{ __typename }')).errors?.[0]).toMatchObject({
-        extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
-      });
-      // The client sends `complete`; the checkout does not change meanwhile (no poller).
-      first.dispose();
-      await expect
-        .poll(async () => (await overWs(client, '{ __typename }')).data ?? null, { timeout: 3_000, interval: 250 })
-        .toEqual({ __typename: 'Query' });
-      // Completed queries hold no place: many in a row on the one socket.
-      for (let i = 0; i < 3; i++) expectAccepted(await overWs(client, '{ __typename }'));
-      expect(sockets).toBe(1);
-    } finally {
-      await client.dispose();
-      await t1.stop();
-    }
+    const created = await t1.request(CreateSmartCheckoutDocument, {
+      input: { productUrl: 'https://shop.example/item?sandbox_amount=12.00', email: 'ada@example.com' },
+    });
+    const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
+    const first = recordSubscription(client, CheckoutStatusChangedDocument, { id });
+    await expect.poll(() => first.events.length).toBe(1);
+    cases.ws += 2;
+    expect((await overWs(client, '{ __typename }')).errors?.[0]).toMatchObject({
+      extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+    });
+    // The client sends `complete`; the checkout does not change meanwhile (no poller).
+    first.dispose();
+    await expect
+      .poll(async () => (await overWs(client, '{ __typename }')).data ?? null, { timeout: 3_000, interval: 250 })
+      .toEqual({ __typename: 'Query' });
+    // Completed queries hold no place: many in a row on the one socket.
+    for (let i = 0; i < 3; i++) expectAccepted(await overWs(client, '{ __typename }'));
+    expect(sockets).toBe(1);
   });
 
   it('the legacy `graphql-ws` subprotocol (subscriptions-transport-ws) is refused', async () => {
@@ -646,28 +629,22 @@ describe('WebSocket transport limits', () => {
 });
 
 describe('production posture', () => {
-  let production: TestApp;
-  let configured: TestApp;
+  const production = useTestApp({ NODE_ENV: 'production' });
+  const configured = useTestApp({
+    NODE_ENV: 'production',
+    INTROSPECTION: 'on',
+    GRAPHIQL: 'on',
+    CORS_ORIGINS: 'https://shop.example',
+  });
   let productionClient: Client;
   let configuredClient: Client;
-  beforeAll(async () => {
-    [production, configured] = await Promise.all([
-      startTestApp({ NODE_ENV: 'production' }),
-      startTestApp({
-        NODE_ENV: 'production',
-        INTROSPECTION: 'on',
-        GRAPHIQL: 'on',
-        CORS_ORIGINS: 'https://shop.example',
-      }),
-    ]);
+  beforeAll(() => {
     productionClient = wsClient(production.url, production.keys.a!);
     configuredClient = wsClient(configured.url, configured.keys.a!);
   });
   afterAll(async () => {
     await productionClient?.dispose();
     await configuredClient?.dispose();
-    await production?.stop();
-    await configured?.stop();
   });
 
   it('no field suggestions in production', async () => {
@@ -732,7 +709,7 @@ describe('production posture', () => {
     const none = await preflight(production, 'https://shop.example');
     expect(none.headers.get('access-control-allow-origin')).toBeNull();
     // Nor on an actual request.
-    const actual = await postRaw(
+    const actual = await postBody(
       production,
       JSON.stringify({ query: '{ __typename }' }),
       { origin: 'https://shop.example' },
@@ -740,7 +717,7 @@ describe('production posture', () => {
     );
     expectAccepted(actual);
     expect(actual.headers!.get('access-control-allow-origin')).toBeNull();
-    const allowed = await postRaw(
+    const allowed = await postBody(
       configured,
       JSON.stringify({ query: '{ __typename }' }),
       { origin: 'https://shop.example' },
@@ -774,67 +751,53 @@ describe('rate limit per API key', () => {
     const apiKeys = `shared-${randomBytes(4).toString('hex')}:shared-key-${randomBytes(8).toString('hex')}`;
     const key = apiKeys.slice(apiKeys.indexOf(':') + 1);
     const [one, two] = [
-      await startTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE), API_KEYS: apiKeys }),
-      await startTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE), API_KEYS: apiKeys }),
+      await startScopedTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE), API_KEYS: apiKeys }),
+      await startScopedTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE), API_KEYS: apiKeys }),
     ];
-    try {
-      const statuses = [];
-      for (let i = 0; i < PER_MINUTE + 1; i++)
-        statuses.push((await post(i % 2 === 0 ? one : two, '{ __typename }', { apiKey: key })).status);
-      expect(statuses).toEqual([...Array<number>(PER_MINUTE).fill(200), 429]);
-    } finally {
-      await Promise.all([one.stop(), two.stop()]);
-    }
+    const statuses = [];
+    for (let i = 0; i < PER_MINUTE + 1; i++)
+      statuses.push((await postOperation(i % 2 === 0 ? one : two, '{ __typename }', { apiKey: key })).status);
+    expect(statuses).toEqual([...Array<number>(PER_MINUTE).fill(200), 429]);
   });
 
   it(`over HTTP: operation ${PER_MINUTE + 1} of a key answers 429 with Retry-After and RATE_LIMITED; another key is not affected`, async () => {
-    const t = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) });
-    try {
-      for (let i = 0; i < PER_MINUTE; i++) expectAccepted(await post(t, '{ __typename }'));
-      const limited = await post(t, '{ __typename }');
-      expect(limited.status).toBe(429);
-      const retryAfter = Number(limited.headers!.get('retry-after'));
-      expect(retryAfter).toBeGreaterThanOrEqual(1);
-      expect(retryAfter).toBeLessThanOrEqual(60);
-      expect(limited.data ?? null).toBeNull();
-      expect(limited.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
-      expect(limited.errors?.[0]?.message).toContain(`${PER_MINUTE} operations per minute`);
+    const t = await startScopedTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) });
+    for (let i = 0; i < PER_MINUTE; i++) expectAccepted(await postOperation(t, '{ __typename }'));
+    const limited = await postOperation(t, '{ __typename }');
+    expect(limited.status).toBe(429);
+    const retryAfter = Number(limited.headers!.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(limited.data ?? null).toBeNull();
+    expect(limited.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
+    expect(limited.errors?.[0]?.message).toContain(`${PER_MINUTE} operations per minute`);
 
-      // The IETF RateLimit headers: the policy, and what is left of it.
-      expect(limited.headers!.get('ratelimit-policy')).toBe(`"operations";q=${PER_MINUTE};w=60`);
-      expect(limited.headers!.get('ratelimit')).toMatch(/^"operations";r=0;t=\d+$/);
+    // The IETF RateLimit headers: the policy, and what is left of it.
+    expect(limited.headers!.get('ratelimit-policy')).toBe(`"operations";q=${PER_MINUTE};w=60`);
+    expect(limited.headers!.get('ratelimit')).toMatch(/^"operations";r=0;t=\d+$/);
 
-      const other = await post(t, '{ __typename }', { apiKey: t.keys.b });
-      expectAccepted(other);
-      expect(other.headers!.get('ratelimit-policy')).toBe(`"operations";q=${PER_MINUTE};w=60`);
-      expect(other.headers!.get('ratelimit')).toMatch(new RegExp(`^"operations";r=${PER_MINUTE - 1};t=(60|59)$`));
-      // Still limited.
-      expect((await post(t, '{ __typename }')).status).toBe(429);
-    } finally {
-      await t.stop();
-    }
+    const other = await postOperation(t, '{ __typename }', { apiKey: t.keys.b });
+    expectAccepted(other);
+    expect(other.headers!.get('ratelimit-policy')).toBe(`"operations";q=${PER_MINUTE};w=60`);
+    expect(other.headers!.get('ratelimit')).toMatch(new RegExp(`^"operations";r=${PER_MINUTE - 1};t=(60|59)$`));
+    // Still limited.
+    expect((await postOperation(t, '{ __typename }')).status).toBe(429);
   });
 
   it(`over WebSocket: operation ${PER_MINUTE + 1} of a key ends with RATE_LIMITED, and the key is limited over HTTP too`, async () => {
-    const t = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) });
-    const client = wsClient(t.url, t.keys.a!);
-    const other = wsClient(t.url, t.keys.b!);
-    try {
-      for (let i = 0; i < PER_MINUTE; i++) expectAccepted(await overWs(client, '{ __typename }'));
-      const limited = await overWs(client, '{ __typename }');
-      expect(limited.closeCode).toBeUndefined();
-      expect(limited.data ?? null).toBeNull();
-      expect(limited.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
-      expect(limited.errors?.[0]?.message).toContain(`${PER_MINUTE} operations per minute`);
+    const t = await startScopedTestApp({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) });
+    const client = scopedWsClient(t.url, t.keys.a!);
+    const other = scopedWsClient(t.url, t.keys.b!);
+    for (let i = 0; i < PER_MINUTE; i++) expectAccepted(await overWs(client, '{ __typename }'));
+    const limited = await overWs(client, '{ __typename }');
+    expect(limited.closeCode).toBeUndefined();
+    expect(limited.data ?? null).toBeNull();
+    expect(limited.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
+    expect(limited.errors?.[0]?.message).toContain(`${PER_MINUTE} operations per minute`);
 
-      expectAccepted(await overWs(other, '{ __typename }'));
-      const http = await post(t, '{ __typename }');
-      expect(http.status).toBe(429);
-      expect(http.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
-    } finally {
-      await client.dispose();
-      await other.dispose();
-      await t.stop();
-    }
+    expectAccepted(await overWs(other, '{ __typename }'));
+    const http = await postOperation(t, '{ __typename }');
+    expect(http.status).toBe(429);
+    expect(http.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq, inArray, sql } from 'drizzle-orm';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { CheckoutRepository } from '../src/db/repository.js';
 import { checkoutEvents, checkouts } from '../src/db/schema.js';
 import {
@@ -9,8 +9,10 @@ import {
   CheckoutStatusChangedDocument,
   CreatePayerVaultCheckoutDocument,
 } from './generated/graphql.js';
-import { expectType, isolatedDatabase, startTestApp, type GraphQLResponse } from './support/app.js';
-import { recordSubscription, wsClient } from './support/subscriptions.js';
+import { expectType, isolatedDatabase, type TestApp, useTestApp } from './support/app.js';
+import { globalId, rowIdOf } from './support/ids.js';
+import { clean } from './support/seed.js';
+import { recordSubscription, scopedWsClient } from './support/subscriptions.js';
 
 /*
  * Housekeeping (src/domain/maintenance.ts) driven through `app.maintenance.runOnce()`: checkouts
@@ -22,43 +24,44 @@ import { recordSubscription, wsClient } from './support/subscriptions.js';
 
 const GRACE_MS = 1000;
 
-function clean<T>(response: GraphQLResponse<T>): T {
-  expect(response.status).toBe(200);
-  expect(response.errors).toBeUndefined();
-  return response.data!;
+const smartGlobalId = (rowId: string) => globalId('SmartCheckout', rowId);
+
+/** An app of the enclosing describe block: its database, the tenant behind `t.keys.a`, a repository on it. */
+interface MaintenanceApp {
+  t: TestApp;
+  database: Awaited<ReturnType<typeof isolatedDatabase>>;
+  tenant: string;
+  repository: CheckoutRepository;
 }
 
-function rowIdOf(globalId: string): string {
-  const decoded = Buffer.from(globalId, 'base64').toString('utf8');
-  return decoded.slice(decoded.indexOf(':') + 1);
+/**
+ * An app for the enclosing `describe` block on a database of its own (dropped after the app
+ * stopped), with the background maintenance stopped. Its fields are set once the block started it.
+ */
+function useMaintenanceApp(label: string, env: Record<string, string> = {}): MaintenanceApp {
+  const m = {} as MaintenanceApp;
+  beforeAll(async () => {
+    m.database = await isolatedDatabase(label);
+  });
+  afterAll(async () => {
+    await m.database?.drop();
+  });
+  const t = useTestApp(() => ({ DATABASE_URL: m.database.url, PENDING_GRACE_MS: String(GRACE_MS), ...env }));
+  m.t = t;
+  beforeAll(async () => {
+    await t.app.maintenance.stop();
+    // The tenant behind t.keys.a, read from a checkout it creates (a sandbox link).
+    const created = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-tenant-probe' } });
+    const probe = expectType(clean(created).createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout;
+    const [row] = await t.app.database.db
+      .select()
+      .from(checkouts)
+      .where(eq(checkouts.id, rowIdOf(probe.id)));
+    m.tenant = row!.tenant;
+    m.repository = new CheckoutRepository(t.app.database.db);
+  });
+  return m;
 }
-const smartGlobalId = (rowId: string) => Buffer.from(`SmartCheckout:${rowId}`).toString('base64');
-
-/** An app on a database of its own, with the background maintenance stopped. */
-async function startMaintenanceApp(label: string, env: Record<string, string> = {}) {
-  const database = await isolatedDatabase(label);
-  const t = await startTestApp({ DATABASE_URL: database.url, PENDING_GRACE_MS: String(GRACE_MS), ...env });
-  await t.app.maintenance.stop();
-  // The tenant behind t.keys.a, read from a checkout it creates (a sandbox link).
-  const created = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-tenant-probe' } });
-  const probe = expectType(clean(created).createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout;
-  const [row] = await t.app.database.db
-    .select()
-    .from(checkouts)
-    .where(eq(checkouts.id, rowIdOf(probe.id)));
-  return {
-    t,
-    database,
-    tenant: row!.tenant,
-    repository: new CheckoutRepository(t.app.database.db),
-    async stop() {
-      await t.stop();
-      await database.drop();
-    },
-  };
-}
-
-type MaintenanceApp = Awaited<ReturnType<typeof startMaintenanceApp>>;
 
 /** A PENDING row exactly as a create writes it before calling Smartcheckout (and as a crash leaves it). */
 function crashedCreate(m: MaintenanceApp, productUrl = 'https://shop.example/products/crashed') {
@@ -87,7 +90,8 @@ async function pastGrace(m: MaintenanceApp, rowId: string) {
   );
 }
 
-async function eventsOf(m: MaintenanceApp, rowId: string) {
+/** The stored events of one checkout row, oldest first. */
+async function storedEventsOf(m: MaintenanceApp, rowId: string) {
   return m.t.app.database.db
     .select()
     .from(checkoutEvents)
@@ -96,53 +100,43 @@ async function eventsOf(m: MaintenanceApp, rowId: string) {
 }
 
 describe('checkouts left PENDING by a crash', () => {
-  let m: MaintenanceApp;
-  beforeAll(async () => {
-    m = await startMaintenanceApp('maintenance');
-  });
-  afterAll(async () => {
-    await m?.stop();
-  });
+  const m = useMaintenanceApp('maintenance');
 
   it('stay PENDING within the grace period, then become UNKNOWN with a note, an event and a published change', async () => {
     const row = await crashedCreate(m);
     const id = smartGlobalId(row.id);
-    const client = wsClient(m.t.url, m.t.keys.a!);
+    const client = scopedWsClient(m.t.url, m.t.keys.a!);
     const subscription = recordSubscription(client, CheckoutStatusChangedDocument, { id });
-    try {
-      await vi.waitFor(() => expect(subscription.events).toHaveLength(1));
-      expect(subscription.events[0]!.checkoutStatusChanged).toMatchObject({ id, status: 'PENDING' });
+    onTestFinished(() => subscription.dispose());
+    await vi.waitFor(() => expect(subscription.events).toHaveLength(1));
+    expect(subscription.events[0]!.checkoutStatusChanged).toMatchObject({ id, status: 'PENDING' });
 
-      // Within the grace period: untouched.
-      expect(await m.t.app.maintenance.runOnce()).toMatchObject({ abandoned: 0 });
-      expect(clean(await m.t.request(CheckoutDocument, { id })).checkout).toMatchObject({
-        status: 'PENDING',
-        notes: null,
-      });
+    // Within the grace period: untouched.
+    expect(await m.t.app.maintenance.runOnce()).toMatchObject({ abandoned: 0 });
+    expect(clean(await m.t.request(CheckoutDocument, { id })).checkout).toMatchObject({
+      status: 'PENDING',
+      notes: null,
+    });
 
-      await pastGrace(m, row.id);
-      expect(await m.t.app.maintenance.runOnce()).toMatchObject({ abandoned: 1 });
-      const checkout = clean(await m.t.request(CheckoutDocument, { id })).checkout!;
-      expect(checkout.status).toBe('UNKNOWN');
-      expect(checkout.notes).toMatch(/never recorded/);
-      expect(checkout.notes).toMatch(/may have created the checkout/);
-      expect(checkout.events.map((e) => e.status)).toEqual(['PENDING', 'UNKNOWN']);
-      expect(checkout.events[1]!.notes).toBe(checkout.notes);
+    await pastGrace(m, row.id);
+    expect(await m.t.app.maintenance.runOnce()).toMatchObject({ abandoned: 1 });
+    const checkout = clean(await m.t.request(CheckoutDocument, { id })).checkout!;
+    expect(checkout.status).toBe('UNKNOWN');
+    expect(checkout.notes).toMatch(/never recorded/);
+    expect(checkout.notes).toMatch(/may have created the checkout/);
+    expect(checkout.events.map((e) => e.status)).toEqual(['PENDING', 'UNKNOWN']);
+    expect(checkout.events[1]!.notes).toBe(checkout.notes);
 
-      // The subscriber saw the change; UNKNOWN is not terminal, so the subscription stays open.
-      await vi.waitFor(() => expect(subscription.events).toHaveLength(2));
-      expect(subscription.events.map((e) => e.checkoutStatusChanged.status)).toEqual(['PENDING', 'UNKNOWN']);
-      expect(subscription.events[1]!.checkoutStatusChanged.notes).toBe(checkout.notes);
-      expect(subscription.completed).toBe(false);
-      expect(subscription.errors).toBeUndefined();
+    // The subscriber saw the change; UNKNOWN is not terminal, so the subscription stays open.
+    await vi.waitFor(() => expect(subscription.events).toHaveLength(2));
+    expect(subscription.events.map((e) => e.checkoutStatusChanged.status)).toEqual(['PENDING', 'UNKNOWN']);
+    expect(subscription.events[1]!.checkoutStatusChanged.notes).toBe(checkout.notes);
+    expect(subscription.completed).toBe(false);
+    expect(subscription.errors).toBeUndefined();
 
-      // Swept once only: UNKNOWN rows are not PENDING any more.
-      expect(await m.t.app.maintenance.runOnce()).toMatchObject({ abandoned: 0 });
-      expect(await eventsOf(m, row.id)).toHaveLength(2);
-    } finally {
-      subscription.dispose();
-      await client.dispose();
-    }
+    // Swept once only: UNKNOWN rows are not PENDING any more.
+    expect(await m.t.app.maintenance.runOnce()).toMatchObject({ abandoned: 0 });
+    expect(await storedEventsOf(m, row.id)).toHaveLength(2);
   });
 
   it("leaves a PENDING row alone once its create has recorded the provider's answer", async () => {
@@ -190,51 +184,41 @@ if (!process.env.DATABASE_URL) {
 describe.runIf(Boolean(process.env.DATABASE_URL))(
   'a create answering while the sweep is marking it (PostgreSQL)',
   () => {
-    let m: MaintenanceApp;
-    beforeAll(async () => {
-      m = await startMaintenanceApp('maintenance_race');
-    });
-    afterAll(async () => {
-      await m?.stop();
-    });
+    const m = useMaintenanceApp('maintenance_race');
 
     it('does not overwrite the answer recorded after the sweep found the row stale', async () => {
       const row = await crashedCreate(m);
       await pastGrace(m, row.id);
       // Another connection holds the row, as the create recording its answer would.
-      let result: Awaited<ReturnType<MaintenanceApp['t']['app']['maintenance']['runOnce']>> | undefined;
       const other = new pg.Client({ connectionString: m.database.url });
       await other.connect();
-      try {
-        await other.query('begin');
-        await other.query('select id from checkouts where id = $1 for update', [row.id]);
-        // The sweep finds the row stale, then waits for the lock to mark it.
-        const round = m.t.app.maintenance.runOnce();
-        await vi.waitFor(
-          async () => {
-            const { rows } = await other.query(
-              "select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-            );
-            expect(rows[0].waiting).toBeGreaterThanOrEqual(1);
-          },
-          { timeout: 5000, interval: 20 },
-        );
-        await other.query(
-          "update checkouts set status = 'PROCESSING', provider_checkout_id = 'raced', updated_at = now() where id = $1",
-          [row.id],
-        );
-        await other.query(
-          "insert into checkout_events (checkout_id, status, source) values ($1, 'PROCESSING', 'smartcheckout')",
-          [row.id],
-        );
-        await other.query('commit');
-        result = await round;
-      } finally {
-        await other.end();
-      }
+      onTestFinished(() => other.end());
+      await other.query('begin');
+      await other.query('select id from checkouts where id = $1 for update', [row.id]);
+      // The sweep finds the row stale, then waits for the lock to mark it.
+      const round = m.t.app.maintenance.runOnce();
+      await vi.waitFor(
+        async () => {
+          const { rows } = await other.query(
+            "select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+          );
+          expect(rows[0].waiting).toBeGreaterThanOrEqual(1);
+        },
+        { timeout: 5000, interval: 20 },
+      );
+      await other.query(
+        "update checkouts set status = 'PROCESSING', provider_checkout_id = 'raced', updated_at = now() where id = $1",
+        [row.id],
+      );
+      await other.query(
+        "insert into checkout_events (checkout_id, status, source) values ($1, 'PROCESSING', 'smartcheckout')",
+        [row.id],
+      );
+      await other.query('commit');
+      const result = await round;
       const [stored] = await m.t.app.database.db.select().from(checkouts).where(eq(checkouts.id, row.id));
       expect(stored).toMatchObject({ status: 'PROCESSING', providerCheckoutId: 'raced', notes: null });
-      expect((await eventsOf(m, row.id)).map((e) => e.status)).toEqual(['PENDING', 'PROCESSING']);
+      expect((await storedEventsOf(m, row.id)).map((e) => e.status)).toEqual(['PENDING', 'PROCESSING']);
       // runOnce() is documented to return "how many checkouts became UNKNOWN": none did here.
       expect(result).toMatchObject({ abandoned: 0 });
     });
@@ -242,14 +226,8 @@ describe.runIf(Boolean(process.env.DATABASE_URL))(
 );
 
 describe('idempotency key pruning', () => {
-  let m: MaintenanceApp;
-  beforeAll(async () => {
-    // Aged OPEN links would expire at the default 24 h TTL; this block is about their keys only.
-    m = await startMaintenanceApp('maintenance_keys', { CHECKOUT_OPEN_TTL_SECONDS: String(365 * 86_400) });
-  });
-  afterAll(async () => {
-    await m?.stop();
-  });
+  // Aged OPEN links would expire at the default 24 h TTL; this block is about their keys only.
+  const m = useMaintenanceApp('maintenance_keys', { CHECKOUT_OPEN_TTL_SECONDS: String(365 * 86_400) });
 
   async function linkWithKey(key: string, customerId = 'cust-prune') {
     const response = await m.t.request(CreatePayerVaultCheckoutDocument, {
@@ -300,15 +278,9 @@ describe('idempotency key pruning', () => {
 });
 
 describe('idempotency key pruning with IDEMPOTENCY_KEY_TTL_HOURS=48', () => {
-  let m: MaintenanceApp;
-  beforeAll(async () => {
-    m = await startMaintenanceApp('maintenance_ttl', {
-      IDEMPOTENCY_KEY_TTL_HOURS: '48',
-      CHECKOUT_OPEN_TTL_SECONDS: String(365 * 86_400),
-    });
-  });
-  afterAll(async () => {
-    await m?.stop();
+  const m = useMaintenanceApp('maintenance_ttl', {
+    IDEMPOTENCY_KEY_TTL_HOURS: '48',
+    CHECKOUT_OPEN_TTL_SECONDS: String(365 * 86_400),
   });
 
   it('keeps a 25-hour-old key and forgets a 49-hour-old one', async () => {

@@ -1,20 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CheckoutDocument, CheckoutStatusChangedDocument, CreateSmartCheckoutDocument } from './generated/graphql.js';
-import { expectType, startTestApp, type TestApp } from './support/app.js';
+import { expectType, useTestApp } from './support/app.js';
 import { metricSample } from './support/metrics.js';
-import { recordSse, recordSubscription, wsClient } from './support/subscriptions.js';
+import { recordSse, recordSubscription, scopedWsClient } from './support/subscriptions.js';
 
 describe('/metrics', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({
-      POLLER: 'on',
-      POLL_INTERVAL_MS: '100',
-      POLL_MAX_INTERVAL_MS: '200',
-      SMARTCHECKOUT_API_KEY: 'sk-metrics-secret-123',
-    });
+  const t = useTestApp({
+    POLLER: 'on',
+    POLL_INTERVAL_MS: '100',
+    POLL_MAX_INTERVAL_MS: '200',
+    SMARTCHECKOUT_API_KEY: 'sk-metrics-secret-123',
   });
-  afterAll(() => t?.stop());
 
   it('reports GraphQL operations, polls, provider latency, breaker states and the backlog, and no secret', async () => {
     const created = await t.request(CreateSmartCheckoutDocument, {
@@ -72,7 +68,7 @@ describe('/metrics', () => {
       input: { productUrl: 'https://shop.example/m?sandbox_after_polls=50', email: 'a@b.co' },
     });
     const checkout = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
-    const client = wsClient(t.url, t.keys.a!);
+    const client = scopedWsClient(t.url, t.keys.a!);
     const overWs = [
       recordSubscription(client, CheckoutStatusChangedDocument, { id: checkout.id }),
       recordSubscription(client, CheckoutStatusChangedDocument, { id: checkout.id }),
@@ -93,6 +89,7 @@ describe('/metrics', () => {
     for (const recording of overWs) recording.dispose();
     sseAbort.abort();
     await overSse;
+    // Closed here, not only when the test ends: the gauges below must see it gone.
     await client.dispose();
     await expect
       .poll(async () => metricSample(await scrape(), 'checkout_open_subscriptions'), { timeout: 5_000, interval: 50 })

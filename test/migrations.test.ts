@@ -91,7 +91,8 @@ async function previousVersionDatabase(): Promise<{ open(): Promise<DatabaseHand
 describe(`upgrading a previous-version database (${DATABASE_KIND})`, () => {
   let previous: Awaited<ReturnType<typeof previousVersionDatabase>>;
   let database: DatabaseHandle;
-  const query = async <T>(text: string): Promise<T[]> =>
+  /** The rows a raw SQL statement returns on the upgraded database. */
+  const upgradedRows = async <T>(text: string): Promise<T[]> =>
     ((await database.db.execute(sql.raw(text))) as unknown as { rows: T[] }).rows;
 
   beforeAll(async () => {
@@ -104,7 +105,7 @@ describe(`upgrading a previous-version database (${DATABASE_KIND})`, () => {
   });
 
   it('widens every amount column to bigint and adds the new column and index', async () => {
-    const columns = await query<{ table_name: string; column_name: string; data_type: string }>(`
+    const columns = await upgradedRows<{ table_name: string; column_name: string; data_type: string }>(`
       select table_name, column_name, data_type from information_schema.columns
       where table_schema = 'public' and column_name in ('total_amount', 'unit_price', 'discount', 'total', 'quantity', 'answer_errors')
       order by table_name, column_name`);
@@ -116,14 +117,14 @@ describe(`upgrading a previous-version database (${DATABASE_KIND})`, () => {
       'line_items.unit_price: bigint',
       'poll_schedules.answer_errors: integer',
     ]);
-    const indexes = await query<{ indexname: string }>(
+    const indexes = await upgradedRows<{ indexname: string }>(
       `select indexname from pg_indexes where tablename = 'checkouts' and indexname = 'checkouts_open_created_at'`,
     );
     expect(indexes).toHaveLength(1);
   });
 
   it('keeps every row and value of the previous version', async () => {
-    const counts = await query<{ name: string; count: number }>(`
+    const counts = await upgradedRows<{ name: string; count: number }>(`
       select 'merchants' as name, count(*)::int as count from merchants union all
       select 'checkouts', count(*)::int from checkouts union all
       select 'line_items', count(*)::int from line_items union all
@@ -163,10 +164,10 @@ describe(`upgrading a previous-version database (${DATABASE_KIND})`, () => {
   });
 
   it('now stores amounts past 32 bits, read back as exact numbers', async () => {
-    await query(
+    await upgradedRows(
       `update checkouts set total_amount = 9007199254740991 where id = '22222222-2222-4222-8222-222222222222'`,
     );
-    await query(
+    await upgradedRows(
       `update line_items set unit_price = 2500000000, total = 2500000000 where checkout_id = '22222222-2222-4222-8222-222222222222'`,
     );
     const stan = await database.db.query.checkouts.findFirst({
@@ -182,12 +183,14 @@ describe(`upgrading a previous-version database (${DATABASE_KIND})`, () => {
   it('is applied once: opening the upgraded database again changes nothing', async () => {
     await database.close();
     database = await previous.open();
-    const applied = await query<{ count: number }>(`select count(*)::int as count from drizzle.__drizzle_migrations`);
+    const applied = await upgradedRows<{ count: number }>(
+      `select count(*)::int as count from drizzle.__drizzle_migrations`,
+    );
     const journal = JSON.parse(await readFile(join(MIGRATIONS, 'meta/_journal.json'), 'utf8')) as {
       entries: unknown[];
     };
     expect(Number(applied[0]!.count)).toBe(journal.entries.length);
-    expect((await query<{ count: number }>(`select count(*)::int as count from checkouts`))[0]).toMatchObject({
+    expect((await upgradedRows<{ count: number }>(`select count(*)::int as count from checkouts`))[0]).toMatchObject({
       count: 2,
     });
   });

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -14,8 +13,11 @@ import {
   type CreateSmartCheckoutInput,
   type CreateStanCheckoutInput,
 } from './generated/graphql.js';
-import { expectType, startTestApp, type GraphQLResponse, type TestApp } from './support/app.js';
+import { expectType, startScopedTestApp, useTestApp, type TestApp } from './support/app.js';
+import { providersAt } from './support/env.js';
+import { closedOrigin } from './support/net.js';
 import { startRecordingServer, type CannedResponse, type RecordedRequest } from './support/recording-server.js';
+import { clean, createSmart, smartInput, stanInput } from './support/seed.js';
 
 /*
  * The three create mutations and refreshCheckout, end to end over HTTP: the built-in sandboxes for
@@ -33,33 +35,6 @@ const SECRETS = {
   STAN_CLIENT_SECRET: `stan-secret-secret-${randomUUID()}`,
 };
 
-function smartInput(overrides: Partial<CreateSmartCheckoutInput> = {}): CreateSmartCheckoutInput {
-  return { productUrl: 'https://shop.example/products/item', email: 'shopper@example.com', ...overrides };
-}
-
-function stanInput(overrides: Partial<CreateStanCheckoutInput> = {}): CreateStanCheckoutInput {
-  return {
-    returnUrl: 'https://store.example/return',
-    lineItems: [{ productId: 'sku-1', quantity: 2, unitPrice: 1250 }],
-    ...overrides,
-  };
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Every response is a 200 carrying data and no GraphQL `errors`, whatever the provider did. */
-function expectCleanResponse(response: GraphQLResponse<unknown>) {
-  expect(response.status).toBe(200);
-  expect(response.errors).toBeUndefined();
-}
-
 /** The tenant's checkouts, newest first (ids and statuses). */
 async function listCheckouts(t: TestApp, options: { apiKey?: string; provider?: CheckoutProvider } = {}) {
   const response = await t.request(
@@ -67,13 +42,13 @@ async function listCheckouts(t: TestApp, options: { apiKey?: string; provider?: 
     { first: 100, filter: options.provider ? { provider: options.provider } : undefined },
     { apiKey: options.apiKey },
   );
-  expectCleanResponse(response);
+  clean(response);
   return response.data!.checkouts.edges.map((edge) => edge.node);
 }
 
 async function getCheckout(t: TestApp, id: string) {
   const response = await t.request(CheckoutDocument, { id });
-  expectCleanResponse(response);
+  clean(response);
   expect(response.data?.checkout).toBeTruthy();
   return response.data!.checkout!;
 }
@@ -92,28 +67,19 @@ async function onlyNewCheckout(t: TestApp, before: { id: string }[]) {
 // ---------------------------------------------------------------------------------------------
 
 describe('against the built-in sandboxes', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t?.stop());
+  const t = useTestApp();
 
-  async function createSmart(input: CreateSmartCheckoutInput, apiKey?: string) {
-    const response = await t.request(CreateSmartCheckoutDocument, { input }, { apiKey });
-    expectCleanResponse(response);
-    return expectType(response.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
-  }
-
-  async function refresh(id: string) {
+  /** The checkout as refreshCheckout answers it (failing the test on any other answer). */
+  async function refreshedCheckout(id: string) {
     const response = await t.request(RefreshCheckoutDocument, { id });
-    expectCleanResponse(response);
+    clean(response);
     return expectType(response.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout;
   }
 
   describe('createSmartCheckout', () => {
     it('returns a PROCESSING test-mode checkout with its merchant, line item, events and user data', async () => {
       const productUrl = 'https://shop-one.example:8443/products/blue-shirt?sandbox_after_polls=3&ref=abc';
-      const checkout = await createSmart({
+      const checkout = await createSmart(t, {
         productUrl,
         email: 'shopper@example.com',
         prompt: 'Size Large, Color Blue',
@@ -162,19 +128,17 @@ describe('against the built-in sandboxes', () => {
     });
 
     it('completes after the sandbox polls with an exact total, appending each event once', async () => {
-      const checkout = await createSmart(
-        smartInput({
-          productUrl: 'https://shop.example/p?sandbox_after_polls=3&sandbox_amount=49.99&sandbox_currency=USD',
-        }),
-      );
+      const checkout = await createSmart(t, {
+        productUrl: 'https://shop.example/p?sandbox_after_polls=3&sandbox_amount=49.99&sandbox_currency=USD',
+      });
 
       for (const poll of [1, 2]) {
-        const still = await refresh(checkout.id);
+        const still = await refreshedCheckout(checkout.id);
         expect(still.status, `poll ${poll}`).toBe('PROCESSING');
         expect(still.total).toBeNull();
         expect(still.events).toHaveLength(2);
       }
-      const completed = await refresh(checkout.id);
+      const completed = await refreshedCheckout(checkout.id);
       expect(completed.status).toBe('COMPLETED');
       expect(completed.total).toEqual({ amount: 4999, currency: 'USD', decimal: '49.99' });
       expect(completed.events.map((e) => [e.status, e.source])).toEqual([
@@ -183,7 +147,7 @@ describe('against the built-in sandboxes', () => {
         ['COMPLETED', 'smartcheckout'],
       ]);
 
-      const again = await refresh(checkout.id);
+      const again = await refreshedCheckout(checkout.id);
       expect(again.status).toBe('COMPLETED');
       expect(again.events).toEqual(completed.events);
       expect(again.updatedAt).toBe(completed.updatedAt);
@@ -195,36 +159,34 @@ describe('against the built-in sandboxes', () => {
       ['1.005', 'KWD', { amount: 1005, currency: 'KWD', decimal: '1.005' }],
       ['0.10', 'EUR', { amount: 10, currency: 'EUR', decimal: '0.10' }],
     ])('parses amount_str %s %s exactly', async (amount, currency, expected) => {
-      const checkout = await createSmart(
-        smartInput({
-          productUrl: `https://shop.example/p?sandbox_after_polls=1&sandbox_amount=${amount}&sandbox_currency=${currency}`,
-        }),
-      );
-      const completed = await refresh(checkout.id);
+      const checkout = await createSmart(t, {
+        productUrl: `https://shop.example/p?sandbox_after_polls=1&sandbox_amount=${amount}&sandbox_currency=${currency}`,
+      });
+      const completed = await refreshedCheckout(checkout.id);
       expect(completed.status).toBe('COMPLETED');
       expect(completed.total).toEqual(expected);
     });
 
     it('reports a failed purchase as FAILED with the provider notes', async () => {
-      const checkout = await createSmart(
-        smartInput({ productUrl: 'https://shop.example/p?sandbox_outcome=failed&sandbox_after_polls=1' }),
-      );
-      const failed = await refresh(checkout.id);
+      const checkout = await createSmart(t, {
+        productUrl: 'https://shop.example/p?sandbox_outcome=failed&sandbox_after_polls=1',
+      });
+      const failed = await refreshedCheckout(checkout.id);
       expect(failed.status).toBe('FAILED');
       expect(failed.total).toBeNull();
       expect(failed.notes).toMatch(/could not be completed/);
       expect(failed.events.map((e) => e.status)).toEqual(['PENDING', 'PROCESSING', 'FAILED']);
       expect(failed.events[2]).toMatchObject({ source: 'smartcheckout', notes: failed.notes });
 
-      const again = await refresh(checkout.id);
+      const again = await refreshedCheckout(checkout.id);
       expect(again.events).toHaveLength(3);
     });
 
     it('shares one merchant between checkouts at the same store, and not with other stores or tenants', async () => {
-      const first = await createSmart(smartInput({ productUrl: 'https://same-store.example/a' }));
-      const second = await createSmart(smartInput({ productUrl: 'https://same-store.example/b?x=1' }));
-      const other = await createSmart(smartInput({ productUrl: 'https://other-store.example/a' }));
-      const otherTenant = await createSmart(smartInput({ productUrl: 'https://same-store.example/a' }), t.keys.b);
+      const first = await createSmart(t, { productUrl: 'https://same-store.example/a' });
+      const second = await createSmart(t, { productUrl: 'https://same-store.example/b?x=1' });
+      const other = await createSmart(t, { productUrl: 'https://other-store.example/a' });
+      const otherTenant = await createSmart(t, { productUrl: 'https://same-store.example/a' }, { apiKey: t.keys.b });
       expect(first.merchant!.id).toBe(second.merchant!.id);
       expect(second.merchant).toEqual(first.merchant);
       expect(other.merchant!.id).not.toBe(first.merchant!.id);
@@ -236,7 +198,7 @@ describe('against the built-in sandboxes', () => {
   describe('createPayerVaultCheckout', () => {
     it('returns an OPEN checkout with the hosted checkout URL for cust-1', async () => {
       const response = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'cust-1' } });
-      expectCleanResponse(response);
+      clean(response);
       const checkout = expectType(response.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout;
       expect(checkout.provider).toBe('PAYERVAULT');
       expect(checkout.status).toBe('OPEN');
@@ -247,14 +209,14 @@ describe('against the built-in sandboxes', () => {
 
       expect(await getCheckout(t, checkout.id)).toEqual({ __typename: 'PayerVaultCheckout', ...checkout });
       // No status endpoint: refresh returns it as stored.
-      const refreshed = await refresh(checkout.id);
+      const refreshed = await refreshedCheckout(checkout.id);
       expect(refreshed).toEqual(checkout);
     });
 
     it('answers EmptyCartError for empty-1 and records the checkout as FAILED', async () => {
       const before = await listCheckouts(t, { provider: 'PAYERVAULT' });
       const response = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'empty-1' } });
-      expectCleanResponse(response);
+      clean(response);
       const error = expectType(response.data?.createPayerVaultCheckout, 'EmptyCartError');
       expect(error).toMatchObject({
         code: 'EMPTY_CART',
@@ -280,7 +242,7 @@ describe('against the built-in sandboxes', () => {
     it('answers a retryable ProviderError with httpStatus 500 for error-1', async () => {
       const before = await listCheckouts(t);
       const response = await t.request(CreatePayerVaultCheckoutDocument, { input: { customerId: 'error-1' } });
-      expectCleanResponse(response);
+      clean(response);
       const error = expectType(response.data?.createPayerVaultCheckout, 'ProviderError');
       expect(error).toMatchObject({ code: 'PROVIDER_ERROR', provider: 'PAYERVAULT', retryable: true, httpStatus: 500 });
       const stored = await onlyNewCheckout(t, before);
@@ -311,7 +273,7 @@ describe('against the built-in sandboxes', () => {
           orderId: 'order-9',
         }),
       });
-      expectCleanResponse(response);
+      clean(response);
       const checkout = expectType(response.data?.createStanCheckout, 'CreateStanCheckoutSuccess').checkout;
       expect(checkout.provider).toBe('STAN');
       expect(checkout.status).toBe('OPEN');
@@ -349,7 +311,7 @@ describe('against the built-in sandboxes', () => {
       ]);
 
       expect(await getCheckout(t, checkout.id)).toEqual({ __typename: 'StanCheckout', ...checkout });
-      const refreshed = await refresh(checkout.id);
+      const refreshed = await refreshedCheckout(checkout.id);
       expect(refreshed).toEqual(checkout);
     });
 
@@ -365,7 +327,7 @@ describe('against the built-in sandboxes', () => {
           totalAmount: 2955,
         }),
       });
-      expectCleanResponse(response);
+      clean(response);
       const checkout = expectType(response.data?.createStanCheckout, 'CreateStanCheckoutSuccess').checkout;
       expect(
         checkout.lineItems.map((item) => [item.productId, item.discount?.amount ?? null, item.total?.amount]),
@@ -394,7 +356,7 @@ describe('against the built-in sandboxes', () => {
     ] as const)('rejects a given %s that disagrees with the lines', async (field, overrides) => {
       const before = await listCheckouts(t, { provider: 'STAN' });
       const response = await t.request(CreateStanCheckoutDocument, { input: stanInput(overrides) });
-      expectCleanResponse(response);
+      clean(response);
       const error = expectType(response.data?.createStanCheckout, 'ValidationError');
       expect(error.code).toBe('VALIDATION_FAILED');
       expect(error.fieldErrors.map((e) => e.path)).toContainEqual(['input', field]);
@@ -411,15 +373,16 @@ describe('against the built-in sandboxes', () => {
     ])('answers NotFoundError for %s', async (_label, makeId) => {
       const id = makeId();
       const response = await t.request(RefreshCheckoutDocument, { id });
-      expectCleanResponse(response);
+      clean(response);
       const error = expectType(response.data?.refreshCheckout, 'NotFoundError');
       expect(error).toMatchObject({ code: 'NOT_FOUND', id });
     });
 
     it("answers NotFoundError for another tenant's checkout", async () => {
       const checkout = await createSmart(
-        smartInput({ productUrl: 'https://shop.example/tenant-b?sandbox_after_polls=1' }),
-        t.keys.b,
+        t,
+        { productUrl: 'https://shop.example/tenant-b?sandbox_after_polls=1' },
+        { apiKey: t.keys.b },
       );
       const response = await t.request(RefreshCheckoutDocument, { id: checkout.id });
       expectType(response.data?.refreshCheckout, 'NotFoundError');
@@ -435,22 +398,15 @@ describe('against the built-in sandboxes', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('ValidationError for bad input', () => {
-  let t: TestApp;
   let recorder: Awaited<ReturnType<typeof startRecordingServer>>;
   beforeAll(async () => {
     // Every provider points at a recorder: any provider call at all would show up here.
     recorder = await startRecordingServer(() => ({ status: 500, body: { message: 'must not be called' } }));
-    t = await startTestApp({
-      SMARTCHECKOUT_BASE_URL: recorder.url,
-      PAYERVAULT_BASE_URL: recorder.url,
-      STAN_BASE_URL: recorder.url,
-      ...SECRETS,
-    });
   });
   afterAll(async () => {
-    await t?.stop();
     await recorder?.close();
   });
+  const t = useTestApp(() => providersAt(recorder.url, {}, SECRETS));
 
   /** After each rejected input: no provider request, no row for either tenant. */
   async function expectNothingHappened() {
@@ -519,7 +475,7 @@ describe('ValidationError for bad input', () => {
 
   it.each(smartCases)('createSmartCheckout: %s', async (_label, overrides, paths) => {
     const response = await t.request(CreateSmartCheckoutDocument, { input: smartInput(overrides) });
-    expectCleanResponse(response);
+    clean(response);
     const error = expectType(response.data?.createSmartCheckout, 'ValidationError');
     expect(error.code).toBe('VALIDATION_FAILED');
     expect(new Set(pathsOf(error.fieldErrors).map((p) => JSON.stringify(p)))).toEqual(
@@ -547,7 +503,7 @@ describe('ValidationError for bad input', () => {
     const response = await t.request(CreatePayerVaultCheckoutDocument, {
       input: { customerId: 'cust-1', ...overrides },
     });
-    expectCleanResponse(response);
+    clean(response);
     const error = expectType(response.data?.createPayerVaultCheckout, 'ValidationError');
     expect(new Set(pathsOf(error.fieldErrors).map((p) => JSON.stringify(p)))).toEqual(
       new Set(paths.map((p) => JSON.stringify(p))),
@@ -612,7 +568,7 @@ describe('ValidationError for bad input', () => {
 
   it.each(stanCases)('createStanCheckout: %s', async (_label, overrides, paths) => {
     const response = await t.request(CreateStanCheckoutDocument, { input: stanInput(overrides) });
-    expectCleanResponse(response);
+    clean(response);
     const error = expectType(response.data?.createStanCheckout, 'ValidationError');
     const got = pathsOf(error.fieldErrors).map((p) => JSON.stringify(p));
     // Every expected path is reported (follow-up errors on derived totals are allowed).
@@ -669,12 +625,23 @@ describe('ValidationError for bad input', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('against a recording server', () => {
-  let t: TestApp;
   let recorder: Awaited<ReturnType<typeof startRecordingServer>>;
   let respond: (request: RecordedRequest) => CannedResponse;
   /** Every raw response body this block received, for the secrets check. */
   const bodies: string[] = [];
   const TIMEOUT_MS = 300;
+
+  beforeAll(async () => {
+    recorder = await startRecordingServer((request) => respond(request));
+  });
+  afterAll(async () => {
+    await recorder?.close();
+  });
+  const t = useTestApp(() => providersAt(recorder.url, { PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS) }, SECRETS));
+  beforeEach(() => {
+    recorder.requests.length = 0;
+    respond = smartcheckoutDoc();
+  });
 
   /** Follows the Smartcheckout document: POST answers processing, GET answers `getStatus`. */
   function smartcheckoutDoc(
@@ -689,39 +656,21 @@ describe('against a recording server', () => {
     };
   }
 
-  async function send<R, V>(document: TypedDocumentNode<R, V>, variables: V, apiKey?: string): Promise<R> {
+  /** Sends one operation, keeping its response body for the secrets check. */
+  async function sendRecorded<R, V>(document: TypedDocumentNode<R, V>, variables: V, apiKey?: string): Promise<R> {
     const response = await t.request(document, variables, { apiKey });
     bodies.push(JSON.stringify(response.data ?? null), JSON.stringify(response.errors ?? null));
-    expectCleanResponse(response);
+    clean(response);
     return response.data!;
   }
 
-  const createSmart = (input: CreateSmartCheckoutInput, apiKey?: string) =>
-    send(CreateSmartCheckoutDocument, { input }, apiKey).then((d) => d.createSmartCheckout);
-  const createPayerVault = (input: CreatePayerVaultCheckoutInput) =>
-    send(CreatePayerVaultCheckoutDocument, { input }).then((d) => d.createPayerVaultCheckout);
-  const createStan = (input: CreateStanCheckoutInput) =>
-    send(CreateStanCheckoutDocument, { input }).then((d) => d.createStanCheckout);
-  const refresh = (id: string) => send(RefreshCheckoutDocument, { id }).then((d) => d.refreshCheckout);
-
-  beforeAll(async () => {
-    recorder = await startRecordingServer((request) => respond(request));
-    t = await startTestApp({
-      SMARTCHECKOUT_BASE_URL: recorder.url,
-      PAYERVAULT_BASE_URL: recorder.url,
-      STAN_BASE_URL: recorder.url,
-      PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
-      ...SECRETS,
-    });
-  });
-  afterAll(async () => {
-    await t?.stop();
-    await recorder?.close();
-  });
-  beforeEach(() => {
-    recorder.requests.length = 0;
-    respond = smartcheckoutDoc();
-  });
+  const createSmartRecorded = (input: CreateSmartCheckoutInput, apiKey?: string) =>
+    sendRecorded(CreateSmartCheckoutDocument, { input }, apiKey).then((d) => d.createSmartCheckout);
+  const createPayerVaultRecorded = (input: CreatePayerVaultCheckoutInput) =>
+    sendRecorded(CreatePayerVaultCheckoutDocument, { input }).then((d) => d.createPayerVaultCheckout);
+  const createStanRecorded = (input: CreateStanCheckoutInput) =>
+    sendRecorded(CreateStanCheckoutDocument, { input }).then((d) => d.createStanCheckout);
+  const refreshRecorded = (id: string) => sendRecorded(RefreshCheckoutDocument, { id }).then((d) => d.refreshCheckout);
 
   describe('Smartcheckout create failures become ProviderError', () => {
     it.each([
@@ -774,7 +723,7 @@ describe('against a recording server', () => {
       async (_label, canned, expected, rowStatus) => {
         respond = () => canned;
         const before = await listCheckouts(t);
-        const result = await createSmart(smartInput());
+        const result = await createSmartRecorded(smartInput());
         const error = expectType(result, 'ProviderError');
         expect(error).toMatchObject({ code: 'PROVIDER_ERROR', provider: 'SMARTCHECKOUT', ...expected });
         expect(error.message).toMatch(/Smartcheckout/);
@@ -793,25 +742,20 @@ describe('against a recording server', () => {
     );
 
     it('a refused connection is retryable and FAILED, since nothing was delivered', async () => {
-      const port = await closedPort();
-      const app = await startTestApp({
-        SMARTCHECKOUT_BASE_URL: `http://127.0.0.1:${port}`,
+      const app = await startScopedTestApp({
+        SMARTCHECKOUT_BASE_URL: await closedOrigin(),
         SMARTCHECKOUT_API_KEY: SECRETS.SMARTCHECKOUT_API_KEY,
       });
-      try {
-        const response = await app.request(CreateSmartCheckoutDocument, { input: smartInput() });
-        expectCleanResponse(response);
-        bodies.push(JSON.stringify(response.data));
-        const error = expectType(response.data?.createSmartCheckout, 'ProviderError');
-        expect(error).toMatchObject({ provider: 'SMARTCHECKOUT', retryable: true, httpStatus: null });
-        const [row] = await listCheckouts(app);
-        const stored = await getCheckout(app, row!.id);
-        expect(stored.status).toBe('FAILED');
-        expect(stored.notes).toMatch(/ECONNREFUSED|reached/);
-        for (const line of app.logs) expect(line).not.toContain(SECRETS.SMARTCHECKOUT_API_KEY);
-      } finally {
-        await app.stop();
-      }
+      const response = await app.request(CreateSmartCheckoutDocument, { input: smartInput() });
+      clean(response);
+      bodies.push(JSON.stringify(response.data));
+      const error = expectType(response.data?.createSmartCheckout, 'ProviderError');
+      expect(error).toMatchObject({ provider: 'SMARTCHECKOUT', retryable: true, httpStatus: null });
+      const [row] = await listCheckouts(app);
+      const stored = await getCheckout(app, row!.id);
+      expect(stored.status).toBe('FAILED');
+      expect(stored.notes).toMatch(/ECONNREFUSED|reached/);
+      for (const line of app.logs) expect(line).not.toContain(SECRETS.SMARTCHECKOUT_API_KEY);
     });
   });
 
@@ -835,7 +779,7 @@ describe('against a recording server', () => {
       async (_label, canned, expected) => {
         respond = () => canned;
         const before = await listCheckouts(t);
-        const error = expectType(await createPayerVault({ customerId: 'cust-1' }), 'ProviderError');
+        const error = expectType(await createPayerVaultRecorded({ customerId: 'cust-1' }), 'ProviderError');
         expect(error).toMatchObject({ provider: 'PAYERVAULT', ...expected });
         expect(recorder.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v1/checkout-link/cust-1']);
         const stored = await onlyNewCheckout(t, before);
@@ -847,7 +791,7 @@ describe('against a recording server', () => {
 
     it('PayerVault 404 with its documented message is an EmptyCartError', async () => {
       respond = () => ({ status: 404, body: { message: 'No products in cart' } });
-      const error = expectType(await createPayerVault({ customerId: 'cust/with space' }), 'EmptyCartError');
+      const error = expectType(await createPayerVaultRecorded({ customerId: 'cust/with space' }), 'EmptyCartError');
       expect(error).toMatchObject({ customerId: 'cust/with space', providerMessage: 'No products in cart' });
       expect(recorder.requests[0]!.path).toBe('/api/v1/checkout-link/cust%2Fwith%20space');
     });
@@ -876,7 +820,7 @@ describe('against a recording server', () => {
       async (_label, canned, expected, rowStatus) => {
         respond = () => canned;
         const before = await listCheckouts(t);
-        const error = expectType(await createStan(stanInput()), 'ProviderError');
+        const error = expectType(await createStanRecorded(stanInput()), 'ProviderError');
         expect(error).toMatchObject({ provider: 'STAN', ...expected });
         expect(recorder.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/checkouts']);
         const stored = await onlyNewCheckout(t, before);
@@ -890,12 +834,12 @@ describe('against a recording server', () => {
     it('replays the same key and input without a second provider POST', async () => {
       const key = `order-${randomUUID()}`;
       const input = smartInput({ idempotencyKey: key, prompt: 'Size M', userData: { a: 1, b: { c: 2 } } });
-      const first = expectType(await createSmart(input), 'CreateSmartCheckoutSuccess').checkout;
+      const first = expectType(await createSmartRecorded(input), 'CreateSmartCheckoutSuccess').checkout;
       expect(first.providerCheckoutId).toBe(SMART_CHECKOUT_ID);
       expect(first.testMode).toBe(false);
       // Same input with keys in another order is the same request.
       const second = expectType(
-        await createSmart({
+        await createSmartRecorded({
           userData: { b: { c: 2 }, a: 1 },
           prompt: 'Size M',
           email: input.email,
@@ -912,15 +856,18 @@ describe('against a recording server', () => {
 
     it('answers IdempotencyKeyReuseError for the same key with another input', async () => {
       const key = `order-${randomUUID()}`;
-      expectType(await createSmart(smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess');
+      expectType(await createSmartRecorded(smartInput({ idempotencyKey: key })), 'CreateSmartCheckoutSuccess');
       const before = await listCheckouts(t);
       const reuse = expectType(
-        await createSmart(smartInput({ idempotencyKey: key, prompt: 'different' })),
+        await createSmartRecorded(smartInput({ idempotencyKey: key, prompt: 'different' })),
         'IdempotencyKeyReuseError',
       );
       expect(reuse).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSE', idempotencyKey: key });
       // Another provider under the same key is another input too.
-      const other = expectType(await createStan(stanInput({ idempotencyKey: key })), 'IdempotencyKeyReuseError');
+      const other = expectType(
+        await createStanRecorded(stanInput({ idempotencyKey: key })),
+        'IdempotencyKeyReuseError',
+      );
       expect(other.idempotencyKey).toBe(key);
       expect(recorder.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
       expect(await listCheckouts(t)).toEqual(before);
@@ -929,18 +876,18 @@ describe('against a recording server', () => {
     it('keeps keys per tenant', async () => {
       const key = `order-${randomUUID()}`;
       const asA = expectType(
-        await createSmart(smartInput({ idempotencyKey: key })),
+        await createSmartRecorded(smartInput({ idempotencyKey: key })),
         'CreateSmartCheckoutSuccess',
       ).checkout;
       const asB = expectType(
-        await createSmart(smartInput({ idempotencyKey: key, prompt: 'b' }), t.keys.b),
+        await createSmartRecorded(smartInput({ idempotencyKey: key, prompt: 'b' }), t.keys.b),
         'CreateSmartCheckoutSuccess',
       ).checkout;
       expect(asB.id).not.toBe(asA.id);
       expect(recorder.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
       // Each tenant's replay finds its own checkout.
       const replayB = expectType(
-        await createSmart(smartInput({ idempotencyKey: key, prompt: 'b' }), t.keys.b),
+        await createSmartRecorded(smartInput({ idempotencyKey: key, prompt: 'b' }), t.keys.b),
         'CreateSmartCheckoutSuccess',
       ).checkout;
       expect(replayB.id).toBe(asB.id);
@@ -950,9 +897,9 @@ describe('against a recording server', () => {
     it('replays a failed create as the same typed error, without calling the provider again', async () => {
       const key = `order-${randomUUID()}`;
       respond = () => ({ status: 400, body: { message: 'rejected' } });
-      const first = expectType(await createSmart(smartInput({ idempotencyKey: key })), 'ProviderError');
+      const first = expectType(await createSmartRecorded(smartInput({ idempotencyKey: key })), 'ProviderError');
       respond = smartcheckoutDoc();
-      const replay = expectType(await createSmart(smartInput({ idempotencyKey: key })), 'ProviderError');
+      const replay = expectType(await createSmartRecorded(smartInput({ idempotencyKey: key })), 'ProviderError');
       expect(replay).toEqual(first);
       expect(recorder.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
     });
@@ -960,9 +907,9 @@ describe('against a recording server', () => {
 
   describe('refreshCheckout against the provider', () => {
     it('keeps the status when the status GET fails, and reports a retryable ProviderError', async () => {
-      const created = expectType(await createSmart(smartInput()), 'CreateSmartCheckoutSuccess').checkout;
+      const created = expectType(await createSmartRecorded(smartInput()), 'CreateSmartCheckoutSuccess').checkout;
       respond = smartcheckoutDoc(() => ({ status: 503, body: { message: 'maintenance' } }));
-      const error = expectType(await refresh(created.id), 'ProviderError');
+      const error = expectType(await refreshRecorded(created.id), 'ProviderError');
       expect(error).toMatchObject({
         provider: 'SMARTCHECKOUT',
         retryable: true,
@@ -978,33 +925,33 @@ describe('against a recording server', () => {
         body: { id: SMART_CHECKOUT_ID, status: 'processing' },
         delayMs: TIMEOUT_MS + 700,
       }));
-      const timeout = expectType(await refresh(created.id), 'ProviderError');
+      const timeout = expectType(await refreshRecorded(created.id), 'ProviderError');
       expect(timeout).toMatchObject({ retryable: true, httpStatus: null });
       expect((await getCheckout(t, created.id)).status).toBe('PROCESSING');
     });
 
     it('does not ask the provider again once the checkout is COMPLETED', async () => {
-      const created = expectType(await createSmart(smartInput()), 'CreateSmartCheckoutSuccess').checkout;
+      const created = expectType(await createSmartRecorded(smartInput()), 'CreateSmartCheckoutSuccess').checkout;
       respond = smartcheckoutDoc(() => ({
         status: 200,
         body: { id: SMART_CHECKOUT_ID, status: 'completed', amount_str: '49.99', currency: 'USD', notes: '' },
       }));
-      const completed = expectType(await refresh(created.id), 'RefreshCheckoutSuccess').checkout;
+      const completed = expectType(await refreshRecorded(created.id), 'RefreshCheckoutSuccess').checkout;
       expect(completed.status).toBe('COMPLETED');
       expect(completed.total).toEqual({ amount: 4999, currency: 'USD', decimal: '49.99' });
       expect(completed.events.map((e) => e.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
       const gets = () => recorder.requests.filter((r) => r.method === 'GET').length;
       expect(gets()).toBe(1);
 
-      const again = expectType(await refresh(created.id), 'RefreshCheckoutSuccess').checkout;
+      const again = expectType(await refreshRecorded(created.id), 'RefreshCheckoutSuccess').checkout;
       expect(again.events).toEqual(completed.events);
       expect(gets()).toBe(1);
     });
 
     it('a malformed status answer is a non-retryable ProviderError and changes nothing', async () => {
-      const created = expectType(await createSmart(smartInput()), 'CreateSmartCheckoutSuccess').checkout;
+      const created = expectType(await createSmartRecorded(smartInput()), 'CreateSmartCheckoutSuccess').checkout;
       respond = smartcheckoutDoc(() => ({ status: 200, rawBody: 'not json' }));
-      const error = expectType(await refresh(created.id), 'ProviderError');
+      const error = expectType(await refreshRecorded(created.id), 'ProviderError');
       expect(error).toMatchObject({ retryable: false, httpStatus: 200 });
       expect((await getCheckout(t, created.id)).status).toBe('PROCESSING');
     });
@@ -1013,9 +960,9 @@ describe('against a recording server', () => {
   describe('secrets', () => {
     it('sends the configured credentials to the provider only', async () => {
       respond = () => ({ status: 401, body: { message: 'Unauthorized' } });
-      await createSmart(smartInput());
-      await createPayerVault({ customerId: 'cust-1' });
-      await createStan(stanInput());
+      await createSmartRecorded(smartInput());
+      await createPayerVaultRecorded({ customerId: 'cust-1' });
+      await createStanRecorded(stanInput());
       const [smart, payerVault, stan] = recorder.requests;
       expect(smart!.headers.authorization).toBe(`Bearer ${SECRETS.SMARTCHECKOUT_API_KEY}`);
       expect(payerVault!.headers.accesskey).toBe(SECRETS.PAYERVAULT_ACCESS_KEY);
@@ -1028,9 +975,9 @@ describe('against a recording server', () => {
     it('never puts a credential or API key in a response body or a log line', async () => {
       // This block's app has answered every kind of error above; add ones that echo the request.
       respond = (request) => ({ status: 500, body: { message: 'upstream failed', error: request.path } });
-      await createSmart(smartInput());
-      await createPayerVault({ customerId: 'cust-1' });
-      await createStan(stanInput());
+      await createSmartRecorded(smartInput());
+      await createPayerVaultRecorded({ customerId: 'cust-1' });
+      await createStanRecorded(stanInput());
 
       const forbidden = [
         ...Object.values(SECRETS),
@@ -1054,11 +1001,11 @@ describe('against a recording server', () => {
         status: 401,
         body: { message: `invalid key in header: ${request.headers.authorization ?? ''}` },
       });
-      const error = expectType(await createSmart(smartInput()), 'ProviderError');
+      const error = expectType(await createSmartRecorded(smartInput()), 'ProviderError');
       expect(error.httpStatus).toBe(401);
       expect(JSON.stringify(error)).not.toContain(SECRETS.SMARTCHECKOUT_API_KEY);
       respond = (request) => ({ status: 500, body: { message: `bad secret ${String(request.headers.accesssecret)}` } });
-      const payerVault = expectType(await createPayerVault({ customerId: 'cust-1' }), 'ProviderError');
+      const payerVault = expectType(await createPayerVaultRecorded({ customerId: 'cust-1' }), 'ProviderError');
       expect(JSON.stringify(payerVault)).not.toContain(SECRETS.PAYERVAULT_ACCESS_SECRET);
       for (const line of t.logs.slice(logsBefore)) {
         expect(line).not.toContain(SECRETS.SMARTCHECKOUT_API_KEY);

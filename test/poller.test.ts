@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { createPubSub } from 'graphql-yoga';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { openDatabase } from '../src/db/client.js';
 import { CheckoutRepository } from '../src/db/repository.js';
@@ -15,14 +15,26 @@ import { createProviderCatalog, hasStatusEndpoint } from '../src/providers/index
 import { Poller } from '../src/workers/poller.js';
 import { changePublisher, type CheckoutPubSub } from '../src/realtime/pubsub.js';
 import {
-  CheckoutDocument,
   CreatePayerVaultCheckoutDocument,
-  CreateSmartCheckoutDocument,
   CreateStanCheckoutDocument,
   RefreshCheckoutDocument,
 } from './generated/graphql.js';
-import { expectType, startTestApp, type TestApp, isolatedDatabase } from './support/app.js';
-import { startGatedSmartcheckout } from './support/gated-smartcheckout.js';
+import {
+  expectType,
+  isolatedDatabase,
+  startScopedTestApp,
+  startTestApp,
+  useTestApp,
+  type TestApp,
+} from './support/app.js';
+import { pause, waitFor } from './support/async.js';
+import {
+  smartcheckoutThrough,
+  startGatedSmartcheckout,
+  type GatedSmartcheckout,
+} from './support/gated-smartcheckout.js';
+import { rowIdOf } from './support/ids.js';
+import { createSmart, sandboxProduct, visibleCheckout } from './support/seed.js';
 
 /*
  * The shared status poller through the real app and database: durable schedules, backoff,
@@ -35,76 +47,44 @@ const INTERVAL_MS = 100;
 const MAX_INTERVAL_MS = 400;
 const POLL = { POLLER: 'on', POLL_INTERVAL_MS: String(INTERVAL_MS), POLL_MAX_INTERVAL_MS: String(MAX_INTERVAL_MS) };
 
-/** Waits for a condition by looking again every few milliseconds; fails with `what` after `timeoutMs`. */
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-type CountingProvider = Awaited<ReturnType<typeof startGatedSmartcheckout>>;
-
-const rowId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
-
-function providerEnv(provider: CountingProvider) {
-  return { SMARTCHECKOUT_BASE_URL: provider.url, SMARTCHECKOUT_API_KEY: provider.apiKey };
-}
-
-async function createSmart(t: TestApp, query: string) {
-  const response = await t.request(CreateSmartCheckoutDocument, {
-    input: { productUrl: `https://poll-shop.example/item?${query}`, email: 'ada@example.com' },
+/** A PROCESSING Smartcheckout purchase of a sandbox product with these scenario controls, and the ids the tests poll by. */
+async function createPolledPurchase(t: TestApp, query: string) {
+  const checkout = await createSmart(t, {
+    productUrl: sandboxProduct(query, 'poll-shop.example'),
+    email: 'ada@example.com',
   });
-  const checkout = expectType(response.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
   expect(checkout.status).toBe('PROCESSING');
   return {
     id: checkout.id,
-    rowId: rowId(checkout.id),
+    rowId: rowIdOf(checkout.id),
     providerId: checkout.providerCheckoutId!,
     createdAt: checkout.createdAt as string,
   };
-}
-
-async function checkoutOf(t: TestApp, id: string) {
-  const response = await t.request(CheckoutDocument, { id });
-  expect(response.errors).toBeUndefined();
-  return response.data!.checkout!;
 }
 
 /** Milliseconds between two stored timestamps. */
 const gap = (later: Date | null | undefined, earlier: Date | null | undefined) => later!.getTime() - earlier!.getTime();
 
 describe('poll schedules and backoff (one instance)', () => {
-  let t: TestApp;
-  let provider: CountingProvider;
-  let database: Awaited<ReturnType<typeof isolatedDatabase>>;
-  let repository: CheckoutRepository;
-
+  let provider: GatedSmartcheckout;
   beforeAll(async () => {
-    database = await isolatedDatabase('poller');
     provider = await startGatedSmartcheckout();
-    t = await startTestApp({
-      ...POLL,
-      DATABASE_URL: database.url,
-      PROVIDER_TIMEOUT_MS: '10000',
-      ...providerEnv(provider),
-    });
-    repository = new CheckoutRepository(t.app.database.db);
+    // A beforeAll's clean-up runs after the block's afterAll hooks: once the app has stopped.
+    return () => provider.close();
   });
-
-  afterAll(async () => {
-    provider?.allowAll();
-    await t?.stop();
-    await provider?.close();
-    await database?.drop();
+  const t = useTestApp(() => ({ ...POLL, PROVIDER_TIMEOUT_MS: '10000', ...smartcheckoutThrough(provider) }), {
+    isolate: 'poller',
+  });
+  // Lets held GETs through before the app stops (after-hooks run in reverse order of registration).
+  afterAll(() => provider?.allowAll());
+  let repository: CheckoutRepository;
+  beforeEach(() => {
+    repository = new CheckoutRepository(t.app.database.db);
   });
 
   it('schedules a new Smartcheckout checkout, polls it to COMPLETED, then removes the schedule and never GETs again', async () => {
     provider.holdNew = true;
-    const checkout = await createSmart(t, 'sandbox_after_polls=3');
+    const checkout = await createPolledPurchase(t, 'sandbox_after_polls=3');
     provider.holdNew = false;
 
     const schedule = await repository.pollScheduleOf(checkout.rowId);
@@ -116,14 +96,16 @@ describe('poll schedules and backoff (one instance)', () => {
     expect(gap(schedule!.nextPollAt, created)).toBeGreaterThanOrEqual(INTERVAL_MS);
 
     provider.allow(checkout.providerId);
-    await waitFor(async () => (await checkoutOf(t, checkout.id)).status === 'COMPLETED', 'the checkout to complete');
+    await waitFor(async () => (await visibleCheckout(t, checkout.id)).status === 'COMPLETED', {
+      what: 'the checkout to complete',
+    });
     expect(await repository.pollScheduleOf(checkout.rowId)).toBeUndefined();
     expect(provider.getCount(checkout.providerId)).toBe(3);
 
     // A few backoff caps later, still no GET after the terminal status.
     await pause(3 * MAX_INTERVAL_MS);
     expect(provider.getCount(checkout.providerId)).toBe(3);
-    const stored = await checkoutOf(t, checkout.id);
+    const stored = await visibleCheckout(t, checkout.id);
     expect(stored.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
     expect(stored.events.at(-1)!.source).toBeTruthy();
   });
@@ -143,20 +125,23 @@ describe('poll schedules and backoff (one instance)', () => {
     expect([p.status, s.status]).toEqual(['OPEN', 'OPEN']);
     // Give a running poller the time of a few polls to (wrongly) schedule anything.
     await pause(2 * INTERVAL_MS);
-    expect(await repository.pollScheduleOf(rowId(p.id))).toBeUndefined();
-    expect(await repository.pollScheduleOf(rowId(s.id))).toBeUndefined();
+    expect(await repository.pollScheduleOf(rowIdOf(p.id))).toBeUndefined();
+    expect(await repository.pollScheduleOf(rowIdOf(s.id))).toBeUndefined();
   });
 
   it('backs off exponentially while nothing changes, capped at POLL_MAX_INTERVAL_MS', async () => {
-    const checkout = await createSmart(t, 'sandbox_after_polls=1000');
+    const checkout = await createPolledPurchase(t, 'sandbox_after_polls=1000');
     // attempts -> (next_poll_at - last_polled_at): both are set by one statement, so this is the chosen delay.
     const delays = new Map<number, number>();
-    await waitFor(async () => {
-      const row = await repository.pollScheduleOf(checkout.rowId);
-      if (row && row.attempts > 0 && row.lastPolledAt && !delays.has(row.attempts))
-        delays.set(row.attempts, gap(row.nextPollAt, row.lastPolledAt));
-      return delays.has(5);
-    }, 'five polls without change');
+    await waitFor(
+      async () => {
+        const row = await repository.pollScheduleOf(checkout.rowId);
+        if (row && row.attempts > 0 && row.lastPolledAt && !delays.has(row.attempts))
+          delays.set(row.attempts, gap(row.nextPollAt, row.lastPolledAt));
+        return delays.has(5);
+      },
+      { what: 'five polls without change' },
+    );
 
     expect([...delays.keys()].sort()).toEqual([1, 2, 3, 4, 5]);
     const d = (attempts: number) => delays.get(attempts)!;
@@ -170,7 +155,7 @@ describe('poll schedules and backoff (one instance)', () => {
       expect(d(attempts)).toBeGreaterThan(d(1));
     }
 
-    const stored = await checkoutOf(t, checkout.id);
+    const stored = await visibleCheckout(t, checkout.id);
     expect(stored.status).toBe('PROCESSING');
     expect(stored.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING']);
     expect(provider.getCount(checkout.providerId)).toBeGreaterThanOrEqual(5);
@@ -219,47 +204,54 @@ describe('poll schedules and backoff (one instance)', () => {
     // Every status GET fails until recovery (the override is on before the checkout exists).
     provider.override = () =>
       failing ? { status: 503, headers: { 'retry-after': '2' }, body: { message: 'Service Unavailable' } } : undefined;
-    const checkout = await createSmart(t, 'sandbox_after_polls=1');
-    try {
-      await waitFor(
-        async () => Boolean((await repository.pollScheduleOf(checkout.rowId))?.lastError),
-        'the failed poll to be recorded',
-      );
-      const schedule = (await repository.pollScheduleOf(checkout.rowId))!;
-      expect(schedule.lastError).toContain('503');
-      expect(schedule.attempts).toBe(1);
-      expect(schedule.leaseOwner).toBeNull();
-      // Retry-After: 2 beats the backoff (about 200 ms here).
-      expect(gap(schedule.nextPollAt, schedule.lastPolledAt)).toBeGreaterThanOrEqual(1_999);
-      expect(provider.getCount(checkout.providerId)).toBe(1);
-
-      const during = await checkoutOf(t, checkout.id);
-      expect(during.status).toBe('PROCESSING');
-      expect(during.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING']);
-
-      failing = false;
-      await waitFor(
-        async () => (await checkoutOf(t, checkout.id)).status === 'COMPLETED',
-        'the checkout to complete after recovery',
-      );
-      expect(await repository.pollScheduleOf(checkout.rowId)).toBeUndefined();
-      const times = provider.getTimes(checkout.providerId);
-      expect(times).toHaveLength(2);
-      // The retry did not come before the provider asked (a lower bound, not a duration claim).
-      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1_900);
-      const after = await checkoutOf(t, checkout.id);
-      expect(after.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
-    } finally {
+    onTestFinished(() => {
       provider.override = undefined;
-    }
+    });
+    const checkout = await createPolledPurchase(t, 'sandbox_after_polls=1');
+    await waitFor(async () => Boolean((await repository.pollScheduleOf(checkout.rowId))?.lastError), {
+      what: 'the failed poll to be recorded',
+    });
+    const schedule = (await repository.pollScheduleOf(checkout.rowId))!;
+    expect(schedule.lastError).toContain('503');
+    expect(schedule.attempts).toBe(1);
+    expect(schedule.leaseOwner).toBeNull();
+    // Retry-After: 2 beats the backoff (about 200 ms here).
+    expect(gap(schedule.nextPollAt, schedule.lastPolledAt)).toBeGreaterThanOrEqual(1_999);
+    expect(provider.getCount(checkout.providerId)).toBe(1);
+
+    const during = await visibleCheckout(t, checkout.id);
+    expect(during.status).toBe('PROCESSING');
+    expect(during.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING']);
+
+    failing = false;
+    await waitFor(async () => (await visibleCheckout(t, checkout.id)).status === 'COMPLETED', {
+      what: 'the checkout to complete after recovery',
+    });
+    expect(await repository.pollScheduleOf(checkout.rowId)).toBeUndefined();
+    const times = provider.getTimes(checkout.providerId);
+    expect(times).toHaveLength(2);
+    // The retry did not come before the provider asked (a lower bound, not a duration claim).
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1_900);
+    const after = await visibleCheckout(t, checkout.id);
+    expect(after.events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
   });
 });
 
 describe('the poller driven one round at a time (leases, repeated answers)', () => {
-  let t: TestApp;
-  let provider: CountingProvider;
-  let database: Awaited<ReturnType<typeof isolatedDatabase>>;
+  let provider: GatedSmartcheckout;
+  beforeAll(async () => {
+    provider = await startGatedSmartcheckout();
+    // A beforeAll's clean-up runs after the block's afterAll hooks: once the app has stopped.
+    return () => provider.close();
+  });
+  // POLLER off: the test calls pollDue(), the poller loop's own round, when it wants one.
+  const t = useTestApp(() => ({ POLL_INTERVAL_MS: String(INTERVAL_MS), ...smartcheckoutThrough(provider) }), {
+    isolate: 'leases',
+  });
   let repository: CheckoutRepository;
+  beforeEach(() => {
+    repository = new CheckoutRepository(t.app.database.db);
+  });
 
   /** Sets a schedule's lease and makes it due now. */
   async function lease(checkoutRowId: string, owner: string, expiresIn: '-1 second' | '1 hour') {
@@ -269,50 +261,32 @@ describe('the poller driven one round at a time (leases, repeated answers)', () 
       where checkout_id = ${checkoutRowId}`);
   }
 
-  beforeAll(async () => {
-    database = await isolatedDatabase('leases');
-    provider = await startGatedSmartcheckout();
-    // POLLER off: the test calls pollDue(), the poller loop's own round, when it wants one.
-    t = await startTestApp({
-      POLL_INTERVAL_MS: String(INTERVAL_MS),
-      DATABASE_URL: database.url,
-      ...providerEnv(provider),
-    });
-    repository = new CheckoutRepository(t.app.database.db);
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-    await provider?.close();
-    await database?.drop();
-  });
-
   it('takes over a lease whose owner died, and leaves a live lease alone until it expires', async () => {
-    const orphaned = await createSmart(t, 'sandbox_after_polls=1');
-    const leased = await createSmart(t, 'sandbox_after_polls=1');
+    const orphaned = await createPolledPurchase(t, 'sandbox_after_polls=1');
+    const leased = await createPolledPurchase(t, 'sandbox_after_polls=1');
     await lease(orphaned.rowId, 'crashed-instance', '-1 second');
     await lease(leased.rowId, 'live-instance', '1 hour');
 
     expect(await t.app.poller.pollDue()).toBe(1);
     expect(provider.getCount(orphaned.providerId)).toBe(1);
-    expect((await checkoutOf(t, orphaned.id)).status).toBe('COMPLETED');
+    expect((await visibleCheckout(t, orphaned.id)).status).toBe('COMPLETED');
     expect(await repository.pollScheduleOf(orphaned.rowId)).toBeUndefined();
 
     expect(provider.getCount(leased.providerId)).toBe(0);
     expect((await repository.pollScheduleOf(leased.rowId))?.leaseOwner).toBe('live-instance');
     expect(await t.app.poller.pollDue()).toBe(0);
     expect(provider.getCount(leased.providerId)).toBe(0);
-    expect((await checkoutOf(t, leased.id)).status).toBe('PROCESSING');
+    expect((await visibleCheckout(t, leased.id)).status).toBe('PROCESSING');
 
     // Once the live owner's lease lapses, it is taken over too.
     await lease(leased.rowId, 'live-instance', '-1 second');
     expect(await t.app.poller.pollDue()).toBe(1);
     expect(provider.getCount(leased.providerId)).toBe(1);
-    expect((await checkoutOf(t, leased.id)).status).toBe('COMPLETED');
+    expect((await visibleCheckout(t, leased.id)).status).toBe('COMPLETED');
   });
 
   it('writes a provider answer once: a word-for-word repeat only moves the schedule; a new answer, or the first after a refresh, is written', async () => {
-    const checkout = await createSmart(t, 'sandbox_after_polls=1000');
+    const checkout = await createPolledPurchase(t, 'sandbox_after_polls=1000');
     const makeDue = () =>
       t.app.database.db.execute(
         sql`update poll_schedules set next_poll_at = now() - interval '1 second' where checkout_id = ${checkout.rowId}`,
@@ -321,7 +295,7 @@ describe('the poller driven one round at a time (leases, repeated answers)', () 
       await makeDue();
       expect(await t.app.poller.pollDue()).toBe(1);
     };
-    const stored = () => checkoutOf(t, checkout.id);
+    const stored = () => visibleCheckout(t, checkout.id);
 
     await pollOnce(); // the first answer after the create: it adds nothing to the row, only its fingerprint is kept
     const first = await stored();
@@ -341,103 +315,100 @@ describe('the poller driven one round at a time (leases, repeated answers)', () 
     ).json()) as Record<string, unknown>;
     provider.override = (id) =>
       id === checkout.providerId ? { status: 200, body: { ...answer, notes: 'Waiting for the merchant' } } : undefined;
-    try {
-      await pollOnce();
-      const changed = await stored();
-      expect(changed.notes).toBe('Waiting for the merchant');
-      expect(changed.updatedAt).not.toBe(first.updatedAt);
-      const secondHash = (await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash;
-      expect(secondHash).toBeTruthy();
-      expect(secondHash).not.toBe(firstHash);
-
-      // A refresh writes another answer outside the poller; when the provider then goes back to the
-      // poller's last answer, that answer is written again: the refresh cleared the fingerprint, and
-      // a row written since the claim is never skipped.
-      let notes = 'Refreshed by an operator';
-      provider.override = (id) =>
-        id === checkout.providerId ? { status: 200, body: { ...answer, notes } } : undefined;
-      const refreshed = await t.request(RefreshCheckoutDocument, { id: checkout.id });
-      expect(expectType(refreshed.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout.notes).toBe(
-        'Refreshed by an operator',
-      );
-      expect((await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash).toBeNull();
-      notes = 'Waiting for the merchant';
-      await pollOnce();
-      expect((await stored()).notes).toBe('Waiting for the merchant');
-      expect((await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash).toBe(secondHash);
-    } finally {
+    onTestFinished(() => {
       provider.override = undefined;
-    }
+    });
+    await pollOnce();
+    const changed = await stored();
+    expect(changed.notes).toBe('Waiting for the merchant');
+    expect(changed.updatedAt).not.toBe(first.updatedAt);
+    const secondHash = (await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash;
+    expect(secondHash).toBeTruthy();
+    expect(secondHash).not.toBe(firstHash);
+
+    // A refresh writes another answer outside the poller; when the provider then goes back to the
+    // poller's last answer, that answer is written again: the refresh cleared the fingerprint, and
+    // a row written since the claim is never skipped.
+    let notes = 'Refreshed by an operator';
+    provider.override = (id) => (id === checkout.providerId ? { status: 200, body: { ...answer, notes } } : undefined);
+    const refreshed = await t.request(RefreshCheckoutDocument, { id: checkout.id });
+    expect(expectType(refreshed.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout.notes).toBe(
+      'Refreshed by an operator',
+    );
+    expect((await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash).toBeNull();
+    notes = 'Waiting for the merchant';
+    await pollOnce();
+    expect((await stored()).notes).toBe('Waiting for the merchant');
+    expect((await repository.pollScheduleOf(checkout.rowId))!.lastAnswerHash).toBe(secondHash);
   });
 });
 
 describe('stopping an instance', () => {
   it('gives back the leases it holds, and only those', { timeout: 60_000 }, async () => {
     const database = await isolatedDatabase('stop');
+    onTestFinished(() => database.drop());
     const dataDir = database.url ? undefined : await mkdtemp(join(tmpdir(), 'checkout-graph-poller-'));
+    if (dataDir) onTestFinished(() => rm(dataDir, { recursive: true, force: true }));
     const provider = await startGatedSmartcheckout();
+    onTestFinished(() => provider.close());
+    // Started by hand: the test stops it itself and reads what the stop left behind.
     const t = await startTestApp({
       ...POLL,
       DATABASE_URL: database.url,
       ...(dataDir && { DATA_DIR: dataDir }),
       PROVIDER_TIMEOUT_MS: '10000',
-      ...providerEnv(provider),
+      ...smartcheckoutThrough(provider),
     });
     let stopped = false;
-    try {
-      const repository = new CheckoutRepository(t.app.database.db);
-      provider.holdNew = true;
-      const inFlight = await createSmart(t, 'sandbox_after_polls=1000');
-      provider.holdNew = false;
-      // Its GET is held, so the lease is visible: that owner is this instance.
-      await waitFor(async () => provider.getCount(inFlight.providerId) === 1, 'the first poll to reach the provider');
-      const owner = (await repository.pollScheduleOf(inFlight.rowId))!.leaseOwner;
-      expect(owner).toBeTruthy();
-
-      // Two more schedules leased far into the future: one by this instance, one by another.
-      provider.holdNew = true;
-      const ours = await createSmart(t, 'sandbox_after_polls=1000');
-      const theirs = await createSmart(t, 'sandbox_after_polls=1000');
-      provider.holdNew = false;
-      for (const [checkout, leaseOwner] of [
-        [ours, owner!],
-        [theirs, 'other-instance'],
-      ] as const) {
-        await t.app.database.db.execute(sql`
-          update poll_schedules
-          set lease_owner = ${leaseOwner}, lease_expires_at = now() + interval '1 hour', next_poll_at = now() + interval '1 hour'
-          where checkout_id = ${checkout.rowId}`);
-      }
-
-      // The held poll is abandoned by the stop (its request aborted), not waited for.
-      await t.stop();
-      provider.allowAll();
-      stopped = true;
-
-      const reopened = await openDatabase({ databaseUrl: database.url, dataDir: dataDir ?? 'memory://' });
-      try {
-        const after = new CheckoutRepository(reopened.db);
-        const [a, b, c] = await Promise.all(
-          [inFlight, ours, theirs].map((checkout) => after.pollScheduleOf(checkout.rowId)),
-        );
-        // Handed back due at once, its attempts unchanged: the abandoned poll does not count.
-        expect(a).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, attempts: 0, lastError: null });
-        expect(a!.nextPollAt.getTime()).toBeLessThanOrEqual(Date.now());
-        expect(b).toMatchObject({ leaseOwner: null, leaseExpiresAt: null });
-        expect(c!.leaseOwner).toBe('other-instance');
-        expect(c!.leaseExpiresAt).not.toBeNull();
-      } finally {
-        await reopened.close();
-      }
-    } finally {
+    onTestFinished(async () => {
       if (!stopped) {
         provider.allowAll();
         await t.stop();
       }
-      await provider.close();
-      await database.drop();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    });
+    const repository = new CheckoutRepository(t.app.database.db);
+    provider.holdNew = true;
+    const inFlight = await createPolledPurchase(t, 'sandbox_after_polls=1000');
+    provider.holdNew = false;
+    // Its GET is held, so the lease is visible: that owner is this instance.
+    await waitFor(async () => provider.getCount(inFlight.providerId) === 1, {
+      what: 'the first poll to reach the provider',
+    });
+    const owner = (await repository.pollScheduleOf(inFlight.rowId))!.leaseOwner;
+    expect(owner).toBeTruthy();
+
+    // Two more schedules leased far into the future: one by this instance, one by another.
+    provider.holdNew = true;
+    const ours = await createPolledPurchase(t, 'sandbox_after_polls=1000');
+    const theirs = await createPolledPurchase(t, 'sandbox_after_polls=1000');
+    provider.holdNew = false;
+    for (const [checkout, leaseOwner] of [
+      [ours, owner!],
+      [theirs, 'other-instance'],
+    ] as const) {
+      await t.app.database.db.execute(sql`
+        update poll_schedules
+        set lease_owner = ${leaseOwner}, lease_expires_at = now() + interval '1 hour', next_poll_at = now() + interval '1 hour'
+        where checkout_id = ${checkout.rowId}`);
     }
+
+    // The held poll is abandoned by the stop (its request aborted), not waited for.
+    await t.stop();
+    provider.allowAll();
+    stopped = true;
+
+    const reopened = await openDatabase({ databaseUrl: database.url, dataDir: dataDir ?? 'memory://' });
+    onTestFinished(() => reopened.close());
+    const after = new CheckoutRepository(reopened.db);
+    const [a, b, c] = await Promise.all(
+      [inFlight, ours, theirs].map((checkout) => after.pollScheduleOf(checkout.rowId)),
+    );
+    // Handed back due at once, its attempts unchanged: the abandoned poll does not count.
+    expect(a).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, attempts: 0, lastError: null });
+    expect(a!.nextPollAt.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(b).toMatchObject({ leaseOwner: null, leaseExpiresAt: null });
+    expect(c!.leaseOwner).toBe('other-instance');
+    expect(c!.leaseExpiresAt).not.toBeNull();
   });
 });
 
@@ -453,44 +424,38 @@ describe.runIf(SHARED_POSTGRES)('two instances sharing PostgreSQL', () => {
     timeout: 60_000,
   }, async () => {
     const database = await isolatedDatabase('instances');
+    onTestFinished(() => database.drop());
     const provider = await startGatedSmartcheckout();
-    const env = { ...POLL, DATABASE_URL: database.url, ...providerEnv(provider) };
-    const apps: TestApp[] = [];
-    try {
-      apps.push(await startTestApp(env), await startTestApp(env));
-      const [first] = apps as [TestApp, TestApp];
-      const checkouts = await Promise.all(
-        Array.from({ length: 20 }, () => createSmart(first, 'sandbox_after_polls=3')),
-      );
-      const repository = new CheckoutRepository(first.app.database.db);
+    onTestFinished(() => provider.close());
+    const env = { ...POLL, DATABASE_URL: database.url, ...smartcheckoutThrough(provider) };
+    const apps = [await startScopedTestApp(env), await startScopedTestApp(env)];
+    const [first] = apps as [TestApp, TestApp];
+    const checkouts = await Promise.all(
+      Array.from({ length: 20 }, () => createPolledPurchase(first, 'sandbox_after_polls=3')),
+    );
+    const repository = new CheckoutRepository(first.app.database.db);
 
-      await waitFor(
-        async () => {
-          const schedules = await Promise.all(checkouts.map((checkout) => repository.pollScheduleOf(checkout.rowId)));
-          return schedules.every((schedule) => schedule === undefined);
-        },
-        'every checkout to reach its terminal status',
-        30_000,
-      );
-      // A few backoff caps later: any GET after a terminal status would show now.
-      await pause(3 * MAX_INTERVAL_MS);
+    await waitFor(
+      async () => {
+        const schedules = await Promise.all(checkouts.map((checkout) => repository.pollScheduleOf(checkout.rowId)));
+        return schedules.every((schedule) => schedule === undefined);
+      },
+      { what: 'every checkout to reach its terminal status', timeoutMs: 30_000 },
+    );
+    // A few backoff caps later: any GET after a terminal status would show now.
+    await pause(3 * MAX_INTERVAL_MS);
 
-      for (const checkout of checkouts) {
-        expect((await checkoutOf(first, checkout.id)).status).toBe('COMPLETED');
-        const times = provider.getTimes(checkout.providerId);
-        expect(times, checkout.id).toHaveLength(3);
-        // Two instances polling one due time would show as two GETs milliseconds apart.
-        for (let index = 1; index < times.length; index++) {
-          expect(times[index]! - times[index - 1]!, checkout.id).toBeGreaterThanOrEqual(INTERVAL_MS / 2);
-        }
+    for (const checkout of checkouts) {
+      expect((await visibleCheckout(first, checkout.id)).status).toBe('COMPLETED');
+      const times = provider.getTimes(checkout.providerId);
+      expect(times, checkout.id).toHaveLength(3);
+      // Two instances polling one due time would show as two GETs milliseconds apart.
+      for (let index = 1; index < times.length; index++) {
+        expect(times[index]! - times[index - 1]!, checkout.id).toBeGreaterThanOrEqual(INTERVAL_MS / 2);
       }
-      const polls = apps.map((app) => app.app.poller.stats.polls);
-      expect(polls[0]! + polls[1]!).toBe(60);
-      console.log(`poller.test.ts: polls per instance ${polls.join(' + ')}`);
-    } finally {
-      await Promise.all(apps.map((app) => app.stop()));
-      await provider.close();
-      await database.drop();
     }
+    const polls = apps.map((app) => app.app.poller.stats.polls);
+    expect(polls[0]! + polls[1]!).toBe(60);
+    console.log(`poller.test.ts: polls per instance ${polls.join(' + ')}`);
   });
 });

@@ -1,29 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { Kind, parse, type DocumentNode as GraphQLDocument } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CheckoutDocument,
   CheckoutsDeepDocument,
   CheckoutsDocument,
-  CreatePayerVaultCheckoutDocument,
-  CreateSmartCheckoutDocument,
-  CreateStanCheckoutDocument,
   EntitiesDocument,
   NodeDocument,
   RefreshCheckoutDocument,
   ServiceSdlDocument,
 } from './generated/graphql.js';
-import { expectType, startTestApp, type TestApp } from './support/app.js';
+import { expectType, useTestApp } from './support/app.js';
+import { globalId, rowIdOf } from './support/ids.js';
+import { createPayerVault, createSmart, createStan } from './support/seed.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(() => t?.stop());
-
-const globalId = (typename: string, id: string) => Buffer.from(`${typename}:${id}`).toString('base64');
-const rowId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
+const t = useTestApp();
 
 interface Created {
   id: string;
@@ -31,43 +23,25 @@ interface Created {
   merchantId: string | null;
 }
 
-async function createSmart(
+/** What the tests keep of a checkout they created. */
+const summaryOf = (typename: Created['typename'], checkout: { id: string; merchant?: { id: string } | null }) => ({
+  id: checkout.id,
+  typename,
+  merchantId: checkout.merchant?.id ?? null,
+});
+
+/** A Smartcheckout purchase of the tenant with `apiKey` (a store of its own unless `productUrl` says otherwise). */
+const createSmartAs = async (
   apiKey: string,
   productUrl = `https://shop-${randomUUID().slice(0, 6)}.example/item`,
-): Promise<Created> {
-  const response = await t.request(
-    CreateSmartCheckoutDocument,
-    { input: { productUrl, email: 'ada@example.com' } },
-    { apiKey },
-  );
-  const success = expectType(response.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess');
-  return { id: success.checkout.id, typename: 'SmartCheckout', merchantId: success.checkout.merchant?.id ?? null };
-}
+): Promise<Created> =>
+  summaryOf('SmartCheckout', await createSmart(t, { productUrl, email: 'ada@example.com' }, { apiKey }));
 
-async function createPayerVault(apiKey: string): Promise<Created> {
-  const response = await t.request(
-    CreatePayerVaultCheckoutDocument,
-    { input: { customerId: `cust-${randomUUID().slice(0, 8)}` } },
-    { apiKey },
-  );
-  const success = expectType(response.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess');
-  return { id: success.checkout.id, typename: 'PayerVaultCheckout', merchantId: success.checkout.merchant?.id ?? null };
-}
+const createPayerVaultAs = async (apiKey: string): Promise<Created> =>
+  summaryOf('PayerVaultCheckout', await createPayerVault(t, {}, { apiKey }));
 
-async function createStan(apiKey: string): Promise<Created> {
-  const response = await t.request(
-    CreateStanCheckoutDocument,
-    {
-      input: {
-        returnUrl: 'https://shop.example/return',
-        lineItems: [{ productId: 'sku-1', quantity: 2, unitPrice: 1250 }],
-      },
-    },
-    { apiKey },
-  );
-  const success = expectType(response.data?.createStanCheckout, 'CreateStanCheckoutSuccess');
-  return { id: success.checkout.id, typename: 'StanCheckout', merchantId: success.checkout.merchant?.id ?? null };
-}
+const createStanAs = async (apiKey: string): Promise<Created> =>
+  summaryOf('StanCheckout', await createStan(t, { returnUrl: 'https://shop.example/return' }, { apiKey }));
 
 describe('checkouts connection (tenant a: 7 checkouts of the three providers)', () => {
   // Creation order; the list shows them newest first.
@@ -77,18 +51,21 @@ describe('checkouts connection (tenant a: 7 checkouts of the three providers)', 
 
   beforeAll(async () => {
     const key = t.keys.a!;
-    created.push(await createSmart(key));
-    created.push(await createPayerVault(key));
-    created.push(await createStan(key));
+    created.push(await createSmartAs(key));
+    created.push(await createPayerVaultAs(key));
+    created.push(await createStanAs(key));
     // Becomes FAILED on its first refresh.
-    const failing = await createSmart(key, 'https://shop.example/broken?sandbox_outcome=failed&sandbox_after_polls=1');
+    const failing = await createSmartAs(
+      key,
+      'https://shop.example/broken?sandbox_outcome=failed&sandbox_after_polls=1',
+    );
     const refreshed = await t.request(RefreshCheckoutDocument, { id: failing.id });
     expect(expectType(refreshed.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout.status).toBe('FAILED');
     failedSmartId = failing.id;
     created.push(failing);
-    created.push(await createPayerVault(key));
-    created.push(await createStan(key));
-    created.push(await createSmart(key));
+    created.push(await createPayerVaultAs(key));
+    created.push(await createStanAs(key));
+    created.push(await createSmartAs(key));
   });
 
   it('lists every checkout of the tenant newest first, across the three providers', async () => {
@@ -288,9 +265,9 @@ describe('checkout(id) and node(id)', () => {
   let stan: Created;
 
   beforeAll(async () => {
-    smart = await createSmart(t.keys.a!);
-    payervault = await createPayerVault(t.keys.a!);
-    stan = await createStan(t.keys.a!);
+    smart = await createSmartAs(t.keys.a!);
+    payervault = await createPayerVaultAs(t.keys.a!);
+    stan = await createStanAs(t.keys.a!);
   });
 
   it('returns each checkout type with its own fields', async () => {
@@ -343,11 +320,11 @@ describe('checkout(id) and node(id)', () => {
       globalId('StanCheckout', randomUUID()),
       globalId('Merchant', randomUUID()),
       // A real checkout's row id under another checkout type.
-      globalId('SmartCheckout', rowId(stan.id)),
-      globalId('StanCheckout', rowId(payervault.id)),
+      globalId('SmartCheckout', rowIdOf(stan.id)),
+      globalId('StanCheckout', rowIdOf(payervault.id)),
       // A checkout's row id presented as a Merchant and the reverse.
-      globalId('Merchant', rowId(smart.id)),
-      globalId('StanCheckout', rowId(stan.merchantId!)),
+      globalId('Merchant', rowIdOf(smart.id)),
+      globalId('StanCheckout', rowIdOf(stan.merchantId!)),
       globalId('SmartCheckout', 'not-a-uuid'),
       globalId('NoSuchType', randomUUID()),
       globalId('Query', '1'),
@@ -388,16 +365,16 @@ describe('DataLoader batching and federation (tenant b: 61 checkouts)', () => {
   beforeAll(async () => {
     const key = t.keys.b!;
     const makers = [
-      () => createSmart(key, `https://store-${created.length % 4}.example/p/${randomUUID().slice(0, 6)}`),
-      () => createPayerVault(key),
-      () => createStan(key),
+      () => createSmartAs(key, `https://store-${created.length % 4}.example/p/${randomUUID().slice(0, 6)}`),
+      () => createPayerVaultAs(key),
+      () => createStanAs(key),
     ];
     for (let batch = 0; batch < 6; batch++) {
       const made = await Promise.all(Array.from({ length: 10 }, (_, i) => makers[(batch * 10 + i) % 3]!()));
       created.push(...made);
     }
     // The newest has a merchant, so a page of one loads merchants like the larger pages do.
-    created.push(await createStan(key));
+    created.push(await createStanAs(key));
   }, 60_000);
 
   async function statementsFor<T>(run: () => Promise<T>): Promise<{ statements: number; result: T }> {
@@ -453,7 +430,7 @@ describe('DataLoader batching and federation (tenant b: 61 checkouts)', () => {
   it('_entities resolves each checkout type and Merchant, and null for unknown or foreign ids', async () => {
     const byType = (typename: Created['typename']) => created.find((c) => c.typename === typename)!;
     const merchantId = byType('StanCheckout').merchantId!;
-    const foreign = await createSmart(t.keys.a!);
+    const foreign = await createSmartAs(t.keys.a!);
     const representations = [
       { __typename: 'SmartCheckout', id: byType('SmartCheckout').id },
       { __typename: 'PayerVaultCheckout', id: byType('PayerVaultCheckout').id },
@@ -526,7 +503,7 @@ describe('DataLoader batching and federation (tenant b: 61 checkouts)', () => {
 
   it('clamps first: 101 to a page of 100 once more than 100 checkouts exist', async () => {
     for (let batch = 0; batch < 5; batch++) {
-      created.push(...(await Promise.all(Array.from({ length: 9 }, () => createPayerVault(t.keys.b!)))));
+      created.push(...(await Promise.all(Array.from({ length: 9 }, () => createPayerVaultAs(t.keys.b!)))));
     }
     expect(created.length).toBeGreaterThan(101);
     const response = await t.request(CheckoutsDocument, { first: 101 }, { apiKey: t.keys.b! });

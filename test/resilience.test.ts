@@ -1,19 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  CheckoutDocument,
-  CheckoutsDocument,
-  CreatePayerVaultCheckoutDocument,
-  CreateSmartCheckoutDocument,
-  CreateStanCheckoutDocument,
-  RefreshCheckoutDocument,
-  type CreateSmartCheckoutInput,
-  type CreateStanCheckoutInput,
-} from './generated/graphql.js';
-import { expectType, startTestApp, type GraphQLResponse, type TestApp } from './support/app.js';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { RefreshCheckoutDocument } from './generated/graphql.js';
+import { expectType, startScopedTestApp, useTestApp, type TestApp } from './support/app.js';
+import { pause } from './support/async.js';
+import { providersAt, TEST_PROVIDER_CREDENTIALS } from './support/env.js';
+import { closedOrigin } from './support/net.js';
 import { startRecordingServer, type CannedResponse, type RecordedRequest } from './support/recording-server.js';
+import { checkoutOf, clean, listedIds, payerVaultResult, smartResult, stanResult } from './support/seed.js';
 
 /*
  * Resilient provider calls end to end over HTTP: the circuit breaker (threshold, fail fast with
@@ -24,14 +18,6 @@ import { startRecordingServer, type CannedResponse, type RecordedRequest } from 
 
 const SMART_ID = '0b6c1e52-8f0f-4d7c-a3c4-6f3a2f0e9b21';
 const HALF_OPEN_MS = 1000;
-
-const CREDENTIALS = {
-  SMARTCHECKOUT_API_KEY: 'sk-resilience-test',
-  PAYERVAULT_ACCESS_KEY: 'pv-access-resilience',
-  PAYERVAULT_ACCESS_SECRET: 'pv-secret-resilience',
-  STAN_CLIENT_ID: 'stan-client-resilience',
-  STAN_CLIENT_SECRET: 'stan-secret-resilience',
-};
 
 type Recorder = Awaited<ReturnType<typeof startRecordingServer>>;
 
@@ -70,48 +56,9 @@ function docs(override: (request: RecordedRequest) => CannedResponse | undefined
   };
 }
 
-function providerEnv(recorder: Recorder, extra: Record<string, string> = {}) {
-  return {
-    SMARTCHECKOUT_BASE_URL: recorder.url,
-    PAYERVAULT_BASE_URL: recorder.url,
-    STAN_BASE_URL: recorder.url,
-    ...CREDENTIALS,
-    ...extra,
-  };
-}
-
-const smartInput = (overrides: Partial<CreateSmartCheckoutInput> = {}): CreateSmartCheckoutInput => ({
-  productUrl: 'https://shop.example/products/res',
-  email: 'shopper@example.com',
-  ...overrides,
-});
-const stanInput = (overrides: Partial<CreateStanCheckoutInput> = {}): CreateStanCheckoutInput => ({
-  returnUrl: 'https://store.example/return',
-  lineItems: [{ productId: 'sku-1', quantity: 1, unitPrice: 1000 }],
-  ...overrides,
-});
-
-function clean<T>(response: GraphQLResponse<T>): T {
-  expect(response.status).toBe(200);
-  expect(response.errors).toBeUndefined();
-  return response.data!;
-}
-
-const createSmart = (t: TestApp, input = smartInput()) =>
-  t.request(CreateSmartCheckoutDocument, { input }).then((r) => clean(r).createSmartCheckout);
-const createStan = (t: TestApp, input = stanInput()) =>
-  t.request(CreateStanCheckoutDocument, { input }).then((r) => clean(r).createStanCheckout);
-const createPayerVault = (t: TestApp, customerId = 'cust-res') =>
-  t.request(CreatePayerVaultCheckoutDocument, { input: { customerId } }).then((r) => clean(r).createPayerVaultCheckout);
-const refresh = (t: TestApp, id: string) =>
+/** `refreshCheckout`'s result union. */
+const refreshResult = (t: TestApp, id: string) =>
   t.request(RefreshCheckoutDocument, { id }).then((r) => clean(r).refreshCheckout);
-
-async function listedIds(t: TestApp): Promise<string[]> {
-  return clean(await t.request(CheckoutsDocument, { first: 100 })).checkouts.edges.map((edge) => edge.node.id);
-}
-async function checkout(t: TestApp, id: string) {
-  return clean(await t.request(CheckoutDocument, { id })).checkout!;
-}
 
 /** Runs one create and returns its result and the one checkout row it left. */
 async function createAndFindRow<R>(t: TestApp, create: () => Promise<R>) {
@@ -119,11 +66,11 @@ async function createAndFindRow<R>(t: TestApp, create: () => Promise<R>) {
   const result = await create();
   const created = (await listedIds(t)).filter((id) => !before.includes(id));
   expect(created).toHaveLength(1);
-  return { result, row: await checkout(t, created[0]!) };
+  return { result, row: (await checkoutOf(t, created[0]!))! };
 }
 
 /** Waits out the breaker's half-open delay (the one wait this scenario needs). */
-const halfOpenDelay = () => sleep(HALF_OPEN_MS + 150);
+const halfOpenDelay = () => pause(HALF_OPEN_MS + 150);
 
 describe('circuit breaker on Stan create (threshold 3, half-open after 1 s)', () => {
   let recorder: Recorder;
@@ -141,11 +88,14 @@ describe('circuit breaker on Stan create (threshold 3, half-open after 1 s)', ()
   async function trippedApp(): Promise<TestApp> {
     recorder.requests.length = 0;
     respond = docs((r) => (isStanPost(r) ? unavailable : undefined));
-    const t = await startTestApp(
-      providerEnv(recorder, { PROVIDER_BREAKER_THRESHOLD: '3', PROVIDER_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS) }),
+    const t = await startScopedTestApp(
+      providersAt(recorder.url, {
+        PROVIDER_BREAKER_THRESHOLD: '3',
+        PROVIDER_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS),
+      }),
     );
     for (let i = 1; i <= 3; i++) {
-      const { result, row } = await createAndFindRow(t, () => createStan(t));
+      const { result, row } = await createAndFindRow(t, () => stanResult(t));
       expect(expectType(result, 'ProviderError')).toMatchObject({
         provider: 'STAN',
         retryable: false,
@@ -163,115 +113,105 @@ describe('circuit breaker on Stan create (threshold 3, half-open after 1 s)', ()
 
   it('fails the 4th..10th calls fast with a retryable ProviderError, sending nothing; a successful probe closes it', async () => {
     const t = await trippedApp();
-    try {
-      for (let i = 4; i <= 10; i++) {
-        const { result, row } = await createAndFindRow(t, () => createStan(t));
-        const error = expectType(result, 'ProviderError');
-        expect(error).toMatchObject({ provider: 'STAN', retryable: true, httpStatus: null, providerMessage: null });
-        expect(error.message).toMatch(/Stan is unavailable/);
-        // Nothing left the process: the provider certainly created nothing, so the row is FAILED.
-        expect(stanCount()).toBe(3);
-        expect(row.status).toBe('FAILED');
-        expect(row.notes).toMatch(/unavailable/);
-        expect(row.events.map((e) => e.status)).toEqual(['PENDING', 'FAILED']);
-      }
-      // One breaker per provider: the others are unaffected.
-      expectType(await createPayerVault(t), 'CreatePayerVaultCheckoutSuccess');
-      expectType(await createSmart(t), 'CreateSmartCheckoutSuccess');
-      expect(recorder.requests.filter(isPayerVaultGet)).toHaveLength(1);
-      expect(recorder.requests.filter(isSmartPost)).toHaveLength(1);
+    for (let i = 4; i <= 10; i++) {
+      const { result, row } = await createAndFindRow(t, () => stanResult(t));
+      const error = expectType(result, 'ProviderError');
+      expect(error).toMatchObject({ provider: 'STAN', retryable: true, httpStatus: null, providerMessage: null });
+      expect(error.message).toMatch(/Stan is unavailable/);
+      // Nothing left the process: the provider certainly created nothing, so the row is FAILED.
+      expect(stanCount()).toBe(3);
+      expect(row.status).toBe('FAILED');
+      expect(row.notes).toMatch(/unavailable/);
+      expect(row.events.map((e) => e.status)).toEqual(['PENDING', 'FAILED']);
+    }
+    // One breaker per provider: the others are unaffected.
+    expectType(await payerVaultResult(t), 'CreatePayerVaultCheckoutSuccess');
+    expectType(await smartResult(t), 'CreateSmartCheckoutSuccess');
+    expect(recorder.requests.filter(isPayerVaultGet)).toHaveLength(1);
+    expect(recorder.requests.filter(isSmartPost)).toHaveLength(1);
 
-      await halfOpenDelay();
-      respond = docs();
-      const probe = expectType(await createStan(t), 'CreateStanCheckoutSuccess');
-      expect(probe.checkout.status).toBe('OPEN');
-      expect(stanCount()).toBe(4);
-      // Closed again: calls flow to the provider.
-      for (let i = 5; i <= 7; i++) {
-        expectType(await createStan(t), 'CreateStanCheckoutSuccess');
-        expect(stanCount()).toBe(i);
-      }
-    } finally {
-      await t.stop();
+    await halfOpenDelay();
+    respond = docs();
+    const probe = expectType(await stanResult(t), 'CreateStanCheckoutSuccess');
+    expect(probe.checkout.status).toBe('OPEN');
+    expect(stanCount()).toBe(4);
+    // Closed again: calls flow to the provider.
+    for (let i = 5; i <= 7; i++) {
+      expectType(await stanResult(t), 'CreateStanCheckoutSuccess');
+      expect(stanCount()).toBe(i);
     }
   });
 
   it('re-opens when the half-open probe fails', async () => {
     const t = await trippedApp();
-    try {
-      expect(expectType(await createStan(t), 'ProviderError').httpStatus).toBeNull();
-      expect(stanCount()).toBe(3);
+    expect(expectType(await stanResult(t), 'ProviderError').httpStatus).toBeNull();
+    expect(stanCount()).toBe(3);
 
-      await halfOpenDelay();
-      // The probe reaches the (still failing) provider...
-      expect(expectType(await createStan(t), 'ProviderError')).toMatchObject({ retryable: false, httpStatus: 503 });
-      expect(stanCount()).toBe(4);
-      // ...and the breaker opens again at once: the next calls send nothing.
-      for (let i = 0; i < 3; i++) {
-        const error = expectType(await createStan(t), 'ProviderError');
-        expect(error).toMatchObject({ retryable: true, httpStatus: null });
-        expect(error.message).toMatch(/unavailable/);
-      }
-      expect(stanCount()).toBe(4);
-
-      // A second probe after another delay succeeds and closes it.
-      await halfOpenDelay();
-      respond = docs();
-      expectType(await createStan(t), 'CreateStanCheckoutSuccess');
-      expectType(await createStan(t), 'CreateStanCheckoutSuccess');
-      expect(stanCount()).toBe(6);
-    } finally {
-      await t.stop();
+    await halfOpenDelay();
+    // The probe reaches the (still failing) provider...
+    expect(expectType(await stanResult(t), 'ProviderError')).toMatchObject({ retryable: false, httpStatus: 503 });
+    expect(stanCount()).toBe(4);
+    // ...and the breaker opens again at once: the next calls send nothing.
+    for (let i = 0; i < 3; i++) {
+      const error = expectType(await stanResult(t), 'ProviderError');
+      expect(error).toMatchObject({ retryable: true, httpStatus: null });
+      expect(error.message).toMatch(/unavailable/);
     }
+    expect(stanCount()).toBe(4);
+
+    // A second probe after another delay succeeds and closes it.
+    await halfOpenDelay();
+    respond = docs();
+    expectType(await stanResult(t), 'CreateStanCheckoutSuccess');
+    expectType(await stanResult(t), 'CreateStanCheckoutSuccess');
+    expect(stanCount()).toBe(6);
   });
 });
 
 describe('circuit breaker on Smartcheckout status GETs (refreshCheckout)', () => {
-  let t: TestApp;
   let recorder: Recorder;
   let respond: (request: RecordedRequest) => CannedResponse;
-  const gets = () => recorder.requests.filter(isSmartGet).length;
+  const statusGets = () => recorder.requests.filter(isSmartGet).length;
   const posts = () => recorder.requests.filter(isSmartPost).length;
 
   beforeAll(async () => {
     recorder = await startRecordingServer((request) => respond(request));
     respond = docs();
-    t = await startTestApp(
-      providerEnv(recorder, { PROVIDER_BREAKER_THRESHOLD: '3', PROVIDER_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS) }),
-    );
   });
   afterAll(async () => {
-    await t?.stop();
     await recorder?.close();
   });
+  const t = useTestApp(() =>
+    providersAt(recorder.url, { PROVIDER_BREAKER_THRESHOLD: '3', PROVIDER_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS) }),
+  );
 
   it('opens after 3 failed GETs, fails refreshes and creates fast, and closes after a good probe', async () => {
-    const created = expectType(await createSmart(t), 'CreateSmartCheckoutSuccess').checkout;
+    const created = expectType(await smartResult(t), 'CreateSmartCheckoutSuccess').checkout;
     expect(created.status).toBe('PROCESSING');
     expect(posts()).toBe(1);
 
     respond = docs((r) => (isSmartGet(r) ? unavailable : undefined));
     for (let i = 1; i <= 3; i++) {
-      expect(expectType(await refresh(t, created.id), 'ProviderError')).toMatchObject({
+      expect(expectType(await refreshResult(t, created.id), 'ProviderError')).toMatchObject({
         provider: 'SMARTCHECKOUT',
         retryable: true,
         httpStatus: 503,
       });
-      expect(gets()).toBe(i);
+      expect(statusGets()).toBe(i);
     }
     for (let i = 0; i < 4; i++) {
-      const error = expectType(await refresh(t, created.id), 'ProviderError');
+      const error = expectType(await refreshResult(t, created.id), 'ProviderError');
       expect(error).toMatchObject({ provider: 'SMARTCHECKOUT', retryable: true, httpStatus: null });
       expect(error.message).toMatch(/Smartcheckout is unavailable/);
     }
-    expect(gets()).toBe(3);
+    expect(statusGets()).toBe(3);
     // The breaker is per provider, shared by GETs and POSTs: a create fails fast too, sending nothing.
-    const { result, row } = await createAndFindRow(t, () => createSmart(t));
+    const { result, row } = await createAndFindRow(t, () => smartResult(t));
     expect(expectType(result, 'ProviderError')).toMatchObject({ retryable: true, httpStatus: null });
     expect(row.status).toBe('FAILED');
     expect(posts()).toBe(1);
     // The failed refreshes changed nothing on the checkout.
-    expect(await checkout(t, created.id)).toMatchObject({
+    expect(await checkoutOf(t, created.id)).toMatchObject({
       status: 'PROCESSING',
       events: [{ status: 'PENDING' }, { status: 'PROCESSING' }],
     });
@@ -282,17 +222,16 @@ describe('circuit breaker on Smartcheckout status GETs (refreshCheckout)', () =>
         ? { status: 200, body: { id: SMART_ID, status: 'completed', amount_str: '12.50', currency: 'USD' } }
         : undefined,
     );
-    const probed = expectType(await refresh(t, created.id), 'RefreshCheckoutSuccess');
+    const probed = expectType(await refreshResult(t, created.id), 'RefreshCheckoutSuccess');
     expect(probed.checkout).toMatchObject({ status: 'COMPLETED', total: { amount: 1250, currency: 'USD' } });
-    expect(gets()).toBe(4);
+    expect(statusGets()).toBe(4);
     // Closed: creates reach the provider again.
-    expectType(await createSmart(t), 'CreateSmartCheckoutSuccess');
+    expectType(await smartResult(t), 'CreateSmartCheckoutSuccess');
     expect(posts()).toBe(2);
   });
 });
 
 describe('retries of safe requests only (PROVIDER_GET_RETRIES=2)', () => {
-  let t: TestApp;
   let recorder: Recorder;
   let respond: (request: RecordedRequest) => CannedResponse;
   let processing: string;
@@ -300,12 +239,14 @@ describe('retries of safe requests only (PROVIDER_GET_RETRIES=2)', () => {
   beforeAll(async () => {
     recorder = await startRecordingServer((request) => respond(request));
     respond = docs();
-    t = await startTestApp(providerEnv(recorder, { PROVIDER_GET_RETRIES: '2' }));
-    processing = expectType(await createSmart(t), 'CreateSmartCheckoutSuccess').checkout.id;
   });
   afterAll(async () => {
-    await t?.stop();
     await recorder?.close();
+  });
+  const t = useTestApp(() => providersAt(recorder.url, { PROVIDER_GET_RETRIES: '2' }));
+  // biome-ignore lint/suspicious/noDuplicateTestHooks: the checkout needs the app, which useTestApp starts between the two hooks.
+  beforeAll(async () => {
+    processing = expectType(await smartResult(t), 'CreateSmartCheckoutSuccess').checkout.id;
   });
   beforeEach(() => {
     recorder.requests.length = 0;
@@ -319,7 +260,7 @@ describe('retries of safe requests only (PROVIDER_GET_RETRIES=2)', () => {
 
   it('a status GET answered 503 twice, then 200: refresh succeeds after exactly 3 GETs', async () => {
     respond = failFirst(isSmartGet, 2, unavailable);
-    const result = expectType(await refresh(t, processing), 'RefreshCheckoutSuccess');
+    const result = expectType(await refreshResult(t, processing), 'RefreshCheckoutSuccess');
     expect(result.checkout.status).toBe('PROCESSING');
     expect(recorder.requests.filter(isSmartGet)).toHaveLength(3);
     expect(recorder.requests).toHaveLength(3);
@@ -327,7 +268,7 @@ describe('retries of safe requests only (PROVIDER_GET_RETRIES=2)', () => {
 
   it('a status GET failing every time is tried 1 + 2 times, then reported', async () => {
     respond = docs((r) => (isSmartGet(r) ? unavailable : undefined));
-    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({
+    expect(expectType(await refreshResult(t, processing), 'ProviderError')).toMatchObject({
       retryable: true,
       httpStatus: 503,
     });
@@ -336,7 +277,7 @@ describe('retries of safe requests only (PROVIDER_GET_RETRIES=2)', () => {
 
   it('a 503 with Retry-After is not retried (1 GET)', async () => {
     respond = failFirst(isSmartGet, 1, { ...unavailable, headers: { 'retry-after': '1' } });
-    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({
+    expect(expectType(await refreshResult(t, processing), 'ProviderError')).toMatchObject({
       retryable: true,
       httpStatus: 503,
     });
@@ -345,7 +286,7 @@ describe('retries of safe requests only (PROVIDER_GET_RETRIES=2)', () => {
 
   it('a 429 and a 404 are not retried (1 GET each)', async () => {
     respond = failFirst(isSmartGet, 1, { status: 429, body: { message: 'slow down' } });
-    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({
+    expect(expectType(await refreshResult(t, processing), 'ProviderError')).toMatchObject({
       retryable: true,
       httpStatus: 429,
     });
@@ -353,7 +294,7 @@ describe('retries of safe requests only (PROVIDER_GET_RETRIES=2)', () => {
 
     recorder.requests.length = 0;
     respond = failFirst(isSmartGet, 1, { status: 404, body: { message: 'no such checkout' } });
-    expect(expectType(await refresh(t, processing), 'ProviderError')).toMatchObject({
+    expect(expectType(await refreshResult(t, processing), 'ProviderError')).toMatchObject({
       retryable: false,
       httpStatus: 404,
     });
@@ -362,8 +303,8 @@ describe('retries of safe requests only (PROVIDER_GET_RETRIES=2)', () => {
 
   it('a create POST answered 503 is sent exactly once (Smartcheckout and Stan)', async () => {
     respond = docs((r) => (isSmartPost(r) || isStanPost(r) ? unavailable : undefined));
-    expect(expectType(await createSmart(t), 'ProviderError')).toMatchObject({ retryable: false, httpStatus: 503 });
-    expect(expectType(await createStan(t), 'ProviderError')).toMatchObject({ retryable: false, httpStatus: 503 });
+    expect(expectType(await smartResult(t), 'ProviderError')).toMatchObject({ retryable: false, httpStatus: 503 });
+    expect(expectType(await stanResult(t), 'ProviderError')).toMatchObject({ retryable: false, httpStatus: 503 });
     expect(recorder.requests.filter(isSmartPost)).toHaveLength(1);
     expect(recorder.requests.filter(isStanPost)).toHaveLength(1);
     expect(recorder.requests).toHaveLength(2);
@@ -371,25 +312,16 @@ describe('retries of safe requests only (PROVIDER_GET_RETRIES=2)', () => {
 
   it("PayerVault's link GET is retried too: 503 twice then a link after 3 GETs; an empty cart is an answer (1 GET)", async () => {
     respond = failFirst(isPayerVaultGet, 2, unavailable);
-    const link = expectType(await createPayerVault(t), 'CreatePayerVaultCheckoutSuccess');
+    const link = expectType(await payerVaultResult(t), 'CreatePayerVaultCheckoutSuccess');
     expect(link.checkout).toMatchObject({ status: 'OPEN', checkoutUrl: 'https://pay.example/res' });
     expect(recorder.requests.filter(isPayerVaultGet)).toHaveLength(3);
 
     recorder.requests.length = 0;
     respond = () => ({ status: 404, body: { message: 'No products in cart' } });
-    expectType(await createPayerVault(t, 'cust-empty'), 'EmptyCartError');
+    expectType(await payerVaultResult(t, { customerId: 'cust-empty' }), 'EmptyCartError');
     expect(recorder.requests.filter(isPayerVaultGet)).toHaveLength(1);
   });
 });
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * A listener that never completes a TCP handshake: a child process listens with a backlog of 1
@@ -420,7 +352,7 @@ async function unresponsiveListener(): Promise<{ url: string; close(): void }> {
     sockets.push(socket);
     const connected = await Promise.race([
       new Promise<boolean>((resolve) => socket.once('connect', () => resolve(true))),
-      sleep(500).then(() => false),
+      pause(500).then(() => false),
     ]);
     if (!connected) break;
     if (i === 9) throw new Error('the accept queue never filled up');
@@ -437,46 +369,37 @@ async function unresponsiveListener(): Promise<{ url: string; close(): void }> {
 describe('connection failures', () => {
   it('a connect that never completes fails at PROVIDER_CONNECT_TIMEOUT_MS, not the total timeout: retryable, and FAILED (nothing was sent)', async () => {
     const listener = await unresponsiveListener();
+    onTestFinished(() => listener.close());
     // The total budget is far longer than the connect budget: only the connect timeout can end this call.
-    const t = await startTestApp({
-      ...CREDENTIALS,
+    const t = await startScopedTestApp({
+      ...TEST_PROVIDER_CREDENTIALS,
       STAN_BASE_URL: listener.url,
       PROVIDER_CONNECT_TIMEOUT_MS: '200',
       PROVIDER_TIMEOUT_MS: '15000',
     });
-    try {
-      const { result, row } = await createAndFindRow(t, () => createStan(t));
-      const error = expectType(result, 'ProviderError');
-      expect(error).toMatchObject({ provider: 'STAN', retryable: true, httpStatus: null });
-      expect(error.message).toMatch(/could not be reached \(UND_ERR_CONNECT_TIMEOUT\)/);
-      expect(row.status).toBe('FAILED');
-      expect(row.notes).not.toMatch(/may have created/);
-    } finally {
-      await t.stop();
-      listener.close();
-    }
+    const { result, row } = await createAndFindRow(t, () => stanResult(t));
+    const error = expectType(result, 'ProviderError');
+    expect(error).toMatchObject({ provider: 'STAN', retryable: true, httpStatus: null });
+    expect(error.message).toMatch(/could not be reached \(UND_ERR_CONNECT_TIMEOUT\)/);
+    expect(row.status).toBe('FAILED');
+    expect(row.notes).not.toMatch(/may have created/);
   });
 
   it('a refused connection gives a retryable ProviderError and a FAILED row (nothing was sent)', async () => {
-    const port = await closedPort();
-    const t = await startTestApp({
-      ...CREDENTIALS,
-      SMARTCHECKOUT_BASE_URL: `http://127.0.0.1:${port}`,
-      STAN_BASE_URL: `http://127.0.0.1:${port}`,
+    const origin = await closedOrigin();
+    const t = await startScopedTestApp({
+      ...TEST_PROVIDER_CREDENTIALS,
+      SMARTCHECKOUT_BASE_URL: origin,
+      STAN_BASE_URL: origin,
     });
-    try {
-      const creates: (() => Promise<
-        Awaited<ReturnType<typeof createSmart>> | Awaited<ReturnType<typeof createStan>>
-      >)[] = [() => createSmart(t), () => createStan(t)];
-      for (const create of creates) {
-        const { result, row } = await createAndFindRow(t, create);
-        const error = expectType(result, 'ProviderError');
-        expect(error).toMatchObject({ retryable: true, httpStatus: null });
-        expect(error.message).toMatch(/ECONNREFUSED/);
-        expect(row.status).toBe('FAILED');
-      }
-    } finally {
-      await t.stop();
+    const creates: (() => Promise<Awaited<ReturnType<typeof smartResult>> | Awaited<ReturnType<typeof stanResult>>>)[] =
+      [() => smartResult(t), () => stanResult(t)];
+    for (const create of creates) {
+      const { result, row } = await createAndFindRow(t, create);
+      const error = expectType(result, 'ProviderError');
+      expect(error).toMatchObject({ retryable: true, httpStatus: null });
+      expect(error.message).toMatch(/ECONNREFUSED/);
+      expect(row.status).toBe('FAILED');
     }
   });
 });

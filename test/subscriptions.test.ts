@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { parse, print } from 'graphql';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { CheckoutRepository } from '../src/db/repository.js';
 import {
   CheckoutDocument,
@@ -11,9 +11,16 @@ import {
   RefreshCheckoutDocument,
   type CheckoutStatusChangedSubscription,
 } from './generated/graphql.js';
-import { expectType, startTestApp, type TestApp, isolatedDatabase } from './support/app.js';
-import { startGatedSmartcheckout } from './support/gated-smartcheckout.js';
-import { recordSse, recordSubscription, wsClient, type SubscriptionRecording } from './support/subscriptions.js';
+import { expectType, useTestApp } from './support/app.js';
+import { waitFor } from './support/async.js';
+import {
+  smartcheckoutThrough,
+  startGatedSmartcheckout,
+  type GatedSmartcheckout,
+} from './support/gated-smartcheckout.js';
+import { globalId, rowIdOf } from './support/ids.js';
+import { createSmart, sandboxProduct } from './support/seed.js';
+import { recordSse, recordSubscription, scopedWsClient, type SubscriptionRecording } from './support/subscriptions.js';
 
 /*
  * checkoutStatusChanged over graphql-ws and SSE against the real server, its real poller and a
@@ -26,17 +33,6 @@ const FAILED_NOTE = 'Sandbox: the purchase could not be completed (sandbox_outco
 
 type Event = CheckoutStatusChangedSubscription['checkoutStatusChanged'];
 
-/** Waits for a condition by looking again every few milliseconds; fails with `what` after `timeoutMs`. */
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const globalId = (typename: string, id: string) => Buffer.from(`${typename}:${id}`).toString('base64');
-const rowId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
 const statuses = (events: { checkoutStatusChanged: Event }[]) =>
   events.map((event) => event.checkoutStatusChanged.status);
 
@@ -81,32 +77,44 @@ function visibleErrors(errors: unknown, id: string): string {
 }
 
 describe('checkoutStatusChanged', () => {
-  let t: TestApp;
-  let provider: Awaited<ReturnType<typeof startGatedSmartcheckout>>;
-  let database: Awaited<ReturnType<typeof isolatedDatabase>>;
+  let provider: GatedSmartcheckout;
+  beforeAll(async () => {
+    provider = await startGatedSmartcheckout({ holdNew: true });
+    // A beforeAll's clean-up runs after the block's afterAll hooks: once the app has stopped.
+    return () => provider.close();
+  });
+  const t = useTestApp(
+    () => ({
+      ...POLL,
+      // Held GETs must not time out: the gate decides when they are answered.
+      PROVIDER_TIMEOUT_MS: '20000',
+      ...smartcheckoutThrough(provider),
+      // The slow-client test selects a large userData under 60 aliases to fill socket buffers fast.
+      LIMIT_MAX_ALIASES: '100',
+      LIMIT_MAX_COST: '100000',
+    }),
+    { isolate: 'subscriptions' },
+  );
+  // Lets held GETs through before the app stops (after-hooks run in reverse order of registration).
+  afterAll(() => provider?.allowAll());
   let repository: CheckoutRepository;
-  const clients: ReturnType<typeof wsClient>[] = [];
+  beforeEach(() => {
+    repository = new CheckoutRepository(t.app.database.db);
+  });
 
-  /** A graphql-ws client closed after the file. */
-  const client = (apiKey: string | null = t.keys.a!) => {
-    const created = wsClient(t.url, apiKey);
-    clients.push(created);
-    return created;
-  };
+  /** A graphql-ws client of the running test (tenant a's unless `apiKey` says otherwise), closed when it ends. */
+  const connect = (apiKey: string | null = t.keys.a!) => scopedWsClient(t.url, apiKey);
 
-  async function createSmart(query: string, options: { apiKey?: string; userData?: Record<string, unknown> } = {}) {
-    const response = await t.request(
-      CreateSmartCheckoutDocument,
-      {
-        input: {
-          productUrl: `https://live-shop.example/item?${query}`,
-          email: 'ada@example.com',
-          userData: options.userData,
-        },
-      },
+  /** A PROCESSING Smartcheckout purchase whose status GETs the gate holds until the test allows them. */
+  async function createHeldPurchase(
+    query: string,
+    options: { apiKey?: string; userData?: Record<string, unknown> } = {},
+  ) {
+    const checkout = await createSmart(
+      t,
+      { productUrl: sandboxProduct(query, 'live-shop.example'), email: 'ada@example.com', userData: options.userData },
       { apiKey: options.apiKey },
     );
-    const checkout = expectType(response.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
     expect(checkout.status).toBe('PROCESSING');
     return { id: checkout.id, providerId: checkout.providerCheckoutId! };
   }
@@ -116,36 +124,11 @@ describe('checkoutStatusChanged', () => {
     return response.data?.checkout?.status;
   }
 
-  beforeAll(async () => {
-    database = await isolatedDatabase('subscriptions');
-    provider = await startGatedSmartcheckout({ holdNew: true });
-    t = await startTestApp({
-      ...POLL,
-      DATABASE_URL: database.url,
-      // Held GETs must not time out: the gate decides when they are answered.
-      PROVIDER_TIMEOUT_MS: '20000',
-      SMARTCHECKOUT_BASE_URL: provider.url,
-      SMARTCHECKOUT_API_KEY: provider.apiKey,
-      // The slow-client test selects a large userData under 60 aliases to fill socket buffers fast.
-      LIMIT_MAX_ALIASES: '100',
-      LIMIT_MAX_COST: '100000',
-    });
-    repository = new CheckoutRepository(t.app.database.db);
-  });
-
-  afterAll(async () => {
-    await Promise.allSettled(clients.map((c) => c.dispose()));
-    provider?.allowAll();
-    await t?.stop();
-    await provider?.close();
-    await database?.drop();
-  });
-
   describe('event sequence over graphql-ws', () => {
     it('sends the current state, then the change, then completes (sandbox_after_polls=3)', async () => {
-      const checkout = await createSmart('sandbox_after_polls=3&sandbox_amount=49.99&sandbox_currency=USD');
-      const recording = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
-      await waitFor(() => recording.events.length === 1, 'the current state');
+      const checkout = await createHeldPurchase('sandbox_after_polls=3&sandbox_amount=49.99&sandbox_currency=USD');
+      const recording = recordSubscription(connect(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await waitFor(() => recording.events.length === 1, { what: 'the current state' });
       expect(provider.getCount(checkout.providerId)).toBeLessThanOrEqual(1); // held: nothing answered yet
       provider.allow(checkout.providerId);
       await recording.done;
@@ -167,9 +150,9 @@ describe('checkoutStatusChanged', () => {
     });
 
     it('ends with FAILED and its notes when the purchase fails', async () => {
-      const checkout = await createSmart('sandbox_outcome=failed&sandbox_after_polls=2');
-      const recording = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
-      await waitFor(() => recording.events.length === 1, 'the current state');
+      const checkout = await createHeldPurchase('sandbox_outcome=failed&sandbox_after_polls=2');
+      const recording = recordSubscription(connect(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await waitFor(() => recording.events.length === 1, { what: 'the current state' });
       provider.allow(checkout.providerId);
       await recording.done;
 
@@ -181,11 +164,11 @@ describe('checkoutStatusChanged', () => {
     });
 
     it('sends only the terminal state and completes at once for a checkout already COMPLETED', async () => {
-      const checkout = await createSmart('sandbox_after_polls=1');
+      const checkout = await createHeldPurchase('sandbox_after_polls=1');
       provider.allow(checkout.providerId);
-      await waitFor(async () => (await statusOf(checkout.id)) === 'COMPLETED', 'the checkout to complete');
+      await waitFor(async () => (await statusOf(checkout.id)) === 'COMPLETED', { what: 'the checkout to complete' });
 
-      const recording = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
+      const recording = recordSubscription(connect(), CheckoutStatusChangedDocument, { id: checkout.id });
       await recording.done;
       expect(recording.errors).toBeUndefined();
       expect(recording.completed).toBe(true);
@@ -194,20 +177,19 @@ describe('checkoutStatusChanged', () => {
     });
 
     it('loses and repeats nothing when a client disposes and resubscribes', async () => {
-      const checkout = await createSmart('sandbox_after_polls=3');
-      const first = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
-      await waitFor(() => first.events.length === 1, "the first subscription's current state");
+      const checkout = await createHeldPurchase('sandbox_after_polls=3');
+      const first = recordSubscription(connect(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await waitFor(() => first.events.length === 1, { what: "the first subscription's current state" });
       first.dispose();
 
       // One poll happens while nobody listens: still PROCESSING, so nothing to tell anyone.
       provider.allow(checkout.providerId, 1);
-      await waitFor(
-        async () => (await repository.pollScheduleOf(rowId(checkout.id)))?.attempts === 1,
-        'the first poll',
-      );
+      await waitFor(async () => (await repository.pollScheduleOf(rowIdOf(checkout.id)))?.attempts === 1, {
+        what: 'the first poll',
+      });
 
-      const second = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
-      await waitFor(() => second.events.length === 1, "the second subscription's current state");
+      const second = recordSubscription(connect(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await waitFor(() => second.events.length === 1, { what: "the second subscription's current state" });
       provider.allow(checkout.providerId);
       await second.done;
 
@@ -217,7 +199,7 @@ describe('checkoutStatusChanged', () => {
       expect(statuses(second.events)).toEqual(['PROCESSING', 'COMPLETED']);
 
       // A client that comes back after the end gets the terminal state, once, and completion.
-      const third = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
+      const third = recordSubscription(connect(), CheckoutStatusChangedDocument, { id: checkout.id });
       await third.done;
       expect(statuses(third.events)).toEqual(['COMPLETED']);
       expect(third.completed).toBe(true);
@@ -227,9 +209,9 @@ describe('checkoutStatusChanged', () => {
 
   describe('event sequence over SSE', () => {
     it('streams the same sequence and a complete event', async () => {
-      const checkout = await createSmart('sandbox_after_polls=3');
+      const checkout = await createHeldPurchase('sandbox_after_polls=3');
       const stream = streamSse(t.url, t.keys.a!, CheckoutStatusChangedDocument, { id: checkout.id });
-      await waitFor(() => stream.events.length === 1, 'the current state over SSE');
+      await waitFor(() => stream.events.length === 1, { what: 'the current state over SSE' });
       provider.allow(checkout.providerId);
       await stream.done;
 
@@ -247,9 +229,9 @@ describe('checkoutStatusChanged', () => {
     });
 
     it('gives only the terminal state for a finished checkout (recordSse)', async () => {
-      const checkout = await createSmart('sandbox_outcome=failed&sandbox_after_polls=1');
+      const checkout = await createHeldPurchase('sandbox_outcome=failed&sandbox_after_polls=1');
       provider.allow(checkout.providerId);
-      await waitFor(async () => (await statusOf(checkout.id)) === 'FAILED', 'the checkout to fail');
+      await waitFor(async () => (await statusOf(checkout.id)) === 'FAILED', { what: 'the checkout to fail' });
 
       const recorded = await recordSse(t.url, t.keys.a!, CheckoutStatusChangedDocument, { id: checkout.id });
       expect(recorded.completed).toBe(true);
@@ -262,7 +244,7 @@ describe('checkoutStatusChanged', () => {
     let foreign: { id: string; providerId: string };
     beforeAll(async () => {
       // Never completes, so it is still PROCESSING after tenant b's attempts.
-      foreign = await createSmart('sandbox_after_polls=1000');
+      foreign = await createHeldPurchase('sandbox_after_polls=1000');
       provider.allow(foreign.providerId);
     });
 
@@ -275,7 +257,7 @@ describe('checkoutStatusChanged', () => {
     it('ends each at once with NOT_FOUND over graphql-ws, the same for unknown and foreign ids', async () => {
       const seen: Record<string, string> = {};
       for (const { name, id, apiKey } of cases()) {
-        const recording = recordSubscription(client(apiKey), CheckoutStatusChangedDocument, { id });
+        const recording = recordSubscription(connect(apiKey), CheckoutStatusChangedDocument, { id });
         await recording.done;
         expect(recording.events, name).toEqual([]);
         expect(recording.errors, name).toHaveLength(1);
@@ -306,8 +288,8 @@ describe('checkoutStatusChanged', () => {
 
   describe('authentication over graphql-ws', () => {
     it('closes the socket with 4403 and runs nothing with an unknown key', async () => {
-      const checkout = await createSmart('sandbox_after_polls=1');
-      const recording = recordSubscription(client(`key-unknown-${randomUUID()}`), CheckoutStatusChangedDocument, {
+      const checkout = await createHeldPurchase('sandbox_after_polls=1');
+      const recording = recordSubscription(connect(`key-unknown-${randomUUID()}`), CheckoutStatusChangedDocument, {
         id: checkout.id,
       });
       await recording.done;
@@ -318,8 +300,8 @@ describe('checkoutStatusChanged', () => {
     });
 
     it('refuses each operation of a socket opened without a key unless the operation brings one (GraphiQL)', async () => {
-      const checkout = await createSmart('sandbox_after_polls=1');
-      const keyless = client(null);
+      const checkout = await createHeldPurchase('sandbox_after_polls=1');
+      const keyless = connect(null);
       const refused = recordSubscription(keyless, CheckoutStatusChangedDocument, { id: checkout.id });
       await refused.done;
       expect(refused.events).toEqual([]);
@@ -359,16 +341,16 @@ describe('checkoutStatusChanged', () => {
     });
 
     it("lets tenant b follow its own checkout but not tenant a's", async () => {
-      const own = await createSmart('sandbox_after_polls=1', { apiKey: t.keys.b });
-      const ofA = await createSmart('sandbox_after_polls=1');
-      const b = client(t.keys.b!);
+      const own = await createHeldPurchase('sandbox_after_polls=1', { apiKey: t.keys.b });
+      const ofA = await createHeldPurchase('sandbox_after_polls=1');
+      const b = connect(t.keys.b!);
       const mine = recordSubscription(b, CheckoutStatusChangedDocument, { id: own.id });
       const theirs = recordSubscription(b, CheckoutStatusChangedDocument, { id: ofA.id });
       await theirs.done;
       expect(theirs.events).toEqual([]);
       expect(theirs.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
 
-      await waitFor(() => mine.events.length === 1, "tenant b's current state");
+      await waitFor(() => mine.events.length === 1, { what: "tenant b's current state" });
       provider.allow(own.providerId);
       provider.allow(ofA.providerId);
       await mine.done;
@@ -381,23 +363,22 @@ describe('checkoutStatusChanged', () => {
     it('polls a checkout with 1000 subscribers exactly as often as one with a single subscriber', {
       timeout: 120_000,
     }, async () => {
-      const single = await createSmart('sandbox_after_polls=3');
-      const crowded = await createSmart('sandbox_after_polls=3');
+      const single = await createHeldPurchase('sandbox_after_polls=3');
+      const crowded = await createHeldPurchase('sandbox_after_polls=3');
 
-      const oneSocket = client();
+      const oneSocket = connect();
       const one = recordSubscription(oneSocket, CheckoutStatusChangedDocument, { id: single.id });
       // 10 sockets with 100 subscriptions each.
-      const sockets = Array.from({ length: 10 }, () => client());
+      const sockets = Array.from({ length: 10 }, () => connect());
       const many: SubscriptionRecording<CheckoutStatusChangedSubscription>[] = sockets.flatMap((socket) =>
         Array.from({ length: 100 }, () =>
           recordSubscription(socket, CheckoutStatusChangedDocument, { id: crowded.id }),
         ),
       );
-      await waitFor(
-        () => one.events.length === 1 && many.every((recording) => recording.events.length === 1),
-        "every subscriber's current state",
-        60_000,
-      );
+      await waitFor(() => one.events.length === 1 && many.every((recording) => recording.events.length === 1), {
+        what: "every subscriber's current state",
+        timeoutMs: 60_000,
+      });
       expect(t.app.webSocket.clientCount).toBeGreaterThanOrEqual(11);
 
       provider.allow(single.providerId);
@@ -415,33 +396,35 @@ describe('checkoutStatusChanged', () => {
       // Both schedules are gone (terminal), so the counts below are final.
       await waitFor(
         async () =>
-          (await repository.pollScheduleOf(rowId(single.id))) === undefined &&
-          (await repository.pollScheduleOf(rowId(crowded.id))) === undefined,
-        'both poll schedules to be removed',
+          (await repository.pollScheduleOf(rowIdOf(single.id))) === undefined &&
+          (await repository.pollScheduleOf(rowIdOf(crowded.id))) === undefined,
+        { what: 'both poll schedules to be removed' },
       );
       expect(provider.getCount(crowded.providerId)).toBe(provider.getCount(single.providerId));
       expect(provider.getCount(crowded.providerId)).toBe(3);
 
       // Closed sockets release their subscriptions.
       await Promise.all([...sockets, oneSocket].map((socket) => socket.dispose()));
-      await waitFor(() => t.app.webSocket.clientCount === 0, 'every socket to be released');
+      await waitFor(() => t.app.webSocket.clientCount === 0, { what: 'every socket to be released' });
     });
 
     it('releases the subscriptions of sockets that close while their checkout is still processing', async () => {
-      const checkout = await createSmart('sandbox_after_polls=2');
-      const sockets = Array.from({ length: 3 }, () => client());
+      const checkout = await createHeldPurchase('sandbox_after_polls=2');
+      const sockets = Array.from({ length: 3 }, () => connect());
       const recordings = sockets.map((socket) =>
         recordSubscription(socket, CheckoutStatusChangedDocument, { id: checkout.id }),
       );
-      await waitFor(() => recordings.every((recording) => recording.events.length === 1), 'the current states');
+      await waitFor(() => recordings.every((recording) => recording.events.length === 1), {
+        what: 'the current states',
+      });
       expect(t.app.webSocket.clientCount).toBe(3);
 
       await Promise.all(sockets.map((socket) => socket.dispose()));
-      await waitFor(() => t.app.webSocket.clientCount === 0, 'the sockets to be released');
+      await waitFor(() => t.app.webSocket.clientCount === 0, { what: 'the sockets to be released' });
 
       // The change still happens, and a new subscriber still gets [current, change].
-      const later = recordSubscription(client(), CheckoutStatusChangedDocument, { id: checkout.id });
-      await waitFor(() => later.events.length === 1, "the new subscriber's current state");
+      const later = recordSubscription(connect(), CheckoutStatusChangedDocument, { id: checkout.id });
+      await waitFor(() => later.events.length === 1, { what: "the new subscriber's current state" });
       provider.allow(checkout.providerId);
       await later.done;
       expect(statuses(later.events)).toEqual(['PROCESSING', 'COMPLETED']);
@@ -454,68 +437,60 @@ describe('checkoutStatusChanged', () => {
       // 16 KB of user data selected 60 times: about 1 MB per event.
       const userData = { blob: 'x'.repeat(16_000) };
       const heavy = await Promise.all(
-        Array.from({ length: 4 }, () => createSmart('sandbox_after_polls=2', { userData })),
+        Array.from({ length: 4 }, () => createHeldPurchase('sandbox_after_polls=2', { userData })),
       );
       const aliases = Array.from({ length: 60 }, (_, index) => `u${index}: userData`).join(' ');
       const query = `subscription Heavy($id: ID!) { checkoutStatusChanged(id: $id) { id status events { status at source } ... on SmartCheckout { productUrl ${aliases} } } }`;
 
-      const normal = recordSubscription(client(), CheckoutStatusChangedDocument, { id: heavy[0]!.id });
-      await waitFor(() => normal.events.length === 1, "the normal client's current state");
+      const normal = recordSubscription(connect(), CheckoutStatusChangedDocument, { id: heavy[0]!.id });
+      await waitFor(() => normal.events.length === 1, { what: "the normal client's current state" });
       const before = t.app.webSocket.clientCount;
 
       const slow = new WebSocket(`${t.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
-      try {
-        await new Promise<void>((resolve, reject) => {
-          slow.once('open', resolve);
-          slow.once('error', reject);
-        });
-        const acked = new Promise<void>((resolve) =>
-          slow.on('message', (data) => {
-            if ((JSON.parse(String(data)) as { type: string }).type === 'connection_ack') resolve();
-          }),
-        );
-        slow.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${t.keys.a}` } }));
-        await acked;
-        expect(t.app.webSocket.clientCount).toBe(before + 1);
+      onTestFinished(() => slow.terminate());
+      await new Promise<void>((resolve, reject) => {
+        slow.once('open', resolve);
+        slow.once('error', reject);
+      });
+      const acked = new Promise<void>((resolve) =>
+        slow.on('message', (data) => {
+          if ((JSON.parse(String(data)) as { type: string }).type === 'connection_ack') resolve();
+        }),
+      );
+      slow.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${t.keys.a}` } }));
+      await acked;
+      expect(t.app.webSocket.clientCount).toBe(before + 1);
 
-        // Stop reading: the server's writes pile up in the kernel, then in its own send buffer.
-        (slow as unknown as { _socket: { pause(): void } })._socket.pause();
-        let n = 0;
-        for (let round = 0; round < 10; round++) {
-          for (const checkout of heavy) {
-            slow.send(
-              JSON.stringify({ id: `s${n++}`, type: 'subscribe', payload: { query, variables: { id: checkout.id } } }),
-            );
-          }
+      // Stop reading: the server's writes pile up in the kernel, then in its own send buffer.
+      (slow as unknown as { _socket: { pause(): void } })._socket.pause();
+      let n = 0;
+      for (let round = 0; round < 10; round++) {
+        for (const checkout of heavy) {
+          slow.send(
+            JSON.stringify({ id: `s${n++}`, type: 'subscribe', payload: { query, variables: { id: checkout.id } } }),
+          );
         }
-
-        // About 40 MB of first events against 1 MiB allowed (plus what the kernel buffers): the server cuts it off.
-        await waitFor(
-          () => t.app.webSocket.clientCount === before,
-          'the server to drop the client that stopped reading',
-          30_000,
-        );
-        expect(t.logs.some((line) => line.includes('closing a WebSocket client that stopped reading'))).toBe(true);
-
-        // The normal client is still served: the change reaches it and it completes.
-        for (const checkout of heavy) provider.allow(checkout.providerId);
-        await normal.done;
-        expect(normal.errors).toBeUndefined();
-        expect(statuses(normal.events)).toEqual(['PROCESSING', 'COMPLETED']);
-      } finally {
-        slow.terminate();
       }
+
+      // About 40 MB of first events against 1 MiB allowed (plus what the kernel buffers): the server cuts it off.
+      await waitFor(() => t.app.webSocket.clientCount === before, {
+        what: 'the server to drop the client that stopped reading',
+        timeoutMs: 30_000,
+      });
+      expect(t.logs.some((line) => line.includes('closing a WebSocket client that stopped reading'))).toBe(true);
+
+      // The normal client is still served: the change reaches it and it completes.
+      for (const checkout of heavy) provider.allow(checkout.providerId);
+      await normal.done;
+      expect(normal.errors).toBeUndefined();
+      expect(statuses(normal.events)).toEqual(['PROCESSING', 'COMPLETED']);
     });
   });
 });
 
 describe('one execution per status change and selection', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    // No poller: the change is made by refreshCheckout, so every statement counted is the test's.
-    t = await startTestApp();
-  });
-  afterAll(() => t?.stop());
+  // No poller: the change is made by refreshCheckout, so every statement counted is the test's.
+  const t = useTestApp();
 
   /** Statements one refresh to COMPLETED costs while `subscribers` clients watch with the same selection (events included). */
   async function statementsOfOneChange(subscribers: number, otherSelection = 0) {
@@ -523,15 +498,14 @@ describe('one execution per status change and selection', () => {
       input: { productUrl: 'https://shop.example/shared?sandbox_after_polls=1', email: 'a@b.co' },
     });
     const { id } = expectType(created.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
-    const client = wsClient(t.url, t.keys.a!);
+    const client = scopedWsClient(t.url, t.keys.a!);
     const same = Array.from({ length: subscribers }, () =>
       recordSubscription(client, CheckoutStatusChangedDocument, { id }),
     );
     const other = Array.from({ length: otherSelection }, () => recordSubscription(client, IsolationLikeWatch, { id }));
-    await waitFor(
-      () => [...same, ...other].every((recording) => recording.events.length === 1),
-      'the current state on every subscription',
-    );
+    await waitFor(() => [...same, ...other].every((recording) => recording.events.length === 1), {
+      what: 'the current state on every subscription',
+    });
     const before = t.app.database.statementCount;
     const refreshed = await t.request(RefreshCheckoutDocument, { id });
     expect(expectType(refreshed.data?.refreshCheckout, 'RefreshCheckoutSuccess').checkout.status).toBe('COMPLETED');

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { CheckoutsDocument, CreateSmartCheckoutDocument } from './generated/graphql.js';
 import { expectType, startTestApp } from './support/app.js';
+import { pause } from './support/async.js';
 
 /** One OTLP/HTTP JSON export as a collector receives it (the fields these tests read). */
 interface TraceExport {
@@ -96,9 +97,10 @@ describe('OpenTelemetry tracing (optional)', () => {
     try {
       expect((await t.request(CheckoutsDocument, { first: 1 })).errors).toBeUndefined();
     } finally {
+      // Stopped before the check: a stop flushes whatever an exporter still buffers.
       await t.stop();
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await pause(300);
     expect(collector.exports.length).toBe(before);
   });
 

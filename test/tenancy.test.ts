@@ -1,22 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { checkouts as checkoutsTable } from '../src/db/schema.js';
 import {
   CheckoutDocument,
   CheckoutsDeepDocument,
   CheckoutsDocument,
   CreatePayerVaultCheckoutDocument,
-  CreateSmartCheckoutDocument,
-  CreateStanCheckoutDocument,
   EntitiesDocument,
   NodeDocument,
   RefreshCheckoutDocument,
 } from './generated/graphql.js';
-import { expectType, startTestApp, type TestApp } from './support/app.js';
-
-const globalId = (typename: string, id: string) => Buffer.from(`${typename}:${id}`).toString('base64');
-const rowId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
+import { expectType, useTestApp, type TestApp } from './support/app.js';
+import { globalId, rowIdOf } from './support/ids.js';
+import { createPayerVault, createSmart, createStan } from './support/seed.js';
 
 type Typename = 'SmartCheckout' | 'PayerVaultCheckout' | 'StanCheckout';
 interface Created {
@@ -31,29 +28,20 @@ async function createAll(
   apiKey: string | null,
   idempotencyKey?: string,
 ): Promise<Record<Typename, Created>> {
-  const smart = await t.request(
-    CreateSmartCheckoutDocument,
-    { input: { productUrl: 'https://tenancy-shop.example/item?sandbox_after_polls=1', email: 'ada@example.com' } },
+  const s = await createSmart(
+    t,
+    { productUrl: 'https://tenancy-shop.example/item?sandbox_after_polls=1', email: 'ada@example.com' },
     { apiKey },
   );
-  const s = expectType(smart.data?.createSmartCheckout, 'CreateSmartCheckoutSuccess').checkout;
-  const payervault = await t.request(
-    CreatePayerVaultCheckoutDocument,
-    { input: { customerId: 'cust-tenancy', idempotencyKey } },
-    { apiKey },
-  );
-  const p = expectType(payervault.data?.createPayerVaultCheckout, 'CreatePayerVaultCheckoutSuccess').checkout;
-  const stan = await t.request(
-    CreateStanCheckoutDocument,
+  const p = await createPayerVault(t, { customerId: 'cust-tenancy', idempotencyKey }, { apiKey });
+  const k = await createStan(
+    t,
     {
-      input: {
-        returnUrl: 'https://tenancy-shop.example/return',
-        lineItems: [{ productId: 'p1', quantity: 1, unitPrice: 990 }],
-      },
+      returnUrl: 'https://tenancy-shop.example/return',
+      lineItems: [{ productId: 'p1', quantity: 1, unitPrice: 990 }],
     },
     { apiKey },
   );
-  const k = expectType(stan.data?.createStanCheckout, 'CreateStanCheckoutSuccess').checkout;
   return {
     SmartCheckout: { id: s.id, typename: 'SmartCheckout', merchantId: s.merchant?.id ?? null },
     PayerVaultCheckout: { id: p.id, typename: 'PayerVaultCheckout', merchantId: p.merchant?.id ?? null },
@@ -69,18 +57,16 @@ function visible(response: { status: number; data?: unknown; errors?: unknown },
 }
 
 describe('tenant isolation (API_KEYS with tenants a and b)', () => {
-  let t: TestApp;
+  const t = useTestApp();
   let a: Record<Typename, Created>;
   let b: Record<Typename, Created>;
   const typenames: Typename[] = ['SmartCheckout', 'PayerVaultCheckout', 'StanCheckout'];
   const sharedKey = `shared-${randomUUID()}`;
 
   beforeAll(async () => {
-    t = await startTestApp();
     a = await createAll(t, t.keys.a!, sharedKey);
     b = await createAll(t, t.keys.b!);
   });
-  afterAll(() => t?.stop());
 
   const unknownOf = (typename: string) => globalId(typename, randomUUID());
 
@@ -265,13 +251,10 @@ describe('tenant isolation (API_KEYS with tenants a and b)', () => {
 });
 
 describe('authentication', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t?.stop());
+  const t = useTestApp();
 
-  async function post(headers: Record<string, string>) {
+  /** POSTs a checkouts query with exactly these headers (besides the content negotiation). */
+  async function postWithHeaders(headers: Record<string, string>) {
     const response = await fetch(`${t.url}/graphql`, {
       method: 'POST',
       headers: {
@@ -301,7 +284,7 @@ describe('authentication', () => {
   }
 
   it('refuses a request without Authorization with a JSON 401', async () => {
-    expectUnauthenticated(await post({}), /missing api key/i);
+    expectUnauthenticated(await postWithHeaders({}), /missing api key/i);
     const typed = await t.request(CheckoutsDocument, { first: 1 }, { apiKey: null });
     expect(typed.status).toBe(401);
     expect(typed.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -309,20 +292,20 @@ describe('authentication', () => {
 
   it('refuses a wrong key, a key of another scheme and an empty bearer, without echoing the key', async () => {
     const wrong = `wrong-${randomUUID()}`;
-    const answer = await post({ authorization: `Bearer ${wrong}` });
+    const answer = await postWithHeaders({ authorization: `Bearer ${wrong}` });
     expectUnauthenticated(answer, /invalid api key/i);
     expect(answer.text).not.toContain(wrong);
     expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/i);
 
     // A known key with a suffix or prefix is still wrong.
-    expectUnauthenticated(await post({ authorization: `Bearer ${t.keys.a!}x` }), /invalid api key/i);
-    expectUnauthenticated(await post({ authorization: `Bearer x${t.keys.a!}` }), /invalid api key/i);
+    expectUnauthenticated(await postWithHeaders({ authorization: `Bearer ${t.keys.a!}x` }), /invalid api key/i);
+    expectUnauthenticated(await postWithHeaders({ authorization: `Bearer x${t.keys.a!}` }), /invalid api key/i);
     expectUnauthenticated(
-      await post({ authorization: `Basic ${Buffer.from(`user:${t.keys.a!}`).toString('base64')}` }),
+      await postWithHeaders({ authorization: `Basic ${Buffer.from(`user:${t.keys.a!}`).toString('base64')}` }),
       /missing api key/i,
     );
-    expectUnauthenticated(await post({ authorization: t.keys.a! }), /missing api key/i);
-    expectUnauthenticated(await post({ authorization: 'Bearer ' }), /missing api key/i);
+    expectUnauthenticated(await postWithHeaders({ authorization: t.keys.a! }), /missing api key/i);
+    expectUnauthenticated(await postWithHeaders({ authorization: 'Bearer ' }), /missing api key/i);
   });
 
   it('refuses the mutation before it reaches the checkouts or a provider', async () => {
@@ -347,7 +330,7 @@ describe('authentication', () => {
 
   it('accepts the Bearer scheme in any case', async () => {
     for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
-      const answer = await post({ authorization: `${scheme} ${t.keys.a!}` });
+      const answer = await postWithHeaders({ authorization: `${scheme} ${t.keys.a!}` });
       expect({ scheme, status: answer.status }).toEqual({ scheme, status: 200 });
       expect(JSON.parse(answer.text)).toMatchObject({ data: { checkouts: { edges: [] } } });
     }
@@ -355,12 +338,8 @@ describe('authentication', () => {
 });
 
 describe('without API_KEYS (outside production)', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    // An empty value means unset: loadConfig turns '' into undefined.
-    t = await startTestApp({ API_KEYS: '' });
-  });
-  afterAll(() => t?.stop());
+  // An empty value means unset: loadConfig turns '' into undefined.
+  const t = useTestApp({ API_KEYS: '' });
 
   it('serves requests without Authorization as tenant `sandbox`', async () => {
     const created = await t.request(
@@ -374,7 +353,7 @@ describe('without API_KEYS (outside production)', () => {
     const [row] = await t.app.database.db
       .select({ tenant: checkoutsTable.tenant })
       .from(checkoutsTable)
-      .where(eq(checkoutsTable.id, rowId(checkout.id)));
+      .where(eq(checkoutsTable.id, rowIdOf(checkout.id)));
     expect(row?.tenant).toBe('sandbox');
 
     // Every caller is the same tenant: with no header, or with any bearer at all.

@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { EmptyCartError, ProviderError, ValidationError } from '../../src/domain/errors.js';
 import { PayerVaultAdapter } from '../../src/providers/payervault/adapter.js';
 import { PayerVaultClient } from '../../src/providers/payervault/client.js';
+import { providerErrorOf, rejectionOf } from '../support/errors.js';
+import { closedOrigin } from '../support/net.js';
 import { startRecordingServer, type CannedResponse } from '../support/recording-server.js';
 
-// From the seed document's "Sample Usage" section, verbatim.
+// PayerVault's documented sample request and answers ("Sample Usage"), verbatim.
 const DOC_SAMPLE = {
   accessKey: 'your-access-key',
   accessSecret: 'your-access-secret',
@@ -33,7 +33,7 @@ afterEach(() => {
   canned = DEFAULT_RESPONSE;
 });
 
-function client(overrides: { baseUrl?: string; timeoutMs?: number } = {}): PayerVaultClient {
+function payerVaultClient(overrides: { baseUrl?: string; timeoutMs?: number } = {}): PayerVaultClient {
   return new PayerVaultClient({
     baseUrl: overrides.baseUrl ?? server.url,
     timeoutMs: overrides.timeoutMs ?? 2000,
@@ -42,20 +42,9 @@ function client(overrides: { baseUrl?: string; timeoutMs?: number } = {}): Payer
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
-
 async function providerFailure(response: CannedResponse, options?: { timeoutMs?: number }): Promise<ProviderError> {
   canned = response;
-  const error = await failure(client(options).getCheckoutLink('customer-id-123'));
-  expect(error).toBeInstanceOf(ProviderError);
-  const providerError = error as ProviderError;
+  const providerError = await providerErrorOf(payerVaultClient(options).getCheckoutLink('customer-id-123'));
   expect(providerError.provider).toBe('PAYERVAULT');
   expect(providerError.message).not.toContain(DOC_SAMPLE.accessSecret);
   expect(providerError.message).not.toContain(DOC_SAMPLE.accessKey);
@@ -65,7 +54,7 @@ async function providerFailure(response: CannedResponse, options?: { timeoutMs?:
 describe('PayerVault client: the request on the wire', () => {
   it('sends the documented sample request exactly', async () => {
     canned = { status: 200, body: SAMPLE_SUCCESS_BODY };
-    await client().getCheckoutLink(DOC_SAMPLE.customerId);
+    await payerVaultClient().getCheckoutLink(DOC_SAMPLE.customerId);
 
     expect(server.requests).toHaveLength(1);
     const request = server.requests[0]!;
@@ -79,8 +68,8 @@ describe('PayerVault client: the request on the wire', () => {
   });
 
   it('URL-encodes the customer id as one path segment', async () => {
-    await client().getCheckoutLink('a/b c');
-    await client().getCheckoutLink('é?#&=%.');
+    await payerVaultClient().getCheckoutLink('a/b c');
+    await payerVaultClient().getCheckoutLink('é?#&=%.');
     expect(server.requests.map((r) => r.path)).toEqual([
       '/api/v1/checkout-link/a%2Fb%20c',
       '/api/v1/checkout-link/%C3%A9%3F%23%26%3D%25.',
@@ -88,14 +77,14 @@ describe('PayerVault client: the request on the wire', () => {
   });
 
   it('appends the documented path to a base URL with a trailing slash without doubling it', async () => {
-    await client({ baseUrl: `${server.url}/` }).getCheckoutLink('c1');
+    await payerVaultClient({ baseUrl: `${server.url}/` }).getCheckoutLink('c1');
     expect(server.requests[0]!.path).toBe('/api/v1/checkout-link/c1');
   });
 
   it.each([[''], ['.'], ['..']])(
     'refuses the customer id %j, which cannot be one path segment, without calling PayerVault',
     async (id) => {
-      const error = await failure(client().getCheckoutLink(id));
+      const error = await rejectionOf(payerVaultClient().getCheckoutLink(id));
       expect(error).toBeInstanceOf(ValidationError);
       expect((error as ValidationError).fieldErrors[0]!.path).toEqual(['customerId']);
       expect(server.requests).toHaveLength(0);
@@ -107,14 +96,16 @@ describe('PayerVault client: the 200 answer', () => {
   it('strips the markdown angle brackets of the documented sample response', async () => {
     canned = { status: 200, body: SAMPLE_SUCCESS_BODY };
     expect(SAMPLE_SUCCESS_BODY.url).toBe('<https://merchant.payervault.com/checkout/customer-id-123>');
-    await expect(client().getCheckoutLink('customer-id-123')).resolves.toEqual({
+    await expect(payerVaultClient().getCheckoutLink('customer-id-123')).resolves.toEqual({
       url: 'https://merchant.payervault.com/checkout/customer-id-123',
     });
   });
 
   it('accepts a plain URL and ignores undocumented fields', async () => {
     canned = { status: 200, body: { url: 'http://127.0.0.1:9/checkout/a%2Fb', expires_at: null, live: true } };
-    await expect(client().getCheckoutLink('a/b')).resolves.toEqual({ url: 'http://127.0.0.1:9/checkout/a%2Fb' });
+    await expect(payerVaultClient().getCheckoutLink('a/b')).resolves.toEqual({
+      url: 'http://127.0.0.1:9/checkout/a%2Fb',
+    });
   });
 
   it.each<[string, unknown]>([
@@ -150,14 +141,14 @@ describe('PayerVault client: the 200 answer', () => {
 describe('PayerVault client: failures', () => {
   it('maps the documented 404 sample to EmptyCartError with the provider message', async () => {
     canned = { status: 404, body: DOC_SAMPLE.errorBody };
-    const error = await failure(client().getCheckoutLink('cust 1'));
+    const error = await rejectionOf(payerVaultClient().getCheckoutLink('cust 1'));
     expect(error).toBeInstanceOf(EmptyCartError);
     expect(error).toMatchObject({ code: 'EMPTY_CART', customerId: 'cust 1', providerMessage: 'No products in cart' });
   });
 
   it('maps a 404 with a JSON body without a message to EmptyCartError with no message', async () => {
     canned = { status: 404, body: {} };
-    const error = await failure(client().getCheckoutLink('c2'));
+    const error = await rejectionOf(payerVaultClient().getCheckoutLink('c2'));
     expect(error).toBeInstanceOf(EmptyCartError);
     expect(error).toMatchObject({ customerId: 'c2', providerMessage: null });
   });
@@ -203,8 +194,7 @@ describe('PayerVault client: failures', () => {
   });
 
   it('maps a refused connection to a retryable ProviderError without a status', async () => {
-    const port = await closedPort();
-    const error = await failure(client({ baseUrl: `http://127.0.0.1:${port}` }).getCheckoutLink('c1'));
+    const error = await rejectionOf(payerVaultClient({ baseUrl: await closedOrigin() }).getCheckoutLink('c1'));
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ provider: 'PAYERVAULT', retryable: true, httpStatus: null });
     expect((error as ProviderError).message).not.toContain(DOC_SAMPLE.accessSecret);
@@ -214,7 +204,7 @@ describe('PayerVault client: failures', () => {
 describe('PayerVault adapter over the recorded contract', () => {
   it('maps the link to an OPEN snapshot with no provider id', async () => {
     canned = { status: 200, body: SAMPLE_SUCCESS_BODY };
-    const adapter = new PayerVaultAdapter(client(), { testMode: false });
+    const adapter = new PayerVaultAdapter(payerVaultClient(), { testMode: false });
     expect(adapter.name).toBe('PAYERVAULT');
     expect('fetchStatus' in adapter).toBe(false);
     await expect(adapter.create({ customerId: 'customer-id-123' })).resolves.toEqual({
@@ -229,15 +219,7 @@ describe('PayerVault adapter over the recorded contract', () => {
 
   it('passes EmptyCartError through', async () => {
     canned = { status: 404, body: DOC_SAMPLE.errorBody };
-    const adapter = new PayerVaultAdapter(client(), { testMode: true });
+    const adapter = new PayerVaultAdapter(payerVaultClient(), { testMode: true });
     await expect(adapter.create({ customerId: 'c9' })).rejects.toBeInstanceOf(EmptyCartError);
   });
 });
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}

@@ -5,6 +5,7 @@ import { PayerVaultAdapter } from '../../src/providers/payervault/adapter.js';
 import { PayerVaultClient } from '../../src/providers/payervault/client.js';
 import { startPayerVaultSandbox } from '../../src/providers/payervault/sandbox.js';
 import type { RunningSandbox } from '../../src/providers/sandbox-http.js';
+import { rejectionOf } from '../support/errors.js';
 
 const ACCESS_KEY = 'pv-sandbox-key';
 const ACCESS_SECRET = 'pv-sandbox-secret-do-not-leak';
@@ -18,22 +19,13 @@ afterAll(async () => {
   await sandbox.close();
 });
 
-function client(credentials: { accessKey?: string; accessSecret?: string } = {}): PayerVaultClient {
+function sandboxClient(credentials: { accessKey?: string; accessSecret?: string } = {}): PayerVaultClient {
   return new PayerVaultClient({
     baseUrl: sandbox.url,
     timeoutMs: 2000,
     accessKey: credentials.accessKey ?? ACCESS_KEY,
     accessSecret: credentials.accessSecret ?? ACCESS_SECRET,
   });
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const authHeaders = { accessKey: ACCESS_KEY, accessSecret: ACCESS_SECRET };
@@ -59,7 +51,7 @@ describe('PayerVault sandbox driven by the real client and adapter', () => {
   });
 
   it('returns a checkout link on this sandbox that opens a checkout page', async () => {
-    const adapter = new PayerVaultAdapter(client(), { testMode: true });
+    const adapter = new PayerVaultAdapter(sandboxClient(), { testMode: true });
     const snapshot = await adapter.create({ customerId: 'a/b c' });
     expect(snapshot).toEqual({
       providerCheckoutId: null,
@@ -76,7 +68,7 @@ describe('PayerVault sandbox driven by the real client and adapter', () => {
   });
 
   it('escapes the customer id on the checkout page', async () => {
-    const link = await client().getCheckoutLink('<script>alert("x")</script>&');
+    const link = await sandboxClient().getCheckoutLink('<script>alert("x")</script>&');
     const html = await (await fetch(link.url)).text();
     expect(html).not.toContain('<script>');
     expect(html).toContain('PayerVault sandbox checkout for &#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;');
@@ -96,23 +88,27 @@ describe('PayerVault sandbox driven by the real client and adapter', () => {
   });
 
   it('answers 404 "No products in cart" for a customer id starting with "empty"', async () => {
-    const error = await failure(client().getCheckoutLink('empty-cart-42'));
+    const error = await rejectionOf(sandboxClient().getCheckoutLink('empty-cart-42'));
     expect(error).toBeInstanceOf(EmptyCartError);
     expect(error).toMatchObject({ customerId: 'empty-cart-42', providerMessage: 'No products in cart' });
 
-    const adapter = new PayerVaultAdapter(client(), { testMode: true });
+    const adapter = new PayerVaultAdapter(sandboxClient(), { testMode: true });
     await expect(adapter.create({ customerId: 'empty' })).rejects.toBeInstanceOf(EmptyCartError);
   });
 
   it('answers 500 for a customer id starting with "error", a retryable ProviderError', async () => {
-    const error = await failure(client().getCheckoutLink('error-now'));
+    const error = await rejectionOf(sandboxClient().getCheckoutLink('error-now'));
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ retryable: true, httpStatus: 500, providerMessage: 'Internal Server Error' });
   });
 
   it('matches the scenario prefixes only at the start of the id', async () => {
-    await expect(client().getCheckoutLink('not-empty')).resolves.toEqual({ url: `${sandbox.url}/checkout/not-empty` });
-    await expect(client().getCheckoutLink('no-error')).resolves.toEqual({ url: `${sandbox.url}/checkout/no-error` });
+    await expect(sandboxClient().getCheckoutLink('not-empty')).resolves.toEqual({
+      url: `${sandbox.url}/checkout/not-empty`,
+    });
+    await expect(sandboxClient().getCheckoutLink('no-error')).resolves.toEqual({
+      url: `${sandbox.url}/checkout/no-error`,
+    });
   });
 
   it.each([
@@ -120,13 +116,13 @@ describe('PayerVault sandbox driven by the real client and adapter', () => {
     ['a wrong access secret', { accessSecret: 'wrong' }],
     ['an empty access secret', { accessSecret: '' }],
   ])('rejects %s with 401, a non-retryable ProviderError', async (_name, credentials) => {
-    const error = await failure(client(credentials).getCheckoutLink('c1'));
+    const error = await rejectionOf(sandboxClient(credentials).getCheckoutLink('c1'));
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ retryable: false, httpStatus: 401, providerMessage: 'Unauthorized' });
   });
 
   it('checks credentials before the scenario controls', async () => {
-    const error = await failure(client({ accessSecret: 'wrong' }).getCheckoutLink('empty-1'));
+    const error = await rejectionOf(sandboxClient({ accessSecret: 'wrong' }).getCheckoutLink('empty-1'));
     expect(error).toMatchObject({ httpStatus: 401 });
   });
 

@@ -1,7 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ProviderName } from '../../src/domain/checkout.js';
-import { ProviderError } from '../../src/domain/errors.js';
 import { PayerVaultClient } from '../../src/providers/payervault/client.js';
 import { startPayerVaultSandbox } from '../../src/providers/payervault/sandbox.js';
 import { ProviderResilience } from '../../src/providers/resilience.js';
@@ -17,6 +16,8 @@ import { SmartcheckoutClient } from '../../src/providers/smartcheckout/client.js
 import { startSmartcheckoutSandbox } from '../../src/providers/smartcheckout/sandbox.js';
 import { StanClient } from '../../src/providers/stan/client.js';
 import { startStanSandbox } from '../../src/providers/stan/sandbox.js';
+import { pause } from '../support/async.js';
+import { providerErrorOf } from '../support/errors.js';
 
 const SC_KEY = 'sk_faults_key';
 const PV = { accessKey: 'pv-faults-key', accessSecret: 'pv-faults-secret' };
@@ -46,19 +47,19 @@ afterAll(() => Promise.all([smartcheckout, payervault, stan].map((sandbox) => sa
 
 // One request per call, and no breaker opening after a run of injected failures: these tests are
 // about what the sandbox sends, not about the clients' retry policy.
-const single = (provider: ProviderName) =>
+const singleAttempt = (provider: ProviderName) =>
   new ProviderResilience(provider, { getRetries: 0, breakerThreshold: 1_000_000 });
 const scClient = (timeoutMs = 2000) =>
   new SmartcheckoutClient({
     baseUrl: smartcheckout.url,
     apiKey: SC_KEY,
     timeoutMs,
-    resilience: single('SMARTCHECKOUT'),
+    resilience: singleAttempt('SMARTCHECKOUT'),
   });
 const pvClient = (timeoutMs = 2000) =>
-  new PayerVaultClient({ baseUrl: payervault.url, ...PV, timeoutMs, resilience: single('PAYERVAULT') });
+  new PayerVaultClient({ baseUrl: payervault.url, ...PV, timeoutMs, resilience: singleAttempt('PAYERVAULT') });
 const stanClient = (timeoutMs = 2000) =>
-  new StanClient({ baseUrl: stan.url, ...STAN, timeoutMs, resilience: single('STAN') });
+  new StanClient({ baseUrl: stan.url, ...STAN, timeoutMs, resilience: singleAttempt('STAN') });
 
 /** One documented operation of one sandbox, driven by the real client or by raw HTTP. */
 interface Target {
@@ -155,15 +156,6 @@ async function countersDuring(
   return { received: after.received - before.received, processed: after.processed - before.processed };
 }
 
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => new Error('expected a ProviderError, got a result'),
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
-
 /** What one raw HTTP exchange produced on the wire. */
 interface RawExchange {
   bytes: Buffer;
@@ -241,7 +233,7 @@ async function expectClientEffect(kind: SandboxFaultKind, outcome: Promise<unkno
       expect(Date.now() - startedAt).toBeGreaterThanOrEqual(290);
       return;
     case 'status': {
-      const error = await providerError(outcome);
+      const error = await providerErrorOf(outcome);
       expect(error).toMatchObject({
         httpStatus: 502,
         retryable: true,
@@ -250,18 +242,18 @@ async function expectClientEffect(kind: SandboxFaultKind, outcome: Promise<unkno
       return;
     }
     case 'rate_limit': {
-      const error = await providerError(outcome);
+      const error = await providerErrorOf(outcome);
       expect(error).toMatchObject({ httpStatus: 429, retryable: true, retryAfterMs: 7000 });
       return;
     }
     case 'reset': {
-      const error = await providerError(outcome);
+      const error = await providerErrorOf(outcome);
       expect(error).toMatchObject({ httpStatus: null, retryable: true, delivery: 'maybe' });
       expect(error.message).toMatch(/could not be reached \(ECONNRESET\)/);
       return;
     }
     case 'hang': {
-      const error = await providerError(outcome);
+      const error = await providerErrorOf(outcome);
       expect(error).toMatchObject({ httpStatus: null, retryable: true, delivery: 'maybe' });
       expect(error.message).toMatch(/did not answer within 300 ms/);
       expect(Date.now() - startedAt).toBeLessThan(2000);
@@ -269,14 +261,14 @@ async function expectClientEffect(kind: SandboxFaultKind, outcome: Promise<unkno
     }
     case 'malformed_json':
     case 'wrong_content_type': {
-      const error = await providerError(outcome);
+      const error = await providerErrorOf(outcome);
       expect(error).toMatchObject({ httpStatus: 200, retryable: false });
       expect(error.message).toMatch(/without a JSON body/);
       return;
     }
     case 'truncated_body': {
       // The headers arrived, then the connection died mid-body: a network failure after delivery.
-      const error = await providerError(outcome);
+      const error = await providerErrorOf(outcome);
       expect(error).toMatchObject({ httpStatus: null, retryable: true, delivery: 'maybe' });
       expect(error.message).toMatch(/could not be reached/);
       return;
@@ -394,7 +386,7 @@ describe('what each fault puts on the wire', () => {
       headers: target.raw().headers,
       body: target.raw().body,
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await pause(300);
     // The checkout already exists while its answer is still held back.
     const during = await stateOf(stan);
     expect(during.requests.create).toStrictEqual({ received: before.received + 1, processed: before.processed + 1 });
@@ -411,7 +403,7 @@ describe('what each fault puts on the wire', () => {
     await clear(smartcheckout);
     await addFault(smartcheckout, { operation: 'create', fault: 'latency', latencyMs: 1500 });
     const counters = await countersDuring(target, async () => {
-      const error = await providerError(target.call(300));
+      const error = await providerErrorOf(target.call(300));
       expect(error.message).toMatch(/did not answer within 300 ms/);
     });
     expect(counters).toStrictEqual({ received: 1, processed: 1 });
@@ -426,12 +418,12 @@ describe('the fault queue', () => {
     const fault = await addFault(smartcheckout, { operation: 'status', fault: 'status', count: 3 });
     expect(fault).toMatchObject({ operation: 'status', fault: 'status', remaining: 3 });
     for (const remaining of [2, 1]) {
-      expect((await providerError(scStatus.call())).httpStatus).toBe(503);
+      expect((await providerErrorOf(scStatus.call())).httpStatus).toBe(503);
       expect((await stateOf(smartcheckout)).faults).toStrictEqual([
         { id: fault.id, operation: 'status', fault: 'status', remaining },
       ]);
     }
-    expect((await providerError(scStatus.call())).httpStatus).toBe(503);
+    expect((await providerErrorOf(scStatus.call())).httpStatus).toBe(503);
     expect((await stateOf(smartcheckout)).faults).toStrictEqual([]);
     await expect(scStatus.call()).resolves.toHaveProperty('id', checkoutId);
     await expect(scStatus.call()).resolves.toHaveProperty('id', checkoutId);
@@ -442,7 +434,7 @@ describe('the fault queue', () => {
     await addFault(smartcheckout, { operation: 'create', fault: 'status', status: 500 });
     await expect(scStatus.call()).resolves.toHaveProperty('id', checkoutId);
     expect((await stateOf(smartcheckout)).faults).toHaveLength(1);
-    expect((await providerError(scCreate.call())).httpStatus).toBe(500);
+    expect((await providerErrorOf(scCreate.call())).httpStatus).toBe(500);
   });
 
   it('serves faults of one operation in FIFO order', async () => {
@@ -451,7 +443,7 @@ describe('the fault queue', () => {
     await addFault(smartcheckout, { operation: 'create', fault: 'rate_limit', retryAfterSeconds: 3 });
     await addFault(smartcheckout, { operation: 'create', fault: 'status', status: 504 });
     const seen = [];
-    for (let i = 0; i < 4; i += 1) seen.push((await providerError(scCreate.call())).httpStatus);
+    for (let i = 0; i < 4; i += 1) seen.push((await providerErrorOf(scCreate.call())).httpStatus);
     expect(seen).toStrictEqual([500, 500, 429, 504]);
     await expect(scCreate.call()).resolves.toHaveProperty('status', 'processing');
   });
@@ -460,9 +452,9 @@ describe('the fault queue', () => {
     await clear(smartcheckout);
     await addFault(smartcheckout, { operation: '*', fault: 'status', status: 501, count: 2 });
     await addFault(smartcheckout, { operation: 'create', fault: 'status', status: 502 });
-    expect((await providerError(scCreate.call())).httpStatus).toBe(502);
-    expect((await providerError(scCreate.call())).httpStatus).toBe(501);
-    expect((await providerError(scStatus.call())).httpStatus).toBe(501);
+    expect((await providerErrorOf(scCreate.call())).httpStatus).toBe(502);
+    expect((await providerErrorOf(scCreate.call())).httpStatus).toBe(501);
+    expect((await providerErrorOf(scStatus.call())).httpStatus).toBe(501);
     await expect(scStatus.call()).resolves.toBeTruthy();
     await expect(scCreate.call()).resolves.toBeTruthy();
   });
@@ -471,7 +463,7 @@ describe('the fault queue', () => {
     for (const target of [TARGETS[2]!, TARGETS[3]!]) {
       await clear(target.sandbox());
       await addFault(target.sandbox(), { operation: '*', fault: 'status', status: 500 });
-      expect((await providerError(target.call())).httpStatus).toBe(500);
+      expect((await providerErrorOf(target.call())).httpStatus).toBe(500);
       await expect(target.call()).resolves.toBeTruthy();
     }
   });
@@ -510,14 +502,14 @@ describe('the fault queue', () => {
           baseUrl: smartcheckout.url,
           apiKey: 'sk_wrong',
           timeoutMs: 2000,
-          resilience: single('SMARTCHECKOUT'),
+          resilience: singleAttempt('SMARTCHECKOUT'),
         }).createCheckout(SC_BODY),
       'Smartcheckout status': () =>
         new SmartcheckoutClient({
           baseUrl: smartcheckout.url,
           apiKey: 'sk_wrong',
           timeoutMs: 2000,
-          resilience: single('SMARTCHECKOUT'),
+          resilience: singleAttempt('SMARTCHECKOUT'),
         }).getCheckout(checkoutId),
       'PayerVault link': () =>
         new PayerVaultClient({
@@ -525,7 +517,7 @@ describe('the fault queue', () => {
           accessKey: PV.accessKey,
           accessSecret: 'wrong',
           timeoutMs: 2000,
-          resilience: single('PAYERVAULT'),
+          resilience: singleAttempt('PAYERVAULT'),
         }).getCheckoutLink('c1'),
       'Stan create': () =>
         new StanClient({
@@ -533,18 +525,18 @@ describe('the fault queue', () => {
           clientId: STAN.clientId,
           clientSecret: 'wrong',
           timeoutMs: 2000,
-          resilience: single('STAN'),
+          resilience: singleAttempt('STAN'),
         }).createCheckout(STAN_BODY),
     };
     for (const target of TARGETS) {
       await clear(target.sandbox());
       await addFault(target.sandbox(), { operation: target.operation, fault: 'status', status: 500 });
       const counters = await countersDuring(target, async () => {
-        expect((await providerError(wrongCredentials[target.name]!())).httpStatus).toBe(401);
+        expect((await providerErrorOf(wrongCredentials[target.name]!())).httpStatus).toBe(401);
       });
       expect(counters, target.name).toStrictEqual({ received: 1, processed: 0 });
       expect((await stateOf(target.sandbox())).faults, target.name).toMatchObject([{ remaining: 1 }]);
-      expect((await providerError(target.call())).httpStatus, target.name).toBe(500);
+      expect((await providerErrorOf(target.call())).httpStatus, target.name).toBe(500);
     }
   });
 
@@ -640,7 +632,7 @@ describe('the admin endpoint', () => {
   it('accepts 4xx statuses as well as 5xx', async () => {
     await clear(stan);
     await addFault(stan, { operation: 'create', fault: 'status', status: 409 });
-    const error = await providerError(TARGETS[3]!.call());
+    const error = await providerErrorOf(TARGETS[3]!.call());
     expect(error).toMatchObject({ httpStatus: 409, retryable: false });
   });
 
@@ -670,7 +662,12 @@ describe('the admin endpoint', () => {
         expect(response.status).toBe(404);
       }
     }
-    const client = new StanClient({ baseUrl: plain[2]!.url, ...STAN, timeoutMs: 2000, resilience: single('STAN') });
+    const client = new StanClient({
+      baseUrl: plain[2]!.url,
+      ...STAN,
+      timeoutMs: 2000,
+      resilience: singleAttempt('STAN'),
+    });
     await expect(client.createCheckout(STAN_BODY)).resolves.toHaveProperty('is_testmode', true);
   });
 
@@ -730,7 +727,7 @@ describe('close() while faults hold connections', () => {
   async function waitForProcessed(sandbox: RunningSandbox, operation: string, processed: number): Promise<void> {
     for (let i = 0; i < 100; i += 1) {
       if ((await stateOf(sandbox)).requests[operation]!.processed >= processed) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await pause(20);
     }
     throw new Error('the request was never processed');
   }

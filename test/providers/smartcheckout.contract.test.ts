@@ -1,16 +1,16 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError, ValidationError } from '../../src/domain/errors.js';
+import { type ProviderError, ValidationError } from '../../src/domain/errors.js';
 import { SmartcheckoutAdapter } from '../../src/providers/smartcheckout/adapter.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { SmartcheckoutClient } from '../../src/providers/smartcheckout/client.js';
+import { providerErrorOf } from '../support/errors.js';
+import { closedOrigin } from '../support/net.js';
 import { startRecordingServer, type CannedResponse, type RecordedRequest } from '../support/recording-server.js';
 
 const API_KEY = 'sk_test_contract_123';
 const DOC_CHECKOUT_ID = 'a8043a0d-bb94-4d26-aa9f-8ca02ad146fd';
 
-// The seed document's own examples, verbatim.
+// The examples of Smartcheckout's API documentation, verbatim.
 const DOC_CREATE_BODY = {
   url: 'https://example-store.com/product/item',
   user_data: { email: 'test@example.com', prompt: 'Size Large, Color Blue' },
@@ -27,21 +27,15 @@ const DOC_DETAILS_RESPONSE = {
 let respond: (request: RecordedRequest) => CannedResponse = () => ({ status: 500 });
 let server: Awaited<ReturnType<typeof startRecordingServer>>;
 
-function client(overrides: { baseUrl?: string; timeoutMs?: number } = {}) {
+function smartcheckoutClient(overrides: { baseUrl?: string; timeoutMs?: number } = {}) {
   return new SmartcheckoutClient({ baseUrl: server.url, timeoutMs: 2000, apiKey: API_KEY, ...overrides });
 }
 function adapter(overrides: { baseUrl?: string; timeoutMs?: number } = {}) {
-  return new SmartcheckoutAdapter(client(overrides), { testMode: false });
+  return new SmartcheckoutAdapter(smartcheckoutClient(overrides), { testMode: false });
 }
-async function providerErrorOf(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a ProviderError, got a result');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  const providerError = error as ProviderError;
+/** The ProviderError of a Smartcheckout call, which must not carry the API key. */
+async function smartcheckoutErrorOf(promise: Promise<unknown>): Promise<ProviderError> {
+  const providerError = await providerErrorOf(promise);
   expect(providerError.provider).toBe('SMARTCHECKOUT');
   expect(providerError.message).not.toContain(API_KEY);
   return providerError;
@@ -85,7 +79,7 @@ describe('Smartcheckout request shapes', () => {
   it('puts the shipping address in snake_case, omits empty keys, and lets explicit fields win over userData', async () => {
     respond = () => ({ status: 200, body: DOC_CREATE_RESPONSE });
     const productUrl = 'http://www.shop.test:8080/p/42?color=red';
-    const snapshot = await new SmartcheckoutAdapter(client(), { testMode: true }).create({
+    const snapshot = await new SmartcheckoutAdapter(smartcheckoutClient(), { testMode: true }).create({
       productUrl,
       email: 'buyer@example.com',
       prompt: null,
@@ -167,13 +161,13 @@ describe('Smartcheckout request shapes', () => {
 
   it('URL-encodes the checkout id in the path', async () => {
     respond = () => ({ status: 200, body: { status: 'processing' } });
-    await client().getCheckout('a/b c?d#e%');
+    await smartcheckoutClient().getCheckout('a/b c?d#e%');
     expect(server.requests[0]!.path).toBe('/v0/checkout/a%2Fb%20c%3Fd%23e%25');
   });
 
   it('appends the documented path to a base URL with a trailing slash', async () => {
     respond = () => ({ status: 200, body: DOC_CREATE_RESPONSE });
-    await client({ baseUrl: `${server.url}/` }).createCheckout(DOC_CREATE_BODY);
+    await smartcheckoutClient({ baseUrl: `${server.url}/` }).createCheckout(DOC_CREATE_BODY);
     expect(server.requests[0]!.path).toBe('/v0/checkout');
   });
 
@@ -310,15 +304,15 @@ describe('Smartcheckout status responses', () => {
 
   it('rejects an answer about another checkout', async () => {
     respond = () => ({ status: 200, body: { ...DOC_DETAILS_RESPONSE, id: 'another-checkout' } });
-    const error = await providerErrorOf(client().getCheckout(DOC_CHECKOUT_ID));
+    const error = await smartcheckoutErrorOf(smartcheckoutClient().getCheckout(DOC_CHECKOUT_ID));
     expect(error.retryable).toBe(false);
     // An id differing only in case is the same UUID.
     respond = () => ({ status: 200, body: { ...DOC_DETAILS_RESPONSE, id: DOC_CHECKOUT_ID.toUpperCase() } });
-    expect((await client().getCheckout(DOC_CHECKOUT_ID)).status).toBe('completed');
+    expect((await smartcheckoutClient().getCheckout(DOC_CHECKOUT_ID)).status).toBe('completed');
   });
 
   it('refuses an empty checkout id without a request', async () => {
-    const error = await providerErrorOf(client().getCheckout(''));
+    const error = await smartcheckoutErrorOf(smartcheckoutClient().getCheckout(''));
     expect(error.retryable).toBe(false);
     expect(error.delivery).toBe('no');
     expect(server.requests).toHaveLength(0);
@@ -342,8 +336,8 @@ describe('Smartcheckout failure mapping', () => {
   for (const { status, retryable, body } of statusCases) {
     it(`maps HTTP ${status} on create and on status to retryable=${retryable}`, async () => {
       respond = () => ({ status, body });
-      const createError = await providerErrorOf(client().createCheckout(DOC_CREATE_BODY));
-      const getError = await providerErrorOf(adapter().fetchStatus(DOC_CHECKOUT_ID));
+      const createError = await smartcheckoutErrorOf(smartcheckoutClient().createCheckout(DOC_CREATE_BODY));
+      const getError = await smartcheckoutErrorOf(adapter().fetchStatus(DOC_CHECKOUT_ID));
       for (const error of [createError, getError]) {
         expect(error.retryable).toBe(retryable);
         expect(error.httpStatus).toBe(status);
@@ -359,10 +353,10 @@ describe('Smartcheckout failure mapping', () => {
   it('times out as a retryable ProviderError without an HTTP status', async () => {
     respond = () => ({ status: 200, body: DOC_CREATE_RESPONSE, delayMs: 400 });
     for (const call of [
-      () => client({ timeoutMs: 50 }).createCheckout(DOC_CREATE_BODY),
-      () => client({ timeoutMs: 50 }).getCheckout(DOC_CHECKOUT_ID),
+      () => smartcheckoutClient({ timeoutMs: 50 }).createCheckout(DOC_CREATE_BODY),
+      () => smartcheckoutClient({ timeoutMs: 50 }).getCheckout(DOC_CHECKOUT_ID),
     ]) {
-      const error = await providerErrorOf(call());
+      const error = await smartcheckoutErrorOf(call());
       expect(error.retryable).toBe(true);
       expect(error.httpStatus).toBeNull();
       expect(error.message).toMatch(/did not answer within 50 ms/);
@@ -371,16 +365,12 @@ describe('Smartcheckout failure mapping', () => {
   });
 
   it('maps a refused connection to a retryable ProviderError', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const baseUrl = `http://127.0.0.1:${port}`;
+    const baseUrl = await closedOrigin();
     for (const call of [
-      () => client({ baseUrl }).createCheckout(DOC_CREATE_BODY),
-      () => client({ baseUrl }).getCheckout(DOC_CHECKOUT_ID),
+      () => smartcheckoutClient({ baseUrl }).createCheckout(DOC_CREATE_BODY),
+      () => smartcheckoutClient({ baseUrl }).getCheckout(DOC_CHECKOUT_ID),
     ]) {
-      const error = await providerErrorOf(call());
+      const error = await smartcheckoutErrorOf(call());
       expect(error.retryable).toBe(true);
       expect(error.httpStatus).toBeNull();
       expect(error.message).toMatch(/ECONNREFUSED/);
@@ -396,10 +386,10 @@ describe('Smartcheckout failure mapping', () => {
     ]) {
       respond = () => canned;
       for (const call of [
-        () => client().createCheckout(DOC_CREATE_BODY),
-        () => client().getCheckout(DOC_CHECKOUT_ID),
+        () => smartcheckoutClient().createCheckout(DOC_CREATE_BODY),
+        () => smartcheckoutClient().getCheckout(DOC_CHECKOUT_ID),
       ]) {
-        const error = await providerErrorOf(call());
+        const error = await smartcheckoutErrorOf(call());
         expect(error.retryable).toBe(false);
         expect(error.httpStatus).toBe(200);
       }
@@ -408,7 +398,7 @@ describe('Smartcheckout failure mapping', () => {
 
   it('maps a 5xx with a malformed body to a retryable ProviderError', async () => {
     respond = () => ({ status: 503, rawBody: '<html>maintenance</html>' });
-    const error = await providerErrorOf(client().createCheckout(DOC_CREATE_BODY));
+    const error = await smartcheckoutErrorOf(smartcheckoutClient().createCheckout(DOC_CREATE_BODY));
     expect(error.retryable).toBe(true);
     expect(error.httpStatus).toBe(503);
   });
@@ -423,12 +413,14 @@ describe('Smartcheckout failure mapping', () => {
     ];
     for (const body of createBodies) {
       respond = () => ({ status: 200, body });
-      const error = await providerErrorOf(client().createCheckout(DOC_CREATE_BODY));
+      const error = await smartcheckoutErrorOf(smartcheckoutClient().createCheckout(DOC_CREATE_BODY));
       expect(error.retryable).toBe(false);
       expect(error.httpStatus).toBe(200);
     }
     respond = () => ({ status: 200, body: { checkout_id: DOC_CHECKOUT_ID } });
-    expect((await providerErrorOf(client().createCheckout(DOC_CREATE_BODY))).message).toContain('status');
+    expect((await smartcheckoutErrorOf(smartcheckoutClient().createCheckout(DOC_CREATE_BODY))).message).toContain(
+      'status',
+    );
 
     const detailBodies = [
       { id: DOC_CHECKOUT_ID },
@@ -437,7 +429,7 @@ describe('Smartcheckout failure mapping', () => {
     ];
     for (const body of detailBodies) {
       respond = () => ({ status: 200, body });
-      const error = await providerErrorOf(adapter().fetchStatus(DOC_CHECKOUT_ID));
+      const error = await smartcheckoutErrorOf(adapter().fetchStatus(DOC_CHECKOUT_ID));
       expect(error.retryable).toBe(false);
       expect(error.httpStatus).toBe(200);
     }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ProviderError } from '../../src/domain/errors.js';
 import type { RunningSandbox } from '../../src/providers/sandbox-http.js';
 import { SmartcheckoutAdapter } from '../../src/providers/smartcheckout/adapter.js';
 import { SmartcheckoutClient } from '../../src/providers/smartcheckout/client.js';
 import { startSmartcheckoutSandbox } from '../../src/providers/smartcheckout/sandbox.js';
+import { providerErrorOf } from '../support/errors.js';
 
 const API_KEY = 'sk_sandbox_key';
 const OTHER_KEY = 'sk_other_account';
@@ -20,24 +20,15 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox.close());
 
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a ProviderError');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
-
-function raw(path: string, init: RequestInit = {}) {
+/** A request to the sandbox by path, as any HTTP client would send it. */
+function sandboxFetch(path: string, init: RequestInit = {}) {
   return fetch(`${sandbox.url}${path}`, init);
 }
-function post(body: string, authorization: string | null = `Bearer ${API_KEY}`) {
+/** A create POST with `body` as is and this Authorization header (none when null). */
+function postCheckout(body: string, authorization: string | null = `Bearer ${API_KEY}`) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (authorization !== null) headers.authorization = authorization;
-  return raw('/v0/checkout', { method: 'POST', headers, body });
+  return sandboxFetch('/v0/checkout', { method: 'POST', headers, body });
 }
 
 describe('Smartcheckout sandbox over real HTTP', () => {
@@ -75,7 +66,9 @@ describe('Smartcheckout sandbox over real HTTP', () => {
   });
 
   it('answers the documented body shapes', async () => {
-    const createResponse = await post(JSON.stringify({ url: 'https://store.test/x', user_data: { email: 'a@b.c' } }));
+    const createResponse = await postCheckout(
+      JSON.stringify({ url: 'https://store.test/x', user_data: { email: 'a@b.c' } }),
+    );
     expect(createResponse.status).toBe(200);
     expect(createResponse.headers.get('content-type')).toMatch(/^application\/json/);
     const created = (await createResponse.json()) as { checkout_id: string };
@@ -83,7 +76,7 @@ describe('Smartcheckout sandbox over real HTTP', () => {
     expect(created).toMatchObject({ status: 'processing' });
 
     const auth = { authorization: `Bearer ${API_KEY}` };
-    const first = await (await raw(`/v0/checkout/${created.checkout_id}`, { headers: auth })).json();
+    const first = await (await sandboxFetch(`/v0/checkout/${created.checkout_id}`, { headers: auth })).json();
     expect(first).toStrictEqual({
       id: created.checkout_id,
       status: 'processing',
@@ -91,7 +84,7 @@ describe('Smartcheckout sandbox over real HTTP', () => {
       currency: null,
       notes: '',
     });
-    const second = await (await raw(`/v0/checkout/${created.checkout_id}`, { headers: auth })).json();
+    const second = await (await sandboxFetch(`/v0/checkout/${created.checkout_id}`, { headers: auth })).json();
     expect(second).toStrictEqual({
       id: created.checkout_id,
       status: 'completed',
@@ -181,7 +174,9 @@ describe('Smartcheckout sandbox over real HTTP', () => {
       'sandbox_amount=',
       'sandbox_currency=',
     ]) {
-      const error = await rejection(adapter.create({ productUrl: `https://store.test/item?${query}`, email: 'a@b.c' }));
+      const error = await providerErrorOf(
+        adapter.create({ productUrl: `https://store.test/item?${query}`, email: 'a@b.c' }),
+      );
       expect(error.httpStatus).toBe(400);
       expect(error.retryable).toBe(false);
       expect(error.providerMessage).toContain(query.split('=')[0]);
@@ -195,7 +190,7 @@ describe('Smartcheckout sandbox over real HTTP', () => {
       () => wrong.createCheckout({ url: 'https://store.test/item', user_data: { email: 'a@b.c' } }),
       () => wrong.getCheckout(created.providerCheckoutId!),
     ]) {
-      const error = await rejection(call());
+      const error = await providerErrorOf(call());
       expect(error.httpStatus).toBe(401);
       expect(error.retryable).toBe(false);
       expect(error.message).not.toContain('sk_wrong');
@@ -210,16 +205,16 @@ describe('Smartcheckout sandbox over real HTTP', () => {
       'Bearer ',
       `Bearer ${API_KEY} extra`,
     ]) {
-      const response = await post(body, authorization);
+      const response = await postCheckout(body, authorization);
       expect(response.status).toBe(401);
       const json = (await response.json()) as { message: string };
       expect(json.message).toMatch(/\S/);
       expect(JSON.stringify(json)).not.toContain(API_KEY);
     }
-    const get = await raw(`/v0/checkout/${created.providerCheckoutId}`);
+    const get = await sandboxFetch(`/v0/checkout/${created.providerCheckoutId}`);
     expect(get.status).toBe(401);
     // The scheme name is case-insensitive (RFC 9110).
-    expect((await post(body, `bearer ${API_KEY}`)).status).toBe(200);
+    expect((await postCheckout(body, `bearer ${API_KEY}`)).status).toBe(200);
   });
 
   it('rejects invalid bodies with 400 and a message', async () => {
@@ -240,21 +235,21 @@ describe('Smartcheckout sandbox over real HTTP', () => {
       JSON.stringify({ url: 'https://store.test/x', user_data: { email: '  ' } }),
     ];
     for (const body of bodies) {
-      const response = await post(body);
+      const response = await postCheckout(body);
       expect(response.status, body).toBe(400);
       expect(((await response.json()) as { message: string }).message).toMatch(/\S/);
     }
   });
 
   it("answers 404 for an unknown id and for another API key's checkout", async () => {
-    const unknown = await rejection(adapter.fetchStatus('00000000-0000-4000-8000-000000000000'));
+    const unknown = await providerErrorOf(adapter.fetchStatus('00000000-0000-4000-8000-000000000000'));
     expect(unknown.httpStatus).toBe(404);
     expect(unknown.retryable).toBe(false);
     expect(unknown.providerMessage).toBe('Checkout not found');
 
     const created = await adapter.create({ productUrl: 'https://store.test/item', email: 'a@b.c' });
     const other = new SmartcheckoutClient({ baseUrl: sandbox.url, timeoutMs: 2000, apiKey: OTHER_KEY });
-    const foreign = await rejection(other.getCheckout(created.providerCheckoutId!));
+    const foreign = await providerErrorOf(other.getCheckout(created.providerCheckoutId!));
     expect(foreign.httpStatus).toBe(404);
     expect(foreign.providerMessage).toBe('Checkout not found');
     // The foreign poll did not count: the owner still sees processing on its first poll.
@@ -263,12 +258,12 @@ describe('Smartcheckout sandbox over real HTTP', () => {
 
   it('answers 404 for unknown paths and 405 for the wrong method', async () => {
     const auth = { authorization: `Bearer ${API_KEY}` };
-    expect((await raw('/v1/checkout', { headers: auth })).status).toBe(404);
-    expect((await raw('/v0/checkout/a/b', { headers: auth })).status).toBe(404);
-    const getCollection = await raw('/v0/checkout', { headers: auth });
+    expect((await sandboxFetch('/v1/checkout', { headers: auth })).status).toBe(404);
+    expect((await sandboxFetch('/v0/checkout/a/b', { headers: auth })).status).toBe(404);
+    const getCollection = await sandboxFetch('/v0/checkout', { headers: auth });
     expect(getCollection.status).toBe(405);
     expect(getCollection.headers.get('allow')).toBe('POST');
-    const postItem = await raw('/v0/checkout/abc', { method: 'POST', headers: auth, body: '{}' });
+    const postItem = await sandboxFetch('/v0/checkout/abc', { method: 'POST', headers: auth, body: '{}' });
     expect(postItem.status).toBe(405);
     expect(postItem.headers.get('allow')).toBe('GET');
   });
@@ -278,6 +273,6 @@ describe('Smartcheckout sandbox over real HTTP', () => {
     const second = await startSmartcheckoutSandbox({ apiKey: API_KEY });
     onTestFinished(() => second.close());
     const secondClient = new SmartcheckoutClient({ baseUrl: second.url, timeoutMs: 2000, apiKey: API_KEY });
-    expect((await rejection(secondClient.getCheckout(created.providerCheckoutId!))).httpStatus).toBe(404);
+    expect((await providerErrorOf(secondClient.getCheckout(created.providerCheckoutId!))).httpStatus).toBe(404);
   });
 });

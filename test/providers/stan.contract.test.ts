@@ -1,9 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { ProviderError } from '../../src/domain/errors.js';
+import type { ProviderError } from '../../src/domain/errors.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { StanAdapter, type StanCreateInput } from '../../src/providers/stan/adapter.js';
 import { ProviderResilience } from '../../src/providers/resilience.js';
 import { StanClient } from '../../src/providers/stan/client.js';
+import { providerErrorOf } from '../support/errors.js';
+import { closedOrigin } from '../support/net.js';
 import { startRecordingServer, type CannedResponse, type RecordedRequest } from '../support/recording-server.js';
 
 const CLIENT_ID = 'stan_client_42';
@@ -11,7 +13,7 @@ const CLIENT_SECRET = 's3cr3t-Shh';
 /** base64("stan_client_42:s3cr3t-Shh"), worked out by hand once so a wrong encoding shows. */
 const EXPECTED_AUTHORIZATION = 'Basic c3Rhbl9jbGllbnRfNDI6czNjcjN0LVNoaA==';
 
-/** The request example of the seed document (004), verbatim. */
+/** The request example of Stan's API documentation, verbatim. */
 const DOC_REQUEST_EXAMPLE = {
   return_url: '<string>',
   total_amount: 123,
@@ -36,7 +38,7 @@ const DOC_REQUEST_EXAMPLE = {
   ],
 };
 
-/** The 200 response example of the seed document, verbatim. */
+/** The 200 response example of Stan's API documentation, verbatim. */
 const DOC_RESPONSE_EXAMPLE = {
   id: '3c90c3cc-0d44-4b50-8888-8dd25736052a',
   total_amount: 123,
@@ -172,15 +174,9 @@ function lastRequest(): RecordedRequest {
   return request;
 }
 
-async function providerErrorOf(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  const providerError = error as ProviderError;
+/** The ProviderError of a Stan call, which must carry nothing of the credentials. */
+async function stanErrorOf(promise: Promise<unknown>): Promise<ProviderError> {
+  const providerError = await providerErrorOf(promise);
   expect(providerError.provider).toBe('STAN');
   // Nothing of the credentials may leak into what we report.
   for (const secret of [CLIENT_SECRET, EXPECTED_AUTHORIZATION.slice(6)]) {
@@ -488,19 +484,19 @@ describe('Stan client: failures', () => {
     [422, { message: 'total_amount mismatch' }, 'total_amount mismatch'],
   ])('maps HTTP %i to a non-retryable ProviderError', async (status, body, providerMessage) => {
     respond = () => ({ status, body });
-    const error = await providerErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
+    const error = await stanErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
     expect(error).toMatchObject({ retryable: false, httpStatus: status, providerMessage });
   });
 
   it.each([408, 429, 500, 502, 503, 504])('maps HTTP %i to a retryable ProviderError', async (status) => {
     respond = () => ({ status, body: { message: 'try later' } });
-    const error = await providerErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
+    const error = await stanErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
     expect(error).toMatchObject({ retryable: true, httpStatus: status, providerMessage: 'try later' });
   });
 
   it('maps an HTML 502 from a proxy to a retryable ProviderError without a provider message', async () => {
     respond = () => ({ status: 502, rawBody: '<html>Bad Gateway</html>', headers: { 'content-type': 'text/html' } });
-    const error = await providerErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
+    const error = await stanErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
     expect(error).toMatchObject({ retryable: true, httpStatus: 502, providerMessage: null });
   });
 
@@ -512,34 +508,32 @@ describe('Stan client: failures', () => {
       clientId: CLIENT_ID,
       clientSecret: CLIENT_SECRET,
     });
-    const error = await providerErrorOf(slow.createCheckout(EXPECTED_FULL_BODY));
+    const error = await stanErrorOf(slow.createCheckout(EXPECTED_FULL_BODY));
     expect(error).toMatchObject({ retryable: true, httpStatus: null });
     expect(error.message).toContain('50 ms');
   });
 
   it('maps a refused connection to a retryable ProviderError', async () => {
-    const closed = await startRecordingServer(() => ({ status: 200 }));
-    await closed.close();
     const offline = new StanClient({
-      baseUrl: closed.url,
+      baseUrl: await closedOrigin(),
       timeoutMs: 1000,
       clientId: CLIENT_ID,
       clientSecret: CLIENT_SECRET,
     });
-    const error = await providerErrorOf(offline.createCheckout(EXPECTED_FULL_BODY));
+    const error = await stanErrorOf(offline.createCheckout(EXPECTED_FULL_BODY));
     expect(error).toMatchObject({ retryable: true, httpStatus: null });
     expect(error.message).toContain('ECONNREFUSED');
   });
 
   it('maps a 200 with malformed JSON to a non-retryable ProviderError', async () => {
     respond = () => ({ status: 200, rawBody: '{"id": "co_1",' });
-    const error = await providerErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
+    const error = await stanErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
     expect(error).toMatchObject({ retryable: false, httpStatus: 200 });
   });
 
   it('maps a 200 with an empty body to a non-retryable ProviderError', async () => {
     respond = () => ({ status: 200, rawBody: '' });
-    const error = await providerErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
+    const error = await stanErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
     expect(error).toMatchObject({ retryable: false, httpStatus: 200 });
   });
 
@@ -551,7 +545,7 @@ describe('Stan client: failures', () => {
     ['an array body', [{ id: 'co' }], 'body'],
   ])('maps a 200 with %s to a non-retryable ProviderError naming the field', async (_name, body, field) => {
     respond = () => ({ status: 200, body });
-    const error = await providerErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
+    const error = await stanErrorOf(client.createCheckout(EXPECTED_FULL_BODY));
     expect(error).toMatchObject({ retryable: false, httpStatus: 200 });
     expect(error.message).toContain(`(${field}:`);
   });

@@ -31,7 +31,13 @@ function completed(input: Omit<StanCreateInput, 'subtotalAmount' | 'totalAmount'
   return { ...input, taxCost: totals.tax, subtotalAmount: totals.subtotal, totalAmount: totals.total };
 }
 
-async function post(body: unknown, headers: Record<string, string> = {}, path = '/v1/checkouts', method = 'POST') {
+/** A raw request to the sandbox (a create POST unless told otherwise), with Basic auth unless `headers` replace it. */
+async function stanRequest(
+  body: unknown,
+  headers: Record<string, string> = {},
+  path = '/v1/checkouts',
+  method = 'POST',
+) {
   const response = await fetch(`${sandbox.url}${path}`, {
     method,
     headers: { authorization: AUTH, 'content-type': 'application/json', ...headers },
@@ -153,7 +159,7 @@ describe('Stan sandbox through the real client and adapter', () => {
       `Basic ${Buffer.from('sandbox-client').toString('base64')}`,
       AUTH.toLowerCase(),
     ]) {
-      const response = await post(VALID_BODY, { authorization });
+      const response = await stanRequest(VALID_BODY, { authorization });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toMatch(/^Basic/);
       expect(typeof response.json.message).toBe('string');
@@ -162,19 +168,19 @@ describe('Stan sandbox through the real client and adapter', () => {
   });
 
   it('accepts the Basic scheme in any case, the credentials only exactly', async () => {
-    expect((await post(VALID_BODY, { authorization: AUTH.replace('Basic', 'basic') })).status).toBe(200);
-    expect((await post(VALID_BODY, { authorization: AUTH.replace('Basic', 'BASIC') })).status).toBe(200);
+    expect((await stanRequest(VALID_BODY, { authorization: AUTH.replace('Basic', 'basic') })).status).toBe(200);
+    expect((await stanRequest(VALID_BODY, { authorization: AUTH.replace('Basic', 'BASIC') })).status).toBe(200);
     const upperSecret = `Basic ${Buffer.from('sandbox-client:SANDBOX-SECRET').toString('base64')}`;
-    expect((await post(VALID_BODY, { authorization: upperSecret })).status).toBe(401);
+    expect((await stanRequest(VALID_BODY, { authorization: upperSecret })).status).toBe(401);
   });
 
   it('checks the credentials before reading the body', async () => {
-    const response = await post('not json', { authorization: 'Basic Zm9vOmJhcg==' });
+    const response = await stanRequest('not json', { authorization: 'Basic Zm9vOmJhcg==' });
     expect(response.status).toBe(401);
   });
 
   it('answers the documented response shape with the raw client', async () => {
-    const response = await post(VALID_BODY);
+    const response = await stanRequest(VALID_BODY);
     expect(response.status).toBe(200);
     expect(response.json).toEqual({
       id: expect.stringMatching(UUID),
@@ -199,7 +205,7 @@ describe('Stan sandbox through the real client and adapter', () => {
   });
 
   it('computes omitted totals, tax from the rate included, and echoes given ones', async () => {
-    const computed = await post({ ...VALID_BODY, discount_amount: 500, tax_rate: 10 });
+    const computed = await stanRequest({ ...VALID_BODY, discount_amount: 500, tax_rate: 10 });
     expect(computed.json).toMatchObject({
       subtotal_amount: 3000,
       discount_amount: 500,
@@ -207,7 +213,7 @@ describe('Stan sandbox through the real client and adapter', () => {
       total_amount: 2750,
       total_amount_before_discount: 3250,
     });
-    const given = await post({
+    const given = await stanRequest({
       ...VALID_BODY,
       subtotal_amount: 3000,
       discount_amount: 500,
@@ -228,7 +234,7 @@ describe('Stan sandbox through the real client and adapter', () => {
   });
 
   it('ignores a query string on the documented path', async () => {
-    expect((await post(VALID_BODY, {}, '/v1/checkouts?utm=1')).status).toBe(200);
+    expect((await stanRequest(VALID_BODY, {}, '/v1/checkouts?utm=1')).status).toBe(200);
   });
 });
 
@@ -295,27 +301,27 @@ describe('Stan sandbox: invalid requests', () => {
     ],
     ['an array body', [VALID_BODY], 'body'],
   ])('answers 400 naming the field for %s', async (_name, body, field) => {
-    const response = await post(body);
+    const response = await stanRequest(body);
     expect(response.status).toBe(400);
     expect(response.json.message).toEqual(expect.stringContaining(`${field}:`));
   });
 
   it('answers 400 for a body that is not JSON', async () => {
-    const response = await post('{"return_url": ');
+    const response = await stanRequest('{"return_url": ');
     expect(response.status).toBe(400);
     expect(response.json.message).toMatch(/JSON/);
   });
 
   it('answers 415 for a body that is not declared as JSON', async () => {
-    const response = await post(VALID_BODY, { 'content-type': 'text/plain' });
+    const response = await stanRequest(VALID_BODY, { 'content-type': 'text/plain' });
     expect(response.status).toBe(415);
     expect(typeof response.json.message).toBe('string');
   });
 
   it('answers 404 on other paths and 405 on other methods', async () => {
-    expect((await post(VALID_BODY, {}, '/v1/checkout')).status).toBe(404);
-    expect((await post(VALID_BODY, {}, '/v2/checkouts')).status).toBe(404);
-    const get = await post(undefined, {}, '/v1/checkouts', 'GET');
+    expect((await stanRequest(VALID_BODY, {}, '/v1/checkout')).status).toBe(404);
+    expect((await stanRequest(VALID_BODY, {}, '/v2/checkouts')).status).toBe(404);
+    const get = await stanRequest(undefined, {}, '/v1/checkouts', 'GET');
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
   });

@@ -92,3 +92,11 @@ export async function startGatedSmartcheckout(options: { holdNew?: boolean } = {
   };
   return proxy;
 }
+
+/** A running gated Smartcheckout (see startGatedSmartcheckout). */
+export type GatedSmartcheckout = Awaited<ReturnType<typeof startGatedSmartcheckout>>;
+
+/** The environment that sends an app's Smartcheckout calls through `gate` (the other providers keep their own sandboxes). */
+export function smartcheckoutThrough(gate: { url: string; apiKey: string }): Record<string, string> {
+  return { SMARTCHECKOUT_BASE_URL: gate.url, SMARTCHECKOUT_API_KEY: gate.apiKey };
+}

@@ -94,6 +94,13 @@ export async function checkoutOf(t: TestApp, id: string, { apiKey }: As = {}) {
   return clean(await t.request(CheckoutDocument, { id }, { apiKey })).checkout;
 }
 
+/** One checkout the caller can see: `checkoutOf` for a checkout known to be visible (throws when it is not). */
+export async function visibleCheckout(t: TestApp, id: string, as: As = {}) {
+  const checkout = await checkoutOf(t, id, as);
+  if (!checkout) throw new Error(`checkout ${id} is not visible to the caller`);
+  return checkout;
+}
+
 /** The ids of the caller's 100 newest checkouts. */
 export async function listedIds(t: TestApp, { apiKey }: As = {}): Promise<string[]> {
   return clean(await t.request(CheckoutsDocument, { first: 100 }, { apiKey })).checkouts.edges.map(
