@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { CheckoutsDocument } from './generated/graphql.js';
-import { DATABASE_KIND, startScopedTestApp, startTestApp, useTestApp } from './support/app.js';
+import { DATABASE_KIND, PUBSUB_KIND, startScopedTestApp, startTestApp, useTestApp } from './support/app.js';
 import { pause } from './support/async.js';
 import { freePort } from './support/net.js';
 
@@ -28,7 +28,11 @@ describe('HTTP endpoints', () => {
     const response = await fetch(`${t.url}/health`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
-    expect(await response.json()).toEqual({ status: 'ok', database: DATABASE_KIND });
+    expect(await response.json()).toEqual({
+      status: 'ok',
+      database: DATABASE_KIND,
+      bus: { kind: PUBSUB_KIND, connected: true },
+    });
 
     const head = await fetch(`${t.url}/health`, { method: 'HEAD' });
     expect(head.status).toBe(200);
@@ -156,7 +160,11 @@ describe('unexpected failures', () => {
 
     const health = await fetch(`${broken.url}/health`);
     expect(health.status).toBe(503);
-    expect(await health.json()).toEqual({ status: 'unavailable', database: DATABASE_KIND });
+    expect(await health.json()).toEqual({
+      status: 'unavailable',
+      database: DATABASE_KIND,
+      bus: { kind: PUBSUB_KIND, connected: true },
+    });
 
     const logged = broken.logs
       .map((line) => JSON.parse(line) as Record<string, unknown>)
@@ -308,7 +316,11 @@ describe('the real entry point (node --import tsx src/main.ts)', () => {
       await pause(100);
     }
     expect(health?.status).toBe(200);
-    expect(await health!.json()).toEqual({ status: 'ok', database: DATABASE_KIND });
+    expect(await health!.json()).toEqual({
+      status: 'ok',
+      database: DATABASE_KIND,
+      bus: { kind: 'memory', connected: true },
+    });
     // The child's stdout reaches this process through a pipe, possibly after /health answered;
     // only complete lines are read.
     const listening = () =>

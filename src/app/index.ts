@@ -10,6 +10,7 @@ import type { ExpirySweep } from '../workers/expiry.js';
 import type { Maintenance } from '../workers/maintenance.js';
 import type { Poller } from '../workers/poller.js';
 import { listenForWrites } from '../readmodel/bus-listener.js';
+import type { CheckoutReadModel } from '../readmodel/checkout-read-model.js';
 import { DisposalStack } from './disposal.js';
 import { createGraphQLHandler } from './graphql-handler.js';
 import { createRequestFront } from './request-listener.js';
@@ -27,6 +28,8 @@ export interface App {
   /** Origins of the built-in provider sandboxes that were started. */
   readonly sandboxUrls: RunningSandboxes['urls'];
   readonly logger: Logger;
+  /** Checkouts held in memory for reads. */
+  readonly readModel: CheckoutReadModel;
   /** The shared status poller (started by `start()` unless POLLER=off). */
   readonly poller: Poller;
   /** Open graphql-ws sockets. */
@@ -79,6 +82,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
       database: resources.database,
       sandboxUrls: resources.sandboxes.urls,
       logger,
+      readModel: services.readModel,
       poller: services.poller,
       webSocket,
       maintenance: services.maintenance,

@@ -109,6 +109,11 @@ export class CheckoutReadModel {
     this.bypass = false;
   }
 
+  /** Drops everything held (operators and tests measuring cold reads). */
+  clear(): void {
+    this.forget();
+  }
+
   /** Checkouts held now (for tests and the size gauge). */
   get size(): number {
     let held = 0;
