@@ -1,7 +1,7 @@
 import { builder } from '../builder.js';
 import { CheckoutFinalError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { recordCheckoutOutcomeSchema, type RecordCheckoutOutcomeArgs } from '../domain/inputs.js';
-import { CheckoutInterface, CheckoutStatusEnum, loadCheckout, loadCheckoutByRowId } from './checkout.js';
+import { CheckoutInterface, CheckoutStatusEnum, loadCheckoutByRowId, loadCheckoutFresh } from './checkout.js';
 import { ErrorInterface } from './errors.js';
 
 builder.objectType(CheckoutFinalError, {
@@ -56,7 +56,7 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       const { input } = args as unknown as RecordCheckoutOutcomeArgs;
-      const row = await loadCheckout(input.id, ctx);
+      const row = await loadCheckoutFresh(input.id, ctx);
       if (!row) throw new NotFoundError(input.id);
       return ctx.lifecycle.recordOutcome(row, { status: input.status, note: input.note }, 'merchant');
     },

@@ -2,6 +2,7 @@ import { createGraphQLError } from 'graphql-yoga';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import type { z } from 'zod';
 import { builder } from '../builder.js';
+import type { Context } from '../context.js';
 import type { LineItemWithCurrency } from '../db/repository.js';
 import type { CheckoutEventRow, CheckoutRow } from '../db/schema.js';
 import { CHECKOUT_STATUSES, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
@@ -202,6 +203,17 @@ export async function loadCheckout(
   return ref && decoded ? ref.getDataloader(ctx).load(decoded.id) : null;
 }
 
+/**
+ * Like `loadCheckout`, but read from the database, not the read model: for mutations, whose
+ * decision must rest on the stored state even if a write elsewhere has not been announced here yet.
+ */
+export async function loadCheckoutFresh(globalId: string, ctx: Context): Promise<CheckoutRow | null> {
+  const decoded = decodeGlobalIdSafely(globalId);
+  if (!decoded || !nodesByTypename.has(decoded.typename)) return null;
+  const [row] = await ctx.repository.findByIds(ctx.tenant, [decoded.id]);
+  return row && typenameOf(row.provider) === decoded.typename ? row : null;
+}
+
 /** Loads a checkout of the caller's tenant by row id through its provider's loader; null when unknown or foreign. */
 export function loadCheckoutByRowId(
   provider: ProviderName,
@@ -292,7 +304,7 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       const globalId = String(args.id);
-      const row = await loadCheckout(globalId, ctx);
+      const row = await loadCheckoutFresh(globalId, ctx);
       if (!row) throw new NotFoundError(globalId);
       return ctx.checkouts.refresh(row);
     },
