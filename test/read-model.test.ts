@@ -139,6 +139,18 @@ describe('CheckoutReadModel', () => {
     expect(source.asked).toHaveLength(4);
   });
 
+  it('with ttlMs serves an entry for that long at most (writes nobody announces show within it)', async () => {
+    const versions = new Map([['c1', 'PROCESSING']]);
+    const source = gatedSource(versions);
+    const model = new CheckoutReadModel(source, { maxEntries: 10, ttlMs: 100 });
+    await model.rows('tenant-a', ['c1']);
+    versions.set('c1', 'COMPLETED');
+    expect((await model.rows('tenant-a', ['c1']))[0]!.status).toBe('PROCESSING');
+    await pause(150);
+    expect((await model.rows('tenant-a', ['c1']))[0]!.status).toBe('COMPLETED');
+    expect(source.asked).toHaveLength(2);
+  });
+
   it('with maxEntries 0 holds nothing', async () => {
     const source = gatedSource(new Map());
     const model = new CheckoutReadModel(source, { maxEntries: 0 });

@@ -22,6 +22,9 @@ import { Maintenance } from '../workers/maintenance.js';
 import { Poller } from '../workers/poller.js';
 import type { AppResources } from './resources.js';
 
+/** How long the read model serves an entry when other processes' writes are not announced (PostgreSQL without Redis). */
+const UNANNOUNCED_WRITES_TTL_MS = 1_000;
+
 /** The app's parts between the resources and the transports: domain, providers, auth and workers. */
 export interface AppServices {
   repository: CheckoutRepository;
@@ -52,10 +55,12 @@ export function createServices(
   const repository = new CheckoutRepository(resources.database.db);
   const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const sharedBus = resources.bus.kind === 'redis';
-  // With PostgreSQL but no Redis, other instances may write the same rows without telling this one.
-  const readModelUsable = config.databaseUrl === undefined || sharedBus;
+  // With PostgreSQL but no Redis, nothing announces writes of other processes (one instance, but
+  // `checkout:resolve` may write): entries then live one second, so such a write shows within it.
+  const unannouncedWrites = config.databaseUrl !== undefined && !sharedBus;
   const readModel = new CheckoutReadModel(repository, {
-    maxEntries: readModelUsable ? config.readModelMaxEntries : 0,
+    maxEntries: config.readModelMaxEntries,
+    ...(unannouncedWrites && { ttlMs: UNANNOUNCED_WRITES_TTL_MS }),
     counters: {
       lookup: (outcome, count) => metrics.readModelLookups.inc({ outcome }, count),
       evicted: (reason, count) => metrics.readModelEvictions.inc({ reason }, count),

@@ -78,7 +78,7 @@ const storage = section({
   readModelMaxEntries: variable(
     'READ_MODEL_MAX_ENTRIES',
     integer(10_000, 0, 10_000_000),
-    'Checkouts each instance keeps in memory for reads (0: none). Off with DATABASE_URL but no REDIS_URL: writes of other instances could not reach it.',
+    'Checkouts each instance keeps in memory for reads (0: none). With DATABASE_URL but no REDIS_URL an entry is served for 1 s at most, since writes of other processes are not announced.',
   ),
   subscriptionResyncMs: variable(
     'SUBSCRIPTION_RESYNC_MS',

@@ -20,6 +20,11 @@ export interface ReadModelCounters {
 export interface ReadModelOptions {
   /** Checkouts held at most (merchants: a tenth of it, at least 100). 0 turns the model off: every read loads. */
   maxEntries: number;
+  /**
+   * How long an entry may be served, when set: for a database other processes write without
+   * announcing it (PostgreSQL without Redis: `checkout:resolve`), so such a write shows within it.
+   */
+  ttlMs?: number;
   counters?: ReadModelCounters;
 }
 
@@ -124,8 +129,10 @@ export class CheckoutReadModel {
   private cache<T>(max: number): LRUCache<string, Slot<T>> {
     return new LRUCache<string, Slot<T>>({
       max,
+      ...(this.options.ttlMs ? { ttl: this.options.ttlMs, ttlAutopurge: false } : {}),
       dispose: (slot, _key, reason) => {
-        if (reason !== 'evict') return;
+        // A mark that expires is forgotten like one dropped for capacity.
+        if (reason !== 'evict' && reason !== 'expire') return;
         if ('writtenAt' in slot) this.forgottenWritesUpTo = Math.max(this.forgottenWritesUpTo, slot.writtenAt);
         else this.options.counters?.evicted('capacity', 1);
       },
