@@ -308,19 +308,6 @@ export class CheckoutRepository implements CheckoutStore {
     return moved.length > 0;
   }
 
-  /** A checkout of the tenant with the id of its latest event, read fresh (no loader cache). */
-  async currentState(tenant: string, id: string): Promise<{ row: CheckoutRow; lastEventId: number } | undefined> {
-    const [row] = await this.findByIds(tenant, [id]);
-    if (!row) return undefined;
-    const [last] = await this.db
-      .select({ id: checkoutEvents.id })
-      .from(checkoutEvents)
-      .where(eq(checkoutEvents.checkoutId, id))
-      .orderBy(desc(checkoutEvents.id))
-      .limit(1);
-    return { row, lastEventId: last?.id ?? 0 };
-  }
-
   /** A checkout of any tenant (operator tools only; the API always scopes by tenant). */
   async findAnyById(id: string): Promise<CheckoutRow | undefined> {
     if (!isRowId(id)) return undefined;
@@ -349,7 +336,7 @@ export class CheckoutRepository implements CheckoutStore {
     }));
   }
 
-  /** The ids of one page of the tenant's checkouts, in page order (see `page`). */
+  /** The ids of one page of the tenant's checkouts, newest first (oldest first when `inverted`). */
   async pageIds(tenant: string, filter: CheckoutListFilter, request: CheckoutPageRequest): Promise<string[]> {
     const rows = await this.db
       .select({ id: checkouts.id })
@@ -368,16 +355,6 @@ export class CheckoutRepository implements CheckoutStore {
       .select()
       .from(checkouts)
       .where(and(eq(checkouts.tenant, tenant), inArray(checkouts.id, rowIds)));
-  }
-
-  /** One page of the tenant's checkouts, newest first (oldest first when `inverted`). */
-  async page(tenant: string, filter: CheckoutListFilter, request: CheckoutPageRequest): Promise<CheckoutRow[]> {
-    return this.db
-      .select()
-      .from(checkouts)
-      .where(pageConditions(tenant, filter, request))
-      .orderBy(request.inverted ? asc(checkouts.seq) : desc(checkouts.seq))
-      .limit(request.limit);
   }
 
   /**
