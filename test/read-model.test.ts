@@ -293,7 +293,11 @@ describe.skipIf(DATABASE_KIND !== 'postgres')('two instances on PostgreSQL and R
     return { writer, reader, key };
   }
 
-  it('a read on the other instance is fresh once it has delivered the change to its subscribers', async () => {
+  /**
+   * A writer and a reader on a private Redis; a PROCESSING purchase created on the writer, held in
+   * the reader's read model, and watched by a subscriber on the reader that has its first state.
+   */
+  async function watchedOnReader() {
     const redis = await privateRedis();
     const { writer, reader, key } = await twoInstances(redis.url);
     const as = { apiKey: key };
@@ -303,6 +307,11 @@ describe.skipIf(DATABASE_KIND !== 'postgres')('two instances on PostgreSQL and R
       id: checkout.id,
     });
     await waitFor(() => stream.events.length >= 1, { what: 'the first state' });
+    return { redis, writer, reader, as, checkout, stream };
+  }
+
+  it('a read on the other instance is fresh once it has delivered the change to its subscribers', async () => {
+    const { writer, reader, as, checkout, stream } = await watchedOnReader();
     clean(await writer.request(RefreshCheckoutDocument, { id: checkout.id }, as));
     await waitFor(() => stream.completed, { what: 'the stream on the reader to complete' });
     expect(stream.events.map((event) => event.checkoutStatusChanged.status)).toEqual(['PROCESSING', 'COMPLETED']);
@@ -310,15 +319,7 @@ describe.skipIf(DATABASE_KIND !== 'postgres')('two instances on PostgreSQL and R
   });
 
   it('a change made while Redis is down reaches the subscriber once it is back, and reads are fresh', async () => {
-    const redis = await privateRedis();
-    const { writer, reader, key } = await twoInstances(redis.url);
-    const as = { apiKey: key };
-    const checkout = await createSmart(writer, { productUrl: sandboxProduct('sandbox_after_polls=1') }, as);
-    expect(clean(await reader.request(CheckoutDocument, { id: checkout.id }, as)).checkout?.status).toBe('PROCESSING');
-    const stream = recordSubscription(scopedWsClient(reader.url, key), CheckoutStatusChangedDocument, {
-      id: checkout.id,
-    });
-    await waitFor(() => stream.events.length >= 1, { what: 'the first state' });
+    const { redis, writer, reader, as, checkout, stream } = await watchedOnReader();
     await redis.kill();
     await waitFor(async () => (await healthOf(reader)).bus?.connected === false, {
       what: 'the reader to see the outage',
