@@ -1,14 +1,15 @@
 /**
  * Profiles this API under W1's load: ours on PGlite (or PostgreSQL with BENCH_PROFILE_DB=postgres)
- * runs with `node --cpu-prof` on core 0 while autocannon drives one query on core 1; the profile's
+ * runs on core 0 with V8's CPU profiler sampling the load window only while autocannon drives one query on core 1; the profile's
  * self time is summed per function and per package. Writes bench/results/profile-<server>.json.
  * Run with `npx tsx bench/profile.ts` (npm run bench runs it after W1).
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BENCH_API_KEY,
+  type BenchProcess,
   envNumber,
   oursEnv,
   progress,
@@ -41,14 +42,19 @@ for (const [name, query] of [
   const profileDir = join(RESULTS_DIR, 'profiles', name.replace(/\W+/g, '_'));
   rmSync(profileDir, { recursive: true, force: true });
   mkdirSync(profileDir, { recursive: true });
+  const profileFile = join(profileDir, 'load.cpuprofile');
   const dataDir = usePostgres ? undefined : mkdtempSync(join(tmpdir(), 'bench-profile-'));
   const databaseUrl = usePostgres ? await freshDatabase('bench_profile') : undefined;
   const server = await startPinned<{ url: string }>(
     'bench/servers/ours.ts',
     // The cost limit as in W1, so the page of 50 runs.
-    oursEnv({ LIMIT_MAX_COST: '20000', DATA_DIR: dataDir ?? 'memory://', DATABASE_URL: databaseUrl }),
+    oursEnv({
+      LIMIT_MAX_COST: '20000',
+      DATA_DIR: dataDir ?? 'memory://',
+      DATABASE_URL: databaseUrl,
+      BENCH_CPU_PROFILE: profileFile,
+    }),
     SERVER_CORE,
-    { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] },
   );
   try {
     const ids = await seedCheckouts(server.ready.url, API_KEY, 50);
@@ -61,11 +67,14 @@ for (const [name, query] of [
       headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
     };
     await autocannon(target, { connections: 20, durationS: 2 });
+    // Only the measured window is sampled: start-up, seeding and warm-up are left out.
+    server.child.kill('SIGUSR2');
+    await outputLine(server, 'PROFILING');
     const run = await autocannon(target, { connections: 20, durationS });
+    server.child.kill('SIGUSR2');
+    await outputLine(server, 'PROFILED');
     await server.stop();
-    const file = readdirSync(profileDir).find((entry) => entry.endsWith('.cpuprofile'));
-    if (!file) throw new Error(`no profile written in ${profileDir}`);
-    results.profiles[name] = { rps: run.rps, ...summariseProfile(join(profileDir, file)) };
+    results.profiles[name] = { rps: run.rps, ...summariseProfile(profileFile) };
     const top = results.profiles[name]!.byPackage.slice(0, 5)
       .map((entry) => `${entry.name} ${entry.percent}%`)
       .join(', ');
@@ -77,3 +86,13 @@ for (const [name, query] of [
   }
 }
 progress(`profile results: ${writeResults(`profile-${results.server}`, results)}`);
+
+/** Waits (up to 30 s) until the server has printed a line starting with `prefix`. */
+async function outputLine(server: BenchProcess, prefix: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!server.output.some((line) => line.startsWith(prefix))) {
+    if (Date.now() > deadline)
+      throw new Error(`the server did not print ${prefix}:\n${server.output.slice(-20).join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

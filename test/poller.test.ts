@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { createPubSub } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { openDatabase } from '../src/db/client.js';
@@ -13,7 +12,7 @@ import { CheckoutLifecycle } from '../src/domain/lifecycle.js';
 import { createLogger } from '../src/logger.js';
 import { createProviderCatalog, hasStatusEndpoint } from '../src/providers/index.js';
 import { Poller } from '../src/workers/poller.js';
-import { changePublisher, type CheckoutPubSub } from '../src/realtime/pubsub.js';
+import { changePublisher, type CheckoutPubSub, createCheckoutPubSub } from '../src/realtime/pubsub.js';
 import {
   CreatePayerVaultCheckoutDocument,
   CreateStanCheckoutDocument,
@@ -168,7 +167,7 @@ describe('poll schedules and backoff (one instance)', () => {
       PAYERVAULT: provider.url,
       STAN: provider.url,
     });
-    const pubsub: CheckoutPubSub = createPubSub();
+    const pubsub: CheckoutPubSub = createCheckoutPubSub();
     const logger = createLogger('silent');
     const lifecycle = new CheckoutLifecycle({
       store: repository,

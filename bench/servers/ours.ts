@@ -7,6 +7,8 @@
  * bulk-inserted with their poll schedules before the poller starts, due spread evenly over one
  * poll interval from start; the READY line then carries the global ids of the first 1,000.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { inArray, sql } from 'drizzle-orm';
 import { loadConfig } from '../../src/config/index.js';
 import { checkoutEvents, checkouts, pollSchedules } from '../../src/db/schema.js';
@@ -21,9 +23,31 @@ if (pollSeed > 0)
 const url = await app.start();
 console.log(`READY ${JSON.stringify({ url, pid: process.pid, database: app.database.kind, watchIds })}`);
 
+// bench/profile.ts profiles the load window only, not start-up and seeding: with BENCH_CPU_PROFILE
+// set to a file, the first SIGUSR2 starts V8's CPU profiler and the second writes the profile there.
+const profileFile = process.env.BENCH_CPU_PROFILE;
+if (profileFile) {
+  const session = new Session();
+  session.connect();
+  let profiling = false;
+  process.on('SIGUSR2', () => {
+    if (!profiling) {
+      profiling = true;
+      session.post('Profiler.enable', () => session.post('Profiler.start', () => console.log('PROFILING')));
+      return;
+    }
+    session.post('Profiler.stop', (error, result) => {
+      if (error) console.log(`PROFILE FAILED ${error.message}`);
+      else writeFileSync(profileFile, JSON.stringify(result.profile));
+      console.log(`PROFILED ${profileFile}`);
+    });
+  });
+}
+
 // W3 reads the server's memory after a full collection (node --expose-gc), so that garbage left by
 // 10,000 handshakes does not count as memory held per subscription.
 process.on('SIGUSR2', () => {
+  if (profileFile) return;
   (globalThis as { gc?: () => void }).gc?.();
   const { rss, heapUsed, external } = process.memoryUsage();
   console.log(`RSS ${JSON.stringify({ rss, heap: heapUsed + external })}`);

@@ -5,7 +5,10 @@ import type { DatabaseHandle } from '../db/client.js';
 import { announcedTooLarge, isUnannouncedBody, readBoundedBody } from '../http/body.js';
 import { malformedGetParameter, setSecurityHeaders } from '../http/security.js';
 import type { RealtimeBus } from '../realtime/pubsub.js';
-import { requestIdFrom, runWithRequestId } from '../request-context.js';
+import { assignRequestId, requestIdFrom } from '../request-context.js';
+import type { Principal } from '../http/auth.js';
+import type { RateLimitDecision } from '../http/rate-limit.js';
+import type { FastQueryPath } from './fast-query-path.js';
 import type { GraphQLHandler } from './graphql-handler.js';
 
 /** How long `drain()` waits for in-flight requests before cutting connections. */
@@ -21,7 +24,7 @@ export interface RequestFront {
 /** Builds the request listener around the GraphQL handler. */
 export function createRequestFront(
   config: AppConfig,
-  yoga: GraphQLHandler,
+  { yoga, fastPath }: { yoga: GraphQLHandler; fastPath?: FastQueryPath<Principal, RateLimitDecision> },
   database: DatabaseHandle,
   bus: Pick<RealtimeBus, 'kind' | 'connected'>,
 ): RequestFront {
@@ -51,19 +54,22 @@ export function createRequestFront(
     if (req.url === '/health' && (req.method === 'GET' || req.method === 'HEAD'))
       return void answerHealth(req, res, database, bus);
     // The request id is fixed before Yoga runs, so it is echoed on every answer (even one that
-    // fails validation) and reaches every log line of the request through async context.
+    // fails validation) and the operation's context (and so its log lines) carries it.
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
-    if (!isUnannouncedBody(req)) return void runWithRequestId(requestId, () => yoga.handle(req, res));
-    // A chunked POST is read here, up to the limit, and handed to Yoga whole.
-    void readBoundedBody(req, maxBodyBytes).then(
-      (body) => {
+    assignRequestId(req, requestId);
+    const fast = fastPath?.accepts(req) === true;
+    if (!fast && !isUnannouncedBody(req)) return void yoga.handle(req, res);
+    // A chunked POST, and one the fast path may serve, is read here up to the limit; what the fast
+    // path does not serve is handed to Yoga whole.
+    void readBoundedBody(req, maxBodyBytes)
+      .then(async (body) => {
         if (body === null) return tooLarge(res, maxBodyBytes);
+        if (fast && (await fastPath.serve(req, res, body, requestId))) return;
         (req as IncomingMessage & { body?: Buffer | string }).body = body.length > 0 ? body : '';
-        return runWithRequestId(requestId, () => yoga.handle(req, res));
-      },
-      () => res.destroy(),
-    );
+        return yoga.handle(req, res);
+      })
+      .catch(() => res.destroy());
   };
 
   return {

@@ -3,7 +3,14 @@ import type { Logger } from 'pino';
 import { isTerminal, type ProviderName } from './checkout.js';
 import { EmptyCartError, IdempotencyKeyReuseError, ProviderError } from './errors.js';
 import type { CheckoutLifecycle } from './lifecycle.js';
-import type { ApplyOptions, CheckoutProvider, CheckoutStore, ProviderCatalog, ScheduleChange } from './ports.js';
+import type {
+  ApplyOptions,
+  CallOptions,
+  CheckoutProvider,
+  CheckoutStore,
+  ProviderCatalog,
+  ScheduleChange,
+} from './ports.js';
 import type { CheckoutRecord } from './records.js';
 import type { ProviderSnapshot } from './snapshot.js';
 
@@ -40,12 +47,14 @@ export class CheckoutService {
 
   /**
    * Creates a checkout at `provider` from a validated input. With an idempotency key, the same key
-   * and input answer the first result again (the checkout, or the same typed error).
+   * and input answer the first result again (the checkout, or the same typed error). `call` says
+   * which request the provider call is made for.
    */
   async create(
     tenant: string,
     provider: ProviderName,
     { idempotencyKey, ...request }: CreateRequest,
+    call: CallOptions = {},
   ): Promise<CheckoutRecord> {
     const gateway = this.providerOf(provider);
     const requestHash = hashRequest(provider, request);
@@ -75,7 +84,7 @@ export class CheckoutService {
     const log = this.logger.child({ checkoutId: row.id, provider });
     let snapshot: ProviderSnapshot;
     try {
-      snapshot = await prepared.send();
+      snapshot = await prepared.send(call);
     } catch (error) {
       throw await this.recordCreateFailure(row, gateway, error, log);
     }
@@ -92,9 +101,9 @@ export class CheckoutService {
    * Asks the provider for the checkout's current state and records any change. Providers without
    * a status endpoint, and final checkouts, are returned as stored.
    */
-  async refresh(row: CheckoutRecord): Promise<CheckoutRecord> {
+  async refresh(row: CheckoutRecord, call: CallOptions = {}): Promise<CheckoutRecord> {
     if (!this.isPollable(row.provider, row.providerCheckoutId, row.status)) return row;
-    const snapshot = await this.fetchStatus(row);
+    const snapshot = await this.fetchStatus(row, call);
     return this.record(row, snapshot, isTerminal(snapshot.status) ? { kind: 'remove' } : { kind: 'keep' });
   }
 
@@ -108,7 +117,7 @@ export class CheckoutService {
   }
 
   /** One status request to the checkout's provider (the checkout must be pollable). */
-  async fetchStatus(row: CheckoutRecord, options: { signal?: AbortSignal } = {}): Promise<ProviderSnapshot> {
+  async fetchStatus(row: CheckoutRecord, options: CallOptions = {}): Promise<ProviderSnapshot> {
     const gateway = this.providerOf(row.provider);
     if (!gateway.fetchStatus || !row.providerCheckoutId)
       throw new Error(`checkout ${row.id} has no status endpoint to poll`);

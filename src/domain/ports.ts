@@ -48,11 +48,15 @@ export interface SnapshotResult {
 
 /** Where checkouts are kept. Every write of one checkout is serialised by the store (a row lock). */
 export interface CheckoutStore {
-  /** Writes the PENDING checkout, its known line items and its first event in one transaction. */
+  /**
+   * Writes the PENDING checkout, its known line items and its first event in one transaction, with
+   * the `checkout.status_changed` webhook event for the tenant's endpoints (a transactional outbox).
+   */
   createPending(input: NewCheckout): Promise<CheckoutRecord>;
   /**
-   * Applies a snapshot: the checkout, its merchant and line items, an event when the status changed,
-   * and the schedule change, in one transaction. A final status is left only by `operator`.
+   * Applies a snapshot: the checkout, its merchant and line items, an event when the status changed
+   * (and its webhook event for the tenant's endpoints, the outbox), and the schedule change, in one
+   * transaction. A final status is left only by `operator`.
    */
   applySnapshot(
     checkoutId: string,
@@ -69,6 +73,14 @@ export interface ChangePublisher {
   publish(checkout: CheckoutRecord, event: CheckoutEventRecord): void;
 }
 
+/** How one provider call is made. */
+export interface CallOptions {
+  /** Aborts the call from outside (the poller stopping). */
+  signal?: AbortSignal;
+  /** The request (or poll) the call is made for: its log line carries it. */
+  requestId?: string;
+}
+
 /** What is recorded before a provider is called, and the call itself. */
 export interface PreparedCreate {
   /** Stored with the PENDING row. */
@@ -76,7 +88,7 @@ export interface PreparedCreate {
   details: Record<string, unknown>;
   lineItems?: NewCheckout['lineItems'];
   /** Sends the create request to the provider. */
-  send(): Promise<ProviderSnapshot>;
+  send(options?: CallOptions): Promise<ProviderSnapshot>;
 }
 
 /** One checkout provider, as the domain sees it (each `providers/<name>/` implements one). */
@@ -92,7 +104,7 @@ export interface CheckoutProvider<Input = unknown> {
   /** Checks nothing (the input is validated already); says what to record and how to call. */
   prepare(input: Input): PreparedCreate;
   /** The provider's current view of a checkout; only providers with a documented status endpoint have it. */
-  fetchStatus?(providerCheckoutId: string, options?: { signal?: AbortSignal }): Promise<ProviderSnapshot>;
+  fetchStatus?(providerCheckoutId: string, options?: CallOptions): Promise<ProviderSnapshot>;
 }
 
 /** The providers the app was built with, by name. */

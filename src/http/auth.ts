@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
 import { hashApiKey, type ApiKeyRepository, type ApiKeyScope } from '../db/api-keys.js';
 
 /** The tenant every keyless request belongs to when no API keys are configured (outside production). */
@@ -33,7 +34,10 @@ const MAX_CACHED_KEYS = 10_000;
  */
 export class ApiKeyAuthenticator {
   private readonly bootstrap: { digest: Buffer; tenant: string }[];
-  private readonly cache = new Map<string, { principal: Principal | null; expires: number }>();
+  /** Keys presented recently, as sent: bounded, so random keys cannot grow it. */
+  private readonly recent = new LRUCache<string, { principal: Principal | null; expires: number }>({
+    max: MAX_CACHED_KEYS,
+  });
   private readonly cacheMs: number;
 
   constructor(private readonly options: AuthenticatorOptions) {
@@ -49,11 +53,24 @@ export class ApiKeyAuthenticator {
   /** The caller, or a 401 GraphQL error (never a stack trace, never the key). */
   async authenticate(authorization: string | null): Promise<Principal> {
     const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-    const principal = match ? await this.lookUp(match[1]!) : null;
+    const principal = match ? await this.recognise(match[1]!) : null;
     if (principal) return principal;
     // Open access (no API_KEYS, outside production): every other request is tenant `sandbox`.
     if (!this.options.requireKey) return { tenant: SANDBOX_TENANT, scope: 'write', keyId: null };
     throw unauthenticated(match ? 'Invalid API key' : 'Missing API key: send `Authorization: Bearer <key>`');
+  }
+
+  /**
+   * The principal of a key presented in the last `cacheMs`, or a fresh look-up: a client sends the
+   * same key with every request, and hashing it (and for stored keys, finding the hash) each time
+   * is the largest part of authenticating. A revocation still takes effect within `cacheMs`.
+   */
+  private async recognise(key: string): Promise<Principal | null> {
+    const recent = this.recent.get(key);
+    if (recent && recent.expires > Date.now()) return recent.principal;
+    const principal = await this.lookUp(key);
+    this.recent.set(key, { principal, expires: Date.now() + this.cacheMs });
+    return principal;
   }
 
   private async lookUp(key: string): Promise<Principal | null> {
@@ -65,13 +82,8 @@ export class ApiKeyAuthenticator {
     if (tenant) return { tenant, scope: 'write', keyId: presented.toString('hex').slice(0, 16) };
     if (!this.options.store) return null;
     const hash = hashApiKey(key);
-    const cached = this.cache.get(hash);
-    if (cached && cached.expires > Date.now()) return cached.principal;
     const row = await this.options.store.findActiveByHash(hash);
-    const principal = row ? { tenant: row.tenant, scope: row.scope as ApiKeyScope, keyId: hash.slice(0, 16) } : null;
-    if (this.cache.size >= MAX_CACHED_KEYS) this.cache.clear();
-    this.cache.set(hash, { principal, expires: Date.now() + this.cacheMs });
-    return principal;
+    return row ? { tenant: row.tenant, scope: row.scope as ApiKeyScope, keyId: hash.slice(0, 16) } : null;
   }
 }
 

@@ -238,6 +238,8 @@ export interface ProviderCall {
   body?: unknown;
   /** Aborts the call from outside (the poller stopping). */
   signal?: AbortSignal;
+  /** The request (or poll) the call is made for, reported with its outcome. */
+  requestId?: string;
 }
 
 /**
@@ -257,7 +259,7 @@ export class ProviderHttp {
 
   /** Sends `call` and hands its response to `answer`, which returns the result or throws. */
   call<T>(call: ProviderCall, answer: (response: ProviderResponse) => T): Promise<T> {
-    return this.resilience.execute(call.method, async () => {
+    const request = async () => {
       const response = await sendProviderRequest(this.identity, {
         method: call.method,
         url: providerUrl(this.options.baseUrl, call.path),
@@ -268,7 +270,8 @@ export class ProviderHttp {
         signal: call.signal,
       });
       return answer(response);
-    });
+    };
+    return this.resilience.execute(call.method, request, call.requestId);
   }
 
   /** The usual answer: a 2xx body checked against `schema`; any other status is a ProviderError. */

@@ -33,6 +33,7 @@ export type ProviderCallObserver = (
   method: 'GET' | 'POST',
   outcome: 'ok' | 'error' | 'rejected',
   seconds: number,
+  requestId: string | undefined,
 ) => void;
 
 /**
@@ -49,7 +50,9 @@ export function createResilience(
       breakerThreshold: config.providerBreakerThreshold,
       halfOpenAfterMs: config.providerBreakerHalfOpenMs,
       getRetries: config.providerGetRetries,
-      observe: observe && ((method, outcome, seconds) => observe(definition.name, method, outcome, seconds)),
+      observe:
+        observe &&
+        ((method, outcome, seconds, requestId) => observe(definition.name, method, outcome, seconds, requestId)),
     });
   return Object.fromEntries(PROVIDER_REGISTRY.map((definition) => [definition.name, resilience(definition)])) as Record<
     ProviderName,

@@ -25,8 +25,13 @@ export interface ResilienceOptions {
   retryMaxDelayMs?: number;
   /** The provider's name for people, in the open breaker's message (default: its enum name). */
   label?: string;
-  /** Told the duration and outcome of every call (for metrics). */
-  observe?: (method: 'GET' | 'POST', outcome: 'ok' | 'error' | 'rejected', seconds: number) => void;
+  /** Told the duration and outcome of every call (for metrics and its log line), with the request it was made for. */
+  observe?: (
+    method: 'GET' | 'POST',
+    outcome: 'ok' | 'error' | 'rejected',
+    seconds: number,
+    requestId: string | undefined,
+  ) => void;
 }
 
 /** Breaker states as reported to operators and metrics. */
@@ -90,11 +95,11 @@ export class ProviderResilience {
   }
 
   /** Runs one provider request under the breaker (and, for GETs, the retry policy inside it). */
-  async execute<T>(method: 'GET' | 'POST', request: () => Promise<T>): Promise<T> {
+  async execute<T>(method: 'GET' | 'POST', request: () => Promise<T>, requestId?: string): Promise<T> {
     const guarded = () => this.breaker.execute(request);
     const started = performance.now();
     const done = (outcome: 'ok' | 'error' | 'rejected') =>
-      this.observe?.(method, outcome, (performance.now() - started) / 1000);
+      this.observe?.(method, outcome, (performance.now() - started) / 1000, requestId);
     try {
       const result = method === 'GET' ? await this.safeRetry.execute(guarded) : await guarded();
       done('ok');

@@ -25,10 +25,33 @@ export interface CheckoutWritten {
  * One topic per checkout (`checkoutChanged:<checkout id>`) for status changes, and one topic for
  * every write (`checkoutWritten`), which each instance's read model listens to.
  */
-export type CheckoutPubSub = PubSub<{
+export type CheckoutPubSub = PubSub<CheckoutTopics> & {
+  /**
+   * Calls `listener` with every change of one checkout until the returned function is called: the
+   * callback form of `subscribe('checkoutChanged', id)`, for status streams, which would otherwise
+   * each hold an async iterator (and its pending promises) per checkout they watch.
+   */
+  listenToCheckout(checkoutId: string, listener: (change: CheckoutChange) => void): () => void;
+};
+
+type CheckoutTopics = {
   checkoutChanged: [checkoutId: string, change: CheckoutChange];
   checkoutWritten: [written: CheckoutWritten];
-}>;
+};
+
+/** The pub/sub over `target` (Redis's event target, or one in memory). */
+export function createCheckoutPubSub(target: EventTarget = new EventTarget()): CheckoutPubSub {
+  const pubsub = createPubSub<CheckoutTopics>({ eventTarget: target as never });
+  return Object.assign(pubsub, {
+    listenToCheckout(checkoutId: string, listener: (change: CheckoutChange) => void) {
+      // The topic name createPubSub gives `subscribe('checkoutChanged', checkoutId)`.
+      const topic = `checkoutChanged:${checkoutId}`;
+      const handler = (event: Event) => listener((event as CustomEvent<CheckoutChange>).detail);
+      target.addEventListener(topic, handler);
+      return () => target.removeEventListener(topic, handler);
+    },
+  });
+}
 
 /** What the bus tells about its own connection. */
 export interface BusConnectionEvents {
@@ -61,7 +84,7 @@ export async function createRealtimeBus(
 ): Promise<RealtimeBus> {
   if (!redisUrl)
     return {
-      pubsub: createPubSub(),
+      pubsub: createCheckoutPubSub(),
       kind: 'memory',
       connected: true,
       onConnection: () => () => undefined,
@@ -97,9 +120,9 @@ export async function createRealtimeBus(
   }
   const connection = watchConnection(subscribeClient);
   return {
-    pubsub: createPubSub({
-      eventTarget: createRedisEventTarget(failSoftly(publishClient, subscribeClient, reportOnce)),
-    }),
+    pubsub: createCheckoutPubSub(
+      createRedisEventTarget(failSoftly(publishClient, subscribeClient, reportOnce)) as unknown as EventTarget,
+    ),
     kind: 'redis',
     redis: publishClient,
     get connected() {

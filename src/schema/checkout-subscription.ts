@@ -11,25 +11,22 @@ import { CheckoutInterface, loadCheckout } from './checkout.js';
 type Wakeup = CheckoutChange | 'resync';
 
 /**
- * The checkout now, then once per status change, ending after a terminal status. It subscribes
- * to the topic before reading the current state, and skips changes that state already includes,
+ * The checkout now, then once per status change, ending after a terminal status. It listens to
+ * the topic before reading the current state, and skips changes that state already includes,
  * so nothing falls between the read and the first notification and nothing repeats. On every
  * resync tick (the bus back after an outage, and a bounded interval) it re-reads the checkout and
  * emits it if it moved on without a message arriving here.
  * A Repeater rather than an async generator: a generator waiting for the next change could only
  * be returned once that change came, so an unsubscribed client would hold its place until then.
+ * Changes and ticks arrive as callbacks into one queue, so an idle stream holds one pending
+ * promise of its own rather than an iterator per source and another to merge them.
  */
 function followCheckout(first: CheckoutRow, ctx: Context): AsyncIterable<CheckoutRow> {
   return new Repeater<CheckoutRow>(async (push, stop) => {
-    const changes = ctx.pubsub.subscribe('checkoutChanged', first.id);
-    const resyncs = new Repeater<'resync'>(async (tick, stopTicks) => {
-      const unlisten = ctx.onResync(() => void tick('resync'));
-      await stopTicks;
-      unlisten();
-    });
-    const wakeups: AsyncIterableIterator<Wakeup> = Repeater.merge([changes, resyncs]);
-    // The client went away (or we stopped): end the topic subscription, which ends the loop below.
-    void stop.then(() => wakeups.return?.());
+    const wakeups = new WakeupQueue();
+    const unlistenChanges = ctx.pubsub.listenToCheckout(first.id, (change) => wakeups.add(change));
+    const unlistenTicks = ctx.onResync(() => wakeups.add('resync'));
+    void stop.then(() => wakeups.close());
     ctx.openSubscriptions.inc();
     try {
       const current = await currentState(ctx, first.id);
@@ -37,7 +34,7 @@ function followCheckout(first: CheckoutRow, ctx: Context): AsyncIterable<Checkou
       let seen = current.lastEventId;
       await push(current.row);
       if (isTerminal(current.row.status)) return;
-      for await (const wakeup of wakeups) {
+      for (let wakeup = await wakeups.next(); wakeup; wakeup = await wakeups.next()) {
         const next = wakeup === 'resync' ? await currentState(ctx, first.id) : changeState(wakeup);
         if (!next || next.lastEventId <= seen) continue;
         seen = next.lastEventId;
@@ -46,10 +43,44 @@ function followCheckout(first: CheckoutRow, ctx: Context): AsyncIterable<Checkou
       }
     } finally {
       ctx.openSubscriptions.dec();
+      unlistenChanges();
+      unlistenTicks();
       stop();
-      await wakeups.return?.();
     }
   });
+}
+
+/** Wakeups in arrival order; `next` waits for one, and resolves undefined once closed. */
+class WakeupQueue {
+  private readonly queued: Wakeup[] = [];
+  private waiting?: (wakeup: Wakeup | undefined) => void;
+  private closed = false;
+
+  add(wakeup: Wakeup): void {
+    if (this.closed) return;
+    // Ticks carry no data: one waiting is as good as several.
+    if (wakeup === 'resync' && this.queued.at(-1) === 'resync') return;
+    if (this.waiting) {
+      const resume = this.waiting;
+      this.waiting = undefined;
+      resume(wakeup);
+    } else this.queued.push(wakeup);
+  }
+
+  next(): Promise<Wakeup | undefined> | Wakeup | undefined {
+    if (this.queued.length > 0) return this.queued.shift();
+    if (this.closed) return undefined;
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queued.length = 0;
+    this.waiting?.(undefined);
+    this.waiting = undefined;
+  }
 }
 
 /** The checkout as the read model has it, with the id of its latest event. */

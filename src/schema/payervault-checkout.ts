@@ -49,6 +49,8 @@ builder.mutationFields((t) => ({
     validate: { schema: createPayerVaultCheckoutSchema },
     errors: createCheckoutResult('CreatePayerVaultCheckout', [EmptyCartError]),
     resolve: (_root, args, ctx) =>
-      ctx.checkouts.create(ctx.tenant, 'PAYERVAULT', (args as unknown as CreatePayerVaultCheckoutArgs).input),
+      ctx.checkouts.create(ctx.tenant, 'PAYERVAULT', (args as unknown as CreatePayerVaultCheckoutArgs).input, {
+        requestId: ctx.requestId,
+      }),
   }),
 }));

@@ -62,6 +62,8 @@ builder.mutationFields((t) => ({
     errors: createCheckoutResult('CreateSmartCheckout'),
     // The zod plugin hands the resolver the parsed (trimmed, normalised) input.
     resolve: (_root, args, ctx) =>
-      ctx.checkouts.create(ctx.tenant, 'SMARTCHECKOUT', (args as unknown as CreateSmartCheckoutArgs).input),
+      ctx.checkouts.create(ctx.tenant, 'SMARTCHECKOUT', (args as unknown as CreateSmartCheckoutArgs).input, {
+        requestId: ctx.requestId,
+      }),
   }),
 }));

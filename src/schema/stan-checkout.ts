@@ -104,6 +104,8 @@ builder.mutationFields((t) => ({
     validate: { schema: createStanCheckoutSchema },
     errors: createCheckoutResult('CreateStanCheckout'),
     resolve: (_root, args, ctx) =>
-      ctx.checkouts.create(ctx.tenant, 'STAN', (args as unknown as CreateStanCheckoutArgs).input),
+      ctx.checkouts.create(ctx.tenant, 'STAN', (args as unknown as CreateStanCheckoutArgs).input, {
+        requestId: ctx.requestId,
+      }),
   }),
 }));

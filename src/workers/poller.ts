@@ -7,7 +7,6 @@ import { isTerminal } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
 import type { ProviderSnapshot } from '../domain/snapshot.js';
 import type { AppMetrics } from '../metrics.js';
-import { runWithRequestId } from '../request-context.js';
 
 /** Settings of the shared status poller. */
 export interface PollerOptions {
@@ -161,8 +160,7 @@ export class Poller {
 
   /** Polls one claimed schedule as its own unit of work: its log lines and provider call share one request id. */
   private pollOne(claim: ClaimedPoll): Promise<void> {
-    const requestId = `poll:${randomUUID()}`;
-    return runWithRequestId(requestId, () => this.pollClaimed(claim, requestId));
+    return this.pollClaimed(claim, `poll:${randomUUID()}`);
   }
 
   private async pollClaimed(claim: ClaimedPoll, requestId: string): Promise<void> {
@@ -176,7 +174,7 @@ export class Poller {
     this.stats.polls++;
     this.options.metrics?.scheduleLag.observe(Math.max(0, Date.now() - dueAt.getTime()) / 1000);
     try {
-      const snapshot = await this.service.fetchStatus(checkout, { signal: this.abort.signal });
+      const snapshot = await this.service.fetchStatus(checkout, { signal: this.abort.signal, requestId });
       await this.applyAnswer(claim, snapshot, log);
     } catch (error) {
       await this.afterFailedPoll(claim, error, log);

@@ -1,4 +1,4 @@
-import type { CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
+import type { CallOptions, CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
 import type { ProviderSnapshot } from '../../domain/snapshot.js';
 import type { PayerVaultClient } from './client.js';
 import type { PayerVaultDetails } from './details.js';
@@ -27,12 +27,12 @@ export class PayerVaultAdapter implements CheckoutProvider<PayerVaultCreateInput
 
   prepare(input: PayerVaultCreateInput): PreparedCreate {
     const details: PayerVaultDetails = { customerId: input.customerId };
-    return { details, send: () => this.create(input) };
+    return { details, send: (options) => this.create(input, options) };
   }
 
   /** Asks PayerVault for the customer's checkout link; errors from the client pass through. */
-  async create(input: PayerVaultCreateInput): Promise<ProviderSnapshot> {
-    const link = await this.client.getCheckoutLink(input.customerId);
+  async create(input: PayerVaultCreateInput, options: CallOptions = {}): Promise<ProviderSnapshot> {
+    const link = await this.client.getCheckoutLink(input.customerId, options);
     return {
       // PayerVault returns only a URL: no id of its own to refer to the checkout by.
       providerCheckoutId: null,

@@ -1,3 +1,4 @@
+import type { CallOptions } from '../../domain/ports.js';
 import { EmptyCartError, ProviderError, ValidationError } from '../../domain/errors.js';
 import { ProviderHttp, providerMessageOf, type ProviderResponse } from '../http.js';
 import type { ProviderResilience } from '../resilience.js';
@@ -46,7 +47,7 @@ export class PayerVaultClient {
    * with `EmptyCartError` on the documented 404, `ProviderError` on any other failure, and
    * `ValidationError` for an id that cannot be sent as a path segment.
    */
-  async getCheckoutLink(customerId: string): Promise<PayerVaultCheckoutLink> {
+  async getCheckoutLink(customerId: string, options: CallOptions = {}): Promise<PayerVaultCheckoutLink> {
     const checked = payerVaultCustomerIdSchema.safeParse(customerId);
     if (!checked.success) {
       throw new ValidationError([{ path: ['customerId'], message: checked.error.issues[0]?.message ?? 'is invalid' }]);
@@ -54,7 +55,7 @@ export class PayerVaultClient {
     const link = this.#http.expect(payerVaultCheckoutLinkResponseSchema);
     // A GET: safe to retry, and an empty cart (EmptyCartError) is an answer, not a failure.
     return this.#http.call(
-      { method: 'GET', path: `${PAYERVAULT_CHECKOUT_LINK_PATH}${encodeURIComponent(customerId)}` },
+      { method: 'GET', path: `${PAYERVAULT_CHECKOUT_LINK_PATH}${encodeURIComponent(customerId)}`, ...options },
       (response) => (response.status === 404 ? refuseNotFound(customerId, response) : link(response)),
     );
   }

@@ -1,7 +1,7 @@
 import type { CheckoutStatus } from '../../domain/checkout.js';
 import { ValidationError } from '../../domain/errors.js';
 import { MoneyFormatError, normalizeCurrency, parseDecimalToMinor } from '../../domain/money.js';
-import type { CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
+import type { CallOptions, CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
 import type { ProviderSnapshot } from '../../domain/snapshot.js';
 import type { SmartcheckoutClient } from './client.js';
 import type { SmartcheckoutDetails } from './details.js';
@@ -93,22 +93,26 @@ export class SmartcheckoutAdapter implements CheckoutProvider<SmartcheckoutCreat
   /** Stores the product URL (the one line item, price unknown until completion) and the exact `user_data` sent. */
   prepare(input: SmartcheckoutCreateInput): PreparedCreate {
     const details: SmartcheckoutDetails = { productUrl: input.productUrl, userData: buildSmartcheckoutUserData(input) };
-    return { details, lineItems: [{ productUrl: input.productUrl, quantity: 1 }], send: () => this.create(input) };
+    return {
+      details,
+      lineItems: [{ productUrl: input.productUrl, quantity: 1 }],
+      send: (options) => this.create(input, options),
+    };
   }
 
   /**
    * Starts the purchase. The line item is the product URL (price unknown until completion) and
    * the merchant is the store behind it, keyed by origin so checkouts at one store share it.
    */
-  async create(input: SmartcheckoutCreateInput): Promise<ProviderSnapshot> {
+  async create(input: SmartcheckoutCreateInput, options: CallOptions = {}): Promise<ProviderSnapshot> {
     if (!isAbsoluteHttpUrl(input.productUrl)) {
       throw new ValidationError([{ path: ['input', 'productUrl'], message: 'must be an absolute http(s) URL' }]);
     }
     const url = new URL(input.productUrl);
-    const created = await this.client.createCheckout({
-      url: input.productUrl,
-      user_data: buildSmartcheckoutUserData(input),
-    });
+    const created = await this.client.createCheckout(
+      { url: input.productUrl, user_data: buildSmartcheckoutUserData(input) },
+      options,
+    );
     const { status, unknownNote } = mapSmartcheckoutStatus(created.status);
     return {
       providerCheckoutId: created.checkout_id,
@@ -121,7 +125,7 @@ export class SmartcheckoutAdapter implements CheckoutProvider<SmartcheckoutCreat
   }
 
   /** Polls `GET /v0/checkout/{id}`; the total is known once the provider reports an amount. */
-  async fetchStatus(providerCheckoutId: string, options: { signal?: AbortSignal } = {}): Promise<ProviderSnapshot> {
+  async fetchStatus(providerCheckoutId: string, options: CallOptions = {}): Promise<ProviderSnapshot> {
     const details = await this.client.getCheckout(providerCheckoutId, options);
     return snapshotOfDetails(details);
   }

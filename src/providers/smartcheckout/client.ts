@@ -1,3 +1,4 @@
+import type { CallOptions } from '../../domain/ports.js';
 import { ProviderError } from '../../domain/errors.js';
 import { ProviderHttp } from '../http.js';
 import type { ProviderResilience } from '../resilience.js';
@@ -38,9 +39,9 @@ export class SmartcheckoutClient {
   }
 
   /** `POST /v0/checkout`: starts an asynchronous purchase of the product at `body.url`. */
-  createCheckout(body: SmartcheckoutCreateRequest): Promise<SmartcheckoutCreateResponse> {
+  createCheckout(body: SmartcheckoutCreateRequest, options: CallOptions = {}): Promise<SmartcheckoutCreateResponse> {
     return this.http.call(
-      { method: 'POST', path: SMARTCHECKOUT_CREATE_PATH, body },
+      { method: 'POST', path: SMARTCHECKOUT_CREATE_PATH, body, requestId: options.requestId },
       this.http.expect(SmartcheckoutCreateResponseSchema),
     );
   }
@@ -49,7 +50,7 @@ export class SmartcheckoutClient {
    * `GET /v0/checkout/{id}`: the current status, and the amount once completed.
    * A 404 (unknown checkout) is a non-retryable ProviderError with `httpStatus` 404.
    */
-  async getCheckout(checkoutId: string, options: { signal?: AbortSignal } = {}): Promise<SmartcheckoutCheckoutDetails> {
+  async getCheckout(checkoutId: string, options: CallOptions = {}): Promise<SmartcheckoutCheckoutDetails> {
     if (checkoutId.trim() === '') {
       // `/v0/checkout/` is not the status endpoint; asking it would return something unrelated.
       throw new ProviderError('Smartcheckout checkout id is empty', {
@@ -60,7 +61,7 @@ export class SmartcheckoutClient {
     }
     const read = this.http.expect(SmartcheckoutCheckoutDetailsSchema);
     const { status, details } = await this.http.call(
-      { method: 'GET', path: smartcheckoutCheckoutPath(checkoutId), signal: options.signal },
+      { method: 'GET', path: smartcheckoutCheckoutPath(checkoutId), ...options },
       (response) => ({ status: response.status, details: read(response) }),
     );
     // Applying another checkout's status and amount to ours would be worse than failing the poll.

@@ -1,5 +1,5 @@
 import { isMinorAmount, minorAmountOf, normalizeCurrency } from '../../domain/money.js';
-import type { CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
+import type { CallOptions, CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
 import type { LineItemInfo, MerchantInfo, ProviderSnapshot } from '../../domain/snapshot.js';
 import type { StanClient } from './client.js';
 import type { StanCreateCheckoutRequest, StanMerchant, StanRequestLineItem, StanResponseLineItem } from './contract.js';
@@ -91,7 +91,7 @@ export class StanAdapter implements CheckoutProvider<StanCheckoutRequest> {
       // Exact: quantity * unitPrice may pass 2^53 before the line discount brings it back.
       total: Number(BigInt(item.quantity) * BigInt(item.unitPrice) - BigInt(discountAmount ?? 0)),
     }));
-    return { currency: this.#currency, details, lineItems, send: () => this.create(body) };
+    return { currency: this.#currency, details, lineItems, send: (options) => this.create(body, options) };
   }
 
   /**
@@ -99,8 +99,8 @@ export class StanAdapter implements CheckoutProvider<StanCheckoutRequest> {
    * An amount in the answer that is not an integer in minor units (0 to 2^53 − 1) is replaced by
    * the one we sent, named in `unreadable` and explained in the notes: Stan did create the session.
    */
-  async create(input: StanCreateInput): Promise<ProviderSnapshot> {
-    const response = await this.#client.createCheckout(toRequestBody(input));
+  async create(input: StanCreateInput, options: CallOptions = {}): Promise<ProviderSnapshot> {
+    const response = await this.#client.createCheckout(toRequestBody(input), options);
     const read = stanAmountReader();
     const total = read(response.total_amount, 'total_amount') ?? input.totalAmount;
     const discount = read(response.discount_amount, 'discount_amount') ?? input.discountAmount ?? null;

@@ -1,3 +1,4 @@
+import type { CallOptions } from '../../domain/ports.js';
 import { ProviderHttp } from '../http.js';
 import type { ProviderResilience } from '../resilience.js';
 import type { ProviderClientOptions } from '../types.js';
@@ -41,9 +42,9 @@ export class StanClient {
    * Rejects with a `ProviderError`: retryable for network failures, timeouts, 408, 429 and 5xx;
    * not retryable for other statuses, a body that is not JSON or one without an `id`.
    */
-  createCheckout(body: StanCreateCheckoutRequest): Promise<StanCheckoutResponse> {
+  createCheckout(body: StanCreateCheckoutRequest, options: CallOptions = {}): Promise<StanCheckoutResponse> {
     return this.#http.call(
-      { method: 'POST', path: STAN_CHECKOUTS_PATH, body },
+      { method: 'POST', path: STAN_CHECKOUTS_PATH, body, requestId: options.requestId },
       this.#http.expect(stanCheckoutResponseSchema),
     );
   }
