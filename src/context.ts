@@ -5,6 +5,7 @@ import type { CheckoutRepository } from './db/repository.js';
 import type { Logger } from './logger.js';
 import type { CheckoutReadModel } from './readmodel/checkout-read-model.js';
 import type { CheckoutPubSub } from './realtime/pubsub.js';
+import type { WebhookEndpoints } from './webhooks/endpoints.js';
 
 /** What every resolver of one operation sees. Built per request by the server. */
 export interface Context {
@@ -26,6 +27,8 @@ export interface Context {
   lifecycle: CheckoutLifecycle;
   /** Status changes, one topic per checkout (in memory or Redis). */
   pubsub: CheckoutPubSub;
+  /** The tenant's webhook endpoints and their delivery log. */
+  webhooks: WebhookEndpoints;
   /** Counts the status subscriptions being served (the open-subscriptions gauge on /metrics). */
   openSubscriptions: { inc(): void; dec(): void };
 }

@@ -61,10 +61,15 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     stack.defer('read model', listenForWrites(resources.bus, services.readModel, services.instanceId, logger));
     stack.defer('resync', () => services.resync.stop());
     stack.defer('workers', () =>
-      Promise.all([services.poller.stop(), services.maintenance.stop(), services.expiry.stop()]),
+      Promise.all([
+        services.poller.stop(),
+        services.maintenance.stop(),
+        services.expiry.stop(),
+        services.webhookDispatcher.stop(),
+      ]),
     );
-    const yoga = createGraphQLHandler({ config, logger, metrics, resources, services });
-    const front = createRequestFront(config, yoga, resources.database, resources.bus);
+    const { yoga, fastPath } = createGraphQLHandler({ config, logger, metrics, resources, services });
+    const front = createRequestFront(config, { yoga, fastPath }, resources.database, resources.bus);
     const server = createServer(front.listener);
     const webSocket = attachGraphQLWebSocket(server, yoga, services.authenticator, logger, {
       maxSubscriptions: config.limits.wsMaxSubscriptions,
@@ -92,6 +97,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
         if (config.poller) services.poller.start();
         services.maintenance.start();
         services.expiry.start();
+        services.webhookDispatcher.start();
         logger.info(
           {
             url: `${url}/graphql`,

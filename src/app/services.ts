@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { AppConfig } from '../config/index.js';
 import { ApiKeyRepository } from '../db/api-keys.js';
 import { CheckoutRepository } from '../db/repository.js';
+import { WebhookRepository } from '../db/webhooks.js';
 import { CheckoutService } from '../domain/checkout-service.js';
 import { CheckoutLifecycle } from '../domain/lifecycle.js';
 import type { ProviderCatalog } from '../domain/ports.js';
@@ -16,10 +17,13 @@ import { CheckoutReadModel } from '../readmodel/checkout-read-model.js';
 import { invalidatingStore } from '../readmodel/invalidating-store.js';
 import { changePublisher } from '../realtime/pubsub.js';
 import { ResyncTicker } from '../realtime/resync.js';
-import { currentRequestId } from '../request-context.js';
+import { WebhookEndpoints } from '../webhooks/endpoints.js';
+import { WebhookMetrics } from '../webhooks/metrics.js';
+import { wakingStore } from '../webhooks/waking-store.js';
 import { ExpirySweep } from '../workers/expiry.js';
 import { Maintenance } from '../workers/maintenance.js';
 import { Poller } from '../workers/poller.js';
+import { WebhookDispatcher } from '../workers/webhook-dispatcher.js';
 import type { AppResources } from './resources.js';
 
 /** How long the read model serves an entry when other processes' writes are not announced (PostgreSQL without Redis). */
@@ -43,6 +47,10 @@ export interface AppServices {
   poller: Poller;
   maintenance: Maintenance;
   expiry: ExpirySweep;
+  /** Webhook endpoints and deliveries, as the GraphQL layer manages them. */
+  webhooks: WebhookEndpoints;
+  /** Sends the webhook outbox (started with the other workers). */
+  webhookDispatcher: WebhookDispatcher;
 }
 
 /** Wires the domain to its adapters: the repository, the providers, the publisher, and the workers around them. */
@@ -66,17 +74,26 @@ export function createServices(
       evicted: (reason, count) => metrics.readModelEvictions.inc({ reason }, count),
     },
   });
-  const store = invalidatingStore(repository, {
-    readModel,
-    bus: sharedBus ? resources.bus.pubsub : undefined,
-    origin: instanceId,
+  const webhookDispatcher = createWebhookDispatcher(config, resources, logger, metrics, instanceId);
+  const webhooks = new WebhookEndpoints(webhookDispatcher.repository, {
+    policy: webhookPolicy(config),
+    maxEndpoints: config.webhooks.maxEndpoints,
+    onDue: () => webhookDispatcher.wake(),
   });
+  const store = wakingStore(
+    invalidatingStore(repository, {
+      readModel,
+      bus: sharedBus ? resources.bus.pubsub : undefined,
+      origin: instanceId,
+    }),
+    () => webhookDispatcher.wake(),
+  );
   const providerLogger = logger.child({ component: 'provider' });
-  const resilience = createResilience(config, (provider, method, outcome, seconds) => {
+  const resilience = createResilience(config, (provider, method, outcome, seconds, requestId) => {
     metrics.providerLatency.observe({ provider, method, outcome }, seconds);
     // One line per provider call, carrying the id of the request (or poll) that made it.
     providerLogger.info(
-      { requestId: currentRequestId(), provider, method, outcome, durationMs: Math.round(seconds * 1000) },
+      { requestId, provider, method, outcome, durationMs: Math.round(seconds * 1000) },
       'provider call',
     );
   });
@@ -126,5 +143,34 @@ export function createServices(
     expiry: new ExpirySweep(repository, lifecycle, logger.child({ component: 'expiry' }), {
       openTtlSeconds: config.checkoutOpenTtlSeconds,
     }),
+    webhooks,
+    webhookDispatcher,
   };
+}
+
+/** Which webhook targets are allowed (production: https and public addresses only, unless configured). */
+function webhookPolicy(config: AppConfig) {
+  return { requireHttps: config.webhooks.requireHttps, allowPrivate: config.webhooks.allowPrivateTargets };
+}
+
+/** The webhook dispatcher of this instance, its metrics on the app's registry. */
+function createWebhookDispatcher(
+  config: AppConfig,
+  resources: AppResources,
+  logger: Logger,
+  metrics: AppMetrics,
+  instanceId: string,
+): WebhookDispatcher {
+  const repository = new WebhookRepository(resources.database.db);
+  const webhookMetrics = new WebhookMetrics(metrics.registry);
+  webhookMetrics.bindBacklog(() => repository.backlog());
+  return new WebhookDispatcher(repository, logger.child({ component: 'webhooks', instanceId }), {
+    instanceId,
+    retryBaseMs: config.webhooks.retryBaseMs,
+    maxAttempts: config.webhooks.maxAttempts,
+    timeoutMs: config.webhooks.timeoutMs,
+    disableAfterMs: config.webhooks.disableAfterMs,
+    policy: webhookPolicy(config),
+    metrics: webhookMetrics,
+  });
 }

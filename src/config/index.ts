@@ -49,6 +49,11 @@ const server = section({
     z.enum(['on', 'off']).optional(),
     'GraphiQL at /graphql. Default: on outside production, off in production.',
   ),
+  fastQueryPath: variable(
+    'FAST_QUERY_PATH',
+    onOff('on'),
+    'Serve JSON POSTs of already validated queries (no `Origin` header) compiled with graphql-jit, outside Yoga; results with errors are still answered by Yoga. Off with tracing.',
+  ),
 });
 
 const storage = section({
@@ -222,6 +227,35 @@ const tracing = section({
   ),
 });
 
+const webhooks = section({
+  retryBaseMs: variable(
+    'WEBHOOK_RETRY_BASE_MS',
+    integer(5_000, 10, 3_600_000),
+    'Delay before the first retry of a failed webhook delivery; each further retry waits 2.5 times longer (±20% jitter), or longer when the receiver sends Retry-After.',
+  ),
+  maxAttempts: variable(
+    'WEBHOOK_MAX_ATTEMPTS',
+    integer(12, 1, 100),
+    'Attempts of one webhook delivery before it is FAILED (12 with the default base: about 22 hours).',
+  ),
+  timeoutMs: variable(
+    'WEBHOOK_TIMEOUT_MS',
+    integer(10_000, 100, 120_000),
+    'Time budget of one webhook POST, connect to last byte; a slower receiver counts as failed.',
+  ),
+  disableAfterMs: variable(
+    'WEBHOOK_DISABLE_AFTER_MS',
+    integer(86_400_000, 1_000, 30 * 86_400_000),
+    'An endpoint whose every attempt failed for this long is disabled, with the reason (re-enable it with updateWebhookEndpoint).',
+  ),
+  maxEndpoints: variable('WEBHOOK_MAX_ENDPOINTS', integer(10, 1, 1_000), 'Webhook endpoints per tenant.'),
+  allowPrivateTargets: variable(
+    'WEBHOOK_ALLOW_PRIVATE_TARGETS',
+    z.enum(['true', 'false']).optional(),
+    'Webhook URLs may point at loopback, private, link-local (cloud metadata) and unique-local addresses. Default: true outside production, false in production (where webhook URLs must also be https).',
+  ),
+});
+
 const sandboxes = section({
   sandboxFaults: variable(
     'SANDBOX_FAULTS',
@@ -263,6 +297,7 @@ const SECTIONS: Section<Spec>[] = [
   lifecycle,
   limits,
   tracing,
+  webhooks,
   sandboxes,
   ...PROVIDER_SECTIONS.flatMap((provider) => [provider.connection, provider.credentials, provider.settings]),
 ];
@@ -307,6 +342,17 @@ function providerConfig(provider: (typeof PROVIDER_SECTIONS)[number], env: Env):
   return { baseUrl, testMode, credentials, settings: provider.settings.read(env) };
 }
 
+/** Webhook delivery settings; private targets (and http) are allowed outside production unless set. */
+function webhookConfig(env: Env, production: boolean) {
+  const { allowPrivateTargets, ...rest } = webhooks.read(env);
+  return {
+    ...rest,
+    allowPrivateTargets: allowPrivateTargets === undefined ? !production : allowPrivateTargets === 'true',
+    /** Targets must be https (production). */
+    requireHttps: production,
+  };
+}
+
 /** The configuration the sections make of a valid environment. */
 function build(env: Env) {
   const { corsOrigins, introspection, graphiql, ...rest } = server.read(env);
@@ -322,6 +368,7 @@ function build(env: Env) {
     ...sandboxes.read(env),
     /** Limits applied identically over HTTP and WebSocket. */
     limits: limits.read(env),
+    webhooks: webhookConfig(env, production),
     /** Origins allowed by CORS; `*` for any. */
     corsOrigins: corsOrigins
       ? corsOrigins

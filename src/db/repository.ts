@@ -16,6 +16,7 @@ import {
   type LineItemRow,
   type MerchantRow,
 } from './schema.js';
+import { enqueueStatusChange } from './webhooks.js';
 
 /** A poll schedule claimed by this instance. */
 export interface ClaimedPoll {
@@ -65,7 +66,7 @@ export function isRowId(id: string): boolean {
 export class CheckoutRepository implements CheckoutStore {
   constructor(private readonly db: Database) {}
 
-  /** Writes the PENDING checkout, its known line items and its first event in one transaction. */
+  /** Writes the PENDING checkout, its known line items, its first event and its webhook deliveries in one transaction. */
   async createPending(input: NewCheckout): Promise<CheckoutRow> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx
@@ -89,14 +90,15 @@ export class CheckoutRepository implements CheckoutStore {
       await tx
         .insert(checkoutEvents)
         .values({ checkoutId: row!.id, status: 'PENDING', source: 'api', at: row!.createdAt });
+      await enqueueStatusChange(tx, row!, null);
       return row!;
     });
   }
 
   /**
    * Applies what a provider said: upserts the merchant, updates the checkout, replaces line items
-   * when given, appends an event when the status changed, and changes the poll schedule, all in
-   * one transaction. The row is locked first so two concurrent writers cannot both record the
+   * when given, appends an event (and its webhook deliveries) when the status changed, and changes
+   * the poll schedule, all in one transaction. The row is locked first so two concurrent writers cannot both record the
    * same change.
    */
   async applySnapshot(
@@ -154,6 +156,8 @@ export class CheckoutRepository implements CheckoutStore {
           .insert(checkoutEvents)
           .values({ checkoutId, status: snapshot.status, source, notes: snapshot.notes ?? null, at: now })
           .returning();
+        // The webhook outbox: the event exists if and only if this change commits.
+        await enqueueStatusChange(tx, updated!, current.status);
       }
       await changeSchedule(tx, checkoutId, schedule);
       if (schedule.kind !== 'next' && schedule.kind !== 'remove') {

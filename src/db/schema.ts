@@ -196,3 +196,103 @@ export const apiKeys = pgTable(
 );
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+/**
+ * A tenant's webhook endpoint: where `checkout.status_changed` events are POSTed, signed per
+ * Standard Webhooks with `secret` (and, until `previousSecretExpiresAt`, with `previousSecret` too,
+ * so a receiver rotating its secret accepts either).
+ */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenant: text('tenant').notNull(),
+    url: text('url').notNull(),
+    description: text('description'),
+    /** Event types it receives; empty means every type. */
+    events: text('events').array().notNull().default(sql`'{}'::text[]`),
+    enabled: boolean('enabled').notNull().default(true),
+    /** Why it was disabled (by the dispatcher after failing for a day, or by its owner). */
+    disabledReason: text('disabled_reason'),
+    secret: text('secret').notNull(),
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
+    /** Start of the current run of failed attempts; cleared by any success. */
+    failingSince: timestamp('failing_since', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('webhook_endpoints_tenant').on(table.tenant, table.createdAt)],
+);
+
+/** The outbox: one row per event, written in the transaction of the change it tells about. */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    /** Sent as `webhook-id` (`msg_<uuid>`), the same for every attempt and every endpoint. */
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    checkoutId: uuid('checkout_id').references(() => checkouts.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('webhook_events_checkout').on(table.checkoutId)],
+);
+
+/** One event for one endpoint: its delivery state, claimed by dispatchers with a lease. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Order of creation: a delivery waits for every earlier unfinished one of its checkout and endpoint. */
+    seq: bigserial('seq', { mode: 'number' }).notNull().unique(),
+    eventId: text('event_id')
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    endpointId: uuid('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    tenant: text('tenant').notNull(),
+    /** The ordering key: deliveries of one checkout to one endpoint go out one after the other. */
+    checkoutId: uuid('checkout_id'),
+    status: text('status').$type<'PENDING' | 'SUCCEEDED' | 'FAILED'>().notNull().default('PENDING'),
+    attemptCount: integer('attempt_count').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
+    lastResponseStatus: integer('last_response_status'),
+    lastError: text('last_error'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    index('webhook_deliveries_due').on(table.nextAttemptAt).where(sql`${table.status} = 'PENDING'`),
+    index('webhook_deliveries_endpoint_seq').on(table.endpointId, table.seq),
+    index('webhook_deliveries_order').on(table.endpointId, table.checkoutId, table.seq),
+    check('webhook_deliveries_status', sql`${table.status} in ('PENDING', 'SUCCEEDED', 'FAILED')`),
+  ],
+);
+
+/** One HTTP attempt of a delivery: the delivery log. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    responseStatus: integer('response_status'),
+    /** The first 1 KB of the response body. */
+    responseBody: text('response_body'),
+    error: text('error'),
+  },
+  (table) => [index('webhook_attempts_delivery').on(table.deliveryId, table.startedAt)],
+);
+
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookEventRow = typeof webhookEvents.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;

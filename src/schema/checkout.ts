@@ -1,4 +1,3 @@
-import { createGraphQLError } from 'graphql-yoga';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import type { z } from 'zod';
 import { builder } from '../builder.js';
@@ -12,6 +11,10 @@ import { CheckoutProviderEnum } from './errors.js';
 import { decodeGlobalIdSafely, loadByGlobalId } from './global-id.js';
 import { MerchantNode } from './merchant.js';
 import { money, MoneyRef } from './money.js';
+import { sequenceCursor } from './sequence-cursor.js';
+
+/** Cursors of `checkouts` pages. */
+const checkoutCursor = sequenceCursor('checkout');
 
 const STATUS_DESCRIPTIONS: Record<CheckoutStatus, string> = {
   PENDING: 'Recorded here; the provider has not answered yet.',
@@ -252,7 +255,7 @@ builder.queryFields((t) => ({
         resolveCursorConnection(
           {
             args,
-            toCursor: (row: CheckoutRow) => Buffer.from(`checkout:${row.seq}`).toString('base64url'),
+            toCursor: (row: CheckoutRow) => checkoutCursor.of(row.seq),
             defaultSize: DEFAULT_PAGE_SIZE,
             maxSize: MAX_PAGE_SIZE,
           },
@@ -261,7 +264,7 @@ builder.queryFields((t) => ({
             const ids = await ctx.repository.pageIds(
               ctx.tenant,
               { provider: args.filter?.provider, statuses: args.filter?.status },
-              { afterSeq: parseCursor(after), beforeSeq: parseCursor(before), limit, inverted },
+              { afterSeq: checkoutCursor.parse(after), beforeSeq: checkoutCursor.parse(before), limit, inverted },
             );
             const rows = new Map((await ctx.reads.rows(ctx.tenant, ids)).map((row) => [row.id, row]));
             return ids.flatMap((id) => rows.get(id) ?? []);
@@ -272,20 +275,6 @@ builder.queryFields((t) => ({
     { name: 'CheckoutEdge', description: 'One checkout in a page, with its cursor.' },
   ),
 }));
-
-/** Cursors are opaque (base64url of `checkout:<seq>`) so clients never build them by hand. */
-function parseCursor(cursor: string | undefined): number | undefined {
-  if (cursor === undefined) return undefined;
-  const match = /^checkout:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) {
-    // graphql-yoga's factory: under vitest a direct `graphql` import can load a second copy of graphql
-    // (index.mjs), whose errors Yoga would not recognise and would mask as unexpected.
-    throw createGraphQLError('Invalid cursor: pass a cursor from a previous page', {
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
-  }
-  return Number(match[1]);
-}
 
 builder.mutationFields((t) => ({
   refreshCheckout: t.field({
@@ -306,7 +295,7 @@ builder.mutationFields((t) => ({
       const globalId = String(args.id);
       const row = await loadCheckoutFresh(globalId, ctx);
       if (!row) throw new NotFoundError(globalId);
-      return ctx.checkouts.refresh(row);
+      return ctx.checkouts.refresh(row, { requestId: ctx.requestId });
     },
   }),
 }));

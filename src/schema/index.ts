@@ -11,11 +11,12 @@ import './stan-checkout.js';
 import './node.js';
 import './checkout-subscription.js';
 import './checkout-outcome.js';
+import './webhooks.js';
 
 builder.queryType({ description: 'Read your checkouts.' });
 // Every mutation needs a key with scope `write`; `read` keys may query and subscribe.
 builder.mutationType({
-  description: 'Create and refresh checkouts, and record outcomes providers cannot report.',
+  description: 'Create and refresh checkouts, record outcomes providers cannot report, and manage webhook endpoints.',
   authScopes: { write: true },
 });
 builder.subscriptionType({ description: 'Watch checkouts live (graphql-ws on /graphql, or SSE).' });

@@ -1,0 +1,267 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { Agent, request } from 'undici';
+import type { AttemptOutcome, ClaimedDelivery, WebhookRepository } from '../db/webhooks.js';
+import { retryAfterMs, retryDelayMs } from '../webhooks/backoff.js';
+import type { WebhookMetrics } from '../webhooks/metrics.js';
+import { signatureHeader } from '../webhooks/signing.js';
+import { guardedLookup, literalHostProblem, urlProblem, type TargetPolicy } from '../webhooks/targets.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** The `user-agent` of every delivery. */
+export const WEBHOOK_USER_AGENT = `checkout-graph-webhooks/${version}`;
+
+/** Response bytes kept in the delivery log. */
+const KEPT_RESPONSE_BYTES = 1024;
+
+/** Settings of the webhook dispatcher. */
+export interface WebhookDispatcherOptions {
+  /** Identifies this instance's leases in the database. */
+  instanceId: string;
+  /** Delay before the first retry; grows 2.5 times per failed attempt. */
+  retryBaseMs: number;
+  /** Attempts before a delivery is FAILED. */
+  maxAttempts: number;
+  /** Time budget of one POST. */
+  timeoutMs: number;
+  /** An endpoint failing this long is disabled. */
+  disableAfterMs: number;
+  /** Which targets may be sent to (checked again at send time, against DNS rebinding). */
+  policy: TargetPolicy;
+  /** POSTs in flight at once. */
+  concurrency?: number;
+  /**
+   * Pause between looks for due deliveries when nothing woke the dispatcher (the safety net for
+   * deliveries written by other processes); doubles while nothing is found, up to `maxScanIntervalMs`.
+   */
+  scanIntervalMs?: number;
+  maxScanIntervalMs?: number;
+  /** Source of jitter in [0, 1). */
+  random?: () => number;
+  metrics?: WebhookMetrics;
+}
+
+/** What one POST came back with. */
+interface SendResult {
+  responseStatus: number | null;
+  responseBody: string | null;
+  error: string | null;
+  retryAfterMs: number | null;
+}
+
+/**
+ * Sends the webhook outbox: claims due deliveries with leases (several instances never attempt one
+ * delivery at once; a crashed instance's leases lapse and are taken over), POSTs each signed per
+ * Standard Webhooks, and records every attempt. At least once: a receiver dedupes on `webhook-id`.
+ */
+export class WebhookDispatcher {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  private abort = new AbortController();
+  /** Wake-ups at retries this instance scheduled sooner than its next scan. */
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly agent: Agent;
+  private readonly concurrency: number;
+  private readonly scanIntervalMs: number;
+  private readonly maxScanIntervalMs: number;
+  private readonly random: () => number;
+
+  constructor(
+    /** Where the outbox is read and attempts are recorded. */
+    readonly repository: WebhookRepository,
+    private readonly logger: Logger,
+    private readonly options: WebhookDispatcherOptions,
+  ) {
+    this.concurrency = options.concurrency ?? 16;
+    this.scanIntervalMs = options.scanIntervalMs ?? 1_000;
+    this.maxScanIntervalMs = options.maxScanIntervalMs ?? 30_000;
+    this.random = options.random ?? Math.random;
+    // The guarded lookup is the connection's own: the address checked is the address connected to.
+    this.agent = new Agent({
+      connect: { timeout: options.timeoutMs, ...(!options.policy.allowPrivate && { lookup: guardedLookup }) },
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    this.loop = this.run();
+  }
+
+  /** Looks for due deliveries now (after a status change was written, or a redelivery asked for). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops claiming, aborts the POSTs in flight, and gives back this instance's leases. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.abort.abort();
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    this.wakeUp?.();
+    await this.loop;
+    const released = await this.repository.releaseLeases(this.options.instanceId).catch(() => 0);
+    await this.agent.close().catch(() => undefined);
+    this.logger.info({ released }, 'webhook dispatcher stopped');
+  }
+
+  private async run(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    let idleMs = this.scanIntervalMs;
+    while (this.running) {
+      if (this.woken) idleMs = this.scanIntervalMs;
+      this.woken = false;
+      const free = this.concurrency - inFlight.size;
+      let claimed: ClaimedDelivery[] = [];
+      if (free > 0) {
+        claimed = await this.repository
+          .claimDue(this.options.instanceId, free, this.options.timeoutMs + 5_000)
+          .catch((error: unknown) => {
+            this.logger.error({ err: error }, 'could not claim due webhook deliveries');
+            return [];
+          });
+      }
+      for (const delivery of claimed) {
+        // A finished attempt may unblock the next delivery of its checkout: look again at once.
+        const attempt: Promise<void> = this.attempt(delivery).finally(() => {
+          inFlight.delete(attempt);
+          this.wake();
+        });
+        inFlight.add(attempt);
+      }
+      // An idle instance looks less and less often: the writes of this process wake it anyway.
+      idleMs = claimed.length > 0 ? this.scanIntervalMs : Math.min(this.maxScanIntervalMs, idleMs * 2);
+      if (this.running && (claimed.length === 0 || inFlight.size >= this.concurrency) && !this.woken) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, claimed.length > 0 ? this.scanIntervalMs : idleMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+    await Promise.all(inFlight);
+  }
+
+  /** One attempt of one claimed delivery, recorded whatever happens. */
+  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+    const startedAt = new Date();
+    const started = performance.now();
+    const result = await this.send(delivery, startedAt);
+    if (this.abort.signal.aborted && result.error) return; // stopping: the lease is handed back as is
+    const durationMs = Math.round(performance.now() - started);
+    const attempts = delivery.attemptCount + 1;
+    const ok = result.responseStatus !== null && result.responseStatus >= 200 && result.responseStatus < 300;
+    const status = ok ? 'SUCCEEDED' : attempts >= this.options.maxAttempts ? 'FAILED' : 'PENDING';
+    const retryInMs = Math.max(retryDelayMs(attempts, this.options.retryBaseMs, this.random), result.retryAfterMs ?? 0);
+    const outcome: AttemptOutcome = {
+      owner: this.options.instanceId,
+      startedAt,
+      durationMs,
+      ...result,
+      status,
+      retryInMs: status === 'PENDING' ? retryInMs : 0,
+      disableAfterMs: this.options.disableAfterMs,
+    };
+    const label = ok ? 'succeeded' : status === 'FAILED' ? 'failed' : 'retry';
+    this.options.metrics?.deliveries.inc({ outcome: label });
+    this.options.metrics?.attemptDuration.observe({ outcome: label }, durationMs / 1000);
+    const log = this.logger.child({
+      deliveryId: delivery.id,
+      webhookId: delivery.eventId,
+      endpointId: delivery.endpointId,
+    });
+    try {
+      const disabled = await this.repository.recordAttempt(delivery, outcome);
+      log[ok ? 'info' : 'warn'](
+        {
+          attempt: attempts,
+          outcome: label,
+          responseStatus: result.responseStatus,
+          durationMs,
+          ...(result.error && { error: result.error }),
+          ...(status === 'PENDING' && { retryInMs }),
+        },
+        'webhook attempt',
+      );
+      if (disabled) log.warn('webhook endpoint disabled: its attempts kept failing');
+      if (status === 'PENDING') this.wakeAfter(retryInMs);
+    } catch (error) {
+      log.error({ err: error }, 'could not record a webhook attempt');
+    }
+  }
+
+  /** Wakes the dispatcher when a retry it scheduled is due, if that may come before its next scan. */
+  private wakeAfter(delayMs: number): void {
+    if (!this.running || delayMs >= this.maxScanIntervalMs) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.wake();
+    }, delayMs + 5).unref();
+    this.retryTimers.add(timer);
+  }
+
+  /** POSTs the event; never throws (a refused target or a network failure is an attempt's error). */
+  private async send(delivery: ClaimedDelivery, at: Date): Promise<SendResult> {
+    const failed = (error: string): SendResult => ({
+      responseStatus: null,
+      responseBody: null,
+      error,
+      retryAfterMs: null,
+    });
+    const { policy } = this.options;
+    const refused = urlProblem(delivery.url, policy) ?? (policy.allowPrivate ? null : literalHostProblem(delivery.url));
+    if (refused) return failed(`target refused: ${refused}`);
+    try {
+      const response = await request(delivery.url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.abort.signal]),
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': WEBHOOK_USER_AGENT,
+          'webhook-id': delivery.eventId,
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+          'webhook-signature': signatureHeader(delivery.secrets, delivery.eventId, at, delivery.body),
+        },
+        body: delivery.body,
+      });
+      const header = response.headers['retry-after'];
+      return {
+        responseStatus: response.statusCode,
+        responseBody: await readStart(response.body),
+        error: null,
+        retryAfterMs: retryAfterMs(Array.isArray(header) ? header[0] : header),
+      };
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      const message = error instanceof Error ? error.message : String(error);
+      return failed(cause instanceof Error && cause.message !== message ? `${message}: ${cause.message}` : message);
+    }
+  }
+}
+
+/** The first KEPT_RESPONSE_BYTES of a body (as text); the rest is not read. */
+async function readStart(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= KEPT_RESPONSE_BYTES) break;
+  }
+  body.destroy();
+  return Buffer.concat(chunks).subarray(0, KEPT_RESPONSE_BYTES).toString('utf8');
+}
