@@ -1,12 +1,13 @@
 import { printSubgraphSchema } from '@apollo/subgraph';
 import type { CodegenConfig } from '@graphql-codegen/cli';
 import { lexicographicSortSchema } from 'graphql';
+import { storefrontTarget } from './examples/storefront/codegen.js';
 import { schema } from './src/schema/index.js';
 
 /**
  * `npm run codegen` prints the subgraph SDL (types and fields sorted, federation directives kept)
  * to schema/schema.graphql and generates typed documents for the operations in test/ and
- * examples/. `npm run schema:check` runs the same in check mode and fails on any drift.
+ * examples/ (the storefront's in examples/storefront/src/gql). `npm run schema:check` runs the same in check mode and fails on any drift.
  */
 const sdl = printSubgraphSchema(lexicographicSortSchema(schema));
 
@@ -41,6 +42,7 @@ const config: CodegenConfig = {
         scalars: { DateTime: 'string', JSON: 'unknown', SafeInt: 'number' },
       },
     },
+    'examples/storefront/src/gql/': storefrontTarget(sdl),
   },
 };
 

@@ -1,19 +1,14 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { useTestApp } from './support/app.js';
+import { chromiumAvailable, launchChromium } from './support/chromium.js';
 
 // Subscriptions work from GraphiQL over WebSocket, as a developer trying the API would use them:
 // checked in a real browser (Debian's chromium driven by playwright-core) through GraphiQL's own
 // editor, run button and result pane.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
-if (!HAS_CHROMIUM) {
-  console.log(
-    `browser test skipped: Debian's chromium is not installed at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH); .ci/run installs it`,
-  );
-}
+const HAS_CHROMIUM = chromiumAvailable('browser test');
 
 const RESULTS_DIR = fileURLToPath(new URL('../test-results/', import.meta.url));
 const SCREENSHOT = `${RESULTS_DIR}graphiql-subscription.png`;
@@ -49,19 +44,7 @@ describe.runIf(HAS_CHROMIUM)('GraphiQL in Chromium', () => {
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
