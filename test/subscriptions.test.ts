@@ -529,11 +529,22 @@ describe('one execution per status change and selection', () => {
     return statements;
   }
 
+  /**
+   * The fewest statements of two tries: background workers (the webhook dispatcher's idle scan,
+   * maintenance) share the statement counter and can only add to a try, never take away.
+   */
+  async function fewestStatementsOfOneChange(subscribers: number, otherSelection = 0) {
+    return Math.min(
+      await statementsOfOneChange(subscribers, otherSelection),
+      await statementsOfOneChange(subscribers, otherSelection),
+    );
+  }
+
   it("reads a change's events once for 25 subscribers of one selection, and once more per other selection", async () => {
-    const alone = await statementsOfOneChange(1);
-    expect(await statementsOfOneChange(25)).toBe(alone);
+    const alone = await fewestStatementsOfOneChange(1);
+    expect(await fewestStatementsOfOneChange(25)).toBe(alone);
     // A second selection (other fields) is executed once on its own: one more events read.
-    expect(await statementsOfOneChange(25, 5)).toBe(alone + 1);
+    expect(await fewestStatementsOfOneChange(25, 5)).toBe(alone + 1);
   });
 });
 

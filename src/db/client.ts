@@ -41,7 +41,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   let statementCount = 0;
   const logger: DrizzleLogger = { logQuery: () => void statementCount++ };
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    // A statement waiting for a connection fails after 10 s instead of waiting for ever: an
+    // unreachable server, or a pool ended under it, must not hold a request or a worker's stop.
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 10_000 });
     pool.on('error', (error) => options.onIdleConnectionError?.(error));
     const client = await pool.connect();
     try {
@@ -60,7 +62,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   statementCount = 0;
   return handle(db, 'pglite', () => client.close());
 
-  function handle(db: Database, kind: DatabaseHandle['kind'], close: () => Promise<void>): DatabaseHandle {
+  function handle(db: Database, kind: DatabaseHandle['kind'], closeOnce: () => Promise<void>): DatabaseHandle {
+    // Closing twice (a test that breaks the database, then stops the app) waits for the first close.
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= closeOnce();
+      return closing;
+    };
     return {
       db,
       kind,
