@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ClaimedPoll, CheckoutRepository } from '../db/repository.js';
+import type { ClaimedPoll, CheckoutRepository, UnchangedPollMove } from '../db/repository.js';
 import type { CheckoutService } from '../domain/checkout-service.js';
 import type { CheckoutLifecycle } from '../domain/lifecycle.js';
 import { isTerminal } from '../domain/checkout.js';
@@ -58,6 +58,7 @@ export class Poller {
   private readonly random: () => number;
   /** Counters since start, for logs, metrics and tests. */
   readonly stats = { polls: 0, changes: 0, errors: 0 };
+  private readonly unchangedMoves: UnchangedPollMoves;
 
   constructor(
     private readonly repository: CheckoutRepository,
@@ -70,6 +71,7 @@ export class Poller {
     this.concurrency = options.concurrency ?? 32;
     this.idleMs = options.idleMs ?? Math.min(250, Math.max(10, Math.floor(options.intervalMs / 4)));
     this.random = options.random ?? Math.random;
+    this.unchangedMoves = new UnchangedPollMoves(repository, options.instanceId);
   }
 
   start(): void {
@@ -201,11 +203,21 @@ export class Poller {
       answerErrors: 0,
     } as const;
     // An answer the row already shows (word for word the last one applied, or nothing in it that
-    // differs from the row) only moves the schedule: one statement instead of a transaction that
+    // differs from the row) only moves the schedule, batched with the other answers of the same
+    // turn (UnchangedPollMoves), instead of a transaction that
     // rewrites the checkout. The move is conditional on the row being as read; if a refresh wrote
     // it meanwhile, the answer is applied in full.
     const alreadyShown = !changed && (answerHash === lastAnswerHash || addsNothing(checkout, snapshot));
-    if (!alreadyShown || !(await this.repository.reschedulePollIfRowUnchanged(checkout.id, checkout.updatedAt, next))) {
+    const moved =
+      alreadyShown &&
+      (await this.unchangedMoves.move({
+        checkoutId: checkout.id,
+        readUpdatedAt: checkout.updatedAt,
+        attempts: next.attempts,
+        delayMs: next.delayMs,
+        answerHash,
+      }));
+    if (!moved) {
       await this.service.record(checkout, snapshot, isTerminal(snapshot.status) ? { kind: 'remove' } : next);
     }
     if (changed) log.info({ from: checkout.status, to: snapshot.status }, 'status changed');
@@ -305,4 +317,39 @@ function addsNothing(row: ClaimedPoll['checkout'], snapshot: ProviderSnapshot): 
     same(snapshot.checkoutUrl, row.checkoutUrl) &&
     same(snapshot.testMode, row.testMode)
   );
+}
+
+/**
+ * Gathers the schedule moves of the polls answered in one turn of the event loop into one
+ * statement (see `reschedulePollsIfRowsUnchanged`): most answers repeat the last one, and under
+ * load dozens arrive together, each of which would otherwise cost a statement of its own.
+ */
+class UnchangedPollMoves {
+  private pending: { move: UnchangedPollMove; settle: (moved: boolean) => void; fail: (error: unknown) => void }[] = [];
+
+  constructor(
+    private readonly repository: CheckoutRepository,
+    private readonly owner: string,
+  ) {}
+
+  /** Resolves to true once the schedule moved, false when the row was written since the poll read it. */
+  move(move: UnchangedPollMove): Promise<boolean> {
+    return new Promise((settle, fail) => {
+      if (this.pending.push({ move, settle, fail }) === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      const moved = await this.repository.reschedulePollsIfRowsUnchanged(
+        this.owner,
+        batch.map((entry) => entry.move),
+      );
+      for (const entry of batch) entry.settle(moved.has(entry.move.checkoutId));
+    } catch (error) {
+      for (const entry of batch) entry.fail(error);
+    }
+  }
 }
