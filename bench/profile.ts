@@ -37,7 +37,7 @@ export interface ProfileResults {
 const results: ProfileResults = { server: usePostgres ? 'ours-postgres' : 'ours-pglite', durationS, profiles: {} };
 for (const [name, query] of [
   ['checkout(id)', CHECKOUT_QUERY],
-  ['checkouts(first: 50)', CHECKOUTS_QUERY],
+  ['checkouts(first: 20)', CHECKOUTS_QUERY],
 ] as const) {
   const profileDir = join(RESULTS_DIR, 'profiles', name.replace(/\W+/g, '_'));
   rmSync(profileDir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 /**
- * W1 queries: `checkout(id)` and `checkouts(first: 50)` (line items and merchant) served by
+ * W1 queries: `checkout(id)` and `checkouts(first: 20)` (line items and merchant) served by
  *   bare     node:http answering the precomputed bytes of ours' answer (the ceiling)
  *   ours     this API (buildApp: Yoga + production plugins) on PGlite and on PostgreSQL
  *   apollo   the same schema and context on @apollo/server 5 (PGlite and PostgreSQL)
@@ -58,7 +58,7 @@ export interface W1Results {
 }
 
 const API_KEY = BENCH_API_KEY;
-const QUERY_NAMES = ['checkout(id)', 'checkouts(first: 50)'] as const;
+const QUERY_NAMES = ['checkout(id)', 'checkouts(first: 20)'] as const;
 
 const durationS = envNumber('BENCH_W1_DURATION', 6);
 const warmupS = envNumber('BENCH_W1_WARMUP', 2);
@@ -129,7 +129,7 @@ function buildTargets(url: string, checkoutId: string): Record<string, LoadTarge
       headers,
       body: JSON.stringify({ query: CHECKOUT_QUERY, variables: { id: checkoutId } }),
     },
-    'checkouts(first: 50)': { url: `${url}/graphql`, headers, body: JSON.stringify({ query: CHECKOUTS_QUERY }) },
+    'checkouts(first: 20)': { url: `${url}/graphql`, headers, body: JSON.stringify({ query: CHECKOUTS_QUERY }) },
   };
 }
 
@@ -171,6 +171,15 @@ async function main(): Promise<void> {
     },
     {
       server: {
+        name: 'ours-yoga-pglite',
+        description: 'this API with FAST_QUERY_PATH=off (every request through Yoga, the previous pipeline) on PGlite',
+        database: 'pglite',
+      },
+      entry: 'bench/servers/ours.ts',
+      env: { FAST_QUERY_PATH: 'off' },
+    },
+    {
+      server: {
         name: 'apollo-pglite',
         description: '@apollo/server 5 standalone, same schema and context, PGlite',
         database: 'pglite',
@@ -195,6 +204,16 @@ async function main(): Promise<void> {
       },
       entry: 'bench/servers/ours.ts',
       env: {},
+    },
+    {
+      server: {
+        name: 'ours-yoga-postgres',
+        description:
+          'this API with FAST_QUERY_PATH=off (every request through Yoga, the previous pipeline) on PostgreSQL',
+        database: 'postgres',
+      },
+      entry: 'bench/servers/ours.ts',
+      env: { FAST_QUERY_PATH: 'off' },
     },
     {
       server: {
@@ -224,7 +243,7 @@ async function main(): Promise<void> {
   const results: W1Results = {
     settings: { durationS, warmupS, connections, runs },
     servers: [],
-    queries: { 'checkout(id)': CHECKOUT_QUERY, 'checkouts(first: 50)': CHECKOUTS_QUERY },
+    queries: { 'checkout(id)': CHECKOUT_QUERY, 'checkouts(first: 20)': CHECKOUTS_QUERY },
     cells: {},
     responseBytes: {},
   };

@@ -6,6 +6,11 @@
  * GETs per second the provider received, the poller's schedule lag (p99 interpolated from the
  * app's checkout_poller_schedule_lag_seconds histogram on /metrics), and compares the provider
  * GETs with 1 subscriber and with 1,000 subscribers (one on each of 1,000 checkouts) watching.
+ *
+ * Sustained (BENCH_W4_SUSTAINED=0 skips it): 10,000 checkouts created at 100 a second (written
+ * PROCESSING with a poll due at once, as a create leaves them), each completing at the provider 60 s
+ * after its first GET; it measures the schedule lag and the server's CPU per poll
+ * (process_cpu_seconds_total on /metrics) until the last has completed.
  * Writes bench/results/w4.json.
  */
 import { rmSync, writeFileSync } from 'node:fs';
@@ -51,6 +56,8 @@ export interface W4Run {
   lagP99Ms: number;
   /** Lag observations (polls started) in the window. */
   lagCount: number;
+  /** Server CPU seconds (user + system) over the window. */
+  cpuSeconds: number;
 }
 
 /** Everything W4 measured. */
@@ -66,6 +73,26 @@ export interface W4Results {
   runs: W4Run[];
   /** Keyed `<concurrency>:<subscribers>`. */
   median: Record<string, { getsPerSecond: number; lagP99Ms: number; gets: number; getsOfWatched: number }>;
+  /** Server CPU ms per poll in the burst runs (median over runs, per concurrency). */
+  cpuMsPerPoll?: Record<string, number>;
+  sustained?: W4Sustained;
+}
+
+/** W4 sustained: checkouts created at a steady rate, each completing after a while. */
+export interface W4Sustained {
+  rate: number;
+  checkouts: number;
+  completeAfterMs: number;
+  concurrency: number;
+  windowS: number;
+  polls: number;
+  /** Polls that changed a status (PROCESSING -> COMPLETED): every checkout once when all completed. */
+  completed: number;
+  gets: number;
+  lagP50Ms: number;
+  lagP99Ms: number;
+  cpuSeconds: number;
+  cpuMsPerPoll: number;
 }
 
 interface Histogram {
@@ -73,11 +100,13 @@ interface Histogram {
   count: number;
 }
 
-async function scrape(url: string): Promise<{ lag: Histogram; polls: number }> {
+async function scrape(url: string): Promise<{ lag: Histogram; polls: number; changed: number; cpuSeconds: number }> {
   const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
   const buckets: [number, number][] = [];
   let count = 0;
   let polls = 0;
+  let changed = 0;
+  let cpuSeconds = 0;
   for (const line of text.split('\n')) {
     const bucket = /^checkout_poller_schedule_lag_seconds_bucket\{le="([^"]+)"\} (\d+)/.exec(line);
     if (bucket) buckets.push([bucket[1] === '+Inf' ? Infinity : Number(bucket[1]), Number(bucket[2])]);
@@ -85,8 +114,11 @@ async function scrape(url: string): Promise<{ lag: Histogram; polls: number }> {
     if (total) count = Number(total[1]);
     const poll = /^checkout_poller_polls_total\{[^}]*\} (\d+)/.exec(line);
     if (poll) polls += Number(poll[1]);
+    if (/^checkout_poller_polls_total\{[^}]*outcome="changed"/.test(line)) changed += Number(line.split(' ').pop());
+    const cpu = /^process_cpu_seconds_total (\S+)/.exec(line);
+    if (cpu) cpuSeconds = Number(cpu[1]);
   }
-  return { lag: { buckets, count }, polls };
+  return { lag: { buckets, count }, polls, changed, cpuSeconds };
 }
 
 /** Prometheus' histogram_quantile: linear interpolation inside the bucket holding the quantile (ms). */
@@ -165,11 +197,81 @@ async function run(concurrency: number, subscribers: number): Promise<W4Run> {
       lagP50Ms: Math.round(quantileMs(start.lag, end.lag, 0.5)),
       lagP99Ms: Math.round(quantileMs(start.lag, end.lag, 0.99)),
       lagCount: end.lag.count - start.lag.count,
+      cpuSeconds: end.cpuSeconds - start.cpuSeconds,
     };
   } finally {
     await server.stop();
     await provider.stop();
     rmSync(idsFile, { force: true });
+  }
+}
+
+const sustainedRate = envNumber('BENCH_W4_SUSTAINED_RATE', 100);
+const sustainedCheckouts = envNumber('BENCH_W4_SUSTAINED_CHECKOUTS', 10_000);
+const completeAfterMs = envNumber('BENCH_W4_COMPLETE_AFTER_MS', 60_000);
+const sustainedConcurrency = envNumber('BENCH_W4_SUSTAINED_CONCURRENCY', 128);
+
+/** The sustained scenario: creation at `sustainedRate`/s until `sustainedCheckouts`, then until all completed. */
+async function sustained(): Promise<W4Sustained> {
+  const provider = await startPinned<{ url: string }>(
+    'bench/servers/slow-smartcheckout.ts',
+    {
+      BENCH_PROVIDER_DELAY_MS: String(providerDelayMs),
+      BENCH_PROVIDER_KEY: PROVIDER_KEY,
+      BENCH_PROVIDER_COMPLETE_AFTER_MS: String(completeAfterMs),
+    },
+    LOAD_CORE,
+  );
+  const server = await startPinned<{ url: string }>(
+    'bench/servers/ours.ts',
+    oursEnv({
+      BENCH_TENANT: 'bench',
+      BENCH_POLL_TRICKLE: `${sustainedRate},${sustainedCheckouts}`,
+      POLLER: 'on',
+      POLL_INTERVAL_MS: String(pollIntervalMs),
+      POLL_CONCURRENCY: String(sustainedConcurrency),
+      LOG_LEVEL: 'error',
+      SMARTCHECKOUT_BASE_URL: provider.ready.url,
+      SMARTCHECKOUT_API_KEY: PROVIDER_KEY,
+    }),
+    SERVER_CORE,
+    { timeoutMs: 300_000 },
+  );
+  try {
+    const start = await scrape(server.ready.url);
+    const startedAt = Date.now();
+    // Creation takes checkouts / rate seconds; the last completes completeAfterMs after its first
+    // poll; the rest of the window lets the slowest backoff step (30 s at most) come round.
+    const deadline = startedAt + (sustainedCheckouts / sustainedRate) * 1000 + completeAfterMs + 35_000;
+    let end = start;
+    while (Date.now() < deadline) {
+      await sleep(5_000);
+      end = await scrape(server.ready.url);
+      progress(
+        `W4 sustained: ${Math.round((Date.now() - startedAt) / 1000)} s, ${end.polls - start.polls} polls, ${end.changed - start.changed} of ${sustainedCheckouts} completed`,
+      );
+      if (end.changed - start.changed >= sustainedCheckouts) break;
+    }
+    const stats = (await (await fetch(`${provider.ready.url}/__stats`)).json()) as { gets: number };
+    const polls = end.polls - start.polls;
+    const cpuSeconds = end.cpuSeconds - start.cpuSeconds;
+    return {
+      rate: sustainedRate,
+      checkouts: sustainedCheckouts,
+      completeAfterMs,
+      concurrency: sustainedConcurrency,
+      windowS: Math.round((Date.now() - startedAt) / 1000),
+      polls,
+      completed: end.changed - start.changed,
+      gets: stats.gets,
+      lagP50Ms: Math.round(quantileMs(start.lag, end.lag, 0.5)),
+      lagP99Ms: Math.round(quantileMs(start.lag, end.lag, 0.99)),
+      cpuSeconds,
+      cpuMsPerPoll: polls ? (cpuSeconds * 1000) / polls : NaN,
+    };
+  } finally {
+    await server.stop();
+    await provider.stop();
   }
 }
 
@@ -202,5 +304,21 @@ for (const concurrency of concurrencies) {
       getsOfWatched: median(mine.map((r) => r.getsOfWatched)),
     };
   }
+}
+results.cpuMsPerPoll = Object.fromEntries(
+  concurrencies.map((concurrency) => {
+    const mine = results.runs.filter((r) => r.concurrency === concurrency && r.subscribers === 1);
+    return [String(concurrency), median(mine.map((r) => (r.polls ? (r.cpuSeconds * 1000) / r.polls : NaN)))];
+  }),
+);
+if (process.env.BENCH_W4_SUSTAINED !== '0') {
+  progress(
+    `W4 sustained: ${sustainedCheckouts} checkouts at ${sustainedRate}/s, each completing ${completeAfterMs} ms after its first poll`,
+  );
+  results.sustained = await sustained();
+  const r = results.sustained;
+  progress(
+    `W4 sustained: ${r.polls} polls, ${r.completed} completed, lag p50 ${r.lagP50Ms} ms p99 ${r.lagP99Ms} ms, ${r.cpuMsPerPoll.toFixed(3)} ms CPU per poll`,
+  );
 }
 progress(`W4 results: ${writeResults('w4', results)}`);

@@ -14,7 +14,7 @@ const CHECKOUT_SELECTION = /* GraphQL */ `
 export const CHECKOUT_QUERY = `query Checkout($id: ID!) {\n  checkout(id: $id) {${CHECKOUT_SELECTION}\n  }\n}`;
 
 /** W1 query 2: a page of 50 checkouts, each with line items and merchant. */
-export const CHECKOUTS_QUERY = `query Checkouts {\n  checkouts(first: 50) {\n    edges { cursor node {${CHECKOUT_SELECTION}\n    } }\n    pageInfo { hasNextPage endCursor }\n  }\n}`;
+export const CHECKOUTS_QUERY = `query Checkouts {\n  checkouts(first: 20) {\n    edges { cursor node {${CHECKOUT_SELECTION}\n    } }\n    pageInfo { hasNextPage endCursor }\n  }\n}`;
 
 /** A GraphQL answer as JSON. */
 export interface GraphQLAnswer<T = Record<string, unknown>> {

@@ -6,6 +6,10 @@
  * With BENCH_POLL_SEED=N (W4), N processing Smartcheckout checkouts of tenant BENCH_TENANT are
  * bulk-inserted with their poll schedules before the poller starts, due spread evenly over one
  * poll interval from start; the READY line then carries the global ids of the first 1,000.
+ *
+ * With BENCH_POLL_TRICKLE=<rate>,<total> (W4 sustained), after start <rate> new PROCESSING
+ * checkouts a second (sc_trickle_<i>, in ten inserts a second) are written with a poll schedule due
+ * at once, as a create would leave them, until <total> exist; TRICKLED is printed when done.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -22,6 +26,8 @@ if (pollSeed > 0)
   watchIds = await seedProcessing(app, process.env.BENCH_TENANT ?? 'bench', pollSeed, config.pollIntervalMs);
 const url = await app.start();
 console.log(`READY ${JSON.stringify({ url, pid: process.pid, database: app.database.kind, watchIds })}`);
+const trickle = process.env.BENCH_POLL_TRICKLE?.split(',').map(Number);
+if (trickle) void trickleProcessing(app, process.env.BENCH_TENANT ?? 'bench', trickle[0]!, trickle[1]!);
 
 // bench/profile.ts profiles the load window only, not start-up and seeding: with BENCH_CPU_PROFILE
 // set to a file, the first SIGUSR2 starts V8's CPU profiler and the second writes the profile there.
@@ -103,4 +109,36 @@ async function seedProcessing(app: App, tenant: string, count: number, intervalM
     .limit(1);
   if (seeded.length !== 1) throw new Error('seeding failed');
   return ids.slice(0, 1_000).map((id) => Buffer.from(`SmartCheckout:${id}`).toString('base64'));
+}
+
+/** Writes `rate` PROCESSING checkouts a second, each due for its first poll at once, until `total`. */
+async function trickleProcessing(app: App, tenant: string, rate: number, total: number): Promise<void> {
+  const db = app.database.db;
+  const perTick = Math.max(1, Math.round(rate / 10));
+  const startedAt = Date.now();
+  for (let written = 0, tick = 0; written < total; tick++) {
+    const batch = Array.from({ length: Math.min(perTick, total - written) }, (_, k) => written + k);
+    const rows = await db
+      .insert(checkouts)
+      .values(
+        batch.map((i) => ({
+          tenant,
+          provider: 'SMARTCHECKOUT' as const,
+          providerCheckoutId: `sc_trickle_${i}`,
+          status: 'PROCESSING' as const,
+          testMode: false,
+          details: { productUrl: `https://store-${i % 50}.example/item/${i}`, userData: { email: 'ada@example.com' } },
+        })),
+      )
+      .returning({ id: checkouts.id });
+    const rowIds = rows.map((row) => row.id);
+    await db
+      .insert(checkoutEvents)
+      .values(rowIds.map((checkoutId) => ({ checkoutId, status: 'PROCESSING' as const, source: 'api' })));
+    await db.insert(pollSchedules).values(rowIds.map((checkoutId) => ({ checkoutId, nextPollAt: new Date() })));
+    written += batch.length;
+    // Paced against the start, so a slow insert does not stretch the schedule.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, startedAt + ((tick + 1) * 1000) / 10 - Date.now())));
+  }
+  console.log('TRICKLED');
 }

@@ -2,7 +2,8 @@
  * W4's provider: Smartcheckout's documented `GET /v0/checkout/{id}` (src/providers/smartcheckout/
  * contract.ts) answering `{"id", "status": "processing"}` after BENCH_PROVIDER_DELAY_MS (50 ms),
  * so every checkout stays PROCESSING and keeps being polled. Checks the Bearer key like the real
- * one. Counts GETs, in total and per provider checkout id; `GET /__stats?ids=a,b` returns
+ * one. With BENCH_PROVIDER_COMPLETE_AFTER_MS, a checkout answers `completed` (amount 10.00 EUR) once that
+ * long has passed since its first GET (W4's sustained scenario). Counts GETs, in total and per provider checkout id; `GET /__stats?ids=a,b` returns
  * `{"gets": n, "getsOf": m}` (m: GETs of the listed ids), `POST /__reset` zeroes the counts.
  */
 import { createServer } from 'node:http';
@@ -10,6 +11,8 @@ import type { AddressInfo } from 'node:net';
 
 const delayMs = Number(process.env.BENCH_PROVIDER_DELAY_MS ?? 50);
 const apiKey = process.env.BENCH_PROVIDER_KEY ?? 'bench-provider-key';
+const completeAfterMs = Number(process.env.BENCH_PROVIDER_COMPLETE_AFTER_MS ?? 0);
+const firstSeen = new Map<string, number>();
 let gets = 0;
 const byId = new Map<string, number>();
 
@@ -40,10 +43,13 @@ const server = createServer((req, res) => {
   const id = decodeURIComponent(match[1]!);
   gets++;
   byId.set(id, (byId.get(id) ?? 0) + 1);
+  if (!firstSeen.has(id)) firstSeen.set(id, Date.now());
+  const completed = completeAfterMs > 0 && Date.now() - firstSeen.get(id)! >= completeAfterMs;
+  const answer = completed
+    ? { id, status: 'completed', amount_str: '10.00', currency: 'EUR', notes: null }
+    : { id, status: 'processing', amount_str: null, currency: null, notes: null };
   setTimeout(() => {
-    res
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ id, status: 'processing', amount_str: null, currency: null, notes: null }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   }, delayMs);
 });
 server.keepAliveTimeout = 60_000;
