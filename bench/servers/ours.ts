@@ -75,27 +75,8 @@ async function seedProcessing(app: App, tenant: string, count: number, intervalM
   const ids: string[] = [];
   for (let start = 0; start < count; start += 500) {
     const batch = Array.from({ length: Math.min(500, count - start) }, (_, k) => start + k);
-    const rows = await db
-      .insert(checkouts)
-      .values(
-        batch.map((i) => ({
-          tenant,
-          provider: 'SMARTCHECKOUT' as const,
-          providerCheckoutId: `sc_bench_${i}`,
-          status: 'PROCESSING' as const,
-          testMode: false,
-          details: { productUrl: `https://store-${i % 50}.example/item/${i}`, userData: { email: 'ada@example.com' } },
-        })),
-      )
-      .returning({ id: checkouts.id });
-    const rowIds = rows.map((row) => row.id);
+    const rowIds = await insertProcessing(app, tenant, 'sc_bench', batch, new Date(Date.now() + 3_600_000));
     ids.push(...rowIds);
-    await db
-      .insert(checkoutEvents)
-      .values(rowIds.map((checkoutId) => ({ checkoutId, status: 'PROCESSING' as const, source: 'api' })));
-    await db
-      .insert(pollSchedules)
-      .values(rowIds.map((checkoutId) => ({ checkoutId, nextPollAt: new Date(Date.now() + 3_600_000) })));
   }
   // Due times are set last, relative to now, so the time spent seeding does not count as lag.
   await db.execute(sql`
@@ -113,32 +94,44 @@ async function seedProcessing(app: App, tenant: string, count: number, intervalM
 
 /** Writes `rate` PROCESSING checkouts a second, each due for its first poll at once, until `total`. */
 async function trickleProcessing(app: App, tenant: string, rate: number, total: number): Promise<void> {
-  const db = app.database.db;
   const perTick = Math.max(1, Math.round(rate / 10));
   const startedAt = Date.now();
   for (let written = 0, tick = 0; written < total; tick++) {
     const batch = Array.from({ length: Math.min(perTick, total - written) }, (_, k) => written + k);
-    const rows = await db
-      .insert(checkouts)
-      .values(
-        batch.map((i) => ({
-          tenant,
-          provider: 'SMARTCHECKOUT' as const,
-          providerCheckoutId: `sc_trickle_${i}`,
-          status: 'PROCESSING' as const,
-          testMode: false,
-          details: { productUrl: `https://store-${i % 50}.example/item/${i}`, userData: { email: 'ada@example.com' } },
-        })),
-      )
-      .returning({ id: checkouts.id });
-    const rowIds = rows.map((row) => row.id);
-    await db
-      .insert(checkoutEvents)
-      .values(rowIds.map((checkoutId) => ({ checkoutId, status: 'PROCESSING' as const, source: 'api' })));
-    await db.insert(pollSchedules).values(rowIds.map((checkoutId) => ({ checkoutId, nextPollAt: new Date() })));
+    await insertProcessing(app, tenant, 'sc_trickle', batch, new Date());
     written += batch.length;
     // Paced against the start, so a slow insert does not stretch the schedule.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, startedAt + ((tick + 1) * 1000) / 10 - Date.now())));
   }
   console.log('TRICKLED');
+}
+
+/** Writes PROCESSING Smartcheckout checkouts `<prefix>_<i>` with their event and a poll schedule due at `dueAt`. */
+async function insertProcessing(
+  app: App,
+  tenant: string,
+  prefix: string,
+  indices: number[],
+  dueAt: Date,
+): Promise<string[]> {
+  const db = app.database.db;
+  const rows = await db
+    .insert(checkouts)
+    .values(
+      indices.map((i) => ({
+        tenant,
+        provider: 'SMARTCHECKOUT' as const,
+        providerCheckoutId: `${prefix}_${i}`,
+        status: 'PROCESSING' as const,
+        testMode: false,
+        details: { productUrl: `https://store-${i % 50}.example/item/${i}`, userData: { email: 'ada@example.com' } },
+      })),
+    )
+    .returning({ id: checkouts.id });
+  const rowIds = rows.map((row) => row.id);
+  await db
+    .insert(checkoutEvents)
+    .values(rowIds.map((checkoutId) => ({ checkoutId, status: 'PROCESSING' as const, source: 'api' })));
+  await db.insert(pollSchedules).values(rowIds.map((checkoutId) => ({ checkoutId, nextPollAt: dueAt })));
+  return rowIds;
 }
