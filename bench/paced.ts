@@ -2,6 +2,9 @@
  * An evenly paced open-loop load generator: request i is due at start + i / rate, sent then on any
  * free keep-alive connection (or as soon as one frees up), and its latency is measured from the
  * time it was due, so a server that falls behind is charged for the wait (no coordinated omission).
+ * The first `warmupS` seconds (default 2) are sent at the same pace and not counted: a fresh
+ * generator opens its connections and compiles its own code then, which would otherwise be charged
+ * to the server as its slowest 1%.
  * Usage: node --import tsx bench/paced.ts '{"url":…,"body":…,"headers":{…},"rate":100,"durationS":10,"connections":20}'
  * Prints one JSON line: { sent, completed, non2xx, errors, p50, p90, p99, max, lateSendsP99 } (ms).
  */
@@ -15,12 +18,14 @@ interface PacedOptions {
   rate: number;
   durationS: number;
   connections: number;
+  warmupS?: number;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as PacedOptions;
 const target = new URL(options.url);
 const pool = new Pool(target.origin, { connections: options.connections, pipelining: 1 });
-const total = Math.round(options.rate * options.durationS);
+const warmup = Math.round(options.rate * (options.warmupS ?? 2));
+const total = warmup + Math.round(options.rate * options.durationS);
 const latencies: number[] = [];
 const sendDelays: number[] = [];
 let non2xx = 0;
@@ -28,8 +33,8 @@ let errors = 0;
 let sent = 0;
 const start = performance.now() + 50;
 
-async function send(dueAt: number): Promise<void> {
-  sendDelays.push(performance.now() - dueAt);
+async function send(dueAt: number, counted: boolean): Promise<void> {
+  if (counted) sendDelays.push(performance.now() - dueAt);
   try {
     const response = await pool.request({
       path: target.pathname,
@@ -38,10 +43,11 @@ async function send(dueAt: number): Promise<void> {
       body: options.body,
     });
     await response.body.arrayBuffer();
+    if (!counted) return;
     if (response.statusCode < 200 || response.statusCode >= 300) non2xx += 1;
     latencies.push(performance.now() - dueAt);
   } catch {
-    errors += 1;
+    if (counted) errors += 1;
   }
 }
 
@@ -51,7 +57,7 @@ await new Promise<void>((resolve) => {
     const now = performance.now();
     // Every request due by now goes out now; the timer's own lateness counts against the server.
     while (sent < total && start + (sent * 1000) / options.rate <= now) {
-      pending.push(send(start + (sent * 1000) / options.rate));
+      pending.push(send(start + (sent * 1000) / options.rate, sent >= warmup));
       sent += 1;
     }
     if (sent >= total) return resolve();
@@ -69,7 +75,7 @@ const at = (q: number) =>
 const delays = sendDelays.sort((a, b) => a - b);
 console.log(
   JSON.stringify({
-    sent,
+    sent: sent - warmup,
     completed: sorted.length,
     non2xx,
     errors,
