@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
-import { hashApiKey, type ApiKeyRepository, type ApiKeyScope } from '../db/api-keys.js';
+import type { ApiKeyRepository, ApiKeyScope } from '../db/api-keys.js';
 
 /** The tenant every keyless request belongs to when no API keys are configured (outside production). */
 const SANDBOX_TENANT = 'sandbox';
@@ -30,19 +30,17 @@ const MAX_CACHED_KEYS = 10_000;
 
 /**
  * Resolves `Authorization: Bearer <key>` to a principal. Bootstrap keys are compared as SHA-256
- * digests in constant time; stored keys are found by their hash, so no key is ever kept in clear.
+ * digests in constant time; stored keys are found by their hash, so no key is ever stored in clear
+ * (a presented key stays in this process's memory for `cacheMs` only).
  */
 export class ApiKeyAuthenticator {
   private readonly bootstrap: { digest: Buffer; tenant: string }[];
-  /** Keys presented recently, as sent: bounded, so random keys cannot grow it. */
-  private readonly recent = new LRUCache<string, { principal: Principal | null; expires: number }>({
-    max: MAX_CACHED_KEYS,
-  });
-  private readonly cacheMs: number;
+  /** Keys presented in the last `cacheMs`, as sent: bounded, so random keys cannot grow it. */
+  private readonly recent: LRUCache<string, { principal: Principal | null }>;
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.bootstrap = [...(options.bootstrapKeys ?? [])].map(([key, tenant]) => ({ digest: sha256(key), tenant }));
-    this.cacheMs = options.cacheMs ?? 5_000;
+    this.recent = new LRUCache({ max: MAX_CACHED_KEYS, ttl: options.cacheMs ?? 5_000 });
   }
 
   /** False when keyless requests are accepted as tenant `sandbox`. */
@@ -67,9 +65,9 @@ export class ApiKeyAuthenticator {
    */
   private async recognise(key: string): Promise<Principal | null> {
     const recent = this.recent.get(key);
-    if (recent && recent.expires > Date.now()) return recent.principal;
+    if (recent) return recent.principal;
     const principal = await this.lookUp(key);
-    this.recent.set(key, { principal, expires: Date.now() + this.cacheMs });
+    this.recent.set(key, { principal });
     return principal;
   }
 
@@ -81,7 +79,8 @@ export class ApiKeyAuthenticator {
     }
     if (tenant) return { tenant, scope: 'write', keyId: presented.toString('hex').slice(0, 16) };
     if (!this.options.store) return null;
-    const hash = hashApiKey(key);
+    // hashApiKey's digest, already computed: stored keys are kept as its hex.
+    const hash = presented.toString('hex');
     const row = await this.options.store.findActiveByHash(hash);
     return row ? { tenant: row.tenant, scope: row.scope as ApiKeyScope, keyId: hash.slice(0, 16) } : null;
   }
