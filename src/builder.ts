@@ -4,7 +4,7 @@ import DirectivePlugin from '@pothos/plugin-directives';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import FederationPlugin from '@pothos/plugin-federation';
 import RelayPlugin from '@pothos/plugin-relay';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ScopeAuthPlugin, { type AuthFailure } from '@pothos/plugin-scope-auth';
 import { createGraphQLError } from 'graphql-yoga';
 import ZodPlugin from '@pothos/plugin-zod';
 import type { Context } from './context.js';
@@ -23,7 +23,7 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   DefaultEdgesNullability: { list: false; items: false };
   DefaultNodeNullability: false;
-  AuthScopes: { write: boolean };
+  AuthScopes: { write: boolean; operator: boolean };
 }>({
   defaultFieldNullability: false,
   // Scope auth first, so no other plugin's wrapper runs for a caller without the scope; errors
@@ -31,9 +31,9 @@ export const builder = new SchemaBuilder<{
   // after the plugins that wrap resolvers, as its docs require.
   plugins: [ScopeAuthPlugin, ErrorsPlugin, ZodPlugin, RelayPlugin, DataloaderPlugin, DirectivePlugin, FederationPlugin],
   scopeAuth: {
-    authScopes: (ctx) => ({ write: ctx.scope === 'write' }),
-    unauthorizedError: () =>
-      createGraphQLError('This API key may only read: mutations need a key with scope write', {
+    authScopes: (ctx) => ({ write: ctx.scope === 'write', operator: ctx.scope === 'operator' }),
+    unauthorizedError: (_parent, ctx, _info, { failure }) =>
+      createGraphQLError(forbiddenMessage(ctx.scope, missingScopes(failure)), {
         extensions: { code: 'FORBIDDEN' },
       }),
   },
@@ -69,3 +69,17 @@ export const builder = new SchemaBuilder<{
     beforeArgOptions: { description: 'Cursor to end before (backward pagination).' },
   },
 });
+
+/** Why a caller may not use a field, in words that say which credential it needs. */
+function forbiddenMessage(callerScope: Context['scope'], missing: string[]): string {
+  if (missing.includes('operator'))
+    return 'Operator fields need an operator credential (OPERATOR_KEY, or the key a server writes into its data folder for npm run apikey)';
+  if (callerScope === 'operator') return 'An operator credential may use only the operator fields';
+  return 'This API key may only read: mutations need a key with scope write';
+}
+
+/** The scopes a failed check asked for (scope-auth nests them in any/all failures). */
+function missingScopes(failure: AuthFailure): string[] {
+  if ('failures' in failure) return failure.failures.flatMap(missingScopes);
+  return 'scope' in failure ? [failure.scope] : [];
+}

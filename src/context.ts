@@ -1,7 +1,8 @@
-import type { ApiKeyScope } from './db/api-keys.js';
 import type { CheckoutService } from './domain/checkout-service.js';
 import type { CheckoutLifecycle } from './domain/lifecycle.js';
+import type { OperatorService } from './domain/operator.js';
 import type { CheckoutRepository } from './db/repository.js';
+import type { PrincipalScope } from './http/auth.js';
 import type { Logger } from './logger.js';
 import type { CheckoutReadModel } from './readmodel/checkout-read-model.js';
 import type { CheckoutPubSub } from './realtime/pubsub.js';
@@ -11,8 +12,8 @@ import type { WebhookEndpoints } from './webhooks/endpoints.js';
 export interface Context {
   /** The tenant the caller's API key belongs to; every read and write is scoped to it. */
   tenant: string;
-  /** What the caller's key may do: `read` (queries, subscriptions) or `write` (also mutations). */
-  scope: ApiKeyScope;
+  /** What the caller's key may do: `read` (queries, subscriptions), `write` (also mutations) or `operator`. */
+  scope: PrincipalScope;
   /** Correlates logs of one request; echoed in the `x-request-id` response header. */
   requestId: string;
   logger: Logger;
@@ -29,6 +30,8 @@ export interface Context {
   pubsub: CheckoutPubSub;
   /** The tenant's webhook endpoints and their delivery log. */
   webhooks: WebhookEndpoints;
+  /** API keys and operator resolutions (the operator fields; scope `operator` only). */
+  operator: OperatorService;
   /** Counts the status subscriptions being served (the open-subscriptions gauge on /metrics). */
   openSubscriptions: { inc(): void; dec(): void };
 }

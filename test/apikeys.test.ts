@@ -21,7 +21,7 @@ describe('stored API keys and scopes', () => {
   });
 
   it('stores only a hash: the key is shown once and never kept in clear', async () => {
-    const { key, row } = await keys.create('acme-hash', 'write');
+    const { key, record: row } = await keys.create('acme-hash', 'write');
     expect(key).toMatch(/^cg_[A-Za-z0-9_-]{32}$/);
     const [stored] = await t.app.database.db.select().from(apiKeys).where(eq(apiKeys.id, row.id));
     expect(stored!.keyHash).toBe(hashApiKey(key));
@@ -58,9 +58,9 @@ describe('stored API keys and scopes', () => {
   });
 
   it('a revoked key is refused (within the 5 s cache) over HTTP and WebSocket', async () => {
-    const { key, row } = await keys.create(`revoked-${Date.now()}`, 'write');
+    const { key, record: row } = await keys.create(`revoked-${Date.now()}`, 'write');
     expect((await t.request(CheckoutsDocument, { first: 1 }, { apiKey: key })).status).toBe(200);
-    expect(await keys.revoke(row.prefix)).toBe(1);
+    expect(await keys.revoke(row.prefix)).toMatchObject({ id: row.id });
     await expect
       .poll(async () => (await t.request(CheckoutsDocument, { first: 1 }, { apiKey: key })).status, {
         timeout: 8_000,

@@ -86,6 +86,6 @@ describe.runIf(SHARED)('npm run checkout:resolve', () => {
     expect((await resolve(['00000000-0000-4000-8000-000000000000', '--status', 'NOPE', '--note', 'n'])).code).toBe(2);
     const missing = await resolve(['00000000-0000-4000-8000-000000000000', '--status', 'FAILED', '--note', 'n']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('no checkout');
+    expect(missing.stderr).toContain('No checkout');
   });
 });

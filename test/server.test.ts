@@ -330,11 +330,15 @@ describe('the real entry point (node --import tsx src/main.ts)', () => {
         .filter(Boolean)
         .map((line) => JSON.parse(line) as Record<string, unknown>);
     await expect
-      .poll(() => listening().find((line) => line.msg === 'checkout graph listening'), {
+      .poll(() => listening().find((line) => String(line.msg).startsWith('checkout graph listening')), {
         timeout: 5_000,
         interval: 50,
       })
-      .toMatchObject({ url: `http://127.0.0.1:${port}/graphql` });
+      .toMatchObject({
+        msg: `checkout graph listening on 127.0.0.1:${port}`,
+        address: `127.0.0.1:${port}`,
+        url: `http://127.0.0.1:${port}/graphql`,
+      });
 
     const sentAt = Date.now();
     child.kill('SIGTERM');

@@ -129,7 +129,7 @@ async function admission(
   authorization: string | null,
   address: string | undefined,
 ): Promise<CallerAdmission> {
-  const principal = known ?? (await services.authenticator.authenticate(authorization));
+  const principal = known ?? (await services.authenticator.authenticate(authorization, address));
   const decision = await services.rateLimiter.check(principal.keyId ?? `address:${address ?? 'unknown'}`);
   return { principal, decision };
 }
@@ -173,6 +173,7 @@ export function operationContext(
     pubsub: resources.bus.pubsub,
     openSubscriptions: metrics.openSubscriptions,
     webhooks: services.webhooks,
+    operator: services.operator,
   };
 }
 

@@ -93,20 +93,28 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
       maintenance: services.maintenance,
       expiry: services.expiry,
       async start() {
-        const url = await listen(server, config);
+        const { url, bound } = await listen(server, config);
+        // Commands run beside this server find it (and their credential) in the data folder's lock file.
+        await resources.database.dataDirLock?.announce({ url, operatorKey: services.operatorRunKey });
         if (config.poller) services.poller.start();
         services.maintenance.start();
         services.expiry.start();
         services.webhookDispatcher.start();
         logger.info(
           {
+            address: bound,
             url: `${url}/graphql`,
             database: resources.database.kind,
             pubsub: resources.bus.kind,
             poller: config.poller,
           },
-          'checkout graph listening',
+          `checkout graph listening on ${bound}`,
         );
+        if (!services.authenticator.requiresKey && !isLoopbackHost(config.host))
+          logger.warn(
+            { address: bound },
+            `listening on ${bound} without API_KEYS: anyone who can reach it creates checkouts as tenant sandbox; set API_KEYS or HOST=127.0.0.1`,
+          );
         return url;
       },
       stop() {
@@ -124,13 +132,29 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   }
 }
 
-/** Listens and returns the base URL clients use (loopback for a wildcard host). */
-async function listen(server: ReturnType<typeof createServer>, config: AppConfig): Promise<string> {
+/**
+ * Listens; returns the address actually bound (`0.0.0.0:4000` for every interface) and the base
+ * URL a client on this machine uses (loopback for a wildcard host).
+ */
+async function listen(
+  server: ReturnType<typeof createServer>,
+  config: AppConfig,
+): Promise<{ url: string; bound: string }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { address, port } = server.address() as AddressInfo;
+  const wildcard = address === '0.0.0.0' || address === '::';
+  const host = wildcard ? '127.0.0.1' : address;
+  return { url: `http://${hostPort(host, port)}`, bound: hostPort(address, port) };
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** True for hosts that only this machine reaches. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || /^127\./.test(host) || host === '::1' || host === '[::1]';
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AppConfig } from '../config/index.js';
 import { ApiKeyRepository } from '../db/api-keys.js';
@@ -6,6 +6,7 @@ import { CheckoutRepository } from '../db/repository.js';
 import { WebhookRepository } from '../db/webhooks.js';
 import { CheckoutService } from '../domain/checkout-service.js';
 import { CheckoutLifecycle } from '../domain/lifecycle.js';
+import { OperatorService } from '../domain/operator.js';
 import type { ProviderCatalog } from '../domain/ports.js';
 import { ApiKeyAuthenticator } from '../http/auth.js';
 import { OperationRateLimiter } from '../http/rate-limit.js';
@@ -41,6 +42,13 @@ export interface AppServices {
   lifecycle: CheckoutLifecycle;
   checkouts: CheckoutService;
   authenticator: ApiKeyAuthenticator;
+  /** API keys and resolutions, for the operator fields. */
+  operator: OperatorService;
+  /**
+   * The operator credential this server made for its run, written into the data folder's lock file
+   * for the commands that find the folder held (embedded database only).
+   */
+  operatorRunKey: string | undefined;
   rateLimiter: OperationRateLimiter;
   /** This instance's id in poll leases. */
   instanceId: string;
@@ -112,6 +120,7 @@ export function createServices(
     pollIntervalMs: config.pollIntervalMs,
     logger,
   });
+  const access = createAccess(config, resources, repository, lifecycle);
   return {
     repository,
     readModel,
@@ -120,11 +129,7 @@ export function createServices(
     resilience,
     lifecycle,
     checkouts,
-    authenticator: new ApiKeyAuthenticator({
-      bootstrapKeys: config.apiKeys,
-      store: new ApiKeyRepository(resources.database.db),
-      requireKey: config.apiKeys !== undefined || config.nodeEnv === 'production',
-    }),
+    ...access,
     rateLimiter: new OperationRateLimiter({ perMinute: config.limits.ratePerMinute, redis: resources.bus.redis }),
     instanceId,
     poller: new Poller(repository, checkouts, lifecycle, logger.child({ component: 'poller', instanceId }), {
@@ -146,6 +151,37 @@ export function createServices(
     webhooks,
     webhookDispatcher,
   };
+}
+
+/**
+ * Who may call: tenants' keys (API_KEYS and stored keys) and operators, and the operator service.
+ * Only a server holding a data folder on disk makes a credential for its run: the commands run
+ * beside it find it in the folder's lock file.
+ */
+function createAccess(
+  config: AppConfig,
+  resources: AppResources,
+  repository: CheckoutRepository,
+  lifecycle: CheckoutLifecycle,
+): Pick<AppServices, 'authenticator' | 'operator' | 'operatorRunKey'> {
+  const apiKeys = new ApiKeyRepository(resources.database.db);
+  const operatorRunKey = resources.database.dataDirLock ? `cgop_${randomBytes(32).toString('base64url')}` : undefined;
+  const authenticator = new ApiKeyAuthenticator({
+    bootstrapKeys: config.apiKeys,
+    store: apiKeys,
+    requireKey: config.apiKeys !== undefined || config.nodeEnv === 'production',
+    operatorKeys: [config.operatorKey, operatorRunKey].filter((key): key is string => key !== undefined),
+    operatorAllowRemote: config.operatorAllowRemote,
+  });
+  const operator = new OperatorService({
+    apiKeys,
+    findCheckout: (id) => repository.findAnyById(id),
+    lifecycle,
+    isPolled: hasStatusEndpoint,
+    // Revoked keys are refused by this instance at once; others forget cached keys within 5 s.
+    onKeyRevoked: () => authenticator.forgetRecentKeys(),
+  });
+  return { authenticator, operator, operatorRunKey };
 }
 
 /** Which webhook targets are allowed (production: https and public addresses only, unless configured). */

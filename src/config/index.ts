@@ -23,7 +23,11 @@ import {
 
 const server = section({
   port: variable('PORT', integer(4000, 0, 65535), 'HTTP port of the API (GraphQL, GraphiQL, /health).'),
-  host: variable('HOST', z.string().trim().min(1).default('0.0.0.0'), 'Interface the API listens on.'),
+  host: variable(
+    'HOST',
+    optionalString,
+    'Interface the API listens on. Default: `127.0.0.1` (this machine only) without API_KEYS, `0.0.0.0` (every interface) with them. Binding another interface without API_KEYS lets anyone who reaches it write as tenant `sandbox`: a warning says so at start-up.',
+  ),
   nodeEnv: variable(
     'NODE_ENV',
     z.enum(['development', 'test', 'production']).default('development'),
@@ -98,6 +102,17 @@ const auth = section({
     optionalString.transform((value, ctx) => (value === undefined ? undefined : parseApiKeys(value, ctx))),
     'Comma-separated `tenant:key` pairs. Clients send `Authorization: Bearer <key>`. Without it (outside production) every request is tenant `sandbox`.',
     { secret: true },
+  ),
+  operatorKey: variable(
+    'OPERATOR_KEY',
+    optionalString.refine((value) => value === undefined || value.length >= 24, 'must be at least 24 characters'),
+    "A credential for the operator fields (apiKeys, createApiKey, revokeApiKey, resolveCheckout), sent as `Authorization: Bearer <key>`. On the embedded database each server also makes one for its run, in the data folder's lock file, which `npm run apikey` and `npm run checkout:resolve` use.",
+    { secret: true },
+  ),
+  operatorAllowRemote: variable(
+    'OPERATOR_ALLOW_REMOTE',
+    flag,
+    '`true` accepts operator credentials from any address; by default only from loopback (this machine).',
   ),
 });
 
@@ -355,13 +370,16 @@ function webhookConfig(env: Env, production: boolean) {
 
 /** The configuration the sections make of a valid environment. */
 function build(env: Env) {
-  const { corsOrigins, introspection, graphiql, ...rest } = server.read(env);
+  const { corsOrigins, introspection, graphiql, host, ...rest } = server.read(env);
   const production = rest.nodeEnv === 'production';
   const otel = tracing.read(env);
+  const keys = auth.read(env);
   return {
     ...rest,
+    /** Loopback unless told otherwise; every interface by default only when keys are required. */
+    host: host ?? (keys.apiKeys === undefined ? '127.0.0.1' : '0.0.0.0'),
     ...storage.read(env),
-    ...auth.read(env),
+    ...keys,
     ...polling.read(env),
     ...providerCalls.read(env),
     ...lifecycle.read(env),

@@ -7,6 +7,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import { isInMemoryDataDir, lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import * as schema from './schema.js';
 
 /** The Drizzle database, whichever driver is behind it. */
@@ -18,6 +19,8 @@ export interface DatabaseHandle {
   kind: 'pglite' | 'postgres';
   /** Number of SQL statements sent so far (transaction control excluded); used to prove batching. */
   readonly statementCount: number;
+  /** The data folder's lock, held while PGlite has a folder on disk open (undefined otherwise). */
+  readonly dataDirLock?: DataDirLock;
   close(): Promise<void>;
 }
 
@@ -30,6 +33,8 @@ export interface DatabaseOptions {
    * a listener such an error would crash the process; the pool replaces the connection by itself.
    */
   onIdleConnectionError?: (error: Error) => void;
+  /** Who opens a PGlite folder (`server`, or a command's name), written into its lock file. */
+  role?: string;
 }
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -55,14 +60,32 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     }
     return handle(drizzlePg(pool, { schema, logger }), 'postgres', () => pool.end());
   }
-  const client = await PGlite.create(options.dataDir);
-  const db = drizzlePglite(client, { schema, logger });
-  await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
-  // Migrations ran through the counting logger; the count starts with the application's work.
-  statementCount = 0;
-  return handle(db, 'pglite', () => client.close());
+  // A folder on disk is locked before PGlite reads it, so a second process fails before it can
+  // overwrite anything (DataDirLockedError names the holder).
+  const lock = isInMemoryDataDir(options.dataDir)
+    ? undefined
+    : await lockDataDir(options.dataDir, options.role ?? 'server');
+  let client: PGlite | undefined;
+  try {
+    client = await PGlite.create(options.dataDir);
+    const db = drizzlePglite(client, { schema, logger });
+    await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    // Migrations ran through the counting logger; the count starts with the application's work.
+    statementCount = 0;
+    const opened = client;
+    return handle(db, 'pglite', () => opened.close().finally(() => lock?.release()), lock);
+  } catch (error) {
+    await client?.close().catch(() => undefined);
+    await lock?.release();
+    throw error;
+  }
 
-  function handle(db: Database, kind: DatabaseHandle['kind'], closeOnce: () => Promise<void>): DatabaseHandle {
+  function handle(
+    db: Database,
+    kind: DatabaseHandle['kind'],
+    closeOnce: () => Promise<void>,
+    dataDirLock?: DataDirLock,
+  ): DatabaseHandle {
     // Closing twice (a test that breaks the database, then stops the app) waits for the first close.
     let closing: Promise<void> | undefined;
     const close = () => {
@@ -75,6 +98,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       get statementCount() {
         return statementCount;
       },
+      dataDirLock,
       close,
     };
   }

@@ -1,15 +1,26 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
+import ipaddr from 'ipaddr.js';
 import { LRUCache } from 'lru-cache';
-import type { ApiKeyRepository, ApiKeyScope } from '../db/api-keys.js';
+import type { ApiKeyRepository } from '../db/api-keys.js';
+import type { ApiKeyScope } from '../domain/operator.js';
 
 /** The tenant every keyless request belongs to when no API keys are configured (outside production). */
 const SANDBOX_TENANT = 'sandbox';
 
+/**
+ * The tenant of operator callers: not a valid tenant name (tenants are [A-Za-z0-9_-]), so an
+ * operator credential sees no tenant's checkouts through the tenant fields.
+ */
+export const OPERATOR_TENANT = '@operator';
+
+/** What a caller may do: `read`, `write` (also mutate), or `operator` (the operator fields only). */
+export type PrincipalScope = ApiKeyScope | 'operator';
+
 /** Who is calling: the tenant whose data it sees, and what its key may do. */
 export interface Principal {
   tenant: string;
-  scope: ApiKeyScope;
+  scope: PrincipalScope;
   /** Identifies the key without revealing it (a hash prefix); null for keyless sandbox callers. */
   keyId: string | null;
 }
@@ -22,6 +33,10 @@ export interface AuthenticatorOptions {
   store?: ApiKeyRepository;
   /** When false (no API_KEYS, outside production) a request without a key is tenant `sandbox`. */
   requireKey: boolean;
+  /** Credentials of operators (OPERATOR_KEY, and the key this server made for its run). */
+  operatorKeys?: readonly string[];
+  /** Accept operator credentials from any address; by default only from loopback. */
+  operatorAllowRemote?: boolean;
   /** How long a looked-up key is remembered; a revocation takes effect within this time. */
   cacheMs?: number;
 }
@@ -35,11 +50,13 @@ const MAX_CACHED_KEYS = 10_000;
  */
 export class ApiKeyAuthenticator {
   private readonly bootstrap: { digest: Buffer; tenant: string }[];
+  private readonly operators: Buffer[];
   /** Keys presented in the last `cacheMs`, as sent: bounded, so random keys cannot grow it. */
   private readonly recent: LRUCache<string, { principal: Principal | null }>;
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.bootstrap = [...(options.bootstrapKeys ?? [])].map(([key, tenant]) => ({ digest: sha256(key), tenant }));
+    this.operators = (options.operatorKeys ?? []).map(sha256);
     this.recent = new LRUCache({ max: MAX_CACHED_KEYS, ttl: options.cacheMs ?? 5_000 });
   }
 
@@ -48,14 +65,28 @@ export class ApiKeyAuthenticator {
     return this.options.requireKey;
   }
 
-  /** The caller, or a 401 GraphQL error (never a stack trace, never the key). */
-  async authenticate(authorization: string | null): Promise<Principal> {
-    const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-    const principal = match ? await this.recognise(match[1]!) : null;
-    if (principal) return principal;
-    // Open access (no API_KEYS, outside production): every other request is tenant `sandbox`.
-    if (!this.options.requireKey) return { tenant: SANDBOX_TENANT, scope: 'write', keyId: null };
-    throw unauthenticated(match ? 'Invalid API key' : 'Missing API key: send `Authorization: Bearer <key>`');
+  /**
+   * The caller, or a 401 GraphQL error (never a stack trace, never the key). A presented key that
+   * matches nothing is refused in every mode: only a request with no key at all is tenant
+   * `sandbox`, and only when keys are not required. `address` is the client's, for operator keys.
+   */
+  async authenticate(authorization: string | null, address?: string): Promise<Principal> {
+    if (authorization === null || authorization.trim() === '') {
+      if (!this.options.requireKey) return { tenant: SANDBOX_TENANT, scope: 'write', keyId: null };
+      throw unauthenticated('Missing API key: send `Authorization: Bearer <key>`');
+    }
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match) throw unauthenticated('Malformed Authorization header: send `Authorization: Bearer <key>`');
+    const principal = await this.recognise(match[1]!);
+    if (!principal) throw unauthenticated('Invalid API key');
+    if (principal.scope === 'operator' && !this.options.operatorAllowRemote && !isLoopback(address))
+      throw unauthenticated('Operator credentials are accepted from this machine only (see OPERATOR_ALLOW_REMOTE)');
+    return principal;
+  }
+
+  /** Forgets remembered look-ups, so that a revoked key is refused from the next request on. */
+  forgetRecentKeys(): void {
+    this.recent.clear();
   }
 
   /**
@@ -73,6 +104,9 @@ export class ApiKeyAuthenticator {
 
   private async lookUp(key: string): Promise<Principal | null> {
     const presented = sha256(key);
+    let operator = false;
+    for (const digest of this.operators) if (timingSafeEqual(digest, presented)) operator = true;
+    if (operator) return { tenant: OPERATOR_TENANT, scope: 'operator', keyId: presented.toString('hex').slice(0, 16) };
     let tenant: string | undefined;
     for (const entry of this.bootstrap) {
       if (timingSafeEqual(entry.digest, presented)) tenant = entry.tenant;
@@ -84,6 +118,13 @@ export class ApiKeyAuthenticator {
     const row = await this.options.store.findActiveByHash(hash);
     return row ? { tenant: row.tenant, scope: row.scope as ApiKeyScope, keyId: hash.slice(0, 16) } : null;
   }
+}
+
+/** True for loopback addresses (IPv4, IPv6 and IPv4-mapped IPv6); false when unknown. */
+function isLoopback(address: string | undefined): boolean {
+  if (!address || !ipaddr.isValid(address)) return false;
+  const parsed = ipaddr.process(address);
+  return parsed.range() === 'loopback';
 }
 
 function sha256(value: string): Buffer {

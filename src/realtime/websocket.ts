@@ -71,7 +71,10 @@ export function attachGraphQLWebSocket(
         // GraphiQL sends no connectionParams; its operations carry the key instead (see onSubscribe).
         if (authorization === null && authenticator.requiresKey) return true;
         try {
-          principals.set(ctx.extra.socket, await authenticator.authenticate(authorization));
+          principals.set(
+            ctx.extra.socket,
+            await authenticator.authenticate(authorization, ctx.extra.request.socket.remoteAddress),
+          );
           return true;
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
@@ -141,6 +144,7 @@ async function prepareOperation(
       principals.get(ctx.extra.socket) ??
       (await authenticator.authenticate(
         authorizationOf(params.extensions?.headers as Record<string, unknown> | undefined),
+        ctx.extra.request.socket.remoteAddress,
       ));
     const enveloped = yoga.getEnveloped({
       ...ctx,

@@ -12,6 +12,7 @@ import './node.js';
 import './checkout-subscription.js';
 import './checkout-outcome.js';
 import './webhooks.js';
+import './operator.js';
 
 builder.queryType({ description: 'Read your checkouts.' });
 // Every mutation needs a key with scope `write`; `read` keys may query and subscribe.

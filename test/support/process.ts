@@ -85,7 +85,7 @@ export async function startServerProcess(
     try {
       const parsed = JSON.parse(line) as LogLine;
       logs.push(parsed);
-      if (parsed.msg === 'checkout graph listening' && typeof parsed.url === 'string')
+      if (parsed.msg?.startsWith('checkout graph listening') && typeof parsed.url === 'string')
         listening?.(parsed.url.replace(/\/graphql$/, ''));
     } catch {
       otherOutput.push(line);
