@@ -242,7 +242,7 @@ describe('loadConfig', () => {
     expect(config.providers.SMARTCHECKOUT.baseUrl).toBeUndefined();
     expect(config).toMatchObject({
       port: 4000,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       dataDir: '.data',
       pollIntervalMs: 1000,
       pollMaxIntervalMs: 30000,

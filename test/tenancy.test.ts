@@ -341,7 +341,7 @@ describe('without API_KEYS (outside production)', () => {
   // An empty value means unset: loadConfig turns '' into undefined.
   const t = useTestApp({ API_KEYS: '' });
 
-  it('serves requests without Authorization as tenant `sandbox`', async () => {
+  it('serves requests without Authorization as tenant `sandbox`, and refuses keys that match nothing', async () => {
     const created = await t.request(
       CreatePayerVaultCheckoutDocument,
       { input: { customerId: `cust-${randomUUID().slice(0, 8)}` } },
@@ -356,14 +356,24 @@ describe('without API_KEYS (outside production)', () => {
       .where(eq(checkoutsTable.id, rowIdOf(checkout.id)));
     expect(row?.tenant).toBe('sandbox');
 
-    // Every caller is the same tenant: with no header, or with any bearer at all.
-    for (const apiKey of [null, 'anything-goes', t.keys.a!]) {
-      const read = await t.request(CheckoutDocument, { id: checkout.id }, { apiKey });
-      expect(read.status).toBe(200);
-      expect(read.data?.checkout?.id).toBe(checkout.id);
-      // Other test files may share the `sandbox` tenant in one PostgreSQL database: only look for our own.
-      const list = await t.request(CheckoutsDocument, { first: 100, filter: { provider: 'PAYERVAULT' } }, { apiKey });
-      expect(list.data?.checkouts.edges.map((e) => e.node.id)).toContain(checkout.id);
+    // A key that matches nothing is refused, even here: only a request without a key is `sandbox`.
+    for (const apiKey of ['anything-goes', t.keys.a!]) {
+      const refused = await t.request(CheckoutDocument, { id: checkout.id }, { apiKey });
+      expect(refused.status).toBe(401);
+      expect(refused.errors?.[0]).toMatchObject({
+        message: 'Invalid API key',
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
     }
+    const read = await t.request(CheckoutDocument, { id: checkout.id }, { apiKey: null });
+    expect(read.status).toBe(200);
+    expect(read.data?.checkout?.id).toBe(checkout.id);
+    // Other test files may share the `sandbox` tenant in one PostgreSQL database: only look for our own.
+    const list = await t.request(
+      CheckoutsDocument,
+      { first: 100, filter: { provider: 'PAYERVAULT' } },
+      { apiKey: null },
+    );
+    expect(list.data?.checkouts.edges.map((e) => e.node.id)).toContain(checkout.id);
   });
 });

@@ -76,7 +76,8 @@ export class ApiKeyAuthenticator {
       throw unauthenticated('Missing API key: send `Authorization: Bearer <key>`');
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match) throw unauthenticated('Malformed Authorization header: send `Authorization: Bearer <key>`');
+    // Another scheme, or a bearer without a key: no key was presented where one was looked for.
+    if (!match) throw unauthenticated('Missing API key: send `Authorization: Bearer <key>`');
     const principal = await this.recognise(match[1]!);
     if (!principal) throw unauthenticated('Invalid API key');
     if (principal.scope === 'operator' && !this.options.operatorAllowRemote && !isLoopback(address))
