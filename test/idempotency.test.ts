@@ -564,7 +564,7 @@ describe('a create that never reached the provider', () => {
     // Retryable, and provably nothing was sent.
     expect(failedFast).toMatchObject({ retryable: true, httpStatus: null });
     expect(stanPosts(recorder)).toBe(1);
-    // The FAILED row stays, but it no longer holds the key: nothing reached the provider.
+    // Known in advance to reach nothing, so nothing was recorded: no row holds the key.
     expect(await rowsWithKey(t, key)).toEqual([]);
 
     respond = providerDocs();

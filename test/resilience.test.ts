@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { RefreshCheckoutDocument } from './generated/graphql.js';
+import { checkoutEvents, checkouts, webhookDeliveries } from '../src/db/schema.js';
+import { CreateWebhookEndpointDocument, RefreshCheckoutDocument } from './generated/graphql.js';
 import { expectType, startScopedTestApp, useTestApp, type TestApp } from './support/app.js';
 import { pause } from './support/async.js';
 import { providersAt, TEST_PROVIDER_CREDENTIALS } from './support/env.js';
@@ -11,9 +14,9 @@ import { checkoutOf, clean, listedIds, payerVaultResult, smartResult, stanResult
 
 /*
  * Resilient provider calls end to end over HTTP: the circuit breaker (threshold, fail fast with
- * nothing leaving the process, half-open probe that closes or re-opens it), retries of GETs only
- * and never against Retry-After, and the connect timeout. Claims are counts of the requests a
- * recording server received; the only waits are the breaker's half-open delay.
+ * nothing leaving the process and nothing written, half-open probe that closes or re-opens it),
+ * retries of GETs only and never against Retry-After, and the connect timeout. Claims are counts of
+ * the requests a recording server received and of rows; the only waits are the breaker's half-open delay.
  */
 
 const SMART_ID = '0b6c1e52-8f0f-4d7c-a3c4-6f3a2f0e9b21';
@@ -70,6 +73,29 @@ async function createAndFindRow<R>(t: TestApp, create: () => Promise<R>) {
   return { result, row: (await checkoutOf(t, created[0]!))! };
 }
 
+/** Every checkout, status event and webhook delivery in the app's database (one of its own: see `isolate`). */
+async function writtenRows(t: TestApp) {
+  const { db } = t.app.database;
+  const [[rows], [events], [deliveries]] = await Promise.all([
+    db.select({ n: count() }).from(checkouts),
+    db.select({ n: count() }).from(checkoutEvents),
+    db.select({ n: count() }).from(webhookDeliveries),
+  ]);
+  return { checkouts: rows!.n, events: events!.n, deliveries: deliveries!.n };
+}
+
+/**
+ * Gives tenant `a` a webhook endpoint, so every status change it records also writes a delivery:
+ * a create that wrote anything would show in the deliveries count. The endpoint is a closed port;
+ * its deliveries fail and are retried, which adds attempts, never deliveries.
+ */
+async function subscribeToWebhooks(t: TestApp) {
+  const result = clean(
+    await t.request(CreateWebhookEndpointDocument, { input: { url: `${await closedOrigin()}/hooks` } }),
+  ).createWebhookEndpoint;
+  expectType(result, 'CreateWebhookEndpointSuccess');
+}
+
 /** Waits out the breaker's half-open delay (the one wait this scenario needs). */
 const halfOpenDelay = () => pause(HALF_OPEN_MS + 150);
 
@@ -85,8 +111,11 @@ describe('circuit breaker on Stan create (threshold 3, half-open after 1 s)', ()
     await recorder?.close();
   });
 
-  /** A fresh app (fresh breakers) whose Stan answers 503; returns it after tripping the breaker. */
-  async function trippedApp(): Promise<TestApp> {
+  /**
+   * A fresh app (fresh breakers, a database of its own) whose Stan answers 503; returns it after
+   * tripping the breaker, with the idempotency keys of the three creates that tripped it.
+   */
+  async function trippedApp(): Promise<{ t: TestApp; keys: string[] }> {
     recorder.requests.length = 0;
     respond = docs((r) => (isStanPost(r) ? unavailable : undefined));
     const t = await startScopedTestApp(
@@ -94,9 +123,13 @@ describe('circuit breaker on Stan create (threshold 3, half-open after 1 s)', ()
         PROVIDER_BREAKER_THRESHOLD: '3',
         PROVIDER_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS),
       }),
+      { isolate: 'resilience' },
     );
+    await subscribeToWebhooks(t);
+    const keys: string[] = [];
     for (let i = 1; i <= 3; i++) {
-      const { result, row } = await createAndFindRow(t, () => stanResult(t));
+      keys.push(`trip-${randomUUID()}`);
+      const { result, row } = await createAndFindRow(t, () => stanResult(t, { idempotencyKey: keys.at(-1) }));
       expect(expectType(result, 'ProviderError')).toMatchObject({
         provider: 'STAN',
         retryable: false,
@@ -109,22 +142,34 @@ describe('circuit breaker on Stan create (threshold 3, half-open after 1 s)', ()
       expect(row.status).toBe('UNKNOWN');
       expect(row.notes).toMatch(/may have created/);
     }
-    return t;
+    return { t, keys };
   }
 
-  it('fails the 4th..10th calls fast with a retryable ProviderError, sending nothing; a successful probe closes it', async () => {
-    const t = await trippedApp();
+  it('fails the 4th..10th calls fast with a retryable ProviderError, sending and writing nothing; a successful probe closes it', async () => {
+    const { t, keys } = await trippedApp();
+    const before = await writtenRows(t);
+    // What a create writes is counted: each tripping create wrote its row, two events and their deliveries.
+    expect(before).toEqual({ checkouts: 3, events: 6, deliveries: 6 });
+    const rejectedLines = () =>
+      t.logs.filter((line) => /"provider":"STAN","method":"POST","outcome":"rejected"/.test(line)).length;
+    expect(rejectedLines()).toBe(0);
     for (let i = 4; i <= 10; i++) {
-      const { result, row } = await createAndFindRow(t, () => stanResult(t));
-      const error = expectType(result, 'ProviderError');
+      const error = expectType(await stanResult(t, { idempotencyKey: `fast-${randomUUID()}` }), 'ProviderError');
       expect(error).toMatchObject({ provider: 'STAN', retryable: true, httpStatus: null, providerMessage: null });
-      expect(error.message).toMatch(/Stan is unavailable/);
-      // Nothing left the process: the provider certainly created nothing, so the row is FAILED.
+      expect(error.message).toMatch(/^Stan is unavailable: 3 calls in a row failed/);
+      // Nothing left the process, and nothing was recorded: no checkout, event or webhook delivery.
+      expect(error.leftBehind).toBeNull();
       expect(stanCount()).toBe(3);
-      expect(row.status).toBe('FAILED');
-      expect(row.notes).toMatch(/unavailable/);
-      expect(row.events.map((e) => e.status)).toEqual(['PENDING', 'FAILED']);
     }
+    expect(await writtenRows(t)).toEqual(before);
+    // Operators still see each refusal as a call the breaker rejected (its log line and metric).
+    expect(rejectedLines()).toBe(7);
+    // A key that has an answer still replays it while the breaker is open (the 503, not the breaker's error).
+    expect(expectType(await stanResult(t, { idempotencyKey: keys[0] }), 'ProviderError')).toMatchObject({
+      retryable: false,
+      httpStatus: 503,
+    });
+    expect(await writtenRows(t)).toEqual(before);
     // One breaker per provider: the others are unaffected.
     expectType(await payerVaultResult(t), 'CreatePayerVaultCheckoutSuccess');
     expectType(await smartResult(t), 'CreateSmartCheckoutSuccess');
@@ -133,8 +178,10 @@ describe('circuit breaker on Stan create (threshold 3, half-open after 1 s)', ()
 
     await halfOpenDelay();
     respond = docs();
-    const probe = expectType(await stanResult(t), 'CreateStanCheckoutSuccess');
-    expect(probe.checkout.status).toBe('OPEN');
+    // The probe is recorded first, like every request that may reach the provider.
+    const { result, row } = await createAndFindRow(t, () => stanResult(t));
+    expect(expectType(result, 'CreateStanCheckoutSuccess').checkout.status).toBe('OPEN');
+    expect(row.events.map((e) => e.status)).toEqual(['PENDING', 'OPEN']);
     expect(stanCount()).toBe(4);
     // Closed again: calls flow to the provider.
     for (let i = 5; i <= 7; i++) {
@@ -144,7 +191,7 @@ describe('circuit breaker on Stan create (threshold 3, half-open after 1 s)', ()
   });
 
   it('re-opens when the half-open probe fails', async () => {
-    const t = await trippedApp();
+    const { t } = await trippedApp();
     expect(expectType(await stanResult(t), 'ProviderError').httpStatus).toBeNull();
     expect(stanCount()).toBe(3);
 
@@ -206,10 +253,13 @@ describe('circuit breaker on Smartcheckout status GETs (refreshCheckout)', () =>
       expect(error.message).toMatch(/Smartcheckout is unavailable/);
     }
     expect(statusGets()).toBe(3);
-    // The breaker is per provider, shared by GETs and POSTs: a create fails fast too, sending nothing.
-    const { result, row } = await createAndFindRow(t, () => smartResult(t));
-    expect(expectType(result, 'ProviderError')).toMatchObject({ retryable: true, httpStatus: null });
-    expect(row.status).toBe('FAILED');
+    // The breaker is per provider, shared by GETs and POSTs: a create fails fast too, sending nothing
+    // and recording nothing.
+    const listed = await listedIds(t);
+    const failedFast = expectType(await smartResult(t), 'ProviderError');
+    expect(failedFast).toMatchObject({ retryable: true, httpStatus: null, leftBehind: null });
+    expect(failedFast.message).toMatch(/Smartcheckout is unavailable/);
+    expect(await listedIds(t)).toEqual(listed);
     expect(posts()).toBe(1);
     // The failed refreshes changed nothing on the checkout.
     expect(await checkoutOf(t, created.id)).toMatchObject({

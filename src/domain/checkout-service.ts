@@ -62,6 +62,11 @@ export class CheckoutService {
       const existing = await this.store.findByIdempotencyKey(tenant, idempotencyKey);
       if (existing) return this.replay(existing, requestHash, idempotencyKey);
     }
+    // After the look-up, so that a key whose answer exists still replays it. Known in advance that
+    // nothing can reach the provider: answered without recording anything, or every retry of an
+    // outage would leave a FAILED checkout, its events and webhook deliveries behind.
+    const unavailable = gateway.unavailable(call);
+    if (unavailable) throw unavailable;
     const prepared = gateway.prepare(request);
     let row: CheckoutRecord;
     try {

@@ -3,6 +3,7 @@
  * the store by `db/`, the publisher by `realtime/`, the providers by `providers/<name>/`.
  */
 import type { CheckoutStatus, ProviderName } from './checkout.js';
+import type { ProviderError } from './errors.js';
 import type { CheckoutEventRecord, CheckoutRecord, NewCheckout, StoredCreateError } from './records.js';
 import type { ProviderSnapshot } from './snapshot.js';
 
@@ -103,6 +104,14 @@ export interface CheckoutProvider<Input = unknown> {
   readonly idempotentCreate: boolean;
   /** Checks nothing (the input is validated already); says what to record and how to call. */
   prepare(input: Input): PreparedCreate;
+  /**
+   * A retryable `ProviderError` (delivery `no`, the same one the create call would fail with) when
+   * no request to this provider can leave the process right now, for instance while its circuit
+   * breaker is open; undefined when the call may be sent (including the one probe of a half-open
+   * breaker). A create asks once, before recording anything: a failure known in advance writes
+   * nothing. `options` names the request it is asked for (a refusal is reported like a call's).
+   */
+  unavailable(options?: CallOptions): ProviderError | undefined;
   /** The provider's current view of a checkout; only providers with a documented status endpoint have it. */
   fetchStatus?(providerCheckoutId: string, options?: CallOptions): Promise<ProviderSnapshot>;
 }

@@ -56,6 +56,8 @@ export class ProviderResilience {
   private readonly threshold: number;
   private readonly observe: ResilienceOptions['observe'];
   private readonly label: string;
+  /** When the breaker last opened (by this process's clock, as cockatiel reads it). */
+  private openedAt = 0;
 
   constructor(
     readonly provider: ProviderName,
@@ -68,6 +70,10 @@ export class ProviderResilience {
     this.breaker = circuitBreaker(handleWhen(isOutage), {
       halfOpenAfter: this.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(this.threshold),
+    });
+    // cockatiel keeps its own opening time private; `onBreak` is emitted right after it is taken.
+    this.breaker.onBreak(() => {
+      this.openedAt = Date.now();
     });
     this.safeRetry = retry(
       handleWhen((error) => isOutage(error) && (error as ProviderError).retryAfterMs === null),
@@ -94,6 +100,24 @@ export class ProviderResilience {
     }
   }
 
+  /**
+   * The error a `method` call would fail with right now without being sent, or undefined when it
+   * may be sent. Open means no call leaves the process until `halfOpenAfterMs` have passed since
+   * it opened; after that cockatiel still reports Open, but the next call is let through as the
+   * half-open probe, so it is not refused here. Half-open lets calls through too: they wait for the
+   * probe. A refusal is observed like a call the breaker rejected (metrics, its log line), so an
+   * outage looks the same to operators whether a call was refused here or in `execute`.
+   */
+  unavailable(method: 'GET' | 'POST', requestId?: string): ProviderError | undefined {
+    const state = this.breaker.state;
+    const open =
+      state === CircuitState.Isolated ||
+      (state === CircuitState.Open && Date.now() - this.openedAt < this.halfOpenAfterMs);
+    if (!open) return undefined;
+    this.observe?.(method, 'rejected', 0, requestId);
+    return this.brokenCircuitError();
+  }
+
   /** Runs one provider request under the breaker (and, for GETs, the retry policy inside it). */
   async execute<T>(method: 'GET' | 'POST', request: () => Promise<T>, requestId?: string): Promise<T> {
     const guarded = () => this.breaker.execute(request);
@@ -106,14 +130,17 @@ export class ProviderResilience {
       return result;
     } catch (error) {
       done(isBrokenCircuitError(error) ? 'rejected' : 'error');
-      if (isBrokenCircuitError(error)) {
-        throw new ProviderError(
-          `${this.label} is unavailable: ${this.threshold} calls in a row failed, so calls are paused for up to ${Math.ceil(this.halfOpenAfterMs / 1000)} s`,
-          { provider: this.provider, retryable: true, delivery: 'no' },
-          { cause: error },
-        );
-      }
+      if (isBrokenCircuitError(error)) throw this.brokenCircuitError(error);
       throw error;
     }
+  }
+
+  /** What a call refused by the breaker fails with: retryable, and nothing was sent. */
+  private brokenCircuitError(cause?: unknown): ProviderError {
+    return new ProviderError(
+      `${this.label} is unavailable: ${this.threshold} calls in a row failed, so calls are paused for up to ${Math.ceil(this.halfOpenAfterMs / 1000)} s`,
+      { provider: this.provider, retryable: true, delivery: 'no' },
+      cause === undefined ? undefined : { cause },
+    );
   }
 }

@@ -1,3 +1,4 @@
+import type { ProviderError } from '../../domain/errors.js';
 import type { CallOptions, CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
 import type { ProviderSnapshot } from '../../domain/snapshot.js';
 import type { PayerVaultClient } from './client.js';
@@ -23,6 +24,11 @@ export class PayerVaultAdapter implements CheckoutProvider<PayerVaultCreateInput
     options: { testMode: boolean },
   ) {
     this.testMode = options.testMode;
+  }
+
+  /** Refused before anything is recorded while the shared breaker lets no call out. */
+  unavailable(options: CallOptions = {}): ProviderError | undefined {
+    return this.client.resilience.unavailable('GET', options.requestId);
   }
 
   prepare(input: PayerVaultCreateInput): PreparedCreate {

@@ -1,5 +1,5 @@
 import type { CheckoutStatus } from '../../domain/checkout.js';
-import { ValidationError } from '../../domain/errors.js';
+import { type ProviderError, ValidationError } from '../../domain/errors.js';
 import { MoneyFormatError, normalizeCurrency, parseDecimalToMinor } from '../../domain/money.js';
 import type { CallOptions, CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
 import type { ProviderSnapshot } from '../../domain/snapshot.js';
@@ -88,6 +88,11 @@ export class SmartcheckoutAdapter implements CheckoutProvider<SmartcheckoutCreat
     options: { testMode: boolean },
   ) {
     this.testMode = options.testMode;
+  }
+
+  /** Refused before anything is recorded while the shared breaker lets no call out. */
+  unavailable(options: CallOptions = {}): ProviderError | undefined {
+    return this.client.resilience.unavailable('POST', options.requestId);
   }
 
   /** Stores the product URL (the one line item, price unknown until completion) and the exact `user_data` sent. */

@@ -1,3 +1,4 @@
+import type { ProviderError } from '../../domain/errors.js';
 import { isMinorAmount, minorAmountOf, normalizeCurrency } from '../../domain/money.js';
 import type { CallOptions, CheckoutProvider, PreparedCreate } from '../../domain/ports.js';
 import type { LineItemInfo, MerchantInfo, ProviderSnapshot } from '../../domain/snapshot.js';
@@ -63,6 +64,11 @@ export class StanAdapter implements CheckoutProvider<StanCheckoutRequest> {
   /** Test mode from the start (the answer's `is_testmode` may still turn it on). */
   get testMode(): boolean {
     return this.#testMode;
+  }
+
+  /** Refused before anything is recorded while the shared breaker lets no call out. */
+  unavailable(options: CallOptions = {}): ProviderError | undefined {
+    return this.#client.resilience.unavailable('POST', options.requestId);
   }
 
   /**
