@@ -62,25 +62,45 @@ async function rowsWithKey(t: TestApp, key: string) {
   return t.app.database.db.select().from(checkouts).where(eq(checkouts.idempotencyKey, key));
 }
 
+/** One create's result union, as far as these checks read it. */
+interface CreateResult {
+  __typename?: string;
+  checkout?: { id: string; status: string };
+  code?: string;
+  idempotencyKey?: string;
+  retryable?: boolean;
+  checkoutId?: string | null;
+}
+
 /**
- * Runs `n` calls at once and checks the implementation's answer to concurrent duplicates: every
- * caller gets the SAME checkout (the implementation answers an in-flight duplicate with the
- * checkout as it stands, PENDING, rather than a retryable "in progress" error).
+ * Checks the answers to concurrent duplicates: each caller gets either the one checkout, settled
+ * (`successType`), or IdempotencyKeyInUseError, retryable and naming that checkout, when it arrived
+ * while the first call was still at the provider (Stripe's 409 for a request in flight). Returns
+ * the checkout's id.
  */
-function expectOneCheckout(
-  results: { __typename?: string; checkout?: { id: string; status: string } }[],
-  settled: string[],
-) {
-  const typenames = new Set(results.map((r) => r.__typename));
-  expect([...typenames]).toHaveLength(1);
-  const ids = new Set(results.map((r) => r.checkout!.id));
+function expectOneCheckout(results: CreateResult[], successType: string, settled: string[], key: string) {
+  const successes = results.filter((r) => r.__typename === successType);
+  const inUse = results.filter((r) => r.__typename === 'IdempotencyKeyInUseError');
+  expect(successes.length + inUse.length, JSON.stringify(results.map((r) => r.__typename))).toBe(results.length);
+  // The first call answers with its own checkout.
+  expect(successes.length).toBeGreaterThanOrEqual(1);
+  const ids = new Set(successes.map((r) => r.checkout!.id));
   expect(ids.size).toBe(1);
-  for (const result of results) expect(['PENDING', ...settled]).toContain(result.checkout!.status);
-  // The winner answered after the provider did: at least one caller saw the settled status.
-  expect(results.some((r) => settled.includes(r.checkout!.status))).toBe(true);
-  // And the calls did overlap: some arrived while the first was still at the provider.
-  expect(results.some((r) => r.checkout!.status === 'PENDING')).toBe(true);
-  return [...ids][0]!;
+  const id = [...ids][0]!;
+  // A success is an answer: never the PENDING row of a call still deciding.
+  for (const result of successes) expect(settled).toContain(result.checkout!.status);
+  // The calls did overlap: some arrived while the first was still at the provider...
+  expect(inUse.length).toBeGreaterThan(0);
+  // ...and were told to retry, and which checkout to watch meanwhile.
+  for (const error of inUse) {
+    expect(error).toMatchObject({
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+      retryable: true,
+      idempotencyKey: key,
+      checkoutId: id,
+    });
+  }
+  return id;
 }
 
 describe('100 concurrent duplicates on one instance', () => {
@@ -100,12 +120,11 @@ describe('100 concurrent duplicates on one instance', () => {
     recorder.requests.length = 0;
   });
 
-  it('Smartcheckout: one POST, one checkout, every caller gets its id', async () => {
+  it('Smartcheckout: one POST, one checkout, every caller gets it or is told to retry', async () => {
     const key = `smart-${randomUUID()}`;
     const before = await listedIds(t);
     const results = await Promise.all(Array.from({ length: 100 }, () => smartResult(t, { idempotencyKey: key })));
-    expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateSmartCheckoutSuccess'));
-    const id = expectOneCheckout(results as never, ['PROCESSING']);
+    const id = expectOneCheckout(results, 'CreateSmartCheckoutSuccess', ['PROCESSING'], key);
     expect(smartPosts(recorder)).toBe(1);
     expect(recorder.requests).toHaveLength(1);
     expect(await rowsWithKey(t, key)).toHaveLength(1);
@@ -117,12 +136,11 @@ describe('100 concurrent duplicates on one instance', () => {
     expect(smartPosts(recorder)).toBe(1);
   });
 
-  it('Stan: one POST, one checkout, every caller gets its id', async () => {
+  it('Stan: one POST, one checkout, every caller gets it or is told to retry', async () => {
     const key = `stan-${randomUUID()}`;
     const before = await listedIds(t);
     const results = await Promise.all(Array.from({ length: 100 }, () => stanResult(t, { idempotencyKey: key })));
-    expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateStanCheckoutSuccess'));
-    const id = expectOneCheckout(results as never, ['OPEN']);
+    const id = expectOneCheckout(results, 'CreateStanCheckoutSuccess', ['OPEN'], key);
     expect(stanPosts(recorder)).toBe(1);
     expect(recorder.requests).toHaveLength(1);
     expect(await rowsWithKey(t, key)).toHaveLength(1);
@@ -132,14 +150,13 @@ describe('100 concurrent duplicates on one instance', () => {
     expect(stanPosts(recorder)).toBe(1);
   });
 
-  it('PayerVault: one link GET, one checkout, every caller gets its id', async () => {
+  it('PayerVault: one link GET, one checkout, every caller gets it or is told to retry', async () => {
     const key = `pv-${randomUUID()}`;
     const before = await listedIds(t);
     const results = await Promise.all(
       Array.from({ length: 100 }, () => payerVaultResult(t, { customerId: CUSTOMER_ID, idempotencyKey: key })),
     );
-    expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreatePayerVaultCheckoutSuccess'));
-    const id = expectOneCheckout(results as never, ['OPEN']);
+    const id = expectOneCheckout(results, 'CreatePayerVaultCheckoutSuccess', ['OPEN'], key);
     expect(payerVaultGets(recorder)).toBe(1);
     expect(recorder.requests).toHaveLength(1);
     expect(await rowsWithKey(t, key)).toHaveLength(1);
@@ -186,8 +203,7 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('duplicates spread across two 
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) => smartResult(i % 2 ? second : first, { idempotencyKey: key }, { apiKey })),
     );
-    expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateSmartCheckoutSuccess'));
-    const id = expectOneCheckout(results as never, ['PROCESSING']);
+    const id = expectOneCheckout(results, 'CreateSmartCheckoutSuccess', ['PROCESSING'], key);
     expect(smartPosts(recorder)).toBe(1);
     expect(recorder.requests).toHaveLength(1);
     const rows = await rowsWithKey(first, key);
@@ -201,8 +217,7 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('duplicates spread across two 
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) => stanResult(i % 2 ? first : second, { idempotencyKey: key }, { apiKey })),
     );
-    expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('CreateStanCheckoutSuccess'));
-    const id = expectOneCheckout(results as never, ['OPEN']);
+    const id = expectOneCheckout(results, 'CreateStanCheckoutSuccess', ['OPEN'], key);
     expect(stanPosts(recorder)).toBe(1);
     expect(recorder.requests).toHaveLength(1);
     expect(await rowsWithKey(second, key)).toHaveLength(1);

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
+import { IdempotencyKeyTakenError } from '../domain/errors.js';
 import type { ApplyOptions, CheckoutStore, ScheduleChange, SnapshotResult } from '../domain/ports.js';
 import type { NewCheckout } from '../domain/records.js';
 import type { LineItemInfo, MerchantInfo, ProviderSnapshot } from '../domain/snapshot.js';
@@ -76,8 +77,22 @@ export function isRowId(id: string): boolean {
 export class CheckoutRepository implements CheckoutStore {
   constructor(private readonly db: Database) {}
 
-  /** Writes the PENDING checkout, its known line items, its first event and its webhook deliveries in one transaction. */
+  /**
+   * Writes the PENDING checkout, its known line items, its first event and its webhook deliveries in
+   * one transaction. The unique index on (tenant, idempotency key) refuses a key another checkout
+   * holds: that refusal is `IdempotencyKeyTakenError`, and the transaction writes nothing.
+   */
   async createPending(input: NewCheckout): Promise<CheckoutRow> {
+    try {
+      return await this.insertPending(input);
+    } catch (error) {
+      if (input.idempotencyKey && isUniqueViolationOf(error, IDEMPOTENCY_INDEX))
+        throw new IdempotencyKeyTakenError(input.idempotencyKey, { cause: error });
+      throw error;
+    }
+  }
+
+  private async insertPending(input: NewCheckout): Promise<CheckoutRow> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx
         .insert(checkouts)
@@ -419,6 +434,28 @@ export class CheckoutRepository implements CheckoutStore {
 }
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** The unique index that lets one checkout per tenant hold an idempotency key (see schema.ts). */
+const IDEMPOTENCY_INDEX = 'checkouts_tenant_idempotency_key';
+
+/** PostgreSQL's SQLSTATE for a unique violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * True when `error` is PostgreSQL refusing a row for a duplicate in the unique index `index`.
+ * Both drivers (pg's DatabaseError, PGlite's) carry the SQLSTATE in `code` and the index in
+ * `constraint`; drizzle wraps them in a DrizzleQueryError whose `cause` is the driver's error, so
+ * the cause chain is searched (a few links deep, never in a cycle).
+ */
+function isUniqueViolationOf(error: unknown, index: string): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
+    const { code, constraint, cause } = current as { code?: unknown; constraint?: unknown; cause?: unknown };
+    if (code === UNIQUE_VIOLATION) return constraint === index;
+    current = cause;
+  }
+  return false;
+}
 
 /** The WHERE clause of one page: the tenant, the filter, and the cursor bounds. */
 function pageConditions(tenant: string, filter: CheckoutListFilter, request: CheckoutPageRequest) {

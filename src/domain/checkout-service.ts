@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isTerminal, type ProviderName } from './checkout.js';
-import { EmptyCartError, IdempotencyKeyReuseError, ProviderError } from './errors.js';
+import {
+  EmptyCartError,
+  IdempotencyKeyInUseError,
+  IdempotencyKeyReuseError,
+  IdempotencyKeyTakenError,
+  ProviderError,
+} from './errors.js';
 import type { CheckoutLifecycle } from './lifecycle.js';
 import type {
   ApplyOptions,
@@ -11,8 +17,16 @@ import type {
   ProviderCatalog,
   ScheduleChange,
 } from './ports.js';
-import type { CheckoutRecord } from './records.js';
+import type { CheckoutRecord, NewCheckout } from './records.js';
 import type { ProviderSnapshot } from './snapshot.js';
+
+/**
+ * How many times a create tries to take an idempotency key it found held and then free again
+ * (its holder failed and released it between our insert and our look-up). Each round needs another
+ * request to take and release the key meanwhile, so more than a couple means a storm of retries;
+ * the caller is then told the key is in use, and retries later.
+ */
+const KEY_ATTEMPTS = 3;
 
 /** Settings of the checkout service. */
 export interface CheckoutServiceOptions {
@@ -68,9 +82,8 @@ export class CheckoutService {
     const unavailable = gateway.unavailable(call);
     if (unavailable) throw unavailable;
     const prepared = gateway.prepare(request);
-    let row: CheckoutRecord;
-    try {
-      row = await this.store.createPending({
+    const pending = await this.recordPending(
+      {
         tenant,
         provider,
         currency: prepared.currency,
@@ -79,13 +92,11 @@ export class CheckoutService {
         idempotencyKey,
         requestHash,
         testMode: gateway.testMode,
-      });
-    } catch (error) {
-      // Two requests with one key raced past the look-up; the unique index let exactly one in.
-      const existing = idempotencyKey && (await this.store.findByIdempotencyKey(tenant, idempotencyKey));
-      if (existing) return this.replay(existing, requestHash, idempotencyKey!);
-      throw error;
-    }
+      },
+      requestHash,
+    );
+    if (!pending.created) return pending.replayed;
+    const row = pending.created;
     const log = this.logger.child({ checkoutId: row.id, provider });
     let snapshot: ProviderSnapshot;
     try {
@@ -150,12 +161,43 @@ export class CheckoutService {
   }
 
   /**
+   * Writes the PENDING row that takes the idempotency key, or answers with the result of the
+   * checkout that holds it. Two requests with one key can both pass the look-up: the store's unique
+   * index lets one in and the other is told the key is taken. The holder is then looked up and
+   * replayed; gone means it released the key meanwhile (a create that certainly reached nothing),
+   * so the key is free and taking it is tried again, at most KEY_ATTEMPTS times in all.
+   */
+  private async recordPending(
+    input: NewCheckout,
+    requestHash: string,
+  ): Promise<{ created: CheckoutRecord; replayed?: never } | { created?: never; replayed: CheckoutRecord }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { created: await this.store.createPending(input) };
+      } catch (error) {
+        if (!(error instanceof IdempotencyKeyTakenError)) throw error;
+        const holder = await this.store.findByIdempotencyKey(input.tenant, error.idempotencyKey);
+        if (holder) return { replayed: this.replay(holder, requestHash, error.idempotencyKey) };
+        this.logger.info(
+          { tenant: input.tenant, provider: input.provider, attempt },
+          'idempotency key released by its holder between our insert and our look-up',
+        );
+        if (attempt >= KEY_ATTEMPTS) throw new IdempotencyKeyInUseError(error.idempotencyKey, input.provider, null);
+      }
+    }
+  }
+
+  /**
    * Stripe's semantics: the same key with another input is refused; with the same input the first
-   * answer is given again, without calling the provider: the checkout, or the same typed error. A
-   * first call still in flight answers with its checkout as it stands (PENDING): the same checkout.
+   * answer is given again, without calling the provider: the checkout, or the same typed error.
+   * A first call still deciding (its checkout PENDING) has no answer yet, so a duplicate gets
+   * IdempotencyKeyInUseError, retryable, as Stripe answers 409 to a request that conflicts with one
+   * in flight. (Answering the PENDING checkout instead would look like a success to a client that
+   * checks only the result type, though the purchase may still fail and the key be released.)
    */
   private replay(existing: CheckoutRecord, requestHash: string, key: string): CheckoutRecord {
     if (existing.requestHash !== requestHash) throw new IdempotencyKeyReuseError(key);
+    if (existing.status === 'PENDING') throw new IdempotencyKeyInUseError(key, existing.provider, existing.id);
     const stored = existing.createError;
     if (stored?.type === 'EmptyCartError') throw new EmptyCartError(stored.customerId, stored.providerMessage);
     if (stored?.type === 'ProviderError') {

@@ -6,6 +6,7 @@ export const ERROR_CODES = [
   'PROVIDER_ERROR',
   'EMPTY_CART',
   'IDEMPOTENCY_KEY_REUSE',
+  'IDEMPOTENCY_KEY_IN_USE',
   'NOT_FOUND',
   'CHECKOUT_FINAL',
 ] as const;
@@ -90,6 +91,43 @@ export class IdempotencyKeyReuseError extends DomainError {
   readonly code = 'IDEMPOTENCY_KEY_REUSE' as const;
   constructor(readonly idempotencyKey: string) {
     super('This idempotency key was already used with a different input');
+  }
+}
+
+/**
+ * The first request with this idempotency key is still deciding (its checkout is PENDING at the
+ * provider), or released the key and took it again as often as this request tried to. Retryable:
+ * the same key and input will answer the first request's result once it has one (Stripe answers
+ * 409 to an idempotent request that conflicts with one in flight).
+ */
+export class IdempotencyKeyInUseError extends DomainError {
+  readonly code = 'IDEMPOTENCY_KEY_IN_USE' as const;
+  /** Always true: the conflict ends when the first request does. */
+  readonly retryable = true;
+  constructor(
+    readonly idempotencyKey: string,
+    /** The provider the key's checkout is created at. */
+    readonly provider: ProviderName,
+    /** Row id of the checkout the first request is creating, when there still is one. */
+    readonly checkoutId: string | null,
+  ) {
+    super(
+      'A request with this idempotency key is still in progress; retry with the same key and input to get its result',
+    );
+  }
+}
+
+/**
+ * Told by the store (the `CheckoutStore` port) when a new checkout's idempotency key is held by
+ * another of the tenant's checkouts: two requests with one key raced past the look-up and the
+ * unique index let one in. Not a typed GraphQL result: the service answers with the holder's result.
+ */
+export class IdempotencyKeyTakenError extends Error {
+  constructor(
+    readonly idempotencyKey: string,
+    options?: { cause?: unknown },
+  ) {
+    super('This idempotency key is held by another checkout', options);
   }
 }
 

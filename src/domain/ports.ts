@@ -52,6 +52,8 @@ export interface CheckoutStore {
   /**
    * Writes the PENDING checkout, its known line items and its first event in one transaction, with
    * the `checkout.status_changed` webhook event for the tenant's endpoints (a transactional outbox).
+   * Throws `IdempotencyKeyTakenError` (and writes nothing) when another of the tenant's checkouts
+   * holds `input.idempotencyKey`; any other failure propagates as it is.
    */
   createPending(input: NewCheckout): Promise<CheckoutRecord>;
   /**

@@ -1,16 +1,18 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
 import type { ProviderName } from '../domain/checkout.js';
 import {
   type DomainError,
   type EmptyCartError,
   type ERROR_CODES,
+  IdempotencyKeyInUseError,
   IdempotencyKeyReuseError,
   NotFoundError,
   ProviderError,
   ValidationError,
   type FieldError,
 } from '../domain/errors.js';
-import { PROVIDER_REGISTRY } from '../providers/index.js';
+import { definitionOf, PROVIDER_REGISTRY } from '../providers/index.js';
 
 const ErrorCodeEnum = builder.enumType('ErrorCode', {
   description: 'Machine-readable kind of an expected failure.',
@@ -24,6 +26,10 @@ const ErrorCodeEnum = builder.enumType('ErrorCode', {
     IDEMPOTENCY_KEY_REUSE: {
       value: 'IDEMPOTENCY_KEY_REUSE',
       description: 'The idempotency key was used with another input (IdempotencyKeyReuseError).',
+    },
+    IDEMPOTENCY_KEY_IN_USE: {
+      value: 'IDEMPOTENCY_KEY_IN_USE',
+      description: 'A request with the idempotency key is still in progress; retry later (IdempotencyKeyInUseError).',
     },
     NOT_FOUND: { value: 'NOT_FOUND', description: 'No such checkout is visible to you (NotFoundError).' },
     CHECKOUT_FINAL: {
@@ -112,6 +118,27 @@ builder.objectType(IdempotencyKeyReuseError, {
   }),
 });
 
+builder.objectType(IdempotencyKeyInUseError, {
+  name: 'IdempotencyKeyInUseError',
+  description:
+    'An earlier request with this idempotency key and input is still in progress: nothing was sent to the provider for this one. Retry with the same key and input; once the earlier request has its answer, the retry gets it.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    idempotencyKey: t.exposeString('idempotencyKey', { description: 'The key in use.' }),
+    retryable: t.exposeBoolean('retryable', {
+      description: 'Always true: the same key and input will answer once the earlier request is done.',
+    }),
+    checkoutId: t.id({
+      nullable: true,
+      description:
+        'Global id of the checkout the earlier request is creating (PENDING), to watch with `checkout` or `checkoutStatusChanged`; null when it is not known.',
+      // The global id is encoded here rather than by loading the checkout: the answer costs no read.
+      resolve: (error) =>
+        error.checkoutId ? encodeGlobalID(definitionOf(error.provider).typename, error.checkoutId) : null,
+    }),
+  }),
+});
+
 builder.objectType(NotFoundError, {
   name: 'NotFoundError',
   description: 'No checkout with this id is visible to you.',
@@ -122,7 +149,7 @@ builder.objectType(NotFoundError, {
 });
 
 /** Errors every create mutation can return. */
-const CREATE_ERRORS = [ValidationError, ProviderError, IdempotencyKeyReuseError];
+const CREATE_ERRORS = [ValidationError, ProviderError, IdempotencyKeyReuseError, IdempotencyKeyInUseError];
 
 /**
  * The errors-plugin options of a `create<Provider>Checkout` mutation: a `<Name>Success { checkout }`

@@ -106,6 +106,8 @@ export type ErrorCode =
   | 'CHECKOUT_FINAL'
   /** The customer's cart at the provider is empty (EmptyCartError). */
   | 'EMPTY_CART'
+  /** A request with the idempotency key is still in progress; retry later (IdempotencyKeyInUseError). */
+  | 'IDEMPOTENCY_KEY_IN_USE'
   /** The idempotency key was used with another input (IdempotencyKeyReuseError). */
   | 'IDEMPOTENCY_KEY_REUSE'
   /** No such checkout is visible to you (NotFoundError). */
@@ -147,9 +149,13 @@ export type CheckoutViewFragment =
   | CheckoutView_StanCheckout_Fragment
 ;
 
+type CreateProblem_ApiKeyNotFoundError_Fragment = { __typename: 'ApiKeyNotFoundError', message: string, code: ErrorCode };
+
 type CreateProblem_CheckoutFinalError_Fragment = { __typename: 'CheckoutFinalError', message: string, code: ErrorCode };
 
 type CreateProblem_EmptyCartError_Fragment = { __typename: 'EmptyCartError', message: string, code: ErrorCode };
+
+type CreateProblem_IdempotencyKeyInUseError_Fragment = { __typename: 'IdempotencyKeyInUseError', message: string, code: ErrorCode };
 
 type CreateProblem_IdempotencyKeyReuseError_Fragment = { __typename: 'IdempotencyKeyReuseError', message: string, code: ErrorCode };
 
@@ -164,8 +170,10 @@ type CreateProblem_ProviderError_Fragment = { __typename: 'ProviderError', provi
 type CreateProblem_ValidationError_Fragment = { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: Array<string>, message: string }> };
 
 export type CreateProblemFragment =
+  | CreateProblem_ApiKeyNotFoundError_Fragment
   | CreateProblem_CheckoutFinalError_Fragment
   | CreateProblem_EmptyCartError_Fragment
+  | CreateProblem_IdempotencyKeyInUseError_Fragment
   | CreateProblem_IdempotencyKeyReuseError_Fragment
   | CreateProblem_NotFoundError_Fragment
   | CreateProblem_ProviderError_Fragment
@@ -179,6 +187,7 @@ export type BuySmartCheckoutMutationVariables = Exact<{
 
 export type BuySmartCheckoutMutation = { createSmartCheckout:
     | { __typename: 'CreateSmartCheckoutSuccess', checkout: { __typename: 'SmartCheckout', productUrl: string, id: string, provider: CheckoutProvider, providerCheckoutId: string | null, status: CheckoutStatus, checkoutUrl: string | null, notes: string | null, testMode: boolean, createdAt: string, total: { amount: number, currency: string, decimal: string } | null, merchant: { name: string } | null, events: Array<{ status: CheckoutStatus, at: string, source: string, notes: string | null }> } }
+    | { __typename: 'IdempotencyKeyInUseError', message: string, code: ErrorCode }
     | { __typename: 'IdempotencyKeyReuseError', message: string, code: ErrorCode }
     | { __typename: 'ProviderError', provider: CheckoutProvider, retryable: boolean, httpStatus: number | null, providerMessage: string | null, message: string, code: ErrorCode, leftBehind:
         | { __typename: 'PayerVaultCheckout', customerId: string, id: string, provider: CheckoutProvider, providerCheckoutId: string | null, status: CheckoutStatus, checkoutUrl: string | null, notes: string | null, testMode: boolean, createdAt: string, total: { amount: number, currency: string, decimal: string } | null, merchant: { name: string } | null, events: Array<{ status: CheckoutStatus, at: string, source: string, notes: string | null }> }
@@ -196,6 +205,7 @@ export type BuyPayerVaultCheckoutMutationVariables = Exact<{
 export type BuyPayerVaultCheckoutMutation = { createPayerVaultCheckout:
     | { __typename: 'CreatePayerVaultCheckoutSuccess', checkout: { __typename: 'PayerVaultCheckout', customerId: string, id: string, provider: CheckoutProvider, providerCheckoutId: string | null, status: CheckoutStatus, checkoutUrl: string | null, notes: string | null, testMode: boolean, createdAt: string, total: { amount: number, currency: string, decimal: string } | null, merchant: { name: string } | null, events: Array<{ status: CheckoutStatus, at: string, source: string, notes: string | null }> } }
     | { __typename: 'EmptyCartError', message: string, code: ErrorCode }
+    | { __typename: 'IdempotencyKeyInUseError', message: string, code: ErrorCode }
     | { __typename: 'IdempotencyKeyReuseError', message: string, code: ErrorCode }
     | { __typename: 'ProviderError', provider: CheckoutProvider, retryable: boolean, httpStatus: number | null, providerMessage: string | null, message: string, code: ErrorCode, leftBehind:
         | { __typename: 'PayerVaultCheckout', customerId: string, id: string, provider: CheckoutProvider, providerCheckoutId: string | null, status: CheckoutStatus, checkoutUrl: string | null, notes: string | null, testMode: boolean, createdAt: string, total: { amount: number, currency: string, decimal: string } | null, merchant: { name: string } | null, events: Array<{ status: CheckoutStatus, at: string, source: string, notes: string | null }> }
@@ -212,6 +222,7 @@ export type BuyStanCheckoutMutationVariables = Exact<{
 
 export type BuyStanCheckoutMutation = { createStanCheckout:
     | { __typename: 'CreateStanCheckoutSuccess', checkout: { __typename: 'StanCheckout', id: string, provider: CheckoutProvider, providerCheckoutId: string | null, status: CheckoutStatus, checkoutUrl: string | null, notes: string | null, testMode: boolean, createdAt: string, subtotal: { amount: number, currency: string }, discount: { amount: number, currency: string } | null, tax: { amount: number, currency: string } | null, total: { amount: number, currency: string, decimal: string } | null, merchant: { name: string } | null, events: Array<{ status: CheckoutStatus, at: string, source: string, notes: string | null }> } }
+    | { __typename: 'IdempotencyKeyInUseError', message: string, code: ErrorCode }
     | { __typename: 'IdempotencyKeyReuseError', message: string, code: ErrorCode }
     | { __typename: 'ProviderError', provider: CheckoutProvider, retryable: boolean, httpStatus: number | null, providerMessage: string | null, message: string, code: ErrorCode, leftBehind:
         | { __typename: 'PayerVaultCheckout', customerId: string, id: string, provider: CheckoutProvider, providerCheckoutId: string | null, status: CheckoutStatus, checkoutUrl: string | null, notes: string | null, testMode: boolean, createdAt: string, total: { amount: number, currency: string, decimal: string } | null, merchant: { name: string } | null, events: Array<{ status: CheckoutStatus, at: string, source: string, notes: string | null }> }
