@@ -305,7 +305,7 @@ builder.objectField(ProviderError, 'checkout', (t) =>
     type: CheckoutInterface,
     nullable: true,
     description:
-      'The checkout a failed create left behind: FAILED when the provider did nothing, UNKNOWN when it may have acted (watch it, or have an operator resolve it). Null for failures of other operations.',
+      'The checkout a failed create left behind: FAILED when the provider did nothing, UNKNOWN when it may have acted (watch it, or have an operator resolve it). Null for failures of other operations, and for a create refused before anything was recorded (an open circuit breaker).',
     resolve: (error, _args, ctx) => loadCheckoutByRowId(error.provider, error.checkoutId, ctx),
   }),
 );

@@ -50,6 +50,8 @@ export function explainProblem(problem: CreateProblem): string {
       return 'This customer’s cart at PayerVault is empty: add products to the cart, then buy again.';
     case 'IdempotencyKeyReuseError':
       return 'This order was already placed with other details. Reload the page to start a new one.';
+    case 'IdempotencyKeyInUseError':
+      return 'This order is still being placed: wait a moment, then press Buy again to see how it went.';
     case 'ProviderError':
       return explainProviderError(problem);
     default:
