@@ -84,6 +84,11 @@ const storage = section({
     'Redis for pub/sub and rate limits shared between instances.',
     { secret: true },
   ),
+  redisCommandTimeoutMs: variable(
+    'REDIS_COMMAND_TIMEOUT_MS',
+    integer(50, 5, 10_000),
+    'Deadline of each Redis command on the request path (the shared rate limit, publications). A command past it, or Redis unreachable, switches the instance to its in-memory rate limit and local delivery until Redis answers again.',
+  ),
   readModelMaxEntries: variable(
     'READ_MODEL_MAX_ENTRIES',
     integer(10_000, 0, 10_000_000),
