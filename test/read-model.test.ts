@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +26,7 @@ import {
 import { pause, waitFor } from './support/async.js';
 import { rowIdOf } from './support/ids.js';
 import { metricOf } from './support/metrics.js';
-import { freePort } from './support/net.js';
+import { privateRedis } from './support/redis.js';
 import { clean, createSmart, sandboxProduct } from './support/seed.js';
 import { recordSubscription, scopedWsClient } from './support/subscriptions.js';
 
@@ -249,39 +248,6 @@ describe.skipIf(DATABASE_KIND !== 'pglite')('the read model after a restart', ()
     expect(clean(await second.request(CheckoutDocument, { id: checkout.id }, as)).checkout?.status).toBe('FAILED');
   });
 });
-
-/** A Redis server of this test's own, which it can stop and start again on the same port. */
-async function privateRedis() {
-  const port = await freePort();
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    await waitFor(async () => (await fetchRedisPing(port)) === true, { what: 'redis-server to answer' });
-  };
-  const kill = async () => {
-    const exited = new Promise((resolve) => child?.once('exit', resolve));
-    child?.kill('SIGKILL');
-    await exited;
-  };
-  await start();
-  onTestFinished(kill);
-  return { url: `redis://127.0.0.1:${port}`, start, kill };
-}
-
-/** True when a Redis answers PING on `port`. */
-async function fetchRedisPing(port: number): Promise<boolean> {
-  const { createConnection } = await import('node:net');
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
-      socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe.skipIf(DATABASE_KIND !== 'postgres')('two instances on PostgreSQL and Redis', () => {
   async function twoInstances(redisUrl: string) {

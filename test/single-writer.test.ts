@@ -145,8 +145,10 @@ describe('operator commands beside a running server on the embedded database', (
       '--label',
       'dash',
     ]);
-    expect(created.code).toBe(0);
-    expect(created.stderr).toContain(`through the server at ${server.url} (PID ${server.pid}`);
+    expect(created).toMatchObject({
+      code: 0,
+      stderr: expect.stringContaining(`through the server at ${server.url} (PID ${server.pid}`),
+    });
     const key = created.stdout.trim();
     expect(key).toMatch(/^cg_/);
 
@@ -184,8 +186,7 @@ describe('operator commands beside a running server on the embedded database', (
       '--note',
       'Customer abandoned at PayerVault',
     ]);
-    expect(resolved.code).toBe(0);
-    expect(resolved.stdout).toMatch(/: OPEN -> FAILED\n$/);
+    expect(resolved).toMatchObject({ code: 0, stdout: expect.stringMatching(/: OPEN -> FAILED\n$/) });
     const after = (await post(server.url, CheckoutDocument, { id: checkout.id }, null)).data?.checkout;
     expect(after).toMatchObject({ status: 'FAILED', notes: 'Customer abandoned at PayerVault' });
     expect(after?.events.at(-1)).toMatchObject({ status: 'FAILED', source: 'operator' });

@@ -49,9 +49,10 @@ export async function openResources(config: AppConfig, logger: Logger, stack: Di
     logger.info({ provider, url }, 'provider sandbox started');
   const bus = stack.use(
     'pub/sub',
-    await createRealtimeBus(config.redisUrl, (error) =>
-      logger.warn({ err: error.message }, 'Redis connection error; reconnecting'),
-    ),
+    await createRealtimeBus(config.redisUrl, {
+      commandTimeoutMs: config.redisCommandTimeoutMs,
+      onConnectionError: (error) => logger.warn({ err: error.message }, 'Redis connection error; reconnecting'),
+    }),
     (opened) => opened.close(),
   );
   return { tracing, database, sandboxes, bus };

@@ -120,7 +120,7 @@ function throughServer(locked: DataDirLockedError): OperatorClient {
           authorization: `Bearer ${server.operatorKey}`,
         },
         body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(15_000),
+        signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
       throw new OperatorCommandError(

@@ -1,13 +1,17 @@
 import type { Redis } from 'ioredis';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RedisHealth } from '../realtime/redis-health.js';
 
 /** How many operations a caller may run. */
 export interface RateLimitOptions {
   /** Operations per caller per minute. */
   perMinute: number;
-  /** Counters shared by every instance; without it each instance counts its own. */
-  redis?: Redis;
+  /**
+   * Counters shared by every instance, and the health of their connection; without it each
+   * instance counts its own.
+   */
+  redis?: { client: Redis; health: RedisHealth };
 }
 
 /** The state of a caller's allowance after one operation. */
@@ -25,22 +29,23 @@ const WINDOW_SECONDS = 60;
 
 /**
  * Per-caller operation limits from rate-limiter-flexible: in memory, or in Redis (one count for
- * every instance) with an in-memory limiter taking over while Redis is unreachable. Each operation
- * (an HTTP request, or one graphql-ws operation) takes one point.
+ * every instance) with the in-memory limiter standing in whenever Redis does not answer within its
+ * command deadline. The stand-in is chosen before the call while Redis is known to be unavailable
+ * (RedisHealth), so a sick Redis costs a request at most one deadline, once per outage; it is the
+ * same insurance rate-limiter-flexible's `insuranceLimiter` option gives, with the failure
+ * reported to the health watch instead of swallowed. Each operation (an HTTP request, or one
+ * graphql-ws operation) takes one point.
  */
 export class OperationRateLimiter {
-  private readonly limiter: RateLimiterAbstract;
+  private readonly memory: RateLimiterMemory;
+  private readonly shared: RateLimiterRedis | undefined;
 
   constructor(private readonly options: RateLimitOptions) {
     const settings = { points: options.perMinute, duration: WINDOW_SECONDS };
-    this.limiter = options.redis
-      ? new RateLimiterRedis({
-          ...settings,
-          storeClient: options.redis,
-          keyPrefix: 'checkout-graph:rate',
-          insuranceLimiter: new RateLimiterMemory(settings),
-        })
-      : new RateLimiterMemory(settings);
+    this.memory = new RateLimiterMemory(settings);
+    this.shared = options.redis
+      ? new RateLimiterRedis({ ...settings, storeClient: options.redis.client, keyPrefix: 'checkout-graph:rate' })
+      : undefined;
   }
 
   /** `RateLimit-Policy` header value (draft-ietf-httpapi-ratelimit-headers). */
@@ -48,14 +53,18 @@ export class OperationRateLimiter {
     return `"${POLICY}";q=${this.options.perMinute};w=${WINDOW_SECONDS}`;
   }
 
-  /** Counts one operation of `caller`. */
+  /** Counts one operation of `caller`: in Redis while it answers, in this instance's memory otherwise. */
   async take(caller: string): Promise<RateLimitDecision> {
-    try {
-      return this.decision(await this.limiter.consume(caller), true);
-    } catch (refusal) {
-      if (refusal instanceof RateLimiterRes) return this.decision(refusal, false);
-      throw refusal;
+    const redis = this.options.redis;
+    if (this.shared && redis?.health.available) {
+      const shared = this.shared;
+      try {
+        return this.decision(...(await redis.health.run(() => consume(shared, caller))));
+      } catch {
+        // Redis failed within its deadline (now marked unavailable): this operation counts here.
+      }
     }
+    return this.decision(...(await consume(this.memory, caller)));
   }
 
   /** Counts one operation and refuses it (RATE_LIMITED, HTTP 429 with Retry-After) when over the limit. */
@@ -92,6 +101,22 @@ export class OperationRateLimiter {
       remaining: Math.max(0, result.remainingPoints),
       resetSeconds: Math.ceil(result.msBeforeNext / 1000),
     };
+  }
+}
+
+/**
+ * One point of `caller`, and whether it was within the limit. A refusal is an answer, not a
+ * failure: only errors of the store (Redis) reject.
+ */
+async function consume(
+  limiter: RateLimiterMemory | RateLimiterRedis,
+  caller: string,
+): Promise<[RateLimiterRes, boolean]> {
+  try {
+    return [await limiter.consume(caller), true];
+  } catch (refusal) {
+    if (refusal instanceof RateLimiterRes) return [refusal, false];
+    throw refusal;
   }
 }
 

@@ -19,14 +19,23 @@ export function listenForWrites(
       if (written.origin !== origin) readModel.written(written.checkoutId, written.merchantId);
     }
   })();
+  let downSince = 0;
+  // The one line an outage of Redis writes when it starts, and the one when it ends.
   const unlisten = bus.onConnection({
-    down: () => {
+    down: (reason) => {
+      downSince = Date.now();
       readModel.busDown();
-      logger.warn('the pub/sub connection is down: reads go to the database until it is back');
+      logger.warn(
+        { reason },
+        'Redis is unavailable: until it answers, rate limits count per instance, changes reach only the subscribers of the instance that made them, and reads go to the database',
+      );
     },
     up: () => {
       readModel.busUp();
-      logger.info('the pub/sub connection is back: open status streams re-read their checkouts');
+      logger.info(
+        { downForMs: Date.now() - downSince },
+        'Redis answers again: rate limits are shared again, and open status streams re-read their checkouts',
+      );
     },
   });
   return async () => {

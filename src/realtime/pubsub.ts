@@ -1,9 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { CheckoutEventRow, CheckoutRow } from '../db/schema.js';
 import type { ChangePublisher } from '../domain/ports.js';
+import { RedisHealth } from './redis-health.js';
+import { createSharedEventTarget } from './shared-event-target.js';
 
 /** What is published when a checkout's status changes: the row as written, and its event id. */
 export interface CheckoutChange {
@@ -59,9 +60,9 @@ export function createCheckoutPubSub(target: EventTarget = new EventTarget()): C
 
 /** What the bus tells about its own connection. */
 export interface BusConnectionEvents {
-  /** The subscriber connection broke: messages published from now on may never arrive here. */
-  down?: () => void;
-  /** It is back (and resubscribed): whoever relies on messages re-reads what it may have missed. */
+  /** Redis stopped answering (or the subscriber connection broke), and why: messages published from now on may never arrive here. */
+  down?: (reason: string) => void;
+  /** It answers again (and has resubscribed): whoever relies on messages re-reads what it may have missed. */
   up?: () => void;
 }
 
@@ -69,22 +70,38 @@ export interface BusConnectionEvents {
 export interface RealtimeBus {
   pubsub: CheckoutPubSub;
   kind: 'memory' | 'redis';
-  /** A Redis connection for commands (the rate limiter's counters), when the bus runs on Redis. */
-  redis?: Redis;
-  /** False while the subscriber connection is down (always true in memory). */
+  /** The Redis command connection and its health (the rate limiter's counters), when the bus runs on Redis. */
+  redis?: { client: Redis; health: RedisHealth };
+  /** False while Redis does not answer in time or the subscriber connection is down (always true in memory). */
   readonly connected: boolean;
-  /** Listens to outages and recoveries of the subscriber connection; returns the unsubscribe. */
+  /** Listens to outages and recoveries; returns the unsubscribe. */
   onConnection(events: BusConnectionEvents): () => void;
   close(): Promise<void>;
 }
 
+/** How long a stop waits for Redis to acknowledge QUIT before it drops the connections. */
+const QUIT_TIMEOUT_MS = 1_000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** How the bus treats Redis. */
+export interface RealtimeBusOptions {
+  /** Deadline of each Redis command on the request path (default 50 ms). */
+  commandTimeoutMs?: number;
+  /** How often Redis is pinged to find a freeze without traffic (default 1 s). */
+  pingIntervalMs?: number;
+  /** Told about the first connection error of an outage (ioredis reconnects by itself). */
+  onConnectionError?: (error: Error) => void;
+}
+
 /**
- * In memory by default; with `redisUrl`, through Redis so that a change polled by one instance
- * reaches subscribers connected to any other.
+ * In memory by default; with `redisUrl`, through Redis so that a change made on one instance
+ * reaches subscribers connected to any other. Nothing on the request path waits on Redis for more
+ * than `commandTimeoutMs`: see RedisHealth and createSharedEventTarget.
  */
 export async function createRealtimeBus(
   redisUrl: string | undefined,
-  onConnectionError: (error: Error) => void = () => undefined,
+  options: RealtimeBusOptions = {},
 ): Promise<RealtimeBus> {
   if (!redisUrl)
     return {
@@ -94,16 +111,23 @@ export async function createRealtimeBus(
       onConnection: () => () => undefined,
       close: async () => undefined,
     };
-  const options = { lazyConnect: true, maxRetriesPerRequest: 3 };
-  const publishClient = new Redis(redisUrl, options);
-  const subscribeClient = new Redis(redisUrl, options);
+  // Commands fail at once while the connection is down (no offline queue) and after
+  // `commandTimeout` when Redis does not answer (frozen): either way the caller falls back.
+  const publishClient = new Redis(redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: options.commandTimeoutMs ?? 50,
+  });
+  // Subscriptions are never awaited by a request; ioredis queues them and subscribes again after a reconnect.
+  const subscribeClient = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
   // ioredis reconnects by itself. Its errors are handled here (an unhandled error event would be
   // printed outside the JSON logs), and only the first of an outage is reported: one line, not one per retry.
   let outageReported = false;
   const reportOnce = (error: Error) => {
     if (outageReported) return;
     outageReported = true;
-    onConnectionError(error);
+    options.onConnectionError?.(error);
   };
   for (const client of [publishClient, subscribeClient]) {
     client.on('error', reportOnce);
@@ -122,46 +146,39 @@ export async function createRealtimeBus(
       { cause: error },
     );
   }
-  const connection = watchConnection(subscribeClient);
+  const health = new RedisHealth(publishClient, { pingIntervalMs: options.pingIntervalMs });
+  const connection = watchConnection(subscribeClient, health);
   return {
-    pubsub: createCheckoutPubSub(
-      createRedisEventTarget(failSoftly(publishClient, subscribeClient, reportOnce)) as unknown as EventTarget,
-    ),
+    pubsub: createCheckoutPubSub(createSharedEventTarget({ subscribeClient, health, onError: reportOnce })),
     kind: 'redis',
-    redis: publishClient,
+    redis: { client: publishClient, health },
     get connected() {
       return connection.connected;
     },
     onConnection: connection.listen,
     async close() {
       connection.closing = true;
-      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+      health.stop();
+      // QUIT waits for Redis's answer: a frozen Redis would hold the stop for ever.
+      const quit = Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+      const late = await Promise.race([quit.then(() => false), delay(QUIT_TIMEOUT_MS).then(() => true)]);
+      if (late) {
+        publishClient.disconnect();
+        subscribeClient.disconnect();
+      }
     },
   };
 }
 
 /**
- * The clients as the event target uses them, with the promises it drops handled: a publish or
- * (un)subscribe that fails during an outage is reported instead of rejecting unhandled, which
- * would end the process. What it would have carried is recovered by the streams' resync.
+ * Follows Redis as subscribers depend on it: down when the subscriber connection closes or Redis
+ * stops answering commands in time, up when both are well again (ioredis has resubscribed by its
+ * `ready`). A deliberate close is no outage.
  */
-function failSoftly(publishClient: Redis, subscribeClient: Redis, report: (error: Error) => void) {
-  const handled = (pending: Promise<unknown>) => void pending.catch(report);
-  const publisher = { publish: (channel: string, message: string) => handled(publishClient.publish(channel, message)) };
-  const subscriber = {
-    on: (event: 'message', listener: (channel: string, message: string) => void) => subscribeClient.on(event, listener),
-    subscribe: (channel: string) => handled(subscribeClient.subscribe(channel)),
-    unsubscribe: (channel: string) => handled(subscribeClient.unsubscribe(channel)),
-  };
-  return { publishClient: publisher as unknown as Redis, subscribeClient: subscriber as unknown as Redis };
-}
-
-/**
- * Follows the subscriber connection: `close` starts an outage, the next `ready` (ioredis has
- * resubscribed by then) ends it. A deliberate close is no outage.
- */
-function watchConnection(client: Redis) {
+function watchConnection(subscriber: Redis, health: RedisHealth) {
   const listeners = new Set<BusConnectionEvents>();
+  let subscriberReady = true;
+  let reason = '';
   const state = {
     connected: true,
     closing: false,
@@ -170,15 +187,24 @@ function watchConnection(client: Redis) {
       return () => void listeners.delete(events);
     },
   };
-  client.on('close', () => {
-    if (state.closing || !state.connected) return;
-    state.connected = false;
-    for (const events of listeners) events.down?.();
+  const update = () => {
+    const connected = subscriberReady && !health.outage;
+    if (state.closing || connected === state.connected) return;
+    state.connected = connected;
+    for (const events of listeners) connected ? events.up?.() : events.down?.(reason);
+  };
+  subscriber.on('close', () => {
+    subscriberReady = false;
+    reason = 'the subscriber connection closed';
+    update();
   });
-  client.on('ready', () => {
-    if (state.connected) return;
-    state.connected = true;
-    for (const events of listeners) events.up?.();
+  subscriber.on('ready', () => {
+    subscriberReady = true;
+    update();
+  });
+  health.listen(() => {
+    reason = `Redis has not answered within its deadline for a second (${health.lastFailure})`;
+    update();
   });
   return state;
 }
