@@ -80,6 +80,14 @@ export class AppMetrics {
     registers: [this.registry],
   });
 
+  /** Connections refused or closed by the flood limits, by reason (see RefusalReason in src/http/connections.ts). */
+  readonly connectionRefusals = new Counter({
+    name: 'checkout_connections_refused_total',
+    help: 'Connections refused or closed by the flood limits, by reason: instance_limit, address_limit, websocket_no_key, websocket_bad_key, websocket_auth_timeout.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     const metrics = this;

@@ -444,6 +444,179 @@ describe('query limits, identical over HTTP and WebSocket (defaults of the confi
   });
 });
 
+/** The bounds of variables and extensions (defaults of the configuration). */
+const VARIABLE_LIMITS = loadConfig({}).variableLimits;
+
+/** `[[…[0]…]]`: lists nested `levels` deep. */
+function nestedLists(levels: number): unknown {
+  let value: unknown = 0;
+  for (let i = 0; i < levels; i++) value = [value];
+  return value;
+}
+
+/** One operation over GET (with the CSRF header GET needs), counted as one HTTP case. */
+async function getOperation(
+  t: TestApp,
+  query: string,
+  params: { variables?: unknown; extensions?: unknown } = {},
+): Promise<Outcome> {
+  cases.http++;
+  const search = new URLSearchParams({ query });
+  if (params.variables !== undefined) search.set('variables', JSON.stringify(params.variables));
+  if (params.extensions !== undefined) search.set('extensions', JSON.stringify(params.extensions));
+  const response = await fetch(`${t.url}/graphql?${search}`, {
+    headers: { accept: 'application/json', authorization: `Bearer ${t.keys.a}`, [CSRF_HEADER]: '1' },
+  });
+  const body = (await response.json()) as Outcome;
+  return { status: response.status, headers: response.headers, data: body.data, errors: body.errors };
+}
+
+/** Refused before parsing: 400 over HTTP, the operation's error over graphql-ws, the code named. */
+function expectVariablesRefused(outcome: Outcome, code: string): void {
+  expectRefused(outcome, /./);
+  expect(outcome.errors?.[0]?.extensions?.code, JSON.stringify(outcome.errors)).toBe(code);
+  if (outcome.status !== undefined) expect(outcome.status).toBe(400);
+}
+
+describe('variables and extensions: bounded on the raw JSON before anything parses them, the same over POST, GET and graphql-ws', () => {
+  const t = useTestApp();
+  let client: Client;
+  beforeAll(() => {
+    client = wsClient(t.url, t.keys.a!);
+  });
+  afterAll(async () => {
+    await client?.dispose();
+  });
+  const query = '{ __typename }';
+
+  /** The same unused variable over the three transports (GET only when its URL stays short). */
+  async function threeWays(variables: Record<string, unknown>, overGet = true) {
+    const post = await postOperation(t, query, { variables });
+    const ws = await overWs(client, query, variables);
+    const get = overGet ? await getOperation(t, query, { variables }) : undefined;
+    return { post, ws, get };
+  }
+
+  it('the defaults are the documented numbers', () => {
+    expect(VARIABLE_LIMITS).toEqual({ maxDepth: 64, maxListLength: 200, maxValues: 10_000 });
+  });
+
+  it(`depth: variables nested ${VARIABLE_LIMITS.maxDepth} levels are accepted, ${VARIABLE_LIMITS.maxDepth + 1} refused (VARIABLES_TOO_DEEP)`, async () => {
+    // The variables object is level 1: `pad` adds the rest.
+    const under = await threeWays({ pad: nestedLists(VARIABLE_LIMITS.maxDepth - 1) });
+    for (const outcome of [under.post, under.ws, under.get!]) expectAccepted(outcome);
+
+    const over = await threeWays({ pad: nestedLists(VARIABLE_LIMITS.maxDepth) });
+    for (const outcome of [over.post, over.ws, over.get!]) expectVariablesRefused(outcome, 'VARIABLES_TOO_DEEP');
+    expect(messages(over.ws)).toEqual(messages(over.post));
+    expect(messages(over.get!)).toEqual(messages(over.post));
+    expect(messages(over.post)[0]).toContain(String(VARIABLE_LIMITS.maxDepth));
+  });
+
+  it('extensions are bounded the same way', async () => {
+    const extensions = { pad: nestedLists(VARIABLE_LIMITS.maxDepth) };
+    const post = await postBody(t, JSON.stringify({ query, extensions }));
+    const get = await getOperation(t, query, { extensions });
+    expectVariablesRefused(post, 'VARIABLES_TOO_DEEP');
+    expectVariablesRefused(get, 'VARIABLES_TOO_DEEP');
+  });
+
+  it(`lists: ${VARIABLE_LIMITS.maxListLength} items are accepted, ${VARIABLE_LIMITS.maxListLength + 1} refused (LIST_TOO_LONG)`, async () => {
+    const under = await threeWays({ pad: Array(VARIABLE_LIMITS.maxListLength).fill(0) });
+    for (const outcome of [under.post, under.ws, under.get!]) expectAccepted(outcome);
+
+    const over = await threeWays({ pad: Array(VARIABLE_LIMITS.maxListLength + 1).fill(0) });
+    for (const outcome of [over.post, over.ws, over.get!]) expectVariablesRefused(outcome, 'LIST_TOO_LONG');
+    expect(messages(over.ws)).toEqual(messages(over.post));
+    expect(messages(over.get!)).toEqual(messages(over.post));
+  });
+
+  it(`values: ${VARIABLE_LIMITS.maxValues} in all are accepted, one more refused (VARIABLES_TOO_LARGE)`, async () => {
+    // Object members count like list items; `pad` itself is one.
+    const members = (n: number) => ({ pad: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 0])) });
+    const under = await threeWays(members(VARIABLE_LIMITS.maxValues - 1), false);
+    expectAccepted(under.post);
+    expectAccepted(under.ws);
+
+    const over = await threeWays(members(VARIABLE_LIMITS.maxValues), false);
+    expectVariablesRefused(over.post, 'VARIABLES_TOO_LARGE');
+    expectVariablesRefused(over.ws, 'VARIABLES_TOO_LARGE');
+    expect(messages(over.ws)).toEqual(messages(over.post));
+  });
+
+  it('the worst bodies measured in the issue answer the typed error: a 900 KB body nested 450,000 deep, 14,000 Stan line items', async () => {
+    const depth = 450_000;
+    const deep = `{"query":${JSON.stringify('query Q($id: ID!) { checkout(id: $id) { id } }')},"variables":{"id":"x","unused":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    expect(deep.length).toBeGreaterThan(900_000);
+    expectVariablesRefused(await postBody(t, deep), 'VARIABLES_TOO_DEEP');
+
+    const item = { productId: 'p', quantity: 1, unitPrice: 100 };
+    const stan = JSON.stringify({
+      query: 'mutation S($input: CreateStanCheckoutInput!) { createStanCheckout(input: $input) { __typename } }',
+      variables: { input: { returnUrl: 'https://shop.example/return', lineItems: Array(14_000).fill(item) } },
+    });
+    const refused = await postBody(t, stan);
+    expectVariablesRefused(refused, 'LIST_TOO_LONG');
+    // Refused before anything ran: no checkout was created.
+    const page = await postOperation(t, '{ checkouts(first: 1) { edges { node { id } } } }');
+    expect(page.data).toEqual({ checkouts: { edges: [] } });
+
+    // Over graphql-ws the largest message (256 KiB) nested as deep as it can: the same error.
+    const wsDepth = 120_000;
+    const { socket, messages: frames } = await rawSocket(t);
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${t.keys.a}` } }));
+    await expect.poll(() => frames).toContainEqual({ type: 'connection_ack' });
+    socket.send(
+      `{"id":"deep","type":"subscribe","payload":{"query":"{ __typename }","variables":{"x":${'['.repeat(wsDepth)}${']'.repeat(wsDepth)}}}}`,
+    );
+    cases.ws++;
+    await expect.poll(() => frames.length).toBe(2);
+    expect(frames[1]).toEqual({
+      id: 'deep',
+      type: 'error',
+      payload: [{ message: messages(await postBody(t, deep))[0], extensions: { code: 'VARIABLES_TOO_DEEP' } }],
+    });
+    // The socket still serves.
+    socket.send(JSON.stringify({ id: 'after', type: 'subscribe', payload: { query } }));
+    await expect
+      .poll(() => frames)
+      .toContainEqual({ id: 'after', type: 'next', payload: { data: { __typename: 'Query' } } });
+    socket.close();
+  });
+
+  it('a deep connection_init payload closes the socket with 4400', async () => {
+    const { socket, closed } = await rawSocket(t);
+    socket.send(`{"type":"connection_init","payload":{"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`);
+    expect((await closed).code).toBe(4400);
+  });
+
+  it('a form POST is measured on its decoded parameters; a multipart body is refused (no uploads)', async () => {
+    const form = new URLSearchParams({
+      query,
+      variables: JSON.stringify({ pad: nestedLists(VARIABLE_LIMITS.maxDepth) }),
+    });
+    const refused = await postBody(t, form.toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+      [CSRF_HEADER]: '1',
+    });
+    expectVariablesRefused(refused, 'VARIABLES_TOO_DEEP');
+
+    const multipart = await postBody(
+      t,
+      '--x\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{"query":"{ __typename }"}\r\n--x--\r\n',
+      { 'content-type': 'multipart/form-data; boundary=x', [CSRF_HEADER]: '1' },
+    );
+    expect(multipart.status).toBe(415);
+    expect(multipart.errors?.[0]?.extensions?.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('strings are not structure: brackets, quotes and escapes inside strings count for nothing', async () => {
+    const tricky = { pad: `${'['.repeat(1_000)}\\"${'{'.repeat(1_000)}`, list: ['"]', '\\', '[', '{'] };
+    expectAccepted((await threeWays(tricky)).post);
+    expectAccepted((await threeWays(tricky)).ws);
+  });
+});
+
 /** A raw graphql-transport-ws socket, acknowledged. */
 async function rawSocket(
   t: TestApp,

@@ -2,10 +2,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AppConfig } from '../config/index.js';
 import type { DatabaseHandle } from '../db/client.js';
+import { ConnectionGuard, serverOptions } from '../http/connections.js';
 import { createLogger, type Logger } from '../logger.js';
 import { AppMetrics } from '../metrics.js';
 import type { RunningSandboxes } from '../providers/sandboxes.js';
-import { attachGraphQLWebSocket, type GraphQLWebSocket } from '../realtime/websocket.js';
+import { attachGraphQLWebSocket, type GraphQLWebSocket, webSocketLimits } from '../realtime/websocket.js';
 import type { ExpirySweep } from '../workers/expiry.js';
 import type { Maintenance } from '../workers/maintenance.js';
 import type { Poller } from '../workers/poller.js';
@@ -69,12 +70,18 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
       ]),
     );
     const { yoga, fastPath } = createGraphQLHandler({ config, logger, metrics, resources, services });
-    const front = createRequestFront(config, { yoga, fastPath }, resources.database, resources.bus);
-    const server = createServer(front.listener);
+    // Floods are shed before any GraphQL work: connections per instance and per address, slow
+    // requests by node:http's own deadlines, sockets without a key by the WebSocket transport.
+    const connectionGuard = ConnectionGuard.fromConfig(config, logger, metrics.connectionRefusals);
+    const front = createRequestFront(config, { yoga, fastPath }, resources.database, resources.bus, connectionGuard);
+    const server = connectionGuard.attach(createServer(serverOptions(config), front.listener));
     const webSocket = attachGraphQLWebSocket(server, yoga, services.authenticator, logger, {
-      maxSubscriptions: config.limits.wsMaxSubscriptions,
+      ...webSocketLimits(config),
+      onRefused: (reason) => connectionGuard.refuse(reason),
     });
-    stack.defer('http', () => Promise.all([webSocket.close(), front.drain(server)]));
+    stack.defer('http', () =>
+      Promise.all([webSocket.close(), front.drain(server)]).finally(() => connectionGuard.close()),
+    );
     metrics.bind({
       dueBacklog: () => services.repository.dueBacklog(),
       breakerStates: () =>

@@ -2,8 +2,10 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import { sql } from 'drizzle-orm';
 import type { AppConfig } from '../config/index.js';
 import type { DatabaseHandle } from '../db/client.js';
-import { announcedTooLarge, isUnannouncedBody, readBoundedBody } from '../http/body.js';
+import { announcedTooLarge, readBoundedBody } from '../http/body.js';
+import type { ConnectionGuard } from '../http/connections.js';
 import { malformedGetParameter, setSecurityHeaders } from '../http/security.js';
+import { scanJson, scanParameters, type VariablesRefusal } from '../http/variables.js';
 import type { RealtimeBus } from '../realtime/pubsub.js';
 import { assignRequestId, requestIdFrom } from '../request-context.js';
 import type { Principal } from '../http/auth.js';
@@ -27,6 +29,7 @@ export function createRequestFront(
   { yoga, fastPath }: { yoga: GraphQLHandler; fastPath?: FastQueryPath<Principal, RateLimitDecision> },
   database: DatabaseHandle,
   bus: Pick<RealtimeBus, 'kind' | 'connected'>,
+  connectionGuard?: Pick<ConnectionGuard, 'isRefused'>,
 ): RequestFront {
   // While draining, no new work starts: requests that arrive on kept-alive connections get a 503
   // (a create would otherwise reach the provider after the stop began), and every answer closes its
@@ -35,10 +38,16 @@ export function createRequestFront(
   let server: Server | undefined;
   const inFlight = new Set<ServerResponse>();
   const maxBodyBytes = config.limits.maxBodyBytes;
+  const variableLimits = config.variableLimits;
 
   const listener: RequestListener = (req, res) => {
+    // A socket refused for its address was answered 503 already; what it sends is not served.
+    if (connectionGuard?.isRefused(req.socket)) return void res.destroy();
     setSecurityHeaders(res);
     if (announcedTooLarge(req, maxBodyBytes)) return tooLarge(res, maxBodyBytes);
+    // A GET's variables are measured before anything parses them (malformedGetParameter does).
+    const getRefusal = req.method === 'GET' ? refusalOfQueryString(req, variableLimits) : null;
+    if (getRefusal) return refuseVariables(res, getRefusal);
     const malformed = malformedGetParameter(req);
     if (malformed) return sendError(res, 400, `The ${malformed} parameter is not valid JSON`, 'BAD_REQUEST');
     if (draining)
@@ -58,13 +67,24 @@ export function createRequestFront(
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
     assignRequestId(req, requestId);
+    if (req.method !== 'POST') return void yoga.handle(req, res);
+    if (isMultipart(req))
+      return sendError(
+        res,
+        415,
+        'Multipart bodies are not accepted: this API takes no file uploads',
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
     const fast = fastPath?.accepts(req) === true;
-    if (!fast && !isUnannouncedBody(req)) return void yoga.handle(req, res);
-    // A chunked POST, and one the fast path may serve, is read here up to the limit; what the fast
-    // path does not serve is handed to Yoga whole.
+    // Every POST is read here up to the limit, so that its variables are measured on the raw bytes
+    // before anything parses them (a 900 KB body nested 450,000 deep costs a parse and a garbage
+    // collection of ~100 ms, 14,000 line items a coercion of ~700 ms); what the fast path does not
+    // serve is handed to Yoga whole.
     void readBoundedBody(req, maxBodyBytes)
       .then(async (body) => {
         if (body === null) return tooLarge(res, maxBodyBytes);
+        const refusal = refusalOfBody(req, body, variableLimits);
+        if (refusal) return refuseVariables(res, refusal);
         if (fast && (await fastPath.serve(req, res, body, requestId))) return;
         (req as IncomingMessage & { body?: Buffer | string }).body = body.length > 0 ? body : '';
         return yoga.handle(req, res);
@@ -91,6 +111,39 @@ function tooLarge(res: ServerResponse, maxBytes: number): void {
   sendError(res, 413, `The request body is larger than ${maxBytes} bytes`, 'PAYLOAD_TOO_LARGE', {
     connection: 'close',
   });
+}
+
+/** The refusal of a GET's `variables` or `extensions` parameter. */
+function refusalOfQueryString(req: IncomingMessage, limits: AppConfig['variableLimits']): VariablesRefusal | null {
+  const query = req.url?.indexOf('?') ?? -1;
+  if (query < 0) return null;
+  return scanParameters(new URLSearchParams(req.url!.slice(query + 1)), limits);
+}
+
+/**
+ * The refusal of a POST body's variables or extensions: a form's parameters, or the JSON body
+ * itself (`{"variables": …}`: one level of envelope). A `application/graphql` body is a document,
+ * bounded by the document limits instead.
+ */
+function refusalOfBody(
+  req: IncomingMessage,
+  body: Buffer,
+  limits: AppConfig['variableLimits'],
+): VariablesRefusal | null {
+  const contentType = req.headers['content-type']?.toLowerCase() ?? '';
+  if (contentType.startsWith('application/x-www-form-urlencoded'))
+    return scanParameters(new URLSearchParams(body.toString('utf8')), limits);
+  if (contentType.startsWith('application/graphql') && !contentType.includes('json')) return null;
+  return scanJson(body, limits, 1).refusal;
+}
+
+function isMultipart(req: IncomingMessage): boolean {
+  return req.headers['content-type']?.toLowerCase().startsWith('multipart/') === true;
+}
+
+/** 400 with the limit's code, the same error graphql-ws answers for the same variables. */
+function refuseVariables(res: ServerResponse, refusal: VariablesRefusal): void {
+  sendError(res, 400, refusal.message, refusal.code);
 }
 
 /** A GraphQL-shaped error answer for requests refused before Yoga sees them. */

@@ -231,6 +231,74 @@ const limits = section({
   ),
 });
 
+/**
+ * Connection-level limits: what one instance and one client address may hold open, how long a
+ * request may take to arrive, and how long a WebSocket may stay without a key. They shed floods
+ * before any GraphQL work (SECURITY.md lists them with the threats they answer).
+ */
+const connections = section({
+  maxConnections: variable(
+    'LIMIT_MAX_CONNECTIONS',
+    z
+      .string()
+      .trim()
+      .refine(
+        (value) => /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 1_000_000,
+        'must be an integer from 1 to 1000000',
+      )
+      .transform(Number)
+      .optional(),
+    'Open connections (HTTP and WebSocket) one instance accepts; past it new ones are closed at once. Default: half of the open-file limit read from /proc/self/limits, at most 10000 (10000 where it cannot be read), so that the files left serve the database, Redis, provider calls and authenticated clients.',
+  ),
+  maxConnectionsPerAddress: variable(
+    'LIMIT_MAX_CONNECTIONS_PER_ADDRESS',
+    integer(256, 0, 1_000_000),
+    "Open connections one client address may hold (0: no limit); past it new ones get `503` with `Retry-After` and are closed. Behind a proxy every client has the proxy's address: raise it or set 0 there.",
+  ),
+  wsAuthTimeoutMs: variable(
+    'LIMIT_WS_AUTH_TIMEOUT_MS',
+    integer(5_000, 100, 600_000),
+    'When API keys are required and GraphiQL is on, a WebSocket opened without a key in `connection_init` is closed (4401) unless an operation authenticated by its `extensions.headers` key started within this time. With GraphiQL off such a socket is refused at once (4403).',
+  ),
+  headersTimeoutMs: variable(
+    'HTTP_HEADERS_TIMEOUT_MS',
+    integer(10_000, 500, 300_000),
+    "Time a client has to send a request's headers (node:http `headersTimeout`); a slower one (slowloris) gets `408` and is closed. Checked every second.",
+  ),
+  requestTimeoutMs: variable(
+    'HTTP_REQUEST_TIMEOUT_MS',
+    integer(30_000, 500, 3_600_000),
+    'Time a client has to send a whole request, body included (node:http `requestTimeout`); at least HTTP_HEADERS_TIMEOUT_MS. It ends when the request has arrived: SSE streams and WebSockets outlive it.',
+  ),
+  keepAliveTimeoutMs: variable(
+    'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    integer(5_000, 100, 600_000),
+    'How long an idle kept-alive HTTP connection stays open waiting for its next request (node:http `keepAliveTimeout`).',
+  ),
+});
+
+/**
+ * Bounds of an operation's variables and extensions, checked on the raw JSON before it is parsed,
+ * so that a body costs a linear scan before it can cost a parse, a coercion or a validation.
+ */
+const variableLimits = section({
+  maxDepth: variable(
+    'LIMIT_MAX_VARIABLES_DEPTH',
+    integer(64, 2, 1_000),
+    "Deepest nesting of lists and objects in an operation's variables or extensions (the variables object is level 1); deeper answers 400 `VARIABLES_TOO_DEEP`. The deepest valid input (userData) nests 34.",
+  ),
+  maxListLength: variable(
+    'LIMIT_MAX_LIST_LENGTH',
+    integer(200, 1, 100_000),
+    "Most items in one list of an operation's variables or extensions; longer answers 400 `LIST_TOO_LONG` before the list is coerced. Twice the longest documented list (100 Stan line items), so a near miss still gets its typed ValidationError.",
+  ),
+  maxValues: variable(
+    'LIMIT_MAX_VARIABLES_VALUES',
+    integer(10_000, 10, 10_000_000),
+    "Most values (list items and object members, at any depth) in an operation's variables, and in its extensions; more answers 400 `VARIABLES_TOO_LARGE`.",
+  ),
+});
+
 const tracing = section({
   endpoint: variable(
     'OTEL_EXPORTER_OTLP_ENDPOINT',
@@ -316,6 +384,8 @@ const SECTIONS: Section<Spec>[] = [
   providerCalls,
   lifecycle,
   limits,
+  connections,
+  variableLimits,
   tracing,
   webhooks,
   sandboxes,
@@ -347,6 +417,9 @@ function checkTogether(env: Env, ctx: z.RefinementCtx): void {
     fail('API_KEYS', 'is required when NODE_ENV is production');
   if ((env.POLL_MAX_INTERVAL_MS as number) < (env.POLL_INTERVAL_MS as number))
     fail('POLL_MAX_INTERVAL_MS', 'must be at least POLL_INTERVAL_MS');
+  // node:http refuses a headers timeout longer than the request timeout.
+  if ((env.HTTP_REQUEST_TIMEOUT_MS as number) < (env.HTTP_HEADERS_TIMEOUT_MS as number))
+    fail('HTTP_REQUEST_TIMEOUT_MS', 'must be at least HTTP_HEADERS_TIMEOUT_MS');
 }
 
 /** One provider's settings; credentials left unset are the sandbox's. */
@@ -391,6 +464,10 @@ function build(env: Env) {
     ...sandboxes.read(env),
     /** Limits applied identically over HTTP and WebSocket. */
     limits: limits.read(env),
+    /** Connection limits and HTTP timeouts; `maxConnections` undefined: derived from the open-file limit at start. */
+    connections: connections.read(env),
+    /** Bounds of variables and extensions, checked on the raw JSON of every transport. */
+    variableLimits: variableLimits.read(env),
     webhooks: webhookConfig(env, production),
     /** Origins allowed by CORS; `*` for any. */
     corsOrigins: corsOrigins

@@ -6,14 +6,9 @@ export function announcedTooLarge(req: IncomingMessage, maxBytes: number): boole
   return length !== undefined && Number(length) > maxBytes;
 }
 
-/** A POST that streams its body without announcing its length (chunked transfer coding). */
-export function isUnannouncedBody(req: IncomingMessage): boolean {
-  return req.method === 'POST' && req.headers['content-length'] === undefined;
-}
-
 /**
- * Reads a body whose length was not announced, up to `maxBytes`: resolves to the bytes, or to
- * null as soon as it grows past the limit (the rest is not read).
+ * Reads a body up to `maxBytes` (its announced length was checked already; a chunked one announces
+ * none): resolves to the bytes, or to null as soon as it grows past the limit (the rest is not read).
  */
 export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {

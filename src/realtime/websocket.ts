@@ -4,7 +4,10 @@ import type { ServerOptions } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { createGraphQLError, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { AppConfig } from '../config/index.js';
 import type { ApiKeyAuthenticator, Principal } from '../http/auth.js';
+import type { RefusalReason } from '../http/connections.js';
+import { scanJson, type VariableLimits } from '../http/variables.js';
 import type { Logger } from '../logger.js';
 
 /** Limits of the WebSocket transport. */
@@ -22,6 +25,34 @@ export interface WebSocketOptions {
   maxSubscriptions?: number;
   /** How long a new socket may take to send `connection_init` before it is closed (4408). */
   connectionInitWaitTimeoutMs?: number;
+  /**
+   * GraphiQL is served. While API keys are required, a `connection_init` without a key is refused
+   * (4403) unless this is true: GraphiQL opens its socket without one and sends the key with each
+   * operation. Such a socket is closed (4401) unless an operation authenticated by its own key
+   * starts within `authTimeoutMs`.
+   */
+  graphiql?: boolean;
+  /** How long a socket opened without a key (GraphiQL's) has to start an authenticated operation (default 5 s). */
+  authTimeoutMs?: number;
+  /**
+   * Bounds of an operation's variables and extensions, measured on each raw message before
+   * graphql-ws parses it (the same bounds and errors as over HTTP). Unset: not measured.
+   */
+  variableLimits?: VariableLimits;
+  /** Told of each socket refused or closed for its key (counted and logged by the caller). */
+  onRefused?: (reason: RefusalReason) => void;
+}
+
+/** The transport's limits from the app's configuration. */
+export function webSocketLimits(
+  config: Pick<AppConfig, 'limits' | 'graphiql' | 'connections' | 'variableLimits'>,
+): WebSocketOptions {
+  return {
+    maxSubscriptions: config.limits.wsMaxSubscriptions,
+    graphiql: config.graphiql,
+    authTimeoutMs: config.connections.wsAuthTimeoutMs,
+    variableLimits: config.variableLimits,
+  };
 }
 
 /** The graphql-ws endpoint on the API's own server. */
@@ -57,10 +88,17 @@ export function attachGraphQLWebSocket(
     maxPayload: options.maxPayloadBytes ?? 262_144,
   });
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
-  wss.on('connection', (socket) => cutOffWhenNotReading(socket, maxBufferedBytes, logger));
+  const onRefused = options.onRefused ?? (() => undefined);
+  const { variableLimits } = options;
+  // Registered before graphql-ws's own handler, so that its message listener sees only measured messages.
+  wss.on('connection', (socket) => {
+    cutOffWhenNotReading(socket, maxBufferedBytes, logger);
+    if (variableLimits) measureMessages(socket, variableLimits);
+  });
   const principals = new WeakMap<WebSocket, Principal>();
   const operations = new OperationSlots(options.maxSubscriptions ?? 100);
-  const operation: OperationDeps = { yoga, authenticator, principals };
+  const keyless = new KeylessSockets(options.authTimeoutMs ?? 5_000, () => onRefused('websocket_auth_timeout'));
+  const operation: OperationDeps = { yoga, authenticator, principals, keyless };
 
   useServer(
     {
@@ -68,8 +106,17 @@ export function attachGraphQLWebSocket(
       subscribe: (args) => (args.rootValue as SubscribeRoot).subscribe(args) as never,
       onConnect: async (ctx) => {
         const authorization = authorizationOf(ctx.connectionParams);
-        // GraphiQL sends no connectionParams; its operations carry the key instead (see onSubscribe).
-        if (authorization === null && authenticator.requiresKey) return true;
+        if (authorization === null && authenticator.requiresKey) {
+          // Without GraphiQL no client of this API opens a socket without a key: one that does is
+          // refused at once rather than kept alive by pings (graphql-ws closes with 4403 Forbidden).
+          if (!options.graphiql) {
+            onRefused('websocket_no_key');
+            return false;
+          }
+          // GraphiQL sends no connectionParams; its operations carry the key instead (see onSubscribe).
+          keyless.watch(ctx.extra.socket);
+          return true;
+        }
         try {
           principals.set(
             ctx.extra.socket,
@@ -77,6 +124,7 @@ export function attachGraphQLWebSocket(
           );
           return true;
         } catch {
+          onRefused('websocket_bad_key');
           return false; // graphql-ws closes with 4403 Forbidden
         }
       },
@@ -121,6 +169,8 @@ interface OperationDeps {
   authenticator: ApiKeyAuthenticator;
   /** The principal of each socket that authenticated in `connectionParams`. */
   principals: WeakMap<WebSocket, Principal>;
+  /** Sockets opened without a key, waiting for their first authenticated operation. */
+  keyless: KeylessSockets;
 }
 
 /** The graphql-ws context of one connection, as `onSubscribe` receives it. */
@@ -133,19 +183,21 @@ type SubscribeParams = Parameters<NonNullable<ServerOptions<Record<string, unkno
  * validation (armor's limits). Resolves to the execution arguments, or to the errors to answer.
  */
 async function prepareOperation(
-  { yoga, authenticator, principals }: OperationDeps,
+  { yoga, authenticator, principals, keyless }: OperationDeps,
   ctx: ConnectionContext,
   params: SubscribeParams,
 ): Promise<ExecutionArgs | readonly GraphQLError[]> {
   try {
     // A socket opened without a key: each operation must bring one in `extensions.headers`
     // (what GraphiQL does with its Headers editor), checked exactly like an HTTP request.
-    const principal =
-      principals.get(ctx.extra.socket) ??
-      (await authenticator.authenticate(
+    let principal = principals.get(ctx.extra.socket);
+    if (!principal) {
+      principal = await authenticator.authenticate(
         authorizationOf(params.extensions?.headers as Record<string, unknown> | undefined),
         ctx.extra.request.socket.remoteAddress,
-      ));
+      );
+      keyless.authenticated(ctx.extra.socket);
+    }
     const enveloped = yoga.getEnveloped({
       ...ctx,
       req: ctx.extra.request,
@@ -170,6 +222,77 @@ async function prepareOperation(
     return errors.length ? errors : args;
   } catch (error) {
     return [error as GraphQLError];
+  }
+}
+
+/**
+ * Sockets opened without a key (GraphiQL's, while keys are required): each is closed with 4401
+ * unless an operation authenticated by its own key starts within `timeoutMs`, so that sockets
+ * nobody authenticates cannot pile up, kept alive by pings, until the process runs out of files.
+ * Once one operation authenticated, the socket is GraphiQL's and stays.
+ */
+class KeylessSockets {
+  private readonly timers = new WeakMap<WebSocket, NodeJS.Timeout>();
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly onTimeout: () => void,
+  ) {}
+
+  watch(socket: WebSocket): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(socket);
+      if (socket.readyState !== socket.OPEN) return;
+      this.onTimeout();
+      socket.close(4401, 'Unauthorized: no authenticated operation in time');
+    }, this.timeoutMs);
+    timer.unref();
+    this.timers.set(socket, timer);
+    socket.once('close', () => this.authenticated(socket));
+  }
+
+  authenticated(socket: WebSocket): void {
+    clearTimeout(this.timers.get(socket));
+    this.timers.delete(socket);
+  }
+}
+
+/**
+ * Measures each message's variables and extensions on its raw bytes before graphql-ws parses it
+ * (a 256 KiB message nested 130,000 deep costs ~25-50 ms to parse). A `subscribe` past a bound is
+ * answered with the operation's error, as over HTTP, and never reaches graphql-ws; any other
+ * message past it (a deep `connection_init` payload) closes the socket with 4400, as graphql-ws
+ * does for a message it cannot use. ws emits each message once, through `emit`: wrapping it is
+ * the one place before graphql-ws's own listener that can also drop the message.
+ */
+function measureMessages(socket: WebSocket, limits: VariableLimits): void {
+  const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+  socket.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event !== 'message' || !(args[0] instanceof Uint8Array)) return emit(event, ...args);
+    // A graphql-ws message wraps the variables in two levels: {"payload": {"variables": …}}.
+    const { refusal, strings } = scanJson(args[0], limits, 2, { topLevelStrings: ['id', 'type'] });
+    if (!refusal) return emit(event, ...args);
+    const id = strings.type === 'subscribe' && strings.id !== undefined ? jsonString(strings.id) : undefined;
+    if (id === undefined) socket.close(4400, refusal.message.slice(0, 120));
+    else
+      socket.send(
+        JSON.stringify({
+          id,
+          type: 'error',
+          payload: [{ message: refusal.message, extensions: { code: refusal.code } }],
+        }),
+      );
+    return true;
+  }) as WebSocket['emit'];
+}
+
+/** The value of a JSON string's raw (still escaped) content, or undefined if it is not one. */
+function jsonString(raw: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(`"${raw}"`);
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
   }
 }
 
