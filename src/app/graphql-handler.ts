@@ -16,6 +16,7 @@ import { GRAPHIQL_EXAMPLE, schema } from '../schema/index.js';
 import type { Tracing } from '../telemetry.js';
 import { type Admission, FastQueryPath, ValidatedQueries } from './fast-query-path.js';
 import type { AppResources } from './resources.js';
+import { maskErrorTellingOutages } from './service-unavailable.js';
 import type { AppServices } from './services.js';
 import { useUnexpectedErrorLog } from './unexpected-errors.js';
 
@@ -82,8 +83,9 @@ export function createGraphQLHandler(parts: GraphQLHandlerParts): {
     // GraphiQL's assets are served from this package rather than a CDN, so it works offline.
     renderGraphiQL,
     logging: yogaLogging(logger, unexpectedErrors.alreadyLogged),
-    // Unexpected errors reach clients as a bare "Unexpected error." without stack or cause.
-    maskedErrors: { isDev: false },
+    // Unexpected errors reach clients as a bare "Unexpected error." without stack or cause; an
+    // unreachable database as SERVICE_UNAVAILABLE (503, Retry-After), which says what to do.
+    maskedErrors: { isDev: false, maskError: maskErrorTellingOutages },
     context: async (initial): Promise<Context> => {
       const requestId = requestIdOf(initial.req) ?? randomUUID();
       // graphql-ws checked the key in onConnect and passes the principal; HTTP sends it on every

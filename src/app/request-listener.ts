@@ -159,8 +159,10 @@ function sendError(
 }
 
 /**
- * 200 while the database answers, else 503. The bus is reported, not judged: while it is down the
- * instance still serves (reads go to the database), but changes of other instances arrive late.
+ * 200 while the database answers, else 503 (`unavailable`): a load balancer should send no traffic
+ * to an instance that cannot reach its data. A sick Redis makes it `degraded` but still 200: the
+ * instance serves every request (rate limits count per instance, changes reach its own
+ * subscribers at once and the others' by their resync), so taking it out would help no one.
  */
 async function answerHealth(
   req: IncomingMessage,
@@ -175,7 +177,7 @@ async function answerHealth(
     status = 503;
   }
   const body = {
-    status: status === 200 ? 'ok' : 'unavailable',
+    status: status !== 200 ? 'unavailable' : bus.connected ? 'ok' : 'degraded',
     database: database.kind,
     bus: { kind: bus.kind, connected: bus.connected },
   };

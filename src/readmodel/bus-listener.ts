@@ -16,7 +16,7 @@ export function listenForWrites(
   const writes = bus.pubsub.subscribe('checkoutWritten');
   const done = (async () => {
     for await (const written of writes) {
-      if (written.origin !== origin) readModel.written(written.checkoutId, written.merchantId);
+      if (written && written.origin !== origin) readModel.written(written.checkoutId, written.merchantId);
     }
   })();
   let downSince = 0;

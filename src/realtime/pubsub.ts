@@ -113,12 +113,7 @@ export async function createRealtimeBus(
     };
   // Commands fail at once while the connection is down (no offline queue) and after
   // `commandTimeout` when Redis does not answer (frozen): either way the caller falls back.
-  const publishClient = new Redis(redisUrl, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: options.commandTimeoutMs ?? 50,
-  });
+  const publishClient = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   // Subscriptions are never awaited by a request; ioredis queues them and subscribes again after a reconnect.
   const subscribeClient = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
   // ioredis reconnects by itself. Its errors are handled here (an unhandled error event would be
@@ -146,6 +141,9 @@ export async function createRealtimeBus(
       { cause: error },
     );
   }
+  // The deadline applies from here on (ioredis reads it as each command is sent): connecting, on a
+  // busy machine, may take longer than a request should ever wait.
+  publishClient.options.commandTimeout = options.commandTimeoutMs ?? 50;
   const health = new RedisHealth(publishClient, { pingIntervalMs: options.pingIntervalMs });
   const connection = watchConnection(subscribeClient, health);
   return {

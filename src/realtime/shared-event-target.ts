@@ -1,23 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import type { RedisHealth } from './redis-health.js';
 
-/** What travels through Redis: the event's detail, and the process that sent it. */
-interface Envelope {
-  /** The sending process, so that it does not deliver its own events twice. */
-  o: string;
-  d: unknown;
-}
+/** How long a publication of this process is recognised when Redis hands it back. */
+const OWN_ECHO_TTL_MS = 60_000;
 
 /**
  * An EventTarget for Yoga's `createPubSub` shared by every instance through Redis, that delivers
  * to this instance's own listeners without Redis. It does what `@graphql-yoga/redis-event-target`
- * does (one Redis channel per topic, subscribed while it has listeners) and one thing it cannot:
- * an event is dispatched locally first and published for the other instances second, and an
- * instance ignores its own events coming back from Redis. So a subscriber hears a change made on
- * its own instance whatever state Redis is in; other instances hear it when Redis carries it (and
- * from their streams' resync when it could not).
+ * does, with the same messages on the same channels (one per topic, subscribed while it has
+ * listeners; the detail as JSON), so instances of either kind understand each other during a
+ * rolling upgrade, and one thing it cannot: an event is dispatched locally first and published for
+ * the other instances second, and its copy coming back from Redis is skipped (recognised by its
+ * exact text, which for these topics no other process publishes: it names its event or writer).
+ * So a subscriber hears a change made on its own instance whatever state Redis is in; other
+ * instances hear it when Redis carries it, and from their streams' resync when it could not.
  */
 export function createSharedEventTarget(parts: {
   /** The connection in subscriber mode. */
@@ -28,22 +26,27 @@ export function createSharedEventTarget(parts: {
   onError: (error: Error) => void;
 }): EventTarget {
   const { subscribeClient, health, onError } = parts;
-  const origin = randomUUID();
   const local = new EventTarget();
+  /** Texts this process published, with how many copies of each are still to come back. */
+  const ownEchoes = new LRUCache<string, { count: number }>({ max: 100_000, ttl: OWN_ECHO_TTL_MS });
   // Every open stream of a checkout listens on its topic: thousands on one topic are expected.
   setMaxListeners(0, local);
   const listenersByTopic = new Map<string, number>();
 
   subscribeClient.on('message', (channel: string, message: string) => {
     if (!listenersByTopic.has(channel)) return;
-    let envelope: Envelope;
-    try {
-      envelope = JSON.parse(message) as Envelope;
-    } catch {
-      return; // not ours
+    const echo = ownEchoes.get(message);
+    if (echo) {
+      if (--echo.count === 0) ownEchoes.delete(message);
+      return;
     }
-    if (envelope.o === origin) return;
-    local.dispatchEvent(new CustomEvent(channel, { detail: envelope.d }));
+    let detail: unknown;
+    try {
+      detail = message === '' ? null : JSON.parse(message);
+    } catch {
+      return; // not a message of ours
+    }
+    local.dispatchEvent(new CustomEvent(channel, { detail }));
   });
 
   const handled = (pending: Promise<unknown>) => void pending.catch(onError);
@@ -66,11 +69,16 @@ export function createSharedEventTarget(parts: {
     dispatchEvent(event: Event) {
       const detail = (event as CustomEvent).detail;
       local.dispatchEvent(new CustomEvent(event.type, { detail }));
+      const message = detail === undefined ? '' : JSON.stringify(detail);
+      // Only a topic this process listens to comes back to it.
+      if (listenersByTopic.has(event.type)) {
+        const echo = ownEchoes.get(message);
+        if (echo) echo.count += 1;
+        else ownEchoes.set(message, { count: 1 });
+      }
       // Nothing waits for the publication. One that fails is lost for the other instances: their
       // streams re-read their checkouts when Redis is back, and on their resync tick.
-      void health
-        .send((client) => client.publish(event.type, JSON.stringify({ o: origin, d: detail })))
-        .catch(() => undefined);
+      void health.send((client) => client.publish(event.type, message)).catch(() => undefined);
       return true;
     },
   } as EventTarget;

@@ -35,13 +35,14 @@ function followCheckout(first: CheckoutRow, ctx: Context): AsyncIterable<Checkou
       await push(current.row);
       if (isTerminal(current.row.status)) return;
       for (let wakeup = await wakeups.next(); wakeup; wakeup = await wakeups.next()) {
-        const next = wakeup === 'resync' ? await currentState(ctx, first.id) : changeState(wakeup);
+        const next = wakeup === 'resync' ? await rereadOrRetry(ctx, first.id, wakeups) : changeState(wakeup);
         if (!next || next.lastEventId <= seen) continue;
         seen = next.lastEventId;
         await push(next.row);
         if (isTerminal(next.row.status)) return;
       }
     } finally {
+      wakeups.close();
       ctx.openSubscriptions.dec();
       unlistenChanges();
       unlistenTicks();
@@ -55,6 +56,9 @@ class WakeupQueue {
   private readonly queued: Wakeup[] = [];
   private waiting?: (wakeup: Wakeup | undefined) => void;
   private closed = false;
+  private retry?: NodeJS.Timeout;
+  /** Re-reads that failed in a row (the database unreachable): the next waits longer. */
+  failedRereads = 0;
 
   add(wakeup: Wakeup): void {
     if (this.closed) return;
@@ -75,7 +79,18 @@ class WakeupQueue {
     });
   }
 
+  /** Adds a re-read after `ms` (one pending at a time), unless the queue is closed by then. */
+  resyncLater(ms: number): void {
+    if (this.closed || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.add('resync');
+    }, ms);
+  }
+
   close(): void {
+    clearTimeout(this.retry);
+    this.retry = undefined;
     this.closed = true;
     this.queued.length = 0;
     this.waiting?.(undefined);
@@ -87,6 +102,31 @@ class WakeupQueue {
 async function currentState(ctx: Context, id: string): Promise<{ row: CheckoutRow; lastEventId: number } | undefined> {
   const [aggregate] = await ctx.reads.aggregates(ctx.tenant, [id]);
   return aggregate && { row: aggregate.row, lastEventId: aggregate.events.at(-1)?.id ?? 0 };
+}
+
+/** The longest wait between two re-reads of a stream whose re-reads fail. */
+const MAX_REREAD_DELAY_MS = 30_000;
+
+/**
+ * A re-read that fails (the database restarting, a failover) ends nothing: the stream keeps what
+ * it has sent and tries again after 0.5 s, 1 s, 2 s … up to 30 s, so that it delivers, in order,
+ * every change it missed once the database answers. Changes published meanwhile arrive as usual.
+ */
+async function rereadOrRetry(ctx: Context, id: string, wakeups: WakeupQueue) {
+  try {
+    const state = await currentState(ctx, id);
+    wakeups.failedRereads = 0;
+    return state;
+  } catch (error) {
+    const delayMs = Math.min(500 * 2 ** wakeups.failedRereads, MAX_REREAD_DELAY_MS);
+    wakeups.failedRereads += 1;
+    ctx.logger.warn(
+      { err: error, checkoutId: id, retryInMs: delayMs },
+      'a status stream could not re-read its checkout',
+    );
+    wakeups.resyncLater(delayMs);
+    return undefined;
+  }
 }
 
 function changeState(change: CheckoutChange) {

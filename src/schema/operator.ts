@@ -1,5 +1,6 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
+import { isRowId } from '../db/repository.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { ApiKeyNotFoundError, type ApiKeyRecord, type ApiKeyScope, type ResolvedCheckout } from '../domain/operator.js';
 import { definitionOf } from '../providers/index.js';
@@ -151,7 +152,8 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, ctx) => {
       const id = String(input.id);
       return ctx.operator.resolveCheckout({
-        checkoutId: decodeGlobalIdSafely(id)?.id ?? id,
+        // A row id is taken as it is: decoding it as base64 could find a `Type:` prefix by chance.
+        checkoutId: isRowId(id) ? id : (decodeGlobalIdSafely(id)?.id ?? id),
         status: input.status,
         note: input.note,
         providerCheckoutId: input.providerCheckoutId,
