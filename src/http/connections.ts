@@ -143,11 +143,6 @@ export class ConnectionGuard {
     this.log.record(reason);
   }
 
-  /** Open connections of one address (for tests). */
-  openFrom(address: string): number {
-    return this.perAddress.get(address) ?? 0;
-  }
-
   /** Stops the pending log summary (the app is stopping). */
   close(): void {
     this.log.close();
