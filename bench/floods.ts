@@ -155,7 +155,9 @@ async function hostileSockets(total: number) {
   const fileLimit = Number(execFileSync('bash', ['-c', 'ulimit -n']).toString().trim());
   // BENCH_FLOODS_CPU_PROF_DIR: a V8 CPU profile of the server for the whole flood (written when it stops).
   const profileDir = process.env.BENCH_FLOODS_CPU_PROF_DIR;
-  const server = await startPinned<{ url: string }>('bench/servers/ours.ts', oursEnv(), SERVER_CORE, {
+  // BENCH_FLOODS_MAX_CONNECTIONS: another instance limit than the default (half the open-file limit).
+  const env = oursEnv({ LIMIT_MAX_CONNECTIONS: process.env.BENCH_FLOODS_MAX_CONNECTIONS });
+  const server = await startPinned<{ url: string }>('bench/servers/ours.ts', env, SERVER_CORE, {
     ulimitFiles: fileLimit,
     nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
   });
@@ -210,6 +212,7 @@ async function hostileSockets(total: number) {
     );
     const report = {
       fileLimit,
+      maxConnections: process.env.BENCH_FLOODS_MAX_CONNECTIONS ?? 'default',
       sockets: total,
       reopenMs: REOPEN_MS,
       probeAtRest: atRest,
