@@ -30,12 +30,15 @@ const UNAVAILABLE_SOCKET_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
-/** pg's and pg-pool's messages for a connection that ended or never came (they carry no code). */
+/**
+ * pg's and pg-pool's messages for a connection that ended or never came (they carry no code). A
+ * pool or PGlite closed by this process is not among them: that is a stop (whose drain answers 503
+ * already) or a bug, not an outage to wait out.
+ */
 const UNAVAILABLE_MESSAGES = [
   /^Connection terminated/,
   /^timeout exceeded when trying to connect/,
   /Client has encountered a connection error and is not queryable/,
-  /^Cannot use a pool after calling end on the pool/,
 ];
 
 /** True when `error` (or one of its causes) says the database is unreachable for now. */
