@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { AppConfig } from '../config/index.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { ConnectionGuard, serverOptions } from '../http/connections.js';
+import { isLoopback } from '../http/auth.js';
 import { createLogger, type Logger } from '../logger.js';
 import { AppMetrics } from '../metrics.js';
 import type { RunningSandboxes } from '../providers/sandboxes.js';
@@ -100,7 +101,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
       maintenance: services.maintenance,
       expiry: services.expiry,
       async start() {
-        const { url, bound } = await listen(server, config);
+        const { url, bound, boundAddress } = await listen(server, config);
         // Commands run beside this server find it (and their credential) in the data folder's lock file.
         await resources.database.dataDirLock?.announce({ url, operatorKey: services.operatorRunKey });
         if (config.poller) services.poller.start();
@@ -117,7 +118,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
           },
           `checkout graph listening on ${bound}`,
         );
-        if (!services.authenticator.requiresKey && !isLoopbackHost(config.host))
+        if (!services.authenticator.requiresKey && !isLoopback(boundAddress))
           logger.warn(
             { address: bound },
             `listening on ${bound} without API_KEYS: anyone who can reach it creates checkouts as tenant sandbox; set API_KEYS or HOST=127.0.0.1`,
@@ -146,7 +147,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
 async function listen(
   server: ReturnType<typeof createServer>,
   config: AppConfig,
-): Promise<{ url: string; bound: string }> {
+): Promise<{ url: string; bound: string; boundAddress: string }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -154,14 +155,9 @@ async function listen(
   const { address, port } = server.address() as AddressInfo;
   const wildcard = address === '0.0.0.0' || address === '::';
   const host = wildcard ? '127.0.0.1' : address;
-  return { url: `http://${hostPort(host, port)}`, bound: hostPort(address, port) };
+  return { url: `http://${hostPort(host, port)}`, bound: hostPort(address, port), boundAddress: address };
 }
 
 function hostPort(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
-/** True for hosts that only this machine reaches. */
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || /^127\./.test(host) || host === '::1' || host === '[::1]';
 }

@@ -61,7 +61,9 @@ export async function connectOperator(config: AppConfig, command: string): Promi
 
 async function openDirect(config: AppConfig, command: string): Promise<OperatorClient> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: command });
-  const bus = await createRealtimeBus(config.redisUrl).catch(async (error: unknown) => {
+  // Only a resolution is published; API keys need no Redis, and must not fail for want of it.
+  const redisUrl = command === 'checkout:resolve' ? config.redisUrl : undefined;
+  const bus = await createRealtimeBus(redisUrl).catch(async (error: unknown) => {
     await database.close();
     throw error;
   });

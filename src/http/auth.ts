@@ -122,7 +122,7 @@ export class ApiKeyAuthenticator {
 }
 
 /** True for loopback addresses (IPv4, IPv6 and IPv4-mapped IPv6); false when unknown. */
-function isLoopback(address: string | undefined): boolean {
+export function isLoopback(address: string | undefined): boolean {
   if (!address || !ipaddr.isValid(address)) return false;
   const parsed = ipaddr.process(address);
   return parsed.range() === 'loopback';
