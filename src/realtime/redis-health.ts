@@ -25,7 +25,6 @@ export interface RedisHealthOptions {
 export class RedisHealth {
   private usable = true;
   private inOutage = false;
-  private unusableSince = 0;
   private probing = false;
   private outageTimer: NodeJS.Timeout | undefined;
   private readonly pinger: NodeJS.Timeout;
@@ -49,11 +48,6 @@ export class RedisHealth {
   /** True while Redis has been unanswering for longer than `outageAfterMs`. */
   get outage(): boolean {
     return this.inOutage;
-  }
-
-  /** How long the current outage (or unavailability) has lasted, in milliseconds; 0 when available. */
-  get downForMs(): number {
-    return this.usable ? 0 : Date.now() - this.unusableSince;
   }
 
   /** Listens to the start (`false`) and end (`true`) of outages; returns the unsubscribe. */
@@ -92,7 +86,6 @@ export class RedisHealth {
     this.lastFailure = error instanceof Error ? error.message : String(error);
     if (!this.usable) return;
     this.usable = false;
-    this.unusableSince = Date.now();
     this.outageTimer = setTimeout(() => {
       if (this.usable) return;
       this.inOutage = true;
