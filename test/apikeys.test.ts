@@ -81,7 +81,8 @@ if (!SHARED)
     'apikeys.test.ts: the `npm run apikey` command test is skipped: it needs a database shared with the server (set DATABASE_URL).',
   );
 
-describe.runIf(SHARED)('npm run apikey', () => {
+// Seven command processes, each starting tsx and its module graph: seconds apiece on a busy machine.
+describe.runIf(SHARED)('npm run apikey', { timeout: 90_000 }, () => {
   // A database of its own, named here because the command line tool is pointed at it too.
   let database: Awaited<ReturnType<typeof isolatedDatabase>>;
   beforeAll(async () => {
