@@ -16,6 +16,7 @@ import { GRAPHIQL_EXAMPLE, schema } from '../schema/index.js';
 import type { Tracing } from '../telemetry.js';
 import { type Admission, FastQueryPath, ValidatedQueries } from './fast-query-path.js';
 import type { AppResources } from './resources.js';
+import { boundedOperationMetrics } from './operation-metrics.js';
 import { maskErrorTellingOutages } from './service-unavailable.js';
 import type { AppServices } from './services.js';
 import { useUnexpectedErrorLog } from './unexpected-errors.js';
@@ -53,6 +54,7 @@ export function createGraphQLHandler(parts: GraphQLHandlerParts): {
   const admissions = new RequestAdmissions(services);
   const queries = new ValidatedQueries(schema);
   const unexpectedErrors = useUnexpectedErrorLog(logger);
+  const operationMetrics = boundedOperationMetrics(metrics.registry);
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -73,7 +75,7 @@ export function createGraphQLHandler(parts: GraphQLHandlerParts): {
             credentials: false,
           },
     plugins: [
-      ...graphQLPlugins(config, metrics, resources.tracing, rateLimitHeaders.plugin),
+      ...graphQLPlugins(config, metrics, operationMetrics.metrics, resources.tracing, rateLimitHeaders.plugin),
       queries.plugin(),
       unexpectedErrors.plugin,
     ],
@@ -99,7 +101,7 @@ export function createGraphQLHandler(parts: GraphQLHandlerParts): {
       return operationContext({ logger, metrics, resources, services }, { ...principal, requestId });
     },
   });
-  return { yoga, fastPath: createFastPath(parts, admissions, queries) };
+  return { yoga, fastPath: createFastPath(parts, admissions, queries, operationMetrics.operationName) };
 }
 
 /**
@@ -141,6 +143,7 @@ function createFastPath(
   { config, logger, metrics, resources, services }: GraphQLHandlerParts,
   admissions: RequestAdmissions,
   queries: ValidatedQueries,
+  operationName: (name: string) => string,
 ): FastQueryPath<Principal, RateLimitDecision> | undefined {
   // Traced operations keep Yoga's spans; the fast path has none.
   if (resources.tracing || !config.fastQueryPath) return undefined;
@@ -150,6 +153,7 @@ function createFastPath(
     context: ({ tenant, scope }, requestId) =>
       operationContext({ logger, metrics, resources, services }, { tenant, scope, requestId }),
     rateLimitHeaders: (decision) => services.rateLimiter.headers(decision),
+    operationName,
     registry: metrics.registry,
   });
 }
@@ -183,6 +187,7 @@ export function operationContext(
 function graphQLPlugins(
   config: AppConfig,
   metrics: AppMetrics,
+  operationMetrics: ReturnType<typeof boundedOperationMetrics>['metrics'],
   tracing: Tracing | undefined,
   rateLimitHeaders: ReturnType<typeof useRateLimitHeaders>['plugin'],
 ) {
@@ -194,13 +199,13 @@ function graphQLPlugins(
       registry: metrics.registry,
       endpoint: '/metrics',
       metrics: {
-        // What operations cost and how many fail; the per-phase histograms and the deprecated-field
-        // counter (a document walk per request) are left off, as they cost more than they tell.
-        graphql_envelop_request_duration: true,
-        graphql_envelop_error_result: true,
+        // What operations cost and how many fail, with a bounded number of series (operation names
+        // and error paths come from clients; src/app/operation-metrics.ts); the per-phase histograms
+        // and the deprecated-field counter (a document walk per request) are left off, as they cost
+        // more than they tell.
+        ...operationMetrics,
         graphql_envelop_deprecated_field: false,
         graphql_envelop_schema_change: false,
-        graphql_yoga_http_duration: true,
       },
     }),
     rateLimitHeaders,
