@@ -1,8 +1,12 @@
 /**
  * `npm run bench`: runs every workload (W1 queries, the W1 CPU profile, W2 round trips, W3
- * fan-out, W4 poller) one after the other, each in its own process, then rewrites
- * bench/README.md from their results (bench/results/*.json) with the machine it ran on.
- * BENCH_ONLY=w1,w3 runs a subset; BENCH_REPORT_ONLY=1 only rewrites the README.
+ * fan-out, W4 poller) one after the other, each in its own process, then rewrites the generated
+ * part of bench/README.md (from its start to the GENERATED_END marker) from their results
+ * (bench/results/*.json) with the machine it ran on. What follows the marker is kept as it is: the
+ * sections written by hand (floods, Redis frozen) and the one bench/soak.ts writes itself.
+ * BENCH_ONLY=w1,w3 runs a subset; BENCH_REPORT_ONLY=1 only rewrites the README. The 30-minute
+ * memory soak is not in the default set: BENCH_ONLY=soak runs it (alone, it leaves the generated
+ * part and bench/results/machine.json as they are).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +20,9 @@ import type { W3Results } from './w3-fanout.js';
 import type { W4Results } from './w4-poller.js';
 
 const README = fileURLToPath(new URL('./README.md', import.meta.url));
+/** Where the generated part of bench/README.md ends; everything after this line is kept as it is. */
+const GENERATED_END =
+  '<!-- bench/run.ts: end of the generated part. Everything below is kept as it is: written by hand, or by its own script. -->';
 const W2_TEST = 'loads lineItems, merchant and events of a page in a constant number of statements';
 
 /** Machine facts for the README. */
@@ -55,6 +62,11 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY?.split(',');
   const wanted = (name: string) => !only || only.includes(name);
   const started = Date.now();
+  // The soak writes its own section; alone, it changes nothing the generated part shows.
+  if (only?.every((name) => name === 'soak')) {
+    if (!process.env.BENCH_REPORT_ONLY) await step('bench/soak.ts');
+    return;
+  }
   const before = await machine();
   if (!process.env.BENCH_REPORT_ONLY) {
     writeResults('machine', before);
@@ -78,14 +90,32 @@ async function main(): Promise<void> {
       await step('bench/w4-poller.ts');
       await step('bench/w4-baseline.ts');
     }
+    // Not in the default set: 30 minutes.
+    if (only?.includes('soak')) await step('bench/soak.ts');
     writeResults('machine', {
       ...before,
       loadAfter: (await machine()).load,
       wallMinutes: Math.round((Date.now() - started) / 6000) / 10,
     });
   }
-  writeFileSync(README, renderReadme());
+  writeFileSync(README, `${renderReadme()}${GENERATED_END}\n${keptPart()}`);
   progress(`bench/README.md rewritten (${Math.round((Date.now() - started) / 1000)} s)`);
+}
+
+/** What follows the generated part of bench/README.md now (empty, with a warning, when it has no marker). */
+function keptPart(): string {
+  let readme = '';
+  try {
+    readme = readFileSync(README, 'utf8');
+  } catch {
+    return '';
+  }
+  const end = readme.indexOf(GENERATED_END);
+  if (end < 0) {
+    progress(`bench/README.md has no "${GENERATED_END}" line: nothing after the generated part is kept`);
+    return '';
+  }
+  return readme.slice(end + GENERATED_END.length).replace(/^\n/, '');
 }
 
 const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
@@ -108,7 +138,7 @@ function renderReadme(): string {
   p(
     '# Benchmarks',
     '',
-    '_Written by `npm run bench` (bench/run.ts) from the results of its last run; do not edit by hand._',
+    '_Down to the marker before "Floods", written by `npm run bench` (bench/run.ts) from the results of its last run: do not edit that part by hand. The sections after the marker are kept by bench/run.ts as they are: written by hand from their own scripts (floods, Redis frozen), or by bench/soak.ts (the memory soak)._',
     '',
   );
   p('## Machine', '');
@@ -132,12 +162,16 @@ function renderReadme(): string {
     'npm run bench:w3',
     'npm run bench:w4',
     'npx tsx bench/w4-baseline.ts   # W4 burst against an earlier commit (BENCH_W4_BASELINE_COMMIT)',
-    'BENCH_REPORT_ONLY=1 npm run bench   # rewrite this file from bench/results/',
+    'BENCH_REPORT_ONLY=1 npm run bench   # rewrite the generated part of this file from bench/results/',
+    'npx tsx bench/floods.ts       # floods and costly requests (section written by hand)',
+    'npx tsx bench/redis-frozen.ts # latency with Redis frozen (section written by hand)',
+    'BENCH_ONLY=soak npm run bench # the 30-minute memory soak (bench/soak.ts), not in the default set; rewrites its own section',
+    'BENCH_SOAK_MINUTES=3 npx tsx bench/soak.ts   # a short trial of it',
     '```',
     '',
   );
   p(
-    'Raw results: `bench/results/*.json` (git-ignored). Knobs: `BENCH_W1_DURATION`, `BENCH_W1_RUNS`, `BENCH_W1_CONNECTIONS`, `BENCH_W1_SERVERS`, `BENCH_W3_CLIENTS`, `BENCH_W3_RUNS`, `BENCH_W4_WINDOW`, `BENCH_W4_RUNS`, `BENCH_W4_CONCURRENCIES`, `BENCH_W3_CPU_PROF_DIR`, `BENCH_ONLY`.',
+    'Raw results: `bench/results/*.json` (git-ignored). Knobs: `BENCH_W1_DURATION`, `BENCH_W1_RUNS`, `BENCH_W1_CONNECTIONS`, `BENCH_W1_SERVERS`, `BENCH_W3_CLIENTS`, `BENCH_W3_RUNS`, `BENCH_W4_WINDOW`, `BENCH_W4_RUNS`, `BENCH_W4_CONCURRENCIES`, `BENCH_W3_CPU_PROF_DIR`, `BENCH_ONLY`; for the soak: `BENCH_SOAK_MINUTES` (30), `BENCH_SOAK_SAMPLE_SECONDS` (30), `BENCH_SOAK_TOLERANCE_PCT` (1), `BENCH_SOAK_READ_MODEL_MAX_ENTRIES` (500), `BENCH_SOAK_DB=postgres`, the rates `BENCH_SOAK_{READS,PAGES,GET_READS,CREATES,WS,SSE}_PER_S`, `BENCH_SOAK_SNAPSHOT_DIR` + `BENCH_SOAK_SNAPSHOTS` (heap snapshots after the given samples), `BENCH_SOAK_REPORT_ONLY`.',
     '',
   );
 
