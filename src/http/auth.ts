@@ -42,6 +42,11 @@ export interface AuthenticatorOptions {
 }
 
 const MAX_CACHED_KEYS = 10_000;
+/**
+ * Longest key remembered as it was sent; a longer one (no key this API makes is near it) is
+ * remembered by its SHA-256, so the remembered keys hold a few MB at most, whatever clients send.
+ */
+const MAX_CACHED_KEY_LENGTH = 256;
 
 /**
  * Resolves `Authorization: Bearer <key>` to a principal. Bootstrap keys are compared as SHA-256
@@ -96,10 +101,12 @@ export class ApiKeyAuthenticator {
    * is the largest part of authenticating. A revocation still takes effect within `cacheMs`.
    */
   private async recognise(key: string): Promise<Principal | null> {
-    const recent = this.recent.get(key);
+    // A key has no whitespace, so a digest with a leading space is never taken for one.
+    const remembered = key.length > MAX_CACHED_KEY_LENGTH ? ` ${sha256(key).toString('hex')}` : key;
+    const recent = this.recent.get(remembered);
     if (recent) return recent.principal;
     const principal = await this.lookUp(key);
-    this.recent.set(key, { principal });
+    this.recent.set(remembered, { principal });
     return principal;
   }
 
