@@ -61,7 +61,13 @@ import {
   shapeOf,
 } from './lib/creates.js';
 import { liveFlow, type LiveFlowResult } from './lib/live-flow.js';
-import { isTransactionControl, startCountingProxy, type WireCounts, type WireStatement } from './lib/pg-wire.js';
+import {
+  type CountingProxy,
+  isTransactionControl,
+  startCountingProxy,
+  type WireCounts,
+  type WireStatement,
+} from './lib/pg-wire.js';
 
 // bench/lib/postgres.ts reads BENCH_POSTGRES_URL when imported; BENCH_DATABASE_URL is this script's name for it.
 if (process.env.BENCH_DATABASE_URL && !process.env.BENCH_POSTGRES_URL)
@@ -338,9 +344,10 @@ async function ceilingAndCpu(database: Database, out: DatabaseResults): Promise<
 /** Statements and transactions per create, each create counted alone. */
 async function statements(database: Database, out: DatabaseResults): Promise<void> {
   const provider = await startProvider();
-  const proxy = database === 'postgres' ? await startCountingProxy(postgresTarget()) : undefined;
+  let proxy: CountingProxy | undefined;
   out.statements = {} as Record<ServerKind, StatementCounts>;
   try {
+    if (database === 'postgres') proxy = await startCountingProxy(postgresTarget());
     for (const kind of SERVERS) {
       let databaseUrl: string | undefined;
       if (proxy) {
@@ -422,9 +429,10 @@ async function profile(database: Database, out: DatabaseResults): Promise<void> 
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'creates.cpuprofile');
   const provider = await startProvider();
-  const databaseUrl = database === 'postgres' ? await scratchDatabase('profile') : undefined;
-  const server = await startServer('ours', serverEnv(databaseUrl, provider.ready.url, { BENCH_CPU_PROFILE: file }));
+  let server: BenchProcess<{ url: string; pid: number }> | undefined;
   try {
+    const databaseUrl = database === 'postgres' ? await scratchDatabase('profile') : undefined;
+    server = await startServer('ours', serverEnv(databaseUrl, provider.ready.url, { BENCH_CPU_PROFILE: file }));
     await closedLoop(server.ready.url, API_KEY, { connections, durationS: 3, firstIndex: indices(100_000) });
     server.child.kill('SIGUSR2');
     await outputLine(server, 'PROFILING');
@@ -451,9 +459,10 @@ async function profile(database: Database, out: DatabaseResults): Promise<void> 
 async function live(database: Database, rate: number): Promise<void> {
   const count = process.env.BENCH_CF_LIVE_COUNT ? Number(process.env.BENCH_CF_LIVE_COUNT) : rate * liveSeconds;
   const provider = await startProvider();
-  const databaseUrl = database === 'postgres' ? await scratchDatabase(`live_${rate}`) : undefined;
-  const server = await startServer('ours', serverEnv(databaseUrl, provider.ready.url, { POLLER: 'on' }));
+  let server: BenchProcess<{ url: string; pid: number }> | undefined;
   try {
+    const databaseUrl = database === 'postgres' ? await scratchDatabase(`live_${rate}`) : undefined;
+    server = await startServer('ours', serverEnv(databaseUrl, provider.ready.url, { POLLER: 'on' }));
     const common = {
       rate,
       perSocket,
