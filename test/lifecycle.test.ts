@@ -511,7 +511,9 @@ describe('recordCheckoutOutcome', () => {
     const purchase = await createSandboxPurchase(t, 'sandbox_after_polls=100');
     const repository = new CheckoutRepository(t.app.database.db);
     // The state a lost create answer or a given-up poll leaves; the schedule is kept to show it goes.
-    await repository.applySnapshot(rowIdOf(purchase.id), { status: 'UNKNOWN', notes: 'lost' }, 'api');
+    // Read once: the late answer below is written over this row as its poll read it (stale by then).
+    const processing = (await repository.findAnyById(rowIdOf(purchase.id)))!;
+    await repository.applySnapshot(processing, { status: 'UNKNOWN', notes: 'lost' }, 'api');
     expect(await repository.pollScheduleOf(rowIdOf(purchase.id))).toBeDefined();
     const { checkout } = expectType(
       (await record(purchase.id, 'COMPLETED', 'Confirmed on the Smartcheckout dashboard')).data?.recordCheckoutOutcome,
@@ -526,18 +528,10 @@ describe('recordCheckoutOutcome', () => {
     expect(await repository.pollScheduleOf(rowIdOf(purchase.id))).toBeUndefined();
 
     // A poll answer that was in flight meanwhile cannot reopen the final status; an operator can.
-    const late = await repository.applySnapshot(
-      rowIdOf(purchase.id),
-      { status: 'PROCESSING', notes: 'late' },
-      'smartcheckout',
-    );
+    const late = await repository.applySnapshot(processing, { status: 'PROCESSING', notes: 'late' }, 'smartcheckout');
     expect(late).toMatchObject({ written: false, event: null, row: { status: 'COMPLETED' } });
     expect((await visibleCheckout(t, purchase.id)).events).toHaveLength(4);
-    const corrected = await repository.applySnapshot(
-      rowIdOf(purchase.id),
-      { status: 'FAILED', notes: 'refunded' },
-      'operator',
-    );
+    const corrected = await repository.applySnapshot(processing, { status: 'FAILED', notes: 'refunded' }, 'operator');
     expect(corrected).toMatchObject({ written: true, row: { status: 'FAILED' } });
   });
 });

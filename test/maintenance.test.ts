@@ -143,11 +143,7 @@ describe('checkouts left PENDING by a crash', () => {
     const row = await crashedCreate(m);
     await pastGrace(m, row.id);
     // The create call finished after all (late, but before the sweep).
-    await m.repository.applySnapshot(
-      row.id,
-      { status: 'PROCESSING', providerCheckoutId: 'late-answer' },
-      'smartcheckout',
-    );
+    await m.repository.applySnapshot(row, { status: 'PROCESSING', providerCheckoutId: 'late-answer' }, 'smartcheckout');
     expect(await m.t.app.maintenance.runOnce()).toMatchObject({ abandoned: 0 });
     const checkout = clean(await m.t.request(CheckoutDocument, { id: smartGlobalId(row.id) })).checkout!;
     expect(checkout).toMatchObject({ status: 'PROCESSING', providerCheckoutId: 'late-answer', notes: null });

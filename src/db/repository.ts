@@ -1,9 +1,9 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { isTerminal, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
+import type { CheckoutStatus, ProviderName } from '../domain/checkout.js';
 import { IdempotencyKeyTakenError } from '../domain/errors.js';
 import type { ApplyOptions, CheckoutStore, ScheduleChange, SnapshotResult } from '../domain/ports.js';
 import type { NewCheckout } from '../domain/records.js';
-import type { LineItemInfo, MerchantInfo, ProviderSnapshot } from '../domain/snapshot.js';
+import type { ProviderSnapshot } from '../domain/snapshot.js';
 import type { Database } from './client.js';
 import {
   checkoutEvents,
@@ -17,7 +17,7 @@ import {
   type LineItemRow,
   type MerchantRow,
 } from './schema.js';
-import { enqueueStatusChange } from './webhooks.js';
+import { applyOver, insertPending, refusal, type WrittenCheckout } from './checkout-writes.js';
 
 /** A poll schedule claimed by this instance. */
 export interface ClaimedPoll {
@@ -40,6 +40,15 @@ export interface UnchangedPollMove {
   attempts: number;
   delayMs: number;
   answerHash: string;
+}
+
+/** A snapshot's write, with everything it stored when it wrote (for the read model). */
+export interface StoredSnapshotResult extends SnapshotResult {
+  stored?: WrittenCheckout;
+}
+
+function storedResult(stored: WrittenCheckout): StoredSnapshotResult {
+  return { row: stored.row, event: stored.event, written: true, deliveries: stored.deliveries, stored };
 }
 
 /** A line item with the currency of its checkout. */
@@ -79,12 +88,12 @@ export class CheckoutRepository implements CheckoutStore {
 
   /**
    * Writes the PENDING checkout, its known line items, its first event and its webhook deliveries in
-   * one transaction. The unique index on (tenant, idempotency key) refuses a key another checkout
-   * holds: that refusal is `IdempotencyKeyTakenError`, and the transaction writes nothing.
+   * one statement. The unique index on (tenant, idempotency key) refuses a key another checkout
+   * holds: that refusal is `IdempotencyKeyTakenError`, and nothing is written.
    */
   async createPending(input: NewCheckout): Promise<CheckoutRow> {
     try {
-      return await this.insertPending(input);
+      return (await insertPending(this.db, input)).row;
     } catch (error) {
       if (input.idempotencyKey && isUniqueViolationOf(error, IDEMPOTENCY_INDEX))
         throw new IdempotencyKeyTakenError(input.idempotencyKey, { cause: error });
@@ -92,105 +101,32 @@ export class CheckoutRepository implements CheckoutStore {
     }
   }
 
-  private async insertPending(input: NewCheckout): Promise<CheckoutRow> {
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx
-        .insert(checkouts)
-        .values({
-          tenant: input.tenant,
-          provider: input.provider,
-          status: 'PENDING',
-          testMode: input.testMode,
-          currency: input.currency ?? null,
-          details: input.details,
-          idempotencyKey: input.idempotencyKey ?? null,
-          requestHash: input.requestHash ?? null,
-        })
-        .returning();
-      if (input.lineItems?.length) {
-        await tx
-          .insert(lineItems)
-          .values(input.lineItems.map((item, position) => lineItemValues(row!.id, position, item)));
-      }
-      await tx
-        .insert(checkoutEvents)
-        .values({ checkoutId: row!.id, status: 'PENDING', source: 'api', at: row!.createdAt });
-      await enqueueStatusChange(tx, row!, null);
-      return row!;
-    });
-  }
-
   /**
-   * Applies what a provider said: upserts the merchant, updates the checkout, replaces line items
-   * when given, appends an event (and its webhook deliveries) when the status changed, and changes
-   * the poll schedule, all in one transaction. The row is locked first so two concurrent writers cannot both record the
-   * same change.
+   * Applies what a provider said over `expected` (the row as the caller read it): the checkout,
+   * the merchant and line items when the answer changes them, an event (and its webhook
+   * deliveries) when the status changed, and the poll schedule's change, in one statement. When
+   * the row changed since `expected` was read, it is locked, the decision is taken again on the
+   * current row, and the same statement writes it: two concurrent writers never both record the
+   * same change. The result carries everything written (`stored`), so nothing needs reading back.
    */
   async applySnapshot(
-    checkoutId: string,
+    expected: CheckoutRow,
     snapshot: ProviderSnapshot,
     source: string,
     options: ApplyOptions = {},
-  ): Promise<SnapshotResult> {
-    const { schedule = { kind: 'keep' }, createError, onlyFrom, releaseIdempotencyKey } = options;
+  ): Promise<StoredSnapshotResult> {
+    if (refusal(expected, snapshot, source, options) === undefined) {
+      const stored = await applyOver(this.db, expected, snapshot, source, options);
+      if (stored) return storedResult(stored);
+    }
     return this.db.transaction(async (tx) => {
-      const [current] = await tx.select().from(checkouts).where(eq(checkouts.id, checkoutId)).for('update');
-      if (!current) throw new Error(`checkout ${checkoutId} vanished while being updated`);
-      if (onlyFrom && !(typeof onlyFrom === 'string' ? [onlyFrom] : onlyFrom).includes(current.status)) {
-        return { row: current, event: null, written: false };
-      }
-      // A final status is final: a late answer (a poll in flight while the merchant recorded the
-      // outcome) never reopens it. Only an operator correcting a record may change it.
-      if (isTerminal(current.status) && snapshot.status !== current.status && source !== 'operator') {
-        return { row: current, event: null, written: false };
-      }
-      let merchantId = current.merchantId;
-      if (snapshot.merchant) {
-        merchantId = await upsertMerchant(tx, current.tenant, current.provider, snapshot.merchant);
-      }
-      const now = new Date();
-      const [updated] = await tx
-        .update(checkouts)
-        .set({
-          status: snapshot.status,
-          updatedAt: now,
-          merchantId,
-          ...(snapshot.providerCheckoutId !== undefined && { providerCheckoutId: snapshot.providerCheckoutId }),
-          ...(snapshot.currency !== undefined && { currency: snapshot.currency }),
-          ...(snapshot.total !== undefined && { totalAmount: snapshot.total }),
-          ...(snapshot.notes !== undefined && { notes: snapshot.notes }),
-          ...(snapshot.checkoutUrl !== undefined && { checkoutUrl: snapshot.checkoutUrl }),
-          ...(snapshot.testMode !== undefined && { testMode: snapshot.testMode }),
-          ...(snapshot.details && { details: sql`${checkouts.details} || ${JSON.stringify(snapshot.details)}::jsonb` }),
-          ...(createError && { createError }),
-          ...(releaseIdempotencyKey && { idempotencyKey: null, requestHash: null }),
-        })
-        .where(eq(checkouts.id, checkoutId))
-        .returning();
-      if (snapshot.lineItems) {
-        await tx.delete(lineItems).where(eq(lineItems.checkoutId, checkoutId));
-        if (snapshot.lineItems.length) {
-          await tx
-            .insert(lineItems)
-            .values(snapshot.lineItems.map((item, position) => lineItemValues(checkoutId, position, item)));
-        }
-      }
-      let event: CheckoutEventRow | null = null;
-      if (current.status !== snapshot.status) {
-        [event = null] = await tx
-          .insert(checkoutEvents)
-          .values({ checkoutId, status: snapshot.status, source, notes: snapshot.notes ?? null, at: now })
-          .returning();
-        // The webhook outbox: the event exists if and only if this change commits.
-        await enqueueStatusChange(tx, updated!, current.status);
-      }
-      await changeSchedule(tx, checkoutId, schedule);
-      if (schedule.kind !== 'next' && schedule.kind !== 'remove') {
-        // Written by someone other than the poller (a create or a refresh): the poller's last answer
-        // is no longer what the row shows, so its next answer must be applied even if it repeats that one.
-        await tx.update(pollSchedules).set({ lastAnswerHash: null }).where(eq(pollSchedules.checkoutId, checkoutId));
-      }
-      return { row: updated!, event, written: true };
+      const [current] = await tx.select().from(checkouts).where(eq(checkouts.id, expected.id)).for('update');
+      if (!current) throw new Error(`checkout ${expected.id} vanished while being updated`);
+      if (refusal(current, snapshot, source, options))
+        return { row: current, event: null, written: false, deliveries: 0 };
+      const stored = await applyOver(tx, current, snapshot, source, options);
+      if (!stored) throw new Error(`checkout ${expected.id} changed while locked`);
+      return storedResult(stored);
     });
   }
 
@@ -299,7 +235,11 @@ export class CheckoutRepository implements CheckoutStore {
 
   /** Reschedules a poll that failed without a snapshot (provider error), if `owner` still holds it. */
   async reschedulePoll(checkoutId: string, change: Extract<ScheduleChange, { kind: 'next' }>): Promise<void> {
-    await changeSchedule(this.db, checkoutId, change);
+    // Only the lease holder moves the schedule: a lapsed lease now belongs to someone else.
+    await this.db
+      .update(pollSchedules)
+      .set(nextPollValues(change))
+      .where(and(eq(pollSchedules.checkoutId, checkoutId), eq(pollSchedules.leaseOwner, change.owner)));
   }
 
   /**
@@ -433,8 +373,6 @@ export class CheckoutRepository implements CheckoutStore {
   }
 }
 
-type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
-
 /** The unique index that lets one checkout per tenant hold an idempotency key (see schema.ts). */
 const IDEMPOTENCY_INDEX = 'checkouts_tenant_idempotency_key';
 
@@ -479,82 +417,5 @@ function nextPollValues(change: Extract<ScheduleChange, { kind: 'next' }>) {
     // Kept when the change does not say (an error): the last applied answer is still the last.
     ...(change.answerHash !== undefined && { lastAnswerHash: change.answerHash }),
     ...(change.answerErrors !== undefined && { answerErrors: change.answerErrors }),
-  };
-}
-
-async function changeSchedule(db: Database | Transaction, checkoutId: string, change: ScheduleChange): Promise<void> {
-  switch (change.kind) {
-    case 'keep':
-      return;
-    case 'remove':
-      await db.delete(pollSchedules).where(eq(pollSchedules.checkoutId, checkoutId));
-      return;
-    case 'ensure':
-      // A refresh must not reset the backoff of a schedule that already exists.
-      await db
-        .insert(pollSchedules)
-        .values({ checkoutId, nextPollAt: sql`now() + ${change.delayMs} * interval '1 millisecond'` })
-        .onConflictDoNothing();
-      return;
-    case 'next':
-      // Only the lease holder moves the schedule: a lapsed lease now belongs to someone else.
-      await db
-        .update(pollSchedules)
-        .set(nextPollValues(change))
-        .where(and(eq(pollSchedules.checkoutId, checkoutId), eq(pollSchedules.leaseOwner, change.owner)));
-      return;
-  }
-}
-
-/**
- * Inserts the merchant or refreshes its row. A field the latest answer leaves out keeps its known
- * value: one sparse answer must not blank the merchant shown on every earlier checkout.
- */
-async function upsertMerchant(
-  tx: Transaction,
-  tenant: string,
-  provider: string,
-  merchant: MerchantInfo,
-): Promise<string> {
-  const [row] = await tx
-    .insert(merchants)
-    .values({
-      tenant,
-      provider,
-      key: merchant.key,
-      name: merchant.name,
-      website: merchant.website ?? null,
-      privacyPolicyUrl: merchant.privacyPolicyUrl ?? null,
-      generalTermsUrl: merchant.generalTermsUrl ?? null,
-      logoUrl: merchant.logoUrl ?? null,
-    })
-    .onConflictDoUpdate({
-      target: [merchants.tenant, merchants.provider, merchants.key],
-      set: {
-        name: sql`excluded.name`,
-        website: sql`coalesce(excluded.website, ${merchants.website})`,
-        privacyPolicyUrl: sql`coalesce(excluded.privacy_policy_url, ${merchants.privacyPolicyUrl})`,
-        generalTermsUrl: sql`coalesce(excluded.general_terms_url, ${merchants.generalTermsUrl})`,
-        logoUrl: sql`coalesce(excluded.logo_url, ${merchants.logoUrl})`,
-        updatedAt: new Date(),
-      },
-    })
-    .returning({ id: merchants.id });
-  return row!.id;
-}
-
-function lineItemValues(checkoutId: string, position: number, item: LineItemInfo) {
-  return {
-    checkoutId,
-    position,
-    productId: item.productId ?? null,
-    description: item.description ?? null,
-    sku: item.sku ?? null,
-    quantity: item.quantity,
-    unitPrice: item.unitPrice ?? null,
-    discount: item.discount ?? null,
-    total: item.total ?? null,
-    imageUrl: item.imageUrl ?? null,
-    productUrl: item.productUrl ?? null,
   };
 }

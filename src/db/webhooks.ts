@@ -1,7 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
-import type { CheckoutStatus } from '../domain/checkout.js';
-import { statusChangedPayload, type StatusChangedCheckout } from '../webhooks/events.js';
 import type { Database } from './client.js';
 import { isRowId } from './repository.js';
 import {
@@ -14,46 +11,8 @@ import {
   type WebhookEndpointRow,
 } from './schema.js';
 
-type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
-
 /** Delivery states (the GraphQL `WebhookDeliveryStatus`). */
 export type WebhookDeliveryStatus = WebhookDeliveryRow['status'];
-
-/** Deliveries this process has put in the outbox (committed or not): tells a write that enqueued some. */
-let enqueuedDeliveries = 0;
-
-/** How many deliveries this process has enqueued so far; a write that changed it may wake the dispatcher. */
-export function enqueuedDeliveryCount(): number {
-  return enqueuedDeliveries;
-}
-
-/**
- * Writes the `checkout.status_changed` event of a status change, and one delivery per enabled
- * endpoint of the tenant that subscribes to it, in `tx` (the status change's own transaction):
- * a transactional outbox. One statement; nothing is written when no endpoint wants the event.
- */
-export async function enqueueStatusChange(
-  tx: Transaction,
-  checkout: StatusChangedCheckout & { tenant: string },
-  previousStatus: CheckoutStatus | null,
-): Promise<void> {
-  const type = 'checkout.status_changed';
-  const payload = JSON.stringify(statusChangedPayload(checkout, previousStatus));
-  const result = await tx.execute(sql`
-    with targets as (
-      select id from ${webhookEndpoints}
-      where tenant = ${checkout.tenant} and enabled and (cardinality(events) = 0 or ${type} = any(events))
-    ), event as (
-      insert into ${webhookEvents} (id, tenant, checkout_id, type, payload)
-      select ${`msg_${randomUUID()}`}, ${checkout.tenant}, ${checkout.id}, ${type}, ${payload}::jsonb
-      where exists (select 1 from targets)
-      returning id
-    )
-    insert into ${webhookDeliveries} (event_id, endpoint_id, tenant, checkout_id)
-    select event.id, targets.id, ${checkout.tenant}, ${checkout.id} from event cross join targets
-    returning id`);
-  enqueuedDeliveries += (result as unknown as { rows: unknown[] }).rows.length;
-}
 
 /** A delivery with the type of its event. */
 export type DeliveryWithType = WebhookDeliveryRow & { eventType: string };

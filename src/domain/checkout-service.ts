@@ -72,15 +72,15 @@ export class CheckoutService {
   ): Promise<CheckoutRecord> {
     const gateway = this.providerOf(provider);
     const requestHash = hashRequest(provider, request);
-    if (idempotencyKey) {
-      const existing = await this.store.findByIdempotencyKey(tenant, idempotencyKey);
-      if (existing) return this.replay(existing, requestHash, idempotencyKey);
-    }
-    // After the look-up, so that a key whose answer exists still replays it. Known in advance that
-    // nothing can reach the provider: answered without recording anything, or every retry of an
-    // outage would leave a FAILED checkout, its events and webhook deliveries behind.
+    // Known in advance that nothing can reach the provider: answered without recording anything,
+    // or every retry of an outage would leave a FAILED checkout, its events and webhook deliveries
+    // behind; a key whose answer exists still replays it.
     const unavailable = gateway.unavailable(call);
-    if (unavailable) throw unavailable;
+    if (unavailable) {
+      const existing = idempotencyKey ? await this.store.findByIdempotencyKey(tenant, idempotencyKey) : undefined;
+      if (existing) return this.replay(existing, requestHash, idempotencyKey!);
+      throw unavailable;
+    }
     const prepared = gateway.prepare(request);
     const pending = await this.recordPending(
       {
@@ -162,10 +162,11 @@ export class CheckoutService {
 
   /**
    * Writes the PENDING row that takes the idempotency key, or answers with the result of the
-   * checkout that holds it. Two requests with one key can both pass the look-up: the store's unique
-   * index lets one in and the other is told the key is taken. The holder is then looked up and
-   * replayed; gone means it released the key meanwhile (a create that certainly reached nothing),
-   * so the key is free and taking it is tried again, at most KEY_ATTEMPTS times in all.
+   * checkout that holds it. A key is not looked up first (a create with a new key costs no extra
+   * statement): the store's unique index lets one row in and refuses the others, each of which then
+   * looks up the holder and replays it; gone means it released the key meanwhile (a create that
+   * certainly reached nothing), so the key is free and taking it is tried again, at most
+   * KEY_ATTEMPTS times in all.
    */
   private async recordPending(
     input: NewCheckout,

@@ -60,7 +60,7 @@ export class CheckoutLifecycle {
     source: string,
     options: ApplyOptions = {},
   ): Promise<SnapshotResult> {
-    const result = await this.options.store.applySnapshot(row.id, snapshot, source, options);
+    const result = await this.options.store.applySnapshot(row, snapshot, source, options);
     if (result.event) this.options.publisher.publish(result.row, result.event);
     if (result.written && snapshot.unreadable?.length) {
       this.options.metrics?.unreadableAnswers.inc({ provider: row.provider });

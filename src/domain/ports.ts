@@ -45,6 +45,8 @@ export interface SnapshotResult {
   event: CheckoutEventRecord | null;
   /** False when the write was refused (`onlyFrom`, or a final status a non-operator tried to leave). */
   written: boolean;
+  /** Webhook deliveries the write put in the outbox (its dispatcher may want waking). */
+  deliveries: number;
 }
 
 /** Where checkouts are kept. Every write of one checkout is serialised by the store (a row lock). */
@@ -57,12 +59,14 @@ export interface CheckoutStore {
    */
   createPending(input: NewCheckout): Promise<CheckoutRecord>;
   /**
-   * Applies a snapshot: the checkout, its merchant and line items, an event when the status changed
-   * (and its webhook event for the tenant's endpoints, the outbox), and the schedule change, in one
-   * transaction. A final status is left only by `operator`.
+   * Applies a snapshot over `expected`, the row as the caller read it: the checkout, its merchant
+   * and line items, an event when the status changed (and its webhook event for the tenant's
+   * endpoints, the outbox), and the schedule change, atomically. The guards (`onlyFrom`; a final
+   * status is left only by `operator`) are decided on the row as it is when written, which need not
+   * be `expected`.
    */
   applySnapshot(
-    checkoutId: string,
+    expected: CheckoutRecord,
     snapshot: ProviderSnapshot,
     source: string,
     options?: ApplyOptions,

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { CheckoutAggregate, LineItemWithCurrency } from '../db/repository.js';
-import type { CheckoutEventRow, CheckoutRow, MerchantRow } from '../db/schema.js';
+import type { CheckoutEventRow, CheckoutRow, LineItemRow, MerchantRow } from '../db/schema.js';
 
 /** Where the read model loads what it does not hold (the repository). */
 export interface AggregateSource {
@@ -8,6 +8,13 @@ export interface AggregateSource {
   aggregatesByIds(ids: readonly string[]): Promise<CheckoutAggregate[]>;
   /** The tenant's merchants among `ids`. */
   merchantsByIds(tenant: string, ids: readonly string[]): Promise<MerchantRow[]>;
+}
+
+/** What a write stored of one checkout: its row, every line item and every event. */
+export interface StoredCheckout {
+  row: CheckoutRow;
+  lineItems: LineItemRow[];
+  events: CheckoutEventRow[];
 }
 
 /** What the read model counts (the metrics on /metrics). */
@@ -28,8 +35,12 @@ export interface ReadModelOptions {
   counters?: ReadModelCounters;
 }
 
-/** What an id maps to: what was loaded, or the mark that it was written since. */
-type Slot<T> = { value: T } | { writtenAt: number };
+/**
+ * What an id maps to: what was loaded or written, or the mark that it was written since. A write's
+ * slot carries its sequence number (`writtenAt`) and, when known, the `updatedAt` it wrote: a write
+ * stores its result only over an older one.
+ */
+type Slot<T> = { value: T; writtenAt?: number; updatedAt?: number } | { writtenAt: number; updatedAt?: number };
 
 /**
  * Checkout aggregates and merchants in memory, per process, bounded by an LRU. Every read checks
@@ -65,6 +76,7 @@ export class CheckoutReadModel {
       ids,
       (missing) => this.source.aggregatesByIds(missing),
       (a) => a.row.id,
+      (a) => a.row.updatedAt?.getTime(),
     );
     return found.filter((aggregate) => aggregate.row.tenant === tenant);
   }
@@ -91,15 +103,37 @@ export class CheckoutReadModel {
       ids,
       (missing) => this.source.merchantsByIds(tenant, missing),
       (merchant) => merchant.id,
+      (merchant) => merchant.updatedAt?.getTime(),
     );
     return found.filter((merchant) => merchant.tenant === tenant);
   }
 
-  /** A checkout (and the merchant it names) was written: drop both, and keep racing loads from restoring them. */
-  written(checkoutId: string, merchantId: string | null): void {
+  /**
+   * A checkout (and the merchant it names) was written: drop both, and keep racing loads from
+   * restoring them. `updatedAt`, when known (a write of this process), orders it with other writes.
+   */
+  written(checkoutId: string, merchantId: string | null, updatedAt?: Date): void {
     const writtenAt = ++this.sequence;
-    this.mark(this.checkouts, checkoutId, writtenAt);
+    this.mark(this.checkouts, checkoutId, writtenAt, updatedAt?.getTime());
     if (merchantId) this.mark(this.merchants, merchantId, writtenAt);
+  }
+
+  /**
+   * A write of this process stored `written` (and `merchant`, when it changed it): held as the
+   * checkout's value, so the mutation's answer and the next reads need no statement. A slot that
+   * is newer or cannot be ordered (another instance's write, known only by its announcement) wins:
+   * the checkout is then only evicted.
+   */
+  stored(written: StoredCheckout, merchant: MerchantRow | null): void {
+    const writtenAt = ++this.sequence;
+    const { row } = written;
+    const aggregate: CheckoutAggregate = {
+      row,
+      lineItems: written.lineItems.map((item) => ({ ...item, currency: row.currency })),
+      events: written.events,
+    };
+    this.put(this.checkouts, row.id, aggregate, writtenAt, row.updatedAt.getTime());
+    if (merchant) this.put(this.merchants, merchant.id, merchant, writtenAt, merchant.updatedAt.getTime());
   }
 
   /** The bus broke: another instance's writes may go unheard, so drop everything and hold nothing until it is back. */
@@ -133,8 +167,8 @@ export class CheckoutReadModel {
       dispose: (slot, _key, reason) => {
         // A mark that expires is forgotten like one dropped for capacity.
         if (reason !== 'evict' && reason !== 'expire') return;
-        if ('writtenAt' in slot) this.forgottenWritesUpTo = Math.max(this.forgottenWritesUpTo, slot.writtenAt);
-        else this.options.counters?.evicted('capacity', 1);
+        if (slot.writtenAt !== undefined) this.forgottenWritesUpTo = Math.max(this.forgottenWritesUpTo, slot.writtenAt);
+        if ('value' in slot) this.options.counters?.evicted('capacity', 1);
       },
     });
   }
@@ -147,11 +181,32 @@ export class CheckoutReadModel {
     if (held > 0) this.options.counters?.evicted('bus_outage', held);
   }
 
-  private mark<T>(cache: LRUCache<string, Slot<T>> | undefined, id: string, writtenAt: number): void {
+  private mark<T>(
+    cache: LRUCache<string, Slot<T>> | undefined,
+    id: string,
+    writtenAt: number,
+    updatedAt?: number,
+  ): void {
     if (!cache) return;
     const had = cache.peek(id);
-    cache.set(id, { writtenAt });
+    cache.set(id, { writtenAt, updatedAt });
     if (had && 'value' in had) this.options.counters?.evicted('write', 1);
+  }
+
+  private put<T>(
+    cache: LRUCache<string, Slot<T>> | undefined,
+    id: string,
+    value: T,
+    writtenAt: number,
+    updatedAt: number,
+  ): void {
+    if (!cache) return;
+    const had = cache.peek(id);
+    // What is held stays when it is newer, or when it is a mark that cannot be ordered with this
+    // write (its loads are already kept out, and the next read loads the latest).
+    const older = !had || (had.updatedAt !== undefined && had.updatedAt < updatedAt);
+    if (this.bypass || !older) return;
+    cache.set(id, { value, writtenAt, updatedAt });
   }
 
   /** What `cache` holds of `ids`, plus one load of the rest, stored unless a write overtook it. */
@@ -160,6 +215,7 @@ export class CheckoutReadModel {
     ids: readonly string[],
     load: (missing: string[]) => Promise<T[]>,
     idOf: (value: T) => string,
+    versionOf: (value: T) => number | undefined,
   ): Promise<T[]> {
     if (!cache || this.bypass) return ids.length === 0 ? [] : load([...ids]);
     const held: T[] = [];
@@ -178,8 +234,8 @@ export class CheckoutReadModel {
       for (const value of loaded) {
         const id = idOf(value);
         const slot = cache.peek(id);
-        if (slot && 'writtenAt' in slot && slot.writtenAt > startedAt) continue;
-        cache.set(id, { value });
+        if (slot?.writtenAt !== undefined && slot.writtenAt > startedAt) continue;
+        cache.set(id, { value, updatedAt: versionOf(value) });
       }
     }
     return held.concat(loaded);

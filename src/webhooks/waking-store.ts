@@ -1,22 +1,19 @@
-import { enqueuedDeliveryCount } from '../db/webhooks.js';
 import type { CheckoutStore } from '../domain/ports.js';
 
 /**
  * The store, and after a committed write that put deliveries in the webhook outbox `wake` is
  * called: the dispatcher then sends them at once instead of at its next scan. Writes that enqueued
- * nothing (a tenant without endpoints) wake nobody, so they cost no extra statement.
+ * nothing (a tenant without endpoints) wake nobody. A create's first write (PENDING) wakes nobody
+ * either: the write of the provider's answer follows it at once and wakes the dispatcher for both.
  */
 export function wakingStore(store: CheckoutStore, wake: () => void): CheckoutStore {
-  const afterWrite = async <T>(write: () => Promise<T>): Promise<T> => {
-    const before = enqueuedDeliveryCount();
-    const result = await write();
-    if (enqueuedDeliveryCount() !== before) wake();
-    return result;
-  };
   return {
     findByIdempotencyKey: (tenant, key) => store.findByIdempotencyKey(tenant, key),
-    createPending: (input) => afterWrite(() => store.createPending(input)),
-    applySnapshot: (checkoutId, snapshot, source, options) =>
-      afterWrite(() => store.applySnapshot(checkoutId, snapshot, source, options)),
+    createPending: (input) => store.createPending(input),
+    async applySnapshot(expected, snapshot, source, options) {
+      const result = await store.applySnapshot(expected, snapshot, source, options);
+      if (result.deliveries > 0) wake();
+      return result;
+    },
   };
 }
