@@ -25,6 +25,11 @@
  * Writes bench/results/soak.json and rewrites the soak section of bench/README.md (between its
  * `bench/soak.ts` markers; nothing else). BENCH_SOAK_REPORT_ONLY=1 only rewrites that section.
  *
+ * For a leak hunt, BENCH_SOAK_SNAPSHOT_DIR=<dir> BENCH_SOAK_SNAPSHOTS=19,61 writes heap snapshots
+ * after those samples (compare them in Chrome DevTools' Memory tab). Writing one raises the
+ * server's RSS by about 200 MB for the rest of the run (the snapshot's own memory, kept by the
+ * allocator), so a run with snapshots says nothing about RSS.
+ *
  * Usage: npx tsx bench/soak.ts   (BENCH_SOAK_MINUTES=3 for a trial)
  */
 import { execFileSync } from 'node:child_process';
