@@ -216,7 +216,8 @@ class SoakLoad {
   private running = true;
   private createCount = 0;
   private lastCreate: { query: string; input: Record<string, unknown> } | undefined;
-  private subscriptionCount = 0;
+  /** Subscriptions opened so far, per transport (each transport gets the whole mix). */
+  private readonly subscriptionCounts = { ws: 0, sse: 0 };
 
   constructor(
     private readonly url: string,
@@ -402,15 +403,20 @@ class SoakLoad {
   }
 
   /** What the next subscription watches and how it ends. */
-  private nextSubscription(): { id: string; finishedCheckout: boolean; abandon: 0 | 1 | 2 } {
-    const n = this.subscriptionCount++;
+  private nextSubscription(transport: 'ws' | 'sse'): {
+    n: number;
+    id: string;
+    finishedCheckout: boolean;
+    abandon: 0 | 1 | 2;
+  } {
+    const n = this.subscriptionCounts[transport]++;
     const finishedCheckout = n % 10 === 0 && this.finished.length > 0;
     const id = finishedCheckout
       ? this.finished[Math.floor(Math.random() * this.finished.length)]!
       : (this.processing.at(-1) ?? this.seededSmart[n % this.seededSmart.length]!);
     // About a third abandoned after the first event: 0 watches to the end, 1 and 2 leave early.
     const abandon = finishedCheckout ? 0 : ([0, 0, 1, 0, 2, 0] as const)[n % 6]!;
-    return { id, finishedCheckout, abandon };
+    return { n, id, finishedCheckout, abandon };
   }
 
   /** Remembers a checkout seen in a terminal status. */
@@ -425,7 +431,7 @@ class SoakLoad {
 
   /** One graphql-ws socket with one subscription; resolves at its first event, after the stream ended. */
   private wsSubscription(): Promise<number> {
-    const { id, finishedCheckout, abandon } = this.nextSubscription();
+    const { id, finishedCheckout, abandon } = this.nextSubscription('ws');
     const client: Client = createClient({
       url: `${this.url.replace(/^http/, 'ws')}/graphql`,
       webSocketImpl: WebSocket,
@@ -482,8 +488,9 @@ class SoakLoad {
 
   /** One SSE subscription (POST or GET); resolves at its first event, after the stream ended or was aborted. */
   private async sseSubscription(): Promise<number> {
-    const { id, finishedCheckout, abandon } = this.nextSubscription();
-    const useGet = this.subscriptionCount % 2 === 0;
+    const { n, id, finishedCheckout, abandon } = this.nextSubscription('sse');
+    // POST and GET in turns of three, so that both take every part of the mix above.
+    const useGet = Math.floor(n / 3) % 2 === 1;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error(`SSE ${id}: no end in 60 s`)), 60_000);
     const headers = { ...AUTH, accept: 'text/event-stream' };
