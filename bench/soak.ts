@@ -627,6 +627,7 @@ function trend(samples: SoakSample[], value: (s: SoakSample) => number, toleranc
 }
 
 const mb = (bytes: number) => (bytes / MB).toFixed(1);
+const fmtKb = (bytes: number) => (bytes / 1024).toFixed(1);
 const clock = (seconds: number) =>
   `${String(Math.floor(seconds / 60)).padStart(2, '0')}:${String(Math.round(seconds % 60)).padStart(2, '0')}`;
 
@@ -706,6 +707,12 @@ export function renderSoakSection(r: SoakResults): string {
     `Tolerance: flat when the slope is under ${s.tolerancePct} % of the mean per 10 minutes. **Verdict: ${r.verdict}** (heapUsed and RSS).`,
     '',
   );
+  const entry = readResults<SoakEntrySize>('soak-entry');
+  if (entry)
+    p(
+      `One read-model entry (\`BENCH_SOAK_ENTRY_SIZE=${entry.count}\`, ${entry.date.slice(0, 10)}: ${entry.entriesAfter - entry.entriesBefore} more checkouts read by id, half Stan with two line items and half Smartcheckout with one, each with its events, after as many warm-up reads) holds **${fmtKb(entry.bytesPerEntry)} KB** of heap after GC, so the default \`READ_MODEL_MAX_ENTRIES\` (10,000) holds about ${Math.round((entry.bytesPerEntry * 10_000) / MB)} MB.`,
+      '',
+    );
   return out.join('\n');
 }
 
@@ -840,7 +847,73 @@ async function soak(): Promise<SoakResults> {
   }
 }
 
-if (process.env.BENCH_SOAK_REPORT_ONLY) {
+/** What one read-model entry holds, from BENCH_SOAK_ENTRY_SIZE=<n>. */
+export interface SoakEntrySize {
+  count: number;
+  heapBefore: number;
+  heapAfter: number;
+  entriesBefore: number;
+  entriesAfter: number;
+  bytesPerEntry: number;
+  date: string;
+}
+
+/**
+ * BENCH_SOAK_ENTRY_SIZE=<n>: the heap one read-model entry holds. Seeds 2n checkouts (Stan with two
+ * line items and Smartcheckout with one, in turns, as W1 does), reads the first n by id (which
+ * warms the code paths and fills n entries), takes the heap after two full collections, reads the
+ * other n, and takes it again: the difference over the entries added.
+ */
+async function entrySize(count: number): Promise<SoakEntrySize> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-soak-entry-'));
+  const server = await startPinned<{ url: string; pid: number }>(
+    'bench/servers/soak-server.ts',
+    oursEnv({ POLLER: 'off', DATA_DIR: dataDir, READ_MODEL_MAX_ENTRIES: String(count * 4) }),
+    SERVER_CORE,
+    { nodeArgs: ['--expose-gc'] },
+  );
+  const { url } = server.ready;
+  try {
+    progress(`entry size: seeding ${count * 2} checkouts`);
+    const ids = await seedCheckouts(url, BENCH_API_KEY, count * 2);
+    const readAll = async (some: string[]) => {
+      for (const id of some) {
+        const response = await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: JSON_HEADERS,
+          body: JSON.stringify({ query: CHECKOUT_QUERY, variables: { id } }),
+        });
+        if (response.status !== 200) throw new Error(`checkout(${id}): HTTP ${response.status}`);
+        await response.arrayBuffer();
+      }
+    };
+    await readAll(ids.slice(0, count));
+    const before = await takeSample(server, url, 1, 0);
+    await readAll(ids.slice(count));
+    const after = await takeSample(server, url, 2, 0);
+    return {
+      count,
+      heapBefore: before.heapUsed,
+      heapAfter: after.heapUsed,
+      entriesBefore: before.readModelEntries,
+      entriesAfter: after.readModelEntries,
+      bytesPerEntry: Math.round(
+        (after.heapUsed - before.heapUsed) / Math.max(1, after.readModelEntries - before.readModelEntries),
+      ),
+      date: new Date().toISOString(),
+    };
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (process.env.BENCH_SOAK_ENTRY_SIZE) {
+  const result = await entrySize(envNumber('BENCH_SOAK_ENTRY_SIZE', 1_000));
+  progress(`written ${writeResults('soak-entry', result)}: ${JSON.stringify(result)}`);
+  const soakResults = readResults<SoakResults>('soak');
+  if (soakResults) writeReadmeSection(soakResults);
+} else if (process.env.BENCH_SOAK_REPORT_ONLY) {
   const results = readResults<SoakResults>('soak');
   if (!results) throw new Error('no bench/results/soak.json to report');
   writeReadmeSection(results);
