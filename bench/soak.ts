@@ -648,7 +648,7 @@ export function renderSoakSection(r: SoakResults): string {
   p(
     '## Memory soak (bench/soak.ts)',
     '',
-    `_Written by \`npx tsx bench/soak.ts\` (or \`BENCH_ONLY=soak npm run bench\`) from bench/results/soak.json; not in the default \`npm run bench\` set, as it takes ${s.minutes} minutes. Issue 21, goal 5._`,
+    `_Written by \`npx tsx bench/soak.ts\` (or \`BENCH_ONLY=soak npm run bench\`) from bench/results/soak.json; not in the default \`npm run bench\` set, as it takes half an hour (this run: ${s.minutes} min of load). Issue 21, goal 5._`,
     '',
     `- Machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}; ${r.machine.date}; load average ${r.machine.loadStart} at start, ${r.machine.loadEnd} at end (**shared**: other work's test suites ran at the same time; memory figures depend little on CPU load, latencies do).`,
     `- Server: bench/servers/soak-server.ts (buildApp, NODE_ENV=production, poller on, the built-in sandboxes, ${s.database}, \`READ_MODEL_MAX_ENTRIES=${s.readModelMaxEntries}\` so that the read model reaches its bound in the first minutes) under \`node --expose-gc\`, pinned to core ${s.serverCore}; the load from one process on core ${s.loadCore}.`,
@@ -693,7 +693,7 @@ export function renderSoakSection(r: SoakResults): string {
     );
   const t = r.trend;
   const row = (name: string, x: SoakTrend) =>
-    `| ${name} | ${x.meanMb} | ${x.minMb} – ${x.maxMb} | **${x.slopeMbPer10Min}** ± ${x.slopeSeMbPer10Min} | ${x.slopePctPer10Min} % | ${x.flat ? 'flat' : '**growing**'} |`;
+    `| ${name} | ${x.meanMb} | ${x.minMb} – ${x.maxMb} | **${x.slopeMbPer10Min}** ± ${x.slopeSeMbPer10Min} | ${x.slopePctPer10Min} % | ${!x.flat ? '**growing**' : x.slopePctPer10Min < -s.tolerancePct ? 'falling' : 'flat'} |`;
   p(
     '',
     `Trend over the last ${s.windowMinutes} minutes (${r.samples.filter((x) => x.t >= s.minutes * 60 - s.windowMinutes * 60).length} samples, every ${s.sampleSeconds} s; least-squares slope ± its standard error):`,
@@ -704,7 +704,7 @@ export function renderSoakSection(r: SoakResults): string {
     row('RSS', t.rss),
     row('external', t.external),
     '',
-    `Tolerance: flat when the slope is under ${s.tolerancePct} % of the mean per 10 minutes. **Verdict: ${r.verdict}** (heapUsed and RSS).`,
+    `Tolerance: growing when the slope is over ${s.tolerancePct} % of the mean per 10 minutes, falling when under -${s.tolerancePct} %, flat between. **Verdict: ${r.verdict === 'flat' ? 'not growing' : 'growing'}** (heapUsed and RSS).`,
     '',
   );
   const entry = readResults<SoakEntrySize>('soak-entry');
