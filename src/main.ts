@@ -30,6 +30,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // PGlite cannot go on after a failed WAL write (PostgreSQL itself would restart): stop, and exit
+  // non-zero so that the supervisor starts a new process, which replays the WAL.
+  void app.database.failure?.then(() => {
+    setTimeout(() => process.exit(1), 15_000).unref();
+    app.stop().finally(() => process.exit(1));
+  });
 }
 
 main().catch((error: unknown) => {

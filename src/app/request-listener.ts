@@ -1,5 +1,4 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import { sql } from 'drizzle-orm';
 import type { AppConfig } from '../config/index.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { announcedTooLarge, readBoundedBody } from '../http/body.js';
@@ -159,10 +158,11 @@ function sendError(
 }
 
 /**
- * 200 while the database answers, else 503 (`unavailable`): a load balancer should send no traffic
- * to an instance that cannot reach its data. A sick Redis makes it `degraded` but still 200: the
- * instance serves every request (rate limits count per instance, changes reach its own
- * subscribers at once and the others' by their resync), so taking it out would help no one.
+ * 200 while the database answers (and, on PGlite, its disk takes writes), else 503 (`unavailable`):
+ * a load balancer should send no traffic to an instance that cannot reach its data. A sick Redis
+ * makes it `degraded` but still 200: the instance serves every request (rate limits count per
+ * instance, changes reach its own subscribers at once and the others' by their resync), so taking
+ * it out would help no one.
  */
 async function answerHealth(
   req: IncomingMessage,
@@ -172,7 +172,7 @@ async function answerHealth(
 ): Promise<void> {
   let status = 200;
   try {
-    await database.db.execute(sql`select 1`);
+    await database.check();
   } catch {
     status = 503;
   }

@@ -37,8 +37,20 @@ export async function openResources(config: AppConfig, logger: Logger, stack: Di
       dataDir: config.dataDir,
       onIdleConnectionError: (error) =>
         logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'),
+      onDiskWriteFailure: (error) =>
+        logger.error(
+          { err: error },
+          'the disk under the data folder refuses writes; writes answer SERVICE_UNAVAILABLE',
+        ),
+      onDiskWritable: (downForMs) => logger.info({ downForMs }, 'the disk under the data folder takes writes again'),
     }),
     (opened) => opened.close(),
+  );
+  void database.failure?.then((error) =>
+    logger.fatal(
+      { err: error.cause },
+      'the embedded database stopped after a failed disk write; the process must restart',
+    ),
   );
   const sandboxes = stack.use(
     'sandboxes',
