@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RETRY_AFTER_MS, retryAfterMs, retryDelayMs } from '../src/webhooks/backoff.js';
+import { retryDelayMs } from '../src/webhooks/backoff.js';
+import { MAX_RETRY_AFTER_MS, retryAfterMs } from '../src/workers/backoff.js';
 import { addressProblem, targetProblem } from '../src/webhooks/targets.js';
 
 /* The pure parts of webhook delivery: the retry schedule, Retry-After, and address classification. */

@@ -2,6 +2,7 @@ import { Agent, fetch } from 'undici';
 import type { z } from 'zod';
 import type { ProviderName } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
+import { retryAfterMs } from '../workers/backoff.js';
 import { ProviderResilience } from './resilience.js';
 
 /** Which provider a request goes to: its name in errors' `provider`, its label in their messages. */
@@ -169,18 +170,9 @@ function providerErrorFromStatus({ provider, label }: ProviderIdentity, response
       retryable,
       httpStatus: response.status,
       providerMessage,
-      retryAfterMs: retryAfterMsOf(response.headers.get('retry-after')),
+      retryAfterMs: retryAfterMs(response.headers.get('retry-after')),
     },
   );
-}
-
-/** `Retry-After` as milliseconds from now: delta-seconds or an HTTP date; null when absent or unreadable. */
-function retryAfterMsOf(value: string | null, now = Date.now()): number | null {
-  if (!value) return null;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
 /**

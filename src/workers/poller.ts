@@ -7,6 +7,7 @@ import { isTerminal } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
 import type { ProviderSnapshot } from '../domain/snapshot.js';
 import type { AppMetrics } from '../metrics.js';
+import { backoffMs } from './backoff.js';
 
 /** Settings of the shared status poller. */
 export interface PollerOptions {
@@ -34,9 +35,6 @@ export interface PollerOptions {
   /** Where polls and schedule lag are counted. */
   metrics?: Pick<AppMetrics, 'polls' | 'scheduleLag'>;
 }
-
-/** Longest `Retry-After` we honour; a provider asking for more is asked again after this. */
-const MAX_RETRY_AFTER_MS = 3_600_000;
 
 /**
  * The one poller behind every subscription: it polls each pollable checkout on its durable
@@ -108,9 +106,7 @@ export class Poller {
   /** The delay before the next poll after `attempts` polls without change: exponential, jittered ±20%. */
   backoffMs(attempts: number): number {
     const { intervalMs, maxIntervalMs } = this.options;
-    const exponential = Math.min(maxIntervalMs, intervalMs * 2 ** Math.min(attempts, 30));
-    const jittered = exponential * (0.8 + 0.4 * this.random());
-    return Math.round(Math.min(maxIntervalMs, Math.max(intervalMs, jittered)));
+    return backoffMs(attempts, { baseMs: intervalMs, minMs: intervalMs, maxMs: maxIntervalMs, random: this.random });
   }
 
   /**
@@ -262,7 +258,7 @@ export class Poller {
     const retryAfterMs = error instanceof ProviderError ? (error.retryAfterMs ?? 0) : 0;
     const permanent = error instanceof ProviderError && !error.retryable;
     const backoff = permanent ? this.options.maxIntervalMs : this.backoffMs(attempts + 1);
-    const delayMs = Math.max(backoff, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
+    const delayMs = Math.max(backoff, retryAfterMs); // capped where it is read (workers/backoff.ts)
     log.warn({ err: message, delayMs, ...(unusable && { answerErrors: streak }) }, 'status poll failed');
     const next = {
       kind: 'next',

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import type { AttemptOutcome, ClaimedDelivery, WebhookRepository } from '../db/webhooks.js';
-import { retryAfterMs, retryDelayMs } from '../webhooks/backoff.js';
+import { retryDelayMs } from '../webhooks/backoff.js';
 import type { WebhookMetrics } from '../webhooks/metrics.js';
 import { signatureHeader } from '../webhooks/signing.js';
 import { guardedLookup, literalHostProblem, urlProblem, type TargetPolicy } from '../webhooks/targets.js';
+import { retryAfterMs } from './backoff.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -238,12 +239,11 @@ export class WebhookDispatcher {
         },
         body: delivery.body,
       });
-      const header = response.headers['retry-after'];
       return {
         responseStatus: response.statusCode,
         responseBody: await readStart(response.body),
         error: null,
-        retryAfterMs: retryAfterMs(Array.isArray(header) ? header[0] : header),
+        retryAfterMs: retryAfterMs(response.headers['retry-after']),
       };
     } catch (error) {
       const cause = (error as { cause?: unknown }).cause;
