@@ -8,6 +8,7 @@ import { ProviderError } from '../domain/errors.js';
 import type { ProviderSnapshot } from '../domain/snapshot.js';
 import type { AppMetrics } from '../metrics.js';
 import { backoffMs } from './backoff.js';
+import { LeasedWork } from './leased-work.js';
 
 /** Settings of the shared status poller. */
 export interface PollerOptions {
@@ -43,16 +44,12 @@ export interface PollerOptions {
  * at once, and the leases of a crashed instance lapse and are taken over.
  */
 export class Poller {
-  private running = false;
-  /** Set by stop(): claimed polls not yet started are left for releaseLeases to hand back. */
-  private stopRequested = false;
-  /** Aborts in-flight provider requests on stop, so shutdown never waits out a provider timeout. */
-  private abort = new AbortController();
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
-  private readonly batchSize: number;
-  private readonly concurrency: number;
-  private readonly idleMs: number;
+  /**
+   * Keeps up to `concurrency` polls in flight, claiming only as many schedules as there are free
+   * slots: one slow provider answer holds one slot, not the whole poller. Its signal aborts the
+   * provider requests in flight on stop, so shutdown never waits out a provider timeout.
+   */
+  private readonly work: LeasedWork<ClaimedPoll>;
   private readonly random: () => number;
   /** Counters since start, for logs, metrics and tests. */
   readonly stats = { polls: 0, changes: 0, errors: 0 };
@@ -65,95 +62,45 @@ export class Poller {
     private readonly logger: Logger,
     private readonly options: PollerOptions,
   ) {
-    this.batchSize = options.batchSize ?? 100;
-    this.concurrency = options.concurrency ?? 32;
-    this.idleMs = options.idleMs ?? Math.min(250, Math.max(10, Math.floor(options.intervalMs / 4)));
     this.random = options.random ?? Math.random;
+    const concurrency = options.concurrency ?? 32;
+    const idleMs = options.idleMs ?? Math.min(250, Math.max(10, Math.floor(options.intervalMs / 4)));
+    this.work = new LeasedWork({
+      what: 'polls',
+      claim: (limit) => repository.claimDuePolls(options.instanceId, limit, options.leaseMs),
+      run: (claim) => this.pollOne(claim),
+      concurrency,
+      maxClaim: options.batchSize ?? 100,
+      // Each claim is a database round trip: a busy poller claims once a quarter of its slots are
+      // free, not once per freed slot, which would add a claim to every poll.
+      claimBatch: Math.floor(concurrency / 4),
+      idle: { minMs: idleMs },
+      release: () => repository.releaseLeases(options.instanceId),
+      logger,
+    });
     this.unchangedMoves = new UnchangedPollMoves(repository, options.instanceId);
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.stopRequested = false;
-    this.abort = new AbortController();
-    this.loop = this.run();
+    this.work.start();
   }
 
-  /** Stops claiming, lets in-flight polls finish, and gives back this instance's leases. */
+  /** Stops claiming, aborts in-flight polls (each hands its schedule back), and gives back this instance's leases. */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.stopRequested = true;
-    this.abort.abort();
-    this.wake?.();
-    await this.loop;
-    const released = await this.repository.releaseLeases(this.options.instanceId).catch(() => 0);
+    if (!this.work.active) return;
+    const released = await this.work.stop();
     this.logger.info({ released, ...this.stats }, 'poller stopped');
   }
 
   /** Claims one batch of due schedules and polls them; resolves to how many were claimed. */
-  async pollDue(): Promise<number> {
-    const claimed = await this.repository.claimDuePolls(this.options.instanceId, this.batchSize, this.options.leaseMs);
-    let next = 0;
-    const worker = async () => {
-      while (next < claimed.length && !this.stopRequested) await this.pollOne(claimed[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, claimed.length) }, worker));
-    return claimed.length;
+  pollDue(): Promise<number> {
+    return this.work.runOnce();
   }
 
   /** The delay before the next poll after `attempts` polls without change: exponential, jittered ±20%. */
   backoffMs(attempts: number): number {
     const { intervalMs, maxIntervalMs } = this.options;
     return backoffMs(attempts, { baseMs: intervalMs, minMs: intervalMs, maxMs: maxIntervalMs, random: this.random });
-  }
-
-  /**
-   * Keeps up to `concurrency` polls in flight, claiming only as many schedules as there are free
-   * slots: one slow provider answer holds one slot, not the whole poller, and no claimed schedule
-   * waits in memory with its lease running.
-   */
-  private async run(): Promise<void> {
-    const inFlight = new Set<Promise<void>>();
-    // Each claim is a database round trip: a busy poller claims once a quarter of its slots are
-    // free, not once per freed slot, which would add a claim to every poll.
-    const claimBatch = Math.max(1, Math.floor(this.concurrency / 4));
-    while (this.running) {
-      const free = this.concurrency - inFlight.size;
-      const worthClaiming = free >= claimBatch || inFlight.size === 0;
-      let claimed: ClaimedPoll[] = [];
-      if (worthClaiming) {
-        try {
-          claimed = await this.repository.claimDuePolls(
-            this.options.instanceId,
-            Math.min(free, this.batchSize),
-            this.options.leaseMs,
-          );
-        } catch (error) {
-          this.logger.error({ err: error }, 'could not claim due polls');
-        }
-        for (const claim of claimed) {
-          const poll: Promise<void> = this.pollOne(claim).finally(() => inFlight.delete(poll));
-          inFlight.add(poll);
-        }
-      }
-      // Claim again at once while there is work and room; otherwise rest until a slot frees (when
-      // slots are what is missing) or the next look (when nothing was due).
-      const waitForSlot = !worthClaiming || inFlight.size >= this.concurrency;
-      if (this.running && (claimed.length === 0 || waitForSlot)) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.idleMs);
-          const done = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          this.wake = done;
-          if (waitForSlot && inFlight.size > 0) void Promise.race(inFlight).then(done);
-        });
-      }
-    }
-    await Promise.all(inFlight);
   }
 
   /** Polls one claimed schedule as its own unit of work: its log lines and provider call share one request id. */
@@ -172,7 +119,7 @@ export class Poller {
     this.stats.polls++;
     this.options.metrics?.scheduleLag.observe(Math.max(0, Date.now() - dueAt.getTime()) / 1000);
     try {
-      const snapshot = await this.service.fetchStatus(checkout, { signal: this.abort.signal, requestId });
+      const snapshot = await this.service.fetchStatus(checkout, { signal: this.work.signal, requestId });
       await this.applyAnswer(claim, snapshot, log);
     } catch (error) {
       await this.afterFailedPoll(claim, error, log);
@@ -229,7 +176,7 @@ export class Poller {
     log: Logger,
   ): Promise<void> {
     const owner = this.options.instanceId;
-    if (this.abort.signal.aborted) {
+    if (this.work.signal.aborted) {
       // Abandoned because this instance is stopping: due again at once, for whoever polls next.
       await this.repository
         .reschedulePoll(checkout.id, { kind: 'next', owner, attempts, delayMs: 0 })

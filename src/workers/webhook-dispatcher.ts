@@ -7,6 +7,7 @@ import type { WebhookMetrics } from '../webhooks/metrics.js';
 import { signatureHeader } from '../webhooks/signing.js';
 import { guardedLookup, literalHostProblem, urlProblem, type TargetPolicy } from '../webhooks/targets.js';
 import { retryAfterMs } from './backoff.js';
+import { LeasedWork } from './leased-work.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -59,16 +60,15 @@ interface SendResult {
  * Standard Webhooks, and records every attempt. At least once: a receiver dedupes on `webhook-id`.
  */
 export class WebhookDispatcher {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
-  private abort = new AbortController();
+  /**
+   * Up to `concurrency` POSTs in flight. An idle instance looks less and less often (the writes of
+   * this process wake it anyway), and a finished attempt may unblock the next delivery of its
+   * checkout, so each one makes it look again at once.
+   */
+  private readonly work: LeasedWork<ClaimedDelivery>;
   /** Wake-ups at retries this instance scheduled sooner than its next scan. */
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly agent: Agent;
-  private readonly concurrency: number;
-  private readonly scanIntervalMs: number;
   private readonly maxScanIntervalMs: number;
   private readonly random: () => number;
 
@@ -78,10 +78,18 @@ export class WebhookDispatcher {
     private readonly logger: Logger,
     private readonly options: WebhookDispatcherOptions,
   ) {
-    this.concurrency = options.concurrency ?? 16;
-    this.scanIntervalMs = options.scanIntervalMs ?? 1_000;
     this.maxScanIntervalMs = options.maxScanIntervalMs ?? 30_000;
     this.random = options.random ?? Math.random;
+    this.work = new LeasedWork({
+      what: 'webhook deliveries',
+      claim: (limit) => repository.claimDue(options.instanceId, limit, options.timeoutMs + 5_000),
+      run: (delivery, signal) => this.attempt(delivery, signal),
+      concurrency: options.concurrency ?? 16,
+      idle: { minMs: options.scanIntervalMs ?? 1_000, maxMs: this.maxScanIntervalMs },
+      wakeWhenSettled: true,
+      release: () => repository.releaseLeases(options.instanceId),
+      logger,
+    });
     // The guarded lookup is the connection's own: the address checked is the address connected to.
     this.agent = new Agent({
       connect: { timeout: options.timeoutMs, ...(!options.policy.allowPrivate && { lookup: guardedLookup }) },
@@ -91,77 +99,30 @@ export class WebhookDispatcher {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.abort = new AbortController();
-    this.loop = this.run();
+    this.work.start();
   }
 
   /** Looks for due deliveries now (after a status change was written, or a redelivery asked for). */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.work.wake();
   }
 
   /** Stops claiming, aborts the POSTs in flight, and gives back this instance's leases. */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.abort.abort();
+    if (!this.work.active) return;
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
-    this.wakeUp?.();
-    await this.loop;
-    const released = await this.repository.releaseLeases(this.options.instanceId).catch(() => 0);
+    const released = await this.work.stop();
     await this.agent.close().catch(() => undefined);
     this.logger.info({ released }, 'webhook dispatcher stopped');
   }
 
-  private async run(): Promise<void> {
-    const inFlight = new Set<Promise<void>>();
-    let idleMs = this.scanIntervalMs;
-    while (this.running) {
-      if (this.woken) idleMs = this.scanIntervalMs;
-      this.woken = false;
-      const free = this.concurrency - inFlight.size;
-      let claimed: ClaimedDelivery[] = [];
-      if (free > 0) {
-        claimed = await this.repository
-          .claimDue(this.options.instanceId, free, this.options.timeoutMs + 5_000)
-          .catch((error: unknown) => {
-            this.logger.error({ err: error }, 'could not claim due webhook deliveries');
-            return [];
-          });
-      }
-      for (const delivery of claimed) {
-        // A finished attempt may unblock the next delivery of its checkout: look again at once.
-        const attempt: Promise<void> = this.attempt(delivery).finally(() => {
-          inFlight.delete(attempt);
-          this.wake();
-        });
-        inFlight.add(attempt);
-      }
-      // An idle instance looks less and less often: the writes of this process wake it anyway.
-      idleMs = claimed.length > 0 ? this.scanIntervalMs : Math.min(this.maxScanIntervalMs, idleMs * 2);
-      if (this.running && (claimed.length === 0 || inFlight.size >= this.concurrency) && !this.woken) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, claimed.length > 0 ? this.scanIntervalMs : idleMs);
-          this.wakeUp = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    }
-    await Promise.all(inFlight);
-  }
-
   /** One attempt of one claimed delivery, recorded whatever happens. */
-  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+  private async attempt(delivery: ClaimedDelivery, signal: AbortSignal): Promise<void> {
     const startedAt = new Date();
     const started = performance.now();
-    const result = await this.send(delivery, startedAt);
-    if (this.abort.signal.aborted && result.error) return; // stopping: the lease is handed back as is
+    const result = await this.send(delivery, startedAt, signal);
+    if (signal.aborted && result.error) return; // stopping: the lease is handed back as is
     const durationMs = Math.round(performance.now() - started);
     const attempts = delivery.attemptCount + 1;
     const ok = result.responseStatus !== null && result.responseStatus >= 200 && result.responseStatus < 300;
@@ -206,7 +167,7 @@ export class WebhookDispatcher {
 
   /** Wakes the dispatcher when a retry it scheduled is due, if that may come before its next scan. */
   private wakeAfter(delayMs: number): void {
-    if (!this.running || delayMs >= this.maxScanIntervalMs) return;
+    if (!this.work.active || delayMs >= this.maxScanIntervalMs) return;
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       this.wake();
@@ -215,7 +176,7 @@ export class WebhookDispatcher {
   }
 
   /** POSTs the event; never throws (a refused target or a network failure is an attempt's error). */
-  private async send(delivery: ClaimedDelivery, at: Date): Promise<SendResult> {
+  private async send(delivery: ClaimedDelivery, at: Date, stopped: AbortSignal): Promise<SendResult> {
     const failed = (error: string): SendResult => ({
       responseStatus: null,
       responseBody: null,
@@ -229,7 +190,7 @@ export class WebhookDispatcher {
       const response = await request(delivery.url, {
         method: 'POST',
         dispatcher: this.agent,
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.abort.signal]),
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), stopped]),
         headers: {
           'content-type': 'application/json',
           'user-agent': WEBHOOK_USER_AGENT,
