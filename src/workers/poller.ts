@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import type { ClaimedPoll, CheckoutRepository, UnchangedPollMove } from '../db/repository.js';
 import type { CheckoutService } from '../domain/checkout-service.js';
@@ -53,7 +54,13 @@ export class Poller {
   private readonly random: () => number;
   /** Counters since start, for logs, metrics and tests. */
   readonly stats = { polls: 0, changes: 0, errors: 0 };
-  private readonly unchangedMoves: UnchangedPollMoves;
+  /**
+   * Moves the schedules of the polls answered in one turn of the event loop in one statement
+   * (`reschedulePollsIfRowsUnchanged`): most answers repeat the last one, and under load dozens
+   * arrive together, each of which would otherwise cost a statement of its own. Resolves each to
+   * true once its schedule moved, false when the row was written since the poll read it.
+   */
+  private readonly unchangedMoves: DataLoader<UnchangedPollMove, boolean>;
 
   constructor(
     private readonly repository: CheckoutRepository,
@@ -78,7 +85,14 @@ export class Poller {
       release: () => repository.releaseLeases(options.instanceId),
       logger,
     });
-    this.unchangedMoves = new UnchangedPollMoves(repository, options.instanceId);
+    this.unchangedMoves = new DataLoader(
+      async (moves) => {
+        const moved = await repository.reschedulePollsIfRowsUnchanged(options.instanceId, moves);
+        return moves.map((move) => moved.has(move.checkoutId));
+      },
+      // Every answer of one turn in one batch (DataLoader's default ends a batch with the current tick).
+      { cache: false, batchScheduleFn: (callback) => setImmediate(callback) },
+    );
   }
 
   start(): void {
@@ -147,13 +161,13 @@ export class Poller {
     } as const;
     // An answer the row already shows (word for word the last one applied, or nothing in it that
     // differs from the row) only moves the schedule, batched with the other answers of the same
-    // turn (UnchangedPollMoves), instead of a transaction that
-    // rewrites the checkout. The move is conditional on the row being as read; if a refresh wrote
-    // it meanwhile, the answer is applied in full.
+    // turn (unchangedMoves), instead of a transaction that rewrites the checkout. The move is
+    // conditional on the row being as read; if a refresh wrote it meanwhile, the answer is applied
+    // in full.
     const alreadyShown = !changed && (answerHash === lastAnswerHash || addsNothing(checkout, snapshot));
     const moved =
       alreadyShown &&
-      (await this.unchangedMoves.move({
+      (await this.unchangedMoves.load({
         checkoutId: checkout.id,
         readUpdatedAt: checkout.updatedAt,
         attempts: next.attempts,
@@ -260,39 +274,4 @@ function addsNothing(row: ClaimedPoll['checkout'], snapshot: ProviderSnapshot): 
     same(snapshot.checkoutUrl, row.checkoutUrl) &&
     same(snapshot.testMode, row.testMode)
   );
-}
-
-/**
- * Gathers the schedule moves of the polls answered in one turn of the event loop into one
- * statement (see `reschedulePollsIfRowsUnchanged`): most answers repeat the last one, and under
- * load dozens arrive together, each of which would otherwise cost a statement of its own.
- */
-class UnchangedPollMoves {
-  private pending: { move: UnchangedPollMove; settle: (moved: boolean) => void; fail: (error: unknown) => void }[] = [];
-
-  constructor(
-    private readonly repository: CheckoutRepository,
-    private readonly owner: string,
-  ) {}
-
-  /** Resolves to true once the schedule moved, false when the row was written since the poll read it. */
-  move(move: UnchangedPollMove): Promise<boolean> {
-    return new Promise((settle, fail) => {
-      if (this.pending.push({ move, settle, fail }) === 1) setImmediate(() => void this.flush());
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      const moved = await this.repository.reschedulePollsIfRowsUnchanged(
-        this.owner,
-        batch.map((entry) => entry.move),
-      );
-      for (const entry of batch) entry.settle(moved.has(entry.move.checkoutId));
-    } catch (error) {
-      for (const entry of batch) entry.fail(error);
-    }
-  }
 }
