@@ -1,43 +1,27 @@
 import type { Logger } from 'pino';
 import type { CheckoutRepository } from '../db/repository.js';
 import type { CheckoutLifecycle } from '../domain/lifecycle.js';
-import { PeriodicWorker, roundIntervalMs } from './periodic.js';
+import { PeriodicSweep, SWEEP_BATCH, type SweepTiming } from './periodic.js';
 
-/** Settings of the expiry sweep. */
-export interface ExpiryOptions {
+/** Settings of the expiry sweep (by default a round every quarter of the TTL). */
+export interface ExpiryOptions extends SweepTiming {
   /** An OPEN checkout this old (seconds since creation) becomes EXPIRED. */
   openTtlSeconds: number;
-  /** Pause between rounds; by default a quarter of the TTL, from 1 to 30 seconds. */
-  intervalMs?: number;
 }
-
-/** Checkouts expired per round at most; the next round takes the rest. */
-const SWEEP_BATCH = 100;
 
 /**
  * Ends the OPEN checkouts nobody reported an outcome for (hosted links, sessions): EXPIRED after
  * their TTL. Every instance runs it; each write is guarded by `OPEN` under the row lock, so a
  * checkout gets exactly one EXPIRED event however many instances sweep at once.
  */
-export class ExpirySweep {
-  private readonly worker: PeriodicWorker<unknown>;
-
+export class ExpirySweep extends PeriodicSweep<{ expired: number }> {
   constructor(
     private readonly repository: CheckoutRepository,
     private readonly lifecycle: CheckoutLifecycle,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly options: ExpiryOptions,
   ) {
-    const intervalMs = options.intervalMs ?? roundIntervalMs(options.openTtlSeconds * 1000);
-    this.worker = new PeriodicWorker('expiry', () => this.runOnce(), intervalMs, logger);
-  }
-
-  start(): void {
-    this.worker.start();
-  }
-
-  stop(): Promise<void> {
-    return this.worker.stop();
+    super('expiry', logger, { deadlineMs: options.openTtlSeconds * 1000, intervalMs: options.intervalMs });
   }
 
   /** One round: returns how many checkouts this instance expired. */

@@ -1,44 +1,28 @@
 import type { Logger } from 'pino';
 import type { CheckoutRepository } from '../db/repository.js';
 import type { CheckoutLifecycle } from '../domain/lifecycle.js';
-import { PeriodicWorker, roundIntervalMs } from './periodic.js';
+import { PeriodicSweep, SWEEP_BATCH, type SweepTiming } from './periodic.js';
 
-/** Settings of the periodic housekeeping. */
-export interface MaintenanceOptions {
+/** Settings of the periodic housekeeping (by default a round every quarter of the grace period). */
+export interface MaintenanceOptions extends SweepTiming {
   /** A checkout PENDING this long has lost its create call: it becomes UNKNOWN. */
   pendingGraceMs: number;
   /** Idempotency keys are forgotten after this many hours. */
   idempotencyKeyTtlHours: number;
-  /** Pause between rounds; by default a quarter of the grace period, from 1 to 30 seconds. */
-  intervalMs?: number;
 }
-
-/** Checkouts turned UNKNOWN per round at most; the next round takes the rest. */
-const SWEEP_BATCH = 100;
 
 /**
  * Housekeeping every instance runs (each step is safe to run on several at once): checkouts left
  * PENDING by a crash become UNKNOWN after a grace period, and old idempotency keys are pruned.
  */
-export class Maintenance {
-  private readonly worker: PeriodicWorker<unknown>;
-
+export class Maintenance extends PeriodicSweep<{ abandoned: number; prunedKeys: number }> {
   constructor(
     private readonly repository: CheckoutRepository,
     private readonly lifecycle: CheckoutLifecycle,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly options: MaintenanceOptions,
   ) {
-    const intervalMs = options.intervalMs ?? roundIntervalMs(options.pendingGraceMs);
-    this.worker = new PeriodicWorker('maintenance', () => this.runOnce(), intervalMs, logger);
-  }
-
-  start(): void {
-    this.worker.start();
-  }
-
-  stop(): Promise<void> {
-    return this.worker.stop();
+    super('maintenance', logger, { deadlineMs: options.pendingGraceMs, intervalMs: options.intervalMs });
   }
 
   /** One round: returns how many checkouts became UNKNOWN and how many keys were pruned. */
