@@ -6,6 +6,7 @@ import type { NewCheckout } from '../domain/records.js';
 import type { LineItemInfo, ProviderSnapshot } from '../domain/snapshot.js';
 import { statusChangedPayload } from '../webhooks/events.js';
 import type { Database } from './client.js';
+import { preparedRunnerOf } from './prepared.js';
 import type { CheckoutEventRow, CheckoutRow, LineItemRow, MerchantRow } from './schema.js';
 
 /*
@@ -17,6 +18,12 @@ import type { CheckoutEventRow, CheckoutRow, LineItemRow, MerchantRow } from './
  */
 
 type Executor = Pick<Database, 'execute'>;
+
+/** Runs a hot write as a named prepared statement where the database has a runner (not inside a transaction). */
+function execute(db: Executor, query: SQL): Promise<unknown> {
+  const runner = preparedRunnerOf(db);
+  return runner ? runner.run(query) : db.execute(query);
+}
 
 /** What the webhook outbox records for a status change. */
 const STATUS_CHANGED = 'checkout.status_changed';
@@ -59,7 +66,9 @@ export async function insertPending(db: Executor, input: NewCheckout): Promise<W
     ),
   );
   const at = now.toISOString();
-  const result = await db.execute(sql`
+  const result = await execute(
+    db,
+    sql`
     with written as (
       insert into checkouts (id, tenant, provider, status, test_mode, currency, details, idempotency_key, request_hash, created_at, updated_at)
       values (${id}, ${input.tenant}, ${input.provider}, 'PENDING', ${input.testMode}, ${input.currency ?? null},
@@ -78,7 +87,8 @@ export async function insertPending(db: Executor, input: NewCheckout): Promise<W
       (select row_to_json(written) from written) as checkout,
       (select row_to_json(event) from event) as event,
       (select coalesce(json_agg(items order by items.position), '[]'::json) from items) as items,
-      (select count(*)::int from deliveries) as deliveries`);
+      (select count(*)::int from deliveries) as deliveries`,
+  );
   const answer = firstRow(result);
   const row = checkoutFromJson(answer.checkout as Json);
   const event = eventFromJson(answer.event as Json);
@@ -139,7 +149,9 @@ export async function applyOver(
   const payload = statusChanged ? JSON.stringify(statusChangedPayload(next, expected.status)) : null;
   const merchant = snapshot.merchant;
   const items = snapshot.lineItems;
-  const result = await db.execute(sql`
+  const result = await execute(
+    db,
+    sql`
     with merchant as (
       insert into merchants (tenant, provider, key, name, website, privacy_policy_url, general_terms_url, logo_url)
       select ${expected.tenant}, ${expected.provider}, ${merchant?.key ?? ''}, ${merchant?.name ?? ''},
@@ -197,7 +209,8 @@ export async function applyOver(
       (select coalesce(json_agg(e order by e.id), '[]'::json) from checkout_events e where e.checkout_id = ${expected.id}) as events_before,
       (select coalesce(json_agg(l order by l.position), '[]'::json) from line_items l where l.checkout_id = ${expected.id}) as items_before,
       (select coalesce(json_agg(items), '[]'::json) from items) as items_written,
-      (select count(*)::int from deliveries) as deliveries`);
+      (select count(*)::int from deliveries) as deliveries`,
+  );
   const answer = firstRow(result);
   if (!answer.checkout) return undefined;
   const event = answer.event ? eventFromJson(answer.event as Json) : null;

@@ -11,6 +11,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { isInMemoryDataDir, lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { pgliteRunner, postgresRunner, registerPreparedRunner } from './prepared.js';
 import * as schema from './schema.js';
 import { EmbeddedDatabaseFailedError, isDiskWriteFailure } from './unavailable.js';
 
@@ -82,6 +83,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       client.release();
     }
     const db = drizzlePg(pool, { schema, logger });
+    registerPreparedRunner(
+      db,
+      postgresRunner(pool, () => void statementCount++),
+    );
     return handle(db, 'postgres', () => pool.end(), selectOne(db));
   }
   // A folder on disk is locked before PGlite reads it, so a second process fails before it can
@@ -94,6 +99,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     client = await PGlite.create(options.dataDir);
     const guard = guardEmbedded(client, lock ? join(lock.dataDir, DISK_PROBE_FILE_NAME) : undefined, options);
     const db = drizzlePglite(client, { schema, logger });
+    registerPreparedRunner(
+      db,
+      pgliteRunner(client, () => void statementCount++),
+    );
     await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
     // Migrations ran through the counting logger; the count starts with the application's work.
     statementCount = 0;
