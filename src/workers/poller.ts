@@ -71,7 +71,10 @@ export class Poller {
   ) {
     this.random = options.random ?? Math.random;
     const concurrency = options.concurrency ?? 32;
-    const idleMs = options.idleMs ?? Math.min(250, Math.max(10, Math.floor(options.intervalMs / 4)));
+    // While polls keep coming due it looks every 50 ms at most, so a first poll is at most that late
+    // (an empty claim is one index look-up); a poller with nothing to do backs off to 250 ms.
+    const idleMs = options.idleMs ?? Math.min(50, Math.max(10, Math.floor(options.intervalMs / 4)));
+    const maxIdleMs = Math.max(idleMs, Math.min(250, Math.floor(options.intervalMs / 4)));
     this.work = new LeasedWork({
       what: 'polls',
       claim: (limit) => repository.claimDuePolls(options.instanceId, limit, options.leaseMs),
@@ -81,7 +84,7 @@ export class Poller {
       // Each claim is a database round trip: a busy poller claims once a quarter of its slots are
       // free, not once per freed slot, which would add a claim to every poll.
       claimBatch: Math.floor(concurrency / 4),
-      idle: { minMs: idleMs },
+      idle: { minMs: idleMs, maxMs: maxIdleMs },
       release: () => repository.releaseLeases(options.instanceId),
       logger,
     });
