@@ -19,6 +19,7 @@ import { useTestApp, type TestApp } from './support/app.js';
 import { pause, waitFor } from './support/async.js';
 import { providersAt } from './support/env.js';
 import { stanInput } from './support/seed.js';
+import { statusChangedPayload } from '../src/webhooks/events.js';
 
 /*
  * Duplicates of one create racing each other while the provider fails: the answer is always the
@@ -191,7 +192,7 @@ describe('the store', () => {
   });
 
   it('refuses a key the tenant already holds with IdempotencyKeyTakenError, writing nothing; other failures pass as they are', async () => {
-    const repository = new CheckoutRepository(t.app.database.db);
+    const repository = new CheckoutRepository(t.app.database.db, statusChangedPayload);
     const tenant = `race-${randomUUID()}`;
     const key = randomUUID();
     const holder = await repository.createPending(pending(tenant, key));
@@ -220,7 +221,7 @@ describe('a duplicate whose insert met a key that was then released', () => {
    * `afterConflict` (after the unique index refused the key, before the duplicate looks it up again).
    */
   function services(hooks: { beforeInsert(): Promise<void>; afterConflict(): Promise<void> }) {
-    const repository = new CheckoutRepository(t.app.database.db);
+    const repository = new CheckoutRepository(t.app.database.db, statusChangedPayload);
     const providers = scriptedProviders();
     const stopping: CheckoutStore = {
       findByIdempotencyKey: (tenant, key) => repository.findByIdempotencyKey(tenant, key),
@@ -401,7 +402,7 @@ describe('property: the service under interleavings chosen by fast-check', () =>
   it(`${SCHEDULES} schedules: every answer is the one checkout or a typed error, and no key buys twice`, async () => {
     const lines: string[] = [];
     const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
-    const repository = new CheckoutRepository(t.app.database.db);
+    const repository = new CheckoutRepository(t.app.database.db, statusChangedPayload);
     // No breaker here: the HTTP property opens it; these schedules are about the store's interleavings.
     const gateway = scriptedProviders({ PROVIDER_BREAKER_THRESHOLD: '1000000' }).get('SMARTCHECKOUT')!;
     const kinds = new Map<string, number>();

@@ -28,6 +28,7 @@ import { metricOf as metric } from './support/metrics.js';
 import { createPayerVault, createSmart, createStan, sandboxProduct, visibleCheckout } from './support/seed.js';
 import { startRecordingServer, type RecordedRequest } from './support/recording-server.js';
 import { recordSubscription, scopedWsClient } from './support/subscriptions.js';
+import { statusChangedPayload } from '../src/webhooks/events.js';
 
 /*
  * Money and the checkout lifecycle end to end, over real HTTP against the built-in sandboxes or recording servers that
@@ -106,7 +107,9 @@ describe('amounts past 32 bits and unreadable answers, through the poller and a 
     expect(stored.events.at(-1)).toMatchObject({ status: 'COMPLETED', source: 'smartcheckout', notes: last.notes });
     expect(stored.total).toBeNull();
     // Terminal: no schedule left, nothing polled forever.
-    expect(await new CheckoutRepository(t.app.database.db).pollScheduleOf(rowIdOf(checkout.id))).toBeUndefined();
+    expect(
+      await new CheckoutRepository(t.app.database.db, statusChangedPayload).pollScheduleOf(rowIdOf(checkout.id)),
+    ).toBeUndefined();
     expect(await metric(t, 'checkout_provider_answer_unreadable_total', { provider: 'SMARTCHECKOUT' })).toBe(
       before + 1,
     );
@@ -234,7 +237,7 @@ describe('polling that gives up instead of running forever', () => {
   const getsOf = (providerId: string) =>
     provider.requests.filter((request) => request.method === 'GET' && request.path.endsWith(`/${providerId}`)).length;
   const scheduleOf = (checkoutId: string) =>
-    new CheckoutRepository(t.app.database.db).pollScheduleOf(rowIdOf(checkoutId));
+    new CheckoutRepository(t.app.database.db, statusChangedPayload).pollScheduleOf(rowIdOf(checkoutId));
 
   it('turns a checkout whose polls are answered 404 three times in a row into UNKNOWN, and stops polling it', async () => {
     script.set(`sc_${next}`, [{ status: 404, body: { message: 'Checkout not found' } }]);
@@ -509,7 +512,7 @@ describe('recordCheckoutOutcome', () => {
 
   it('records an UNKNOWN Smartcheckout purchase (an outcome nobody could read), which stops its polling', async () => {
     const purchase = await createSandboxPurchase(t, 'sandbox_after_polls=100');
-    const repository = new CheckoutRepository(t.app.database.db);
+    const repository = new CheckoutRepository(t.app.database.db, statusChangedPayload);
     // The state a lost create answer or a given-up poll leaves; the schedule is kept to show it goes.
     // Read once: the late answer below is written over this row as its poll read it (stale by then).
     const processing = (await repository.findAnyById(rowIdOf(purchase.id)))!;

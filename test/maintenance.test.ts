@@ -13,6 +13,7 @@ import { expectType, isolatedDatabase, type TestApp, useTestApp } from './suppor
 import { globalId, rowIdOf } from './support/ids.js';
 import { clean } from './support/seed.js';
 import { recordSubscription, scopedWsClient } from './support/subscriptions.js';
+import { statusChangedPayload } from '../src/webhooks/events.js';
 
 /*
  * Housekeeping (src/domain/maintenance.ts) driven through `app.maintenance.runOnce()`: checkouts
@@ -58,7 +59,7 @@ function useMaintenanceApp(label: string, env: Record<string, string> = {}): Mai
       .from(checkouts)
       .where(eq(checkouts.id, rowIdOf(probe.id)));
     m.tenant = row!.tenant;
-    m.repository = new CheckoutRepository(t.app.database.db);
+    m.repository = new CheckoutRepository(t.app.database.db, statusChangedPayload);
   });
   return m;
 }

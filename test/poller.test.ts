@@ -34,6 +34,7 @@ import {
 } from './support/gated-smartcheckout.js';
 import { rowIdOf } from './support/ids.js';
 import { createSmart, sandboxProduct, visibleCheckout } from './support/seed.js';
+import { statusChangedPayload } from '../src/webhooks/events.js';
 
 /*
  * The shared status poller through the real app and database: durable schedules, backoff,
@@ -78,7 +79,7 @@ describe('poll schedules and backoff (one instance)', () => {
   afterAll(() => provider?.allowAll());
   let repository: CheckoutRepository;
   beforeEach(() => {
-    repository = new CheckoutRepository(t.app.database.db);
+    repository = new CheckoutRepository(t.app.database.db, statusChangedPayload);
   });
 
   it('schedules a new Smartcheckout checkout, polls it to COMPLETED, then removes the schedule and never GETs again', async () => {
@@ -249,7 +250,7 @@ describe('the poller driven one round at a time (leases, repeated answers)', () 
   });
   let repository: CheckoutRepository;
   beforeEach(() => {
-    repository = new CheckoutRepository(t.app.database.db);
+    repository = new CheckoutRepository(t.app.database.db, statusChangedPayload);
   });
 
   /** Sets a schedule's lease and makes it due now. */
@@ -365,7 +366,7 @@ describe('stopping an instance', () => {
         await t.stop();
       }
     });
-    const repository = new CheckoutRepository(t.app.database.db);
+    const repository = new CheckoutRepository(t.app.database.db, statusChangedPayload);
     provider.holdNew = true;
     const inFlight = await createPolledPurchase(t, 'sandbox_after_polls=1000');
     provider.holdNew = false;
@@ -398,7 +399,7 @@ describe('stopping an instance', () => {
 
     const reopened = await openDatabase({ databaseUrl: database.url, dataDir: dataDir ?? 'memory://' });
     onTestFinished(() => reopened.close());
-    const after = new CheckoutRepository(reopened.db);
+    const after = new CheckoutRepository(reopened.db, statusChangedPayload);
     const [a, b, c] = await Promise.all(
       [inFlight, ours, theirs].map((checkout) => after.pollScheduleOf(checkout.rowId)),
     );
@@ -432,7 +433,7 @@ describe.runIf(SHARED_POSTGRES)('two instances sharing PostgreSQL', () => {
     const checkouts = await Promise.all(
       Array.from({ length: 20 }, () => createPolledPurchase(first, 'sandbox_after_polls=3')),
     );
-    const repository = new CheckoutRepository(first.app.database.db);
+    const repository = new CheckoutRepository(first.app.database.db, statusChangedPayload);
 
     await waitFor(
       async () => {

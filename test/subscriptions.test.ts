@@ -21,6 +21,7 @@ import {
 import { globalId, rowIdOf } from './support/ids.js';
 import { createSmart, sandboxProduct } from './support/seed.js';
 import { recordSse, recordSubscription, scopedWsClient, type SubscriptionRecording } from './support/subscriptions.js';
+import { statusChangedPayload } from '../src/webhooks/events.js';
 
 /*
  * checkoutStatusChanged over graphql-ws and SSE against the real server, its real poller and a
@@ -99,7 +100,7 @@ describe('checkoutStatusChanged', () => {
   afterAll(() => provider?.allowAll());
   let repository: CheckoutRepository;
   beforeEach(() => {
-    repository = new CheckoutRepository(t.app.database.db);
+    repository = new CheckoutRepository(t.app.database.db, statusChangedPayload);
   });
 
   /** A graphql-ws client of the running test (tenant a's unless `apiKey` says otherwise), closed when it ends. */

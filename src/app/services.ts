@@ -19,6 +19,7 @@ import { invalidatingStore } from '../readmodel/invalidating-store.js';
 import { changePublisher } from '../realtime/pubsub.js';
 import { ResyncTicker } from '../realtime/resync.js';
 import { WebhookEndpoints } from '../webhooks/endpoints.js';
+import { statusChangedPayload } from '../webhooks/events.js';
 import { WebhookMetrics } from '../webhooks/metrics.js';
 import { wakingStore } from '../webhooks/waking-store.js';
 import { ExpirySweep } from '../workers/expiry.js';
@@ -68,7 +69,7 @@ export function createServices(
   logger: Logger,
   metrics: AppMetrics,
 ): AppServices {
-  const repository = new CheckoutRepository(resources.database.db);
+  const repository = new CheckoutRepository(resources.database.db, statusChangedPayload);
   const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const sharedBus = resources.bus.kind === 'redis';
   // With PostgreSQL but no Redis, nothing announces writes of other processes (one instance, but

@@ -11,6 +11,7 @@ import { hasStatusEndpoint } from '../providers/index.js';
 import { invalidatingStore } from '../readmodel/invalidating-store.js';
 import { changePublisher, createRealtimeBus } from '../realtime/pubsub.js';
 import { decodeGlobalIdSafely } from '../schema/global-id.js';
+import { statusChangedPayload } from '../webhooks/events.js';
 
 /**
  * How the operator commands reach the data. With PostgreSQL they open it themselves, beside the
@@ -67,7 +68,7 @@ async function openDirect(config: AppConfig, command: string): Promise<OperatorC
     await database.close();
     throw error;
   });
-  const repository = new CheckoutRepository(database.db);
+  const repository = new CheckoutRepository(database.db, statusChangedPayload);
   // Servers sharing Redis hold checkouts in their read models: they hear of this write through the bus.
   const store = invalidatingStore(repository, {
     bus: bus.kind === 'redis' ? bus.pubsub : undefined,

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import { isTerminal, type CheckoutStatus } from '../domain/checkout.js';
-import type { ApplyOptions, ScheduleChange } from '../domain/ports.js';
+import type { ApplyOptions, ScheduleChange, StatusChangeBody } from '../domain/ports.js';
 import type { NewCheckout } from '../domain/records.js';
 import type { LineItemInfo, ProviderSnapshot } from '../domain/snapshot.js';
-import { statusChangedPayload } from '../webhooks/events.js';
 import type { Database } from './client.js';
 import { preparedRunnerOf } from './prepared.js';
 import type { CheckoutEventRow, CheckoutRow, LineItemRow, MerchantRow } from './schema.js';
@@ -45,8 +44,13 @@ export interface WrittenCheckout {
 /**
  * The insert of a new PENDING checkout with its line items, its first event and its webhook
  * deliveries, as one statement. A unique violation of the idempotency index fails it whole.
+ * `statusChangedPayload` formats the webhook body stored in the outbox.
  */
-export async function insertPending(db: Executor, input: NewCheckout): Promise<WrittenCheckout> {
+export async function insertPending(
+  db: Executor,
+  input: NewCheckout,
+  statusChangedPayload: StatusChangeBody,
+): Promise<WrittenCheckout> {
   const id = randomUUID();
   const now = new Date();
   const payload = JSON.stringify(
@@ -117,7 +121,7 @@ export function refusal(current: CheckoutRow, snapshot: ProviderSnapshot, source
  * `updatedAt`): the checkout, the merchant (only when the answer changes it), the line items (only
  * those that changed), an event and the webhook outbox when the status changed, and the schedule
  * change. Undefined when the row changed since `expected` was read: the caller decides again on the
- * current row (under its lock).
+ * current row (under its lock). `statusChangedPayload` formats the webhook body of a status change.
  */
 export async function applyOver(
   db: Executor,
@@ -125,6 +129,7 @@ export async function applyOver(
   snapshot: ProviderSnapshot,
   source: string,
   options: ApplyOptions,
+  statusChangedPayload: StatusChangeBody,
 ): Promise<WrittenCheckout | undefined> {
   const { schedule = { kind: 'keep' }, createError, releaseIdempotencyKey } = options;
   const now = new Date();

@@ -1,10 +1,11 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { CheckoutStatus, ProviderName } from '../domain/checkout.js';
 import { IdempotencyKeyTakenError } from '../domain/errors.js';
-import type { ApplyOptions, CheckoutStore, ScheduleChange, SnapshotResult } from '../domain/ports.js';
+import type { ApplyOptions, CheckoutStore, ScheduleChange, SnapshotResult, StatusChangeBody } from '../domain/ports.js';
 import type { NewCheckout } from '../domain/records.js';
 import type { ProviderSnapshot } from '../domain/snapshot.js';
 import type { Database } from './client.js';
+import { isRowId } from './ids.js';
 import {
   checkoutEvents,
   checkouts,
@@ -75,16 +76,20 @@ export interface CheckoutPageRequest {
   inverted: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True when `id` can be a row id; anything else is simply not found, without a round trip. */
-export function isRowId(id: string): boolean {
-  return UUID.test(id);
-}
+// Callers outside db/ (the operator resolver, checkout:resolve) still import it from here.
+export { isRowId };
 
 /** Every SQL statement about checkouts, merchants, line items and events. Tenant-scoped reads. */
 export class CheckoutRepository implements CheckoutStore {
-  constructor(private readonly db: Database) {}
+  /**
+   * @param statusChangedPayload formats the `checkout.status_changed` webhook body each status
+   * change stores in the outbox (the API's shape: the composition root passes `statusChangedPayload`
+   * of `webhooks/events.ts`).
+   */
+  constructor(
+    private readonly db: Database,
+    private readonly statusChangedPayload: StatusChangeBody,
+  ) {}
 
   /**
    * Writes the PENDING checkout, its known line items, its first event and its webhook deliveries in
@@ -93,7 +98,7 @@ export class CheckoutRepository implements CheckoutStore {
    */
   async createPending(input: NewCheckout): Promise<CheckoutRow> {
     try {
-      return (await insertPending(this.db, input)).row;
+      return (await insertPending(this.db, input, this.statusChangedPayload)).row;
     } catch (error) {
       if (input.idempotencyKey && isUniqueViolationOf(error, IDEMPOTENCY_INDEX))
         throw new IdempotencyKeyTakenError(input.idempotencyKey, { cause: error });
@@ -116,7 +121,7 @@ export class CheckoutRepository implements CheckoutStore {
     options: ApplyOptions = {},
   ): Promise<StoredSnapshotResult> {
     if (refusal(expected, snapshot, source, options) === undefined) {
-      const stored = await applyOver(this.db, expected, snapshot, source, options);
+      const stored = await applyOver(this.db, expected, snapshot, source, options, this.statusChangedPayload);
       if (stored) return storedResult(stored);
     }
     return this.db.transaction(async (tx) => {
@@ -124,7 +129,7 @@ export class CheckoutRepository implements CheckoutStore {
       if (!current) throw new Error(`checkout ${expected.id} vanished while being updated`);
       if (refusal(current, snapshot, source, options))
         return { row: current, event: null, written: false, deliveries: 0 };
-      const stored = await applyOver(tx, current, snapshot, source, options);
+      const stored = await applyOver(tx, current, snapshot, source, options, this.statusChangedPayload);
       if (!stored) throw new Error(`checkout ${expected.id} changed while locked`);
       return storedResult(stored);
     });

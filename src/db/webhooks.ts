@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from './client.js';
-import { isRowId } from './repository.js';
+import { isRowId } from './ids.js';
 import {
   webhookAttempts,
   webhookDeliveries,

@@ -49,6 +49,19 @@ export interface SnapshotResult {
   deliveries: number;
 }
 
+/** The checkout fields a status change's webhook body tells about: the row as the change wrote it. */
+export type StatusChangedCheckout = Pick<
+  CheckoutRecord,
+  'id' | 'provider' | 'status' | 'providerCheckoutId' | 'totalAmount' | 'currency' | 'testMode' | 'notes' | 'updatedAt'
+>;
+
+/**
+ * Formats the body of the `checkout.status_changed` webhook event that a status change stores in the
+ * outbox along with it. The store writes the body in the same statement as the change; the shape (the
+ * API's global ids and Money fields) is the API's, so the composition root passes it in.
+ */
+export type StatusChangeBody = (checkout: StatusChangedCheckout, previousStatus: CheckoutStatus | null) => unknown;
+
 /** Where checkouts are kept. Every write of one checkout is serialised by the store (a row lock). */
 export interface CheckoutStore {
   /**

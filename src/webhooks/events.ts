@@ -1,24 +1,12 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { CheckoutStatus, ProviderName } from '../domain/checkout.js';
 import { formatMinorAsDecimal } from '../domain/money.js';
+import type { StatusChangedCheckout } from '../domain/ports.js';
 import { definitionOf } from '../providers/index.js';
 
 /** Every event type an endpoint can subscribe to. */
 export const WEBHOOK_EVENT_TYPES = ['checkout.status_changed'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
-
-/** The checkout fields an event tells about: the row as the status change wrote it. */
-export interface StatusChangedCheckout {
-  id: string;
-  provider: ProviderName;
-  status: CheckoutStatus;
-  providerCheckoutId: string | null;
-  totalAmount: number | null;
-  currency: string | null;
-  testMode: boolean;
-  notes: string | null;
-  updatedAt: Date;
-}
 
 /** The JSON body of a `checkout.status_changed` delivery. */
 export interface StatusChangedPayload {
@@ -44,7 +32,8 @@ export interface StatusChangedPayload {
 
 /**
  * The body of a status change, formatted as the GraphQL API shows the checkout: the same global id
- * (the relay plugin's encoding with the provider's typename) and the same Money fields.
+ * (the relay plugin's encoding with the provider's typename) and the same Money fields. The
+ * composition root gives it to the checkout store (a `StatusChangeBody`), which stores it in the outbox.
  */
 export function statusChangedPayload(
   row: StatusChangedCheckout,
