@@ -20,6 +20,20 @@ export interface ProviderConfig<
   settings: Settings;
 }
 
+/**
+ * The part of the app's configuration the registry builds providers from. Declared here so that
+ * providers/ need not import config/ (which imports the registry to declare each provider's
+ * variables); `AppConfig` satisfies it.
+ */
+export interface ProvidersConfig {
+  providers: Record<ProviderName, ProviderConfig>;
+  providerTimeoutMs: number;
+  providerConnectTimeoutMs: number;
+  providerGetRetries: number;
+  providerBreakerThreshold: number;
+  providerBreakerHalfOpenMs: number;
+}
+
 /** What a provider is built from. */
 export interface ProviderConnection<Credentials extends Record<string, string>, Settings> {
   config: ProviderConfig<Credentials, Settings>;

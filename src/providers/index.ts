@@ -1,7 +1,6 @@
-import type { AppConfig } from '../config/index.js';
 import type { ProviderName } from '../domain/checkout.js';
 import type { CheckoutProvider, ProviderCatalog } from '../domain/ports.js';
-import type { AnyProviderDefinition } from './definition.js';
+import type { AnyProviderDefinition, ProvidersConfig } from './definition.js';
 import { payervault } from './payervault/index.js';
 import { ProviderResilience } from './resilience.js';
 import { smartcheckout } from './smartcheckout/index.js';
@@ -41,7 +40,7 @@ export type ProviderCallObserver = (
  * for the mutations too.
  */
 export function createResilience(
-  config: AppConfig,
+  config: ProvidersConfig,
   observe?: ProviderCallObserver,
 ): Record<ProviderName, ProviderResilience> {
   const resilience = (definition: AnyProviderDefinition) =>
@@ -65,7 +64,7 @@ export function createResilience(
  * sandbox; those checkouts are test mode, like those of a provider configured as a test environment.
  */
 export function createProviderCatalog(
-  config: AppConfig,
+  config: ProvidersConfig,
   sandboxUrls: Partial<Record<ProviderName, string>>,
   resilience: Record<ProviderName, ProviderResilience> = createResilience(config),
 ): ProviderCatalog {
@@ -89,7 +88,7 @@ export function createProviderCatalog(
 }
 
 /** Providers with no configured base URL: the server starts their sandboxes. */
-export function sandboxedProviders(config: AppConfig): Set<ProviderName> {
+export function sandboxedProviders(config: ProvidersConfig): Set<ProviderName> {
   return new Set(
     PROVIDER_REGISTRY.filter((definition) => !config.providers[definition.name].baseUrl).map(
       (definition) => definition.name,
@@ -98,7 +97,7 @@ export function sandboxedProviders(config: AppConfig): Set<ProviderName> {
 }
 
 /** Providers whose checkouts are test mode: served by the built-in sandbox, or `<PROVIDER>_TEST_MODE=true`. */
-export function testModeProviders(config: AppConfig): Set<ProviderName> {
+export function testModeProviders(config: ProvidersConfig): Set<ProviderName> {
   const providers = sandboxedProviders(config);
   for (const definition of PROVIDER_REGISTRY)
     if (config.providers[definition.name].testMode) providers.add(definition.name);
