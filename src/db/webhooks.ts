@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import type { WebhookDeliveryPageRequest, WebhookEndpointChanges, WebhookEndpointStore } from '../domain/ports.js';
 import type { Database } from './client.js';
 import { isRowId } from './ids.js';
 import {
@@ -45,25 +46,8 @@ export interface AttemptOutcome {
   disableAfterMs: number;
 }
 
-/** A page request of an endpoint's deliveries, newest first. */
-export interface DeliveryPageRequest {
-  afterSeq?: number;
-  beforeSeq?: number;
-  limit: number;
-  inverted: boolean;
-  statuses?: WebhookDeliveryStatus[] | null;
-}
-
-/** Editable fields of an endpoint. */
-export interface EndpointChanges {
-  url?: string;
-  description?: string | null;
-  events?: string[];
-  enabled?: boolean;
-}
-
 /** Every SQL statement about webhook endpoints, events, deliveries and attempts. Tenant-scoped reads. */
-export class WebhookRepository {
+export class WebhookRepository implements WebhookEndpointStore {
   constructor(private readonly db: Database) {}
 
   async createEndpoint(values: {
@@ -105,7 +89,7 @@ export class WebhookRepository {
   }
 
   /** Changes the tenant's endpoint; undefined when it is not theirs. Re-enabling clears the failure record. */
-  async updateEndpoint(tenant: string, id: string, changes: EndpointChanges) {
+  async updateEndpoint(tenant: string, id: string, changes: WebhookEndpointChanges) {
     if (!isRowId(id)) return undefined;
     const [row] = await this.db
       .update(webhookEndpoints)
@@ -147,7 +131,7 @@ export class WebhookRepository {
   }
 
   /** One page of an endpoint's deliveries, newest first (oldest first when `inverted`). */
-  async deliveriesPage(endpointId: string, request: DeliveryPageRequest): Promise<DeliveryWithType[]> {
+  async deliveriesPage(endpointId: string, request: WebhookDeliveryPageRequest): Promise<DeliveryWithType[]> {
     const conditions: SQL[] = [eq(webhookDeliveries.endpointId, endpointId)];
     if (request.statuses?.length) conditions.push(inArray(webhookDeliveries.status, request.statuses));
     if (request.afterSeq !== undefined) conditions.push(lt(webhookDeliveries.seq, request.afterSeq));

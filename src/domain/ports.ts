@@ -62,6 +62,24 @@ export type StatusChangedCheckout = Pick<
  */
 export type StatusChangeBody = (checkout: StatusChangedCheckout, previousStatus: CheckoutStatus | null) => unknown;
 
+/** One line item of a checkout as the store reads it, with the currency of its checkout (amounts in its minor units). */
+export interface LineItemRecord {
+  id: string;
+  checkoutId: string;
+  /** Order within the checkout, from 0. */
+  position: number;
+  productId: string | null;
+  description: string | null;
+  sku: string | null;
+  quantity: number;
+  unitPrice: number | null;
+  discount: number | null;
+  total: number | null;
+  imageUrl: string | null;
+  productUrl: string | null;
+  currency: string | null;
+}
+
 /** Where checkouts are kept. Every write of one checkout is serialised by the store (a row lock). */
 export interface CheckoutStore {
   /**
@@ -137,3 +155,117 @@ export interface CheckoutProvider<Input = unknown> {
 
 /** The providers the app was built with, by name. */
 export type ProviderCatalog = ReadonlyMap<ProviderName, CheckoutProvider>;
+
+/**
+ * A tenant's webhook endpoint, as stored: events are POSTed to `url` signed with `secret` (and, until
+ * `previousSecretExpiresAt`, with `previousSecret` too).
+ */
+export interface WebhookEndpointRecord {
+  id: string;
+  tenant: string;
+  url: string;
+  description: string | null;
+  /** Event types it receives; empty means every type. */
+  events: string[];
+  enabled: boolean;
+  /** Why it was disabled (by the dispatcher after failing for a day, or by its owner). */
+  disabledReason: string | null;
+  secret: string;
+  previousSecret: string | null;
+  previousSecretExpiresAt: Date | null;
+  /** Start of the current run of failed attempts; cleared by any success. */
+  failingSince: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Where a delivery of one event to one endpoint is. */
+export type WebhookDeliveryStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
+
+/** One event for one endpoint, as stored, with the type of its event. */
+export interface WebhookDeliveryRecord {
+  id: string;
+  /** Order of creation (the sort key of an endpoint's deliveries). */
+  seq: number;
+  /** Sent as `webhook-id`, the same for every attempt and endpoint. */
+  eventId: string;
+  eventType: string;
+  endpointId: string;
+  tenant: string;
+  checkoutId: string | null;
+  status: WebhookDeliveryStatus;
+  attemptCount: number;
+  nextAttemptAt: Date;
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
+  lastResponseStatus: number | null;
+  lastError: string | null;
+  deliveredAt: Date | null;
+  createdAt: Date;
+}
+
+/** One HTTP attempt of a delivery. */
+export interface WebhookAttemptRecord {
+  id: string;
+  deliveryId: string;
+  startedAt: Date;
+  durationMs: number;
+  responseStatus: number | null;
+  /** The first 1 KB of the response body. */
+  responseBody: string | null;
+  error: string | null;
+}
+
+/** A page request of an endpoint's deliveries, newest first (`inverted` walks it backwards). */
+export interface WebhookDeliveryPageRequest {
+  afterSeq?: number;
+  beforeSeq?: number;
+  limit: number;
+  inverted: boolean;
+  statuses?: WebhookDeliveryStatus[] | null;
+}
+
+/** Editable fields of an endpoint; absent fields are kept. */
+export interface WebhookEndpointChanges {
+  url?: string;
+  description?: string | null;
+  events?: string[];
+  enabled?: boolean;
+}
+
+/**
+ * Where a tenant's webhook endpoints and their deliveries are kept (tenant-scoped: another tenant's
+ * id is simply not found). Implemented by `db/webhooks.ts`; used by the endpoint management service.
+ */
+export interface WebhookEndpointStore {
+  createEndpoint(values: {
+    tenant: string;
+    url: string;
+    description: string | null;
+    events: string[];
+    secret: string;
+  }): Promise<WebhookEndpointRecord>;
+  countEndpoints(tenant: string): Promise<number>;
+  /** The tenant's endpoints, oldest first. */
+  endpoints(tenant: string): Promise<WebhookEndpointRecord[]>;
+  endpointsByIds(tenant: string, ids: readonly string[]): Promise<WebhookEndpointRecord[]>;
+  updateEndpoint(
+    tenant: string,
+    id: string,
+    changes: WebhookEndpointChanges,
+  ): Promise<WebhookEndpointRecord | undefined>;
+  deleteEndpoint(tenant: string, id: string): Promise<boolean>;
+  /** Sets a new secret; the current one keeps signing beside it for `overlapMs`. */
+  rotateSecret(
+    tenant: string,
+    id: string,
+    secret: string,
+    overlapMs: number,
+  ): Promise<WebhookEndpointRecord | undefined>;
+  deliveriesPage(endpointId: string, request: WebhookDeliveryPageRequest): Promise<WebhookDeliveryRecord[]>;
+  deliveriesByIds(tenant: string, ids: readonly string[]): Promise<WebhookDeliveryRecord[]>;
+  /** The attempts of these deliveries, oldest first. */
+  attemptsOf(deliveryIds: readonly string[]): Promise<WebhookAttemptRecord[]>;
+  /** Makes the tenant's delivery due now for a new attempt; undefined when it is not theirs. */
+  redeliver(tenant: string, id: string): Promise<{ id: string } | undefined>;
+}

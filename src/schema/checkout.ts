@@ -2,10 +2,10 @@ import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@poth
 import type { z } from 'zod';
 import { builder } from '../builder.js';
 import type { Context } from '../context.js';
-import type { LineItemWithCurrency } from '../db/repository.js';
-import type { CheckoutEventRow, CheckoutRow } from '../db/schema.js';
 import { CHECKOUT_STATUSES, type CheckoutStatus, type ProviderName } from '../domain/checkout.js';
 import { NotFoundError, ProviderError } from '../domain/errors.js';
+import type { LineItemRecord } from '../domain/ports.js';
+import type { CheckoutEventRecord, CheckoutRecord } from '../domain/records.js';
 import { definitionOf } from '../providers/index.js';
 import { CheckoutProviderEnum } from './errors.js';
 import { decodeGlobalIdSafely, loadByGlobalId } from './global-id.js';
@@ -35,7 +35,7 @@ export const CheckoutStatusEnum = builder.enumType('CheckoutStatus', {
   ) as Record<CheckoutStatus, { value: CheckoutStatus; description: string }>,
 });
 
-const LineItemRef = builder.objectRef<LineItemWithCurrency>('LineItem').implement({
+const LineItemRef = builder.objectRef<LineItemRecord>('LineItem').implement({
   description: "One line of a checkout. Amounts are in the checkout's currency.",
   fields: (t) => ({
     productId: t.exposeString('productId', { nullable: true, description: "The merchant's product id." }),
@@ -65,7 +65,7 @@ const LineItemRef = builder.objectRef<LineItemWithCurrency>('LineItem').implemen
   }),
 });
 
-const CheckoutEventRef = builder.objectRef<CheckoutEventRow>('CheckoutEvent').implement({
+const CheckoutEventRef = builder.objectRef<CheckoutEventRecord>('CheckoutEvent').implement({
   description: 'One status change of a checkout.',
   fields: (t) => ({
     status: t.field({ type: CheckoutStatusEnum, description: 'The status entered.', resolve: (event) => event.status }),
@@ -87,7 +87,7 @@ const typenameOf = (provider: ProviderName) => definitionOf(provider).typename;
  */
 export function detailsReader<S extends z.ZodType<Record<string, unknown>>>(
   schema: S,
-): (row: CheckoutRow) => z.output<S> {
+): (row: CheckoutRecord) => z.output<S> {
   const parsed = new WeakMap<object, z.output<S>>();
   return (row) => {
     let details = parsed.get(row.details);
@@ -99,7 +99,7 @@ export function detailsReader<S extends z.ZodType<Record<string, unknown>>>(
   };
 }
 
-export const CheckoutInterface = builder.interfaceRef<CheckoutRow>('Checkout').implement({
+export const CheckoutInterface = builder.interfaceRef<CheckoutRecord>('Checkout').implement({
   description: 'A checkout at any provider. Query provider-specific fields with fragments on the implementations.',
   interfaces: [builder.nodeInterfaceRef()],
   resolveType: (row) => typenameOf(row.provider),
@@ -170,7 +170,7 @@ const nodesByTypename = new Map<string, CheckoutNodeRef>();
 export function defineCheckoutNode(provider: ProviderName) {
   const typename = typenameOf(provider);
   const ref = builder.loadableNodeRef(typename, {
-    id: { resolve: (row: CheckoutRow) => row.id },
+    id: { resolve: (row: CheckoutRecord) => row.id },
     load: async (ids: string[], ctx) =>
       (await ctx.reads.rows(ctx.tenant, ids)).filter((row) => row.provider === provider),
     sort: (row) => row.id,
@@ -193,14 +193,14 @@ export function isCheckoutOf(provider: ProviderName) {
     typeof value === 'object' &&
     value !== null &&
     'status' in value &&
-    (value as Partial<CheckoutRow>).provider === provider;
+    (value as Partial<CheckoutRecord>).provider === provider;
 }
 
 /** Loads a checkout of the caller's tenant by global id; null for unknown, foreign or malformed ids. */
 export async function loadCheckout(
   globalId: string,
   ctx: Parameters<CheckoutNodeRef['getDataloader']>[0],
-): Promise<CheckoutRow | null> {
+): Promise<CheckoutRecord | null> {
   const decoded = decodeGlobalIdSafely(globalId);
   const ref = decoded && nodesByTypename.get(decoded.typename);
   return ref && decoded ? ref.getDataloader(ctx).load(decoded.id) : null;
@@ -210,7 +210,7 @@ export async function loadCheckout(
  * Like `loadCheckout`, but read from the database, not the read model: for mutations, whose
  * decision must rest on the stored state even if a write elsewhere has not been announced here yet.
  */
-export async function loadCheckoutFresh(globalId: string, ctx: Context): Promise<CheckoutRow | null> {
+export async function loadCheckoutFresh(globalId: string, ctx: Context): Promise<CheckoutRecord | null> {
   const decoded = decodeGlobalIdSafely(globalId);
   if (!decoded || !nodesByTypename.has(decoded.typename)) return null;
   const [row] = await ctx.repository.findByIds(ctx.tenant, [decoded.id]);
@@ -222,7 +222,7 @@ export function loadCheckoutByRowId(
   provider: ProviderName,
   id: string | null,
   ctx: Parameters<CheckoutNodeRef['getDataloader']>[0],
-): Promise<CheckoutRow | null> | null {
+): Promise<CheckoutRecord | null> | null {
   const ref = nodesByTypename.get(typenameOf(provider));
   return id && ref ? ref.getDataloader(ctx).load(id) : null;
 }
@@ -255,7 +255,7 @@ builder.queryFields((t) => ({
         resolveCursorConnection(
           {
             args,
-            toCursor: (row: CheckoutRow) => checkoutCursor.of(row.seq),
+            toCursor: (row: CheckoutRecord) => checkoutCursor.of(row.seq),
             defaultSize: DEFAULT_PAGE_SIZE,
             maxSize: MAX_PAGE_SIZE,
           },

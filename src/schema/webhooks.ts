@@ -1,8 +1,7 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
-import type { WebhookAttemptRow, WebhookEndpointRow } from '../db/schema.js';
-import type { DeliveryWithType } from '../db/webhooks.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
+import type { WebhookAttemptRecord, WebhookDeliveryRecord, WebhookEndpointRecord } from '../domain/ports.js';
 import { notFound } from '../webhooks/endpoints.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../webhooks/events.js';
 import {
@@ -50,7 +49,7 @@ const WebhookDeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
   } as const,
 });
 
-const WebhookAttemptRef = builder.objectRef<WebhookAttemptRow>('WebhookAttempt').implement({
+const WebhookAttemptRef = builder.objectRef<WebhookAttemptRecord>('WebhookAttempt').implement({
   description: 'One HTTP attempt of a delivery.',
   fields: (t) => ({
     startedAt: t.field({ type: 'DateTime', description: 'When it started.', resolve: (row) => row.startedAt }),
@@ -72,8 +71,8 @@ const WebhookAttemptRef = builder.objectRef<WebhookAttemptRow>('WebhookAttempt')
 
 export const WebhookDeliveryNode = builder.loadableNode('WebhookDelivery', {
   description: 'One event for one endpoint, with its attempts.',
-  id: { resolve: (row: DeliveryWithType) => row.id },
-  load: (ids: string[], ctx) => ctx.webhooks.repository.deliveriesByIds(ctx.tenant, ids),
+  id: { resolve: (row: WebhookDeliveryRecord) => row.id },
+  load: (ids: string[], ctx) => ctx.webhooks.deliveriesByIds(ctx.tenant, ids),
   sort: (row) => row.id,
   isTypeOf: (value) => typeof value === 'object' && value !== null && 'attemptCount' in value,
   fields: (t) => ({
@@ -113,7 +112,7 @@ export const WebhookDeliveryNode = builder.loadableNode('WebhookDelivery', {
     attempts: t.loadableGroup({
       type: WebhookAttemptRef,
       description: 'Every attempt, oldest first.',
-      load: (ids: string[], ctx) => ctx.webhooks.repository.attemptsOf(ids),
+      load: (ids: string[], ctx) => ctx.webhooks.attemptsOf(ids),
       group: (attempt) => attempt.deliveryId,
       resolve: (row) => row.id,
     }),
@@ -125,8 +124,8 @@ const DEFAULT_PAGE_SIZE = 20;
 
 export const WebhookEndpointNode = builder.loadableNode('WebhookEndpoint', {
   description: 'Where status changes of your checkouts are POSTed, signed per Standard Webhooks.',
-  id: { resolve: (row: WebhookEndpointRow) => row.id },
-  load: (ids: string[], ctx) => ctx.webhooks.repository.endpointsByIds(ctx.tenant, ids),
+  id: { resolve: (row: WebhookEndpointRecord) => row.id },
+  load: (ids: string[], ctx) => ctx.webhooks.byIds(ctx.tenant, ids),
   sort: (row) => row.id,
   isTypeOf: (value) => typeof value === 'object' && value !== null && 'secret' in value,
   fields: (t) => ({
@@ -154,12 +153,12 @@ export const WebhookEndpointNode = builder.loadableNode('WebhookEndpoint', {
           resolveCursorConnection(
             {
               args,
-              toCursor: (row: DeliveryWithType) => deliveryCursor.of(row.seq),
+              toCursor: (row: WebhookDeliveryRecord) => deliveryCursor.of(row.seq),
               defaultSize: DEFAULT_PAGE_SIZE,
               maxSize: MAX_PAGE_SIZE,
             },
             ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
-              ctx.webhooks.repository.deliveriesPage(endpoint.id, {
+              ctx.webhooks.deliveriesPage(endpoint.id, {
                 afterSeq: deliveryCursor.parse(after),
                 beforeSeq: deliveryCursor.parse(before),
                 limit,
@@ -180,13 +179,13 @@ builder.queryFields((t) => ({
   webhookEndpoints: t.field({
     type: [WebhookEndpointNode],
     description: 'Your webhook endpoints, oldest first.',
-    resolve: (_root, _args, ctx) => ctx.webhooks.repository.endpoints(ctx.tenant),
+    resolve: (_root, _args, ctx) => ctx.webhooks.list(ctx.tenant),
   }),
 }));
 
 /** The result object of a mutation that shows a secret once. */
 interface EndpointWithSecret {
-  endpoint: WebhookEndpointRow;
+  endpoint: WebhookEndpointRecord;
   secret: string;
 }
 

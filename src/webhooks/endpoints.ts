@@ -1,5 +1,11 @@
-import type { WebhookRepository } from '../db/webhooks.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
+import type {
+  WebhookAttemptRecord,
+  WebhookDeliveryPageRequest,
+  WebhookDeliveryRecord,
+  WebhookEndpointRecord,
+  WebhookEndpointStore,
+} from '../domain/ports.js';
 import { newWebhookSecret } from './signing.js';
 import { targetProblem, type TargetPolicy } from './targets.js';
 
@@ -40,13 +46,39 @@ export function notFound(what: 'webhook endpoint' | 'webhook delivery', id: stri
 
 /**
  * The tenant-facing rules of webhook endpoints: URLs checked against the target policy (resolving
- * their host), a cap per tenant, secrets made here and shown once, and redeliveries.
+ * their host), a cap per tenant, secrets made here and shown once, and redeliveries. The resolvers
+ * read endpoints, deliveries and attempts through it too: they never hold the store.
  */
 export class WebhookEndpoints {
   constructor(
-    readonly repository: WebhookRepository,
+    private readonly repository: WebhookEndpointStore,
     private readonly options: WebhookEndpointsOptions,
   ) {}
+
+  /** The tenant's endpoints, oldest first. */
+  list(tenant: string): Promise<WebhookEndpointRecord[]> {
+    return this.repository.endpoints(tenant);
+  }
+
+  /** The tenant's endpoints among `ids` (others are not found). */
+  byIds(tenant: string, ids: readonly string[]): Promise<WebhookEndpointRecord[]> {
+    return this.repository.endpointsByIds(tenant, ids);
+  }
+
+  /** A page of an endpoint's deliveries, newest first. */
+  deliveriesPage(endpointId: string, request: WebhookDeliveryPageRequest): Promise<WebhookDeliveryRecord[]> {
+    return this.repository.deliveriesPage(endpointId, request);
+  }
+
+  /** The tenant's deliveries among `ids` (others are not found). */
+  deliveriesByIds(tenant: string, ids: readonly string[]): Promise<WebhookDeliveryRecord[]> {
+    return this.repository.deliveriesByIds(tenant, ids);
+  }
+
+  /** The attempts of these deliveries, oldest first. */
+  attemptsOf(deliveryIds: readonly string[]): Promise<WebhookAttemptRecord[]> {
+    return this.repository.attemptsOf(deliveryIds);
+  }
 
   /** Creates an endpoint; resolves to it and its secret (shown this once). */
   async create(tenant: string, input: NewEndpointInput) {
