@@ -60,7 +60,7 @@ function toSmartcheckoutShippingAddress(address: ShippingAddress): Smartcheckout
 /**
  * The exact `user_data` object sent for an input: extra keys first, then the explicit fields,
  * so that `email`, `prompt` and `shipping_address` cannot be overridden by `userData`.
- * Exported so the caller can store what was actually sent.
+ * The stored details and the request body are both built with it: what is stored is what was sent.
  */
 function buildSmartcheckoutUserData(input: SmartcheckoutCreateInput): SmartcheckoutUserData {
   const userData: SmartcheckoutUserData = { ...(input.userData ?? {}), email: input.email };

@@ -47,7 +47,7 @@ export type StanCreateCheckoutRequest = z.infer<typeof stanCreateCheckoutRequest
 /**
  * An amount in a response: the document says `integer`. It is not checked here, because one
  * unreadable amount (a fraction, a string, a number beyond 2^53 − 1) must not throw away a
- * checkout Stan did create: the adapter reads each with `readStanAmount`, falls back to the amount
+ * checkout Stan did create: the adapter reads each with its `stanAmountReader`, falls back to the amount
  * we sent, and explains it in the checkout's notes.
  */
 const responseNumber = z.unknown().optional();
