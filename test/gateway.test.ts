@@ -14,6 +14,7 @@ import {
   type CheckoutStatusChangedSubscription,
   type CreateSmartCheckoutMutation,
 } from './generated/graphql.js';
+import { publicCheckoutId } from '../src/domain/public-id.js';
 import { expectType, isolatedDatabase } from './support/app.js';
 import { startGatedSmartcheckout } from './support/gated-smartcheckout.js';
 import { metricSample } from './support/metrics.js';
@@ -25,8 +26,8 @@ import { recordSse, recordSubscription, wsClient } from './support/subscriptions
 /*
  * The scale-out topology on real parts: two API processes sharing PostgreSQL (a scratch database of
  * this file) and Redis, the example orders subgraph, and Hive Gateway on the supergraph that
- * `npm run supergraph` composes, configured by the repository's gateway.config.ts (round-robin over
- * CHECKOUTS_URLS). Every request of these tests goes through the gateway. The Smartcheckout
+ * `npm run supergraph` composes for CHECKOUTS_URLS, configured by the repository's gateway.config.ts
+ * (round-robin over the instances the supergraph names). Every request of these tests goes through the gateway. The Smartcheckout
  * provider is its sandbox behind a proxy that counts POSTs and GETs and can hold GETs.
  */
 
@@ -151,34 +152,32 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
     // The documented composition command, writing the supergraph this gateway serves.
     workDir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
     const supergraph = join(workDir, 'supergraph.graphql');
-    const checkoutsUrl = `${instances[0]!.url}/graphql`;
+    const checkoutsUrls = instances.map((instance) => `${instance.url}/graphql`).join(',');
     await run(process.execPath, ['--import', 'tsx', 'scripts/compose-supergraph.ts'], {
       cwd: ROOT,
       env: {
         ...process.env,
-        CHECKOUTS_URL: checkoutsUrl,
+        CHECKOUTS_URLS: checkoutsUrls,
         ORDERS_URL: `${orders.url}/graphql`,
         SUPERGRAPH_OUT: supergraph,
       },
     });
-    expect(readFileSync(supergraph, 'utf8')).toContain(`@join__graph(name: "checkouts", url: "${checkoutsUrl}")`);
-
-    gateway = await startServerProcess(
-      'gateway',
-      { CHECKOUTS_URL: checkoutsUrl, CHECKOUTS_URLS: instances.map((instance) => `${instance.url}/graphql`).join(',') },
-      60_000,
-      {
-        args: [
-          'node_modules/@graphql-hive/gateway/dist/bin.js',
-          'supergraph',
-          supergraph,
-          '--config-path',
-          'gateway.config.ts',
-        ],
-        port: await freePort(),
-        healthPath: '/readiness',
-      },
+    expect(readFileSync(supergraph, 'utf8')).toContain(
+      `@join__graph(name: "checkouts", url: "${instances[0]!.url}/graphql")`,
     );
+
+    // One variable: the gateway reads the instances from the supergraph (CHECKOUTS_URLS given again must match).
+    gateway = await startServerProcess('gateway', { CHECKOUTS_URLS: checkoutsUrls }, 60_000, {
+      args: [
+        'node_modules/@graphql-hive/gateway/dist/bin.js',
+        'supergraph',
+        supergraph,
+        '--config-path',
+        'gateway.config.ts',
+      ],
+      port: await freePort(),
+      healthPath: '/readiness',
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -188,6 +187,35 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
     await dropDatabase?.();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
+
+  it('refuses to start, in one line, with CHECKOUTS_URLS other than the supergraph was composed for', async () => {
+    const supergraph = join(workDir, 'supergraph.graphql');
+    const failed = await run(
+      process.execPath,
+      [
+        'node_modules/@graphql-hive/gateway/dist/bin.js',
+        'supergraph',
+        supergraph,
+        '--config-path',
+        'gateway.config.ts',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, PORT: String(await freePort()), CHECKOUTS_URLS: 'http://127.0.0.1:1/graphql' },
+        timeout: 60_000,
+      },
+    ).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    const lines = (failed?.stderr ?? '').trim().split('\n');
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^gateway\.config\.ts: CHECKOUTS_URLS is http:\/\/127\.0\.0\.1:1\/graphql but .* was composed for http:\/\/127\.0\.0\.1:\d+\/graphql,http:\/\/127\.0\.0\.1:\d+\/graphql: /,
+      ),
+    ]);
+  }, 90_000);
 
   it('answers a query across both subgraphs: an order of the orders service with its checkout from the checkout graph', async () => {
     const requestId = `gw-${randomUUID()}`;
@@ -326,7 +354,7 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
     const pollers = new Set<string>();
     for (const checkout of checkouts) {
       expect(provider.getCount(checkout.providerCheckoutId)).toBe(2);
-      const changes = statusChangedLines(databaseIdOf(checkout.id));
+      const changes = statusChangedLines(checkout.id);
       expect(changes).toHaveLength(1);
       pollers.add(changes[0]!.instance);
     }
@@ -405,7 +433,7 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
 
     // The victim's leased checkouts were completed by the survivor, not polled again before the lease lapsed.
     for (const lease of victimLeases) {
-      const changes = statusChangedLines(lease.checkout_id);
+      const changes = statusChangedLines(publicCheckoutId('SMARTCHECKOUT', lease.checkout_id));
       expect(changes.map((change) => change.instance)).toEqual([survivor.name]);
       expect(Number(changes[0]!.line.time)).toBeGreaterThanOrEqual(lease.lease_expires_at.getTime());
     }
