@@ -1,0 +1,196 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parse, validate } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../src/schema/index.js';
+import { startTestApp, type TestApp } from './support/app.js';
+
+/*
+ * The README runs as written: its examples are extracted and run against a started server, so an
+ * example that stops working fails here.
+ *
+ * What runs, by fence:
+ * - ```graphql: every block is parsed and validated against the served schema; queries and mutations
+ *   are also executed (tenant `sandbox`, no key, as in the quick start) and must answer without
+ *   GraphQL errors (a typed error result is an answer). Subscriptions are validated only: the SSE
+ *   curl and the graphql-ws snippet run them.
+ * - ```sh: the `curl` commands (with their `\` continuation lines) run against the test server:
+ *   `localhost:4000` is the server, `localhost:4100` the Smartcheckout sandbox it started; each must
+ *   exit 0 and print no GraphQL `errors`. Other commands (npm, docker) are not run.
+ * - ```js: a block importing graphql-ws is run with Node as `node watch.mjs <id>`, for a checkout that
+ *   completes, an unknown id and a refused key.
+ * Placeholders `<id from above>`, `<checkout id>` and `<id>` become the id of a checkout the test
+ * created. A block that is not meant to run (it needs Docker, several processes, or a supergraph)
+ * is marked on the line before its fence with `<!-- readme-test: skip (why) -->`.
+ */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const run = promisify(execFile);
+
+interface Block {
+  lang: string;
+  code: string;
+  line: number;
+  skip: boolean;
+}
+
+/** Every fenced block (indented ones inside lists too), with its language and skip mark. */
+function blocks(markdown: string): Block[] {
+  const lines = markdown.split('\n');
+  const found: Block[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)```(\w+)\s*$/.exec(lines[i]!);
+    if (!open) continue;
+    const indent = open[1]!.length;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && !/^\s*```\s*$/.test(lines[i]!); i++) body.push(lines[i]!.slice(indent));
+    const previous = lines
+      .slice(0, start)
+      .reverse()
+      .find((line) => line.trim() !== '');
+    found.push({
+      lang: open[2]!,
+      code: body.join('\n'),
+      line: start + 1,
+      skip: /<!--\s*readme-test:\s*skip\b/.test(previous ?? ''),
+    });
+  }
+  return found;
+}
+
+/** The `curl` commands of a shell block, continuation lines joined, comments after them dropped. */
+function curlCommands(code: string): string[] {
+  return code
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('curl '));
+}
+
+const all = blocks(README);
+const runnable = (lang: string) => all.filter((block) => block.lang === lang && !block.skip);
+const PLACEHOLDERS = /<id from above>|<checkout id>|<id>/g;
+
+describe('the README, run as written', () => {
+  let t: TestApp;
+  let checkoutId: string;
+  const fill = (text: string) => text.replace(PLACEHOLDERS, checkoutId);
+
+  async function post(query: string): Promise<{ data?: unknown; errors?: unknown[] }> {
+    const response = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+    return (await response.json()) as { data?: unknown; errors?: unknown[] };
+  }
+
+  beforeAll(async () => {
+    // As the quick start runs: no API_KEYS (tenant `sandbox`), the sandboxes, the poller on.
+    t = await startTestApp({ API_KEYS: undefined, POLLER: 'on', POLL_INTERVAL_MS: '200', POLL_MAX_INTERVAL_MS: '400' });
+    const first = runnable('graphql').find((block) => block.code.includes('createSmartCheckout'));
+    const created = (await post(first!.code)) as {
+      data: { createSmartCheckout: { checkout: { id: string } } };
+    };
+    checkoutId = created.data.createSmartCheckout.checkout.id;
+  }, 60_000);
+
+  afterAll(() => t?.stop());
+
+  it('has examples of each kind', () => {
+    expect(runnable('graphql').length).toBeGreaterThan(5);
+    expect(runnable('sh').filter((block) => curlCommands(block.code).length > 0).length).toBeGreaterThanOrEqual(2);
+    expect(runnable('js').some((block) => block.code.includes("from 'graphql-ws'"))).toBe(true);
+  });
+
+  it('validates every GraphQL block against the schema', () => {
+    for (const block of runnable('graphql')) {
+      const errors = validate(schema, parse(fill(block.code)));
+      expect(
+        errors.map((error) => error.message),
+        `README.md:${block.line}`,
+      ).toEqual([]);
+    }
+  });
+
+  it('answers every query and mutation block without GraphQL errors', async () => {
+    for (const block of runnable('graphql')) {
+      if (/^\s*subscription\b/.test(block.code)) continue;
+      const result = await post(fill(block.code));
+      expect(result.errors, `README.md:${block.line}`).toBeUndefined();
+      expect(result.data, `README.md:${block.line}`).toBeTruthy();
+    }
+  }, 60_000);
+
+  it('runs every curl command', async () => {
+    const server = new URL(t.url).host;
+    const sandbox = new URL(t.app.sandboxUrls.SMARTCHECKOUT!).host;
+    for (const block of runnable('sh')) {
+      for (const command of curlCommands(block.code)) {
+        const local = fill(command).replaceAll('localhost:4000', server).replaceAll('localhost:4100', sandbox);
+        const { stdout } = await run('sh', ['-c', local], { timeout: 30_000 });
+        expect(stdout, `README.md:${block.line}: ${command}`).not.toMatch(/"errors"/);
+        expect(stdout.trim(), `README.md:${block.line}: ${command}`).not.toBe('');
+        if (command.includes('text/event-stream')) {
+          // The SSE example: the current state, then the change, then the end of the stream.
+          expect(stdout).toContain('event: next');
+          expect(stdout).toContain('COMPLETED');
+          expect(stdout).toContain('event: complete');
+        }
+      }
+    }
+  }, 90_000);
+
+  describe('the graphql-ws snippet, on this Node', () => {
+    const dir = join(ROOT, 'node_modules', '.readme-test');
+    const script = join(dir, 'watch.mjs');
+    const snippet = () => runnable('js').find((block) => block.code.includes("from 'graphql-ws'"))!;
+    const watch = (id: string, env: Record<string, string> = {}) =>
+      run(process.execPath, [script, id], {
+        env: { ...process.env, GRAPHQL_WS_URL: `${t.url.replace(/^http/, 'ws')}/graphql`, ...env },
+        timeout: 30_000,
+      }).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (error: { code?: number; stdout?: string; stderr?: string; killed?: boolean }) => ({
+          code: error.killed ? 'timeout' : (error.code ?? -1),
+          stdout: error.stdout ?? '',
+          stderr: error.stderr ?? '',
+        }),
+      );
+
+    beforeAll(() => {
+      // Inside the repository, so that its imports resolve to this repository's node_modules.
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(script, snippet().code);
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('prints each status of a checkout until it completes', async () => {
+      const first = runnable('graphql').find((block) => block.code.includes('createSmartCheckout'));
+      const created = (await post(first!.code)) as { data: { createSmartCheckout: { checkout: { id: string } } } };
+      const result = await watch(created.data.createSmartCheckout.checkout.id);
+      expect(result, result.stderr).toMatchObject({ code: 0 });
+      expect(result.stdout.trim().split('\n')).toEqual(['PROCESSING', 'COMPLETED', 'final status reached']);
+    }, 40_000);
+
+    it('says NOT_FOUND for an unknown id, and fails', async () => {
+      const unknown = Buffer.from('SmartCheckout:00000000-0000-4000-8000-000000000000').toString('base64');
+      const result = await watch(unknown);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('NOT_FOUND');
+    }, 40_000);
+
+    it('reports a refused key (4403) at once instead of retrying', async () => {
+      const started = Date.now();
+      const result = await watch(checkoutId, { API_KEY: 'not-a-key' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('the API key was refused (4403)');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }, 40_000);
+  });
+});
