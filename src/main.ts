@@ -1,9 +1,19 @@
-import { buildApp } from './app/index.js';
-import { type AppConfig, ConfigError, loadConfig } from './config/index.js';
+// Only the logger is imported up front: the first line is written before the configuration (which
+// loads every provider) and the app (GraphQL, the database, the sandboxes) are loaded, which takes
+// a second or more, so a person sees at once that the service is starting.
+import { createLogger, type Logger } from './logger.js';
+
+/** LOG_LEVEL for the first lines, before the configuration checks it (an invalid one is refused there). */
+const PINO_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Starts the API from the environment; SIGTERM/SIGINT stop it gracefully. */
 async function main(): Promise<void> {
-  let config: AppConfig;
+  const startedAt = performance.now();
+  const level = process.env.LOG_LEVEL?.trim() || 'info';
+  const logger: Logger = createLogger(PINO_LEVELS.has(level) ? level : 'info');
+  logger.info({ node: process.version, pid: process.pid }, 'starting checkout graph …');
+  const { ConfigError, loadConfig } = await import('./config/index.js');
+  let config: import('./config/index.js').AppConfig;
   try {
     config = loadConfig(process.env);
   } catch (error) {
@@ -13,8 +23,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const { buildApp } = await import('./app/index.js');
   const app = await buildApp(config);
   await app.start();
+  const startupMs = Math.round(performance.now() - startedAt);
+  app.logger.info({ startupMs }, `started in ${startupMs} ms`);
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals) => {
     // A second signal means the operator will not wait: leave at once.

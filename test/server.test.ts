@@ -285,7 +285,10 @@ describe('the real entry point (node --import tsx src/main.ts)', () => {
     const { out, exited } = run(childEnv({ PORT: 'abc' }));
     const { code } = await exited;
     expect(code).toBe(1);
-    const lines = `${out.stderr}${out.stdout}`.split('\n').filter((line) => line.trim() !== '');
+    // stdout has only the 'starting' line written before the configuration is read.
+    const started = out.stdout.split('\n').filter((line) => line.trim() !== '');
+    expect(started.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['starting checkout graph …']);
+    const lines = out.stderr.split('\n').filter((line) => line.trim() !== '');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('PORT');
     expect(lines[0]).toMatch(/^Invalid configuration: PORT/);

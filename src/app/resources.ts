@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AppConfig } from '../config/index.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import type { Logger } from '../logger.js';
@@ -30,6 +32,9 @@ export async function openResources(config: AppConfig, logger: Logger, stack: Di
         opened.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last traces')),
       )
     : undefined;
+  const openingDatabase = performance.now();
+  const { description, ...opening } = describeDatabase(config);
+  logger.info(opening, `opening the database: ${description}`);
   const database = stack.use(
     'database',
     await openDatabase({
@@ -46,6 +51,10 @@ export async function openResources(config: AppConfig, logger: Logger, stack: Di
     }),
     (opened) => opened.close(),
   );
+  logger.info(
+    { database: database.kind, ms: Math.round(performance.now() - openingDatabase) },
+    'database ready, migrations applied',
+  );
   void database.failure?.then((error) =>
     logger.fatal(
       { err: error.cause },
@@ -59,6 +68,19 @@ export async function openResources(config: AppConfig, logger: Logger, stack: Di
   );
   for (const [provider, url] of Object.entries(sandboxes.urls))
     logger.info({ provider, url }, 'provider sandbox started');
+  for (const [provider, settings] of Object.entries(config.providers)) {
+    if (!settings.baseUrl) continue;
+    const live = { provider, url: new URL(settings.baseUrl).origin, testMode: settings.testMode };
+    logger.info(live, `provider ${provider} live at ${live.url}${settings.testMode ? ' (test mode)' : ''}`);
+  }
+  if (Object.keys(sandboxes.urls).length > 0) {
+    if (config.sandboxFaults)
+      logger.warn(
+        { sandboxFaults: 'on' },
+        'SANDBOX_FAULTS=on: the sandboxes inject faults on request (/__faults, loopback only)',
+      );
+    else logger.info({ sandboxFaults: 'off' }, 'sandbox fault injection off');
+  }
   const bus = stack.use(
     'pub/sub',
     await createRealtimeBus(config.redisUrl, {
@@ -67,5 +89,39 @@ export async function openResources(config: AppConfig, logger: Logger, stack: Di
     }),
     (opened) => opened.close(),
   );
+  logger.info(
+    { pubsub: bus.kind },
+    bus.kind === 'redis'
+      ? `pub/sub: Redis at ${redisAddress(config.redisUrl)}`
+      : 'pub/sub: in memory (this process only)',
+  );
   return { tracing, database, sandboxes, bus };
+}
+
+/** What the start-up line says about the database: never a password. */
+function describeDatabase(config: AppConfig): {
+  description: string;
+  database: 'postgres' | 'pglite';
+  host?: string;
+  dataDir?: string;
+  created?: boolean;
+} {
+  if (config.databaseUrl) {
+    const url = new URL(config.databaseUrl);
+    return { description: `PostgreSQL at ${url.host}${url.pathname}`, database: 'postgres', host: url.host };
+  }
+  if (config.dataDir.startsWith('memory://'))
+    return { description: 'PGlite in memory', database: 'pglite', dataDir: config.dataDir };
+  const created = !existsSync(join(config.dataDir, 'PG_VERSION'));
+  return {
+    description: `PGlite in ${config.dataDir}${created ? ' (new: creating it takes a few seconds)' : ''}`,
+    database: 'pglite',
+    dataDir: config.dataDir,
+    created,
+  };
+}
+
+/** host:port of a Redis URL, without its credentials. */
+function redisAddress(redisUrl: string | undefined): string {
+  return redisUrl ? new URL(redisUrl).host : '';
 }

@@ -6,6 +6,7 @@ import {
   flag,
   httpOrigin,
   integer,
+  LOG_FORMAT,
   onOff,
   optionalString,
   section,
@@ -38,6 +39,7 @@ const server = section({
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     'pino log level.',
   ),
+  logFormat: LOG_FORMAT,
   corsOrigins: variable(
     'CORS_ORIGINS',
     optionalString,

@@ -106,3 +106,17 @@ export function currencyCode(fallback: string) {
 export function headerSafe(value: string | undefined): boolean {
   return value === undefined || /^[\x21-\x7e]+$/.test(value);
 }
+
+/** How log lines are written (see src/logger.ts). */
+export type LogFormat = 'auto' | 'pretty' | 'json';
+
+/**
+ * LOG_FORMAT is declared here rather than with the other server variables so that the logger can
+ * read it without loading the configuration, which reads the provider registry; the configuration
+ * lists it in its server section like any other.
+ */
+export const LOG_FORMAT = variable(
+  'LOG_FORMAT',
+  z.enum(['auto', 'pretty', 'json']).default('auto'),
+  '`pretty`: one coloured human-readable line per event (pino-pretty); `json`: one JSON object per line, for log collectors. `auto`: pretty when the output is a terminal, JSON otherwise.',
+);

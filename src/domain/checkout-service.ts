@@ -9,6 +9,7 @@ import {
   ProviderError,
 } from './errors.js';
 import type { CheckoutLifecycle } from './lifecycle.js';
+import { publicCheckoutId } from './public-id.js';
 import type {
   ApplyOptions,
   CallOptions,
@@ -97,7 +98,13 @@ export class CheckoutService {
     );
     if (!pending.created) return pending.replayed;
     const row = pending.created;
-    const log = this.logger.child({ checkoutId: row.id, provider });
+    // The id the API returns, and the request that caused the create: joins this checkout's lines
+    // to the request's own (the provider call, the operation).
+    const log = this.logger.child({
+      checkoutId: publicCheckoutId(provider, row.id),
+      provider,
+      ...(call.requestId && { requestId: call.requestId }),
+    });
     let snapshot: ProviderSnapshot;
     try {
       snapshot = await prepared.send(call);
@@ -228,6 +235,10 @@ export class CheckoutService {
     log: Logger,
   ): Promise<unknown> {
     if (error instanceof EmptyCartError) {
+      log.warn(
+        { error: error.constructor.name, code: error.code, err: error.message, status: 'FAILED' },
+        'provider create failed',
+      );
       await this.record(
         row,
         { status: 'FAILED', notes: error.message },
@@ -247,7 +258,18 @@ export class CheckoutService {
     const answer = createFailureAnswer(row, gateway, error);
     const releaseKey = !answer.ambiguous && error.retryable;
     const status = answer.ambiguous ? 'UNKNOWN' : 'FAILED';
-    log.warn({ err: error.message, status, keyReleased: releaseKey }, 'provider create failed');
+    log.warn(
+      {
+        error: error.constructor.name,
+        code: error.code,
+        err: error.message,
+        httpStatus: error.httpStatus,
+        retryable: error.retryable,
+        status,
+        keyReleased: releaseKey,
+      },
+      'provider create failed',
+    );
     const notes = answer.ambiguous ? `${error.message}; the provider may have created the checkout` : error.message;
     await this.record(
       row,

@@ -6,6 +6,7 @@ import type { CheckoutService } from '../domain/checkout-service.js';
 import type { CheckoutLifecycle } from '../domain/lifecycle.js';
 import { isTerminal } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
+import { publicCheckoutId } from '../domain/public-id.js';
 import type { ProviderSnapshot } from '../domain/snapshot.js';
 import type { AppMetrics } from '../metrics.js';
 import { backoffMs } from './backoff.js';
@@ -127,7 +128,11 @@ export class Poller {
 
   private async pollClaimed(claim: ClaimedPoll, requestId: string): Promise<void> {
     const { checkout, dueAt } = claim;
-    const log = this.logger.child({ requestId, checkoutId: checkout.id, provider: checkout.provider });
+    const log = this.logger.child({
+      requestId,
+      checkoutId: publicCheckoutId(checkout.provider, checkout.id),
+      provider: checkout.provider,
+    });
     // Changed since it was scheduled (a refresh reached a final status): never GET again.
     if (!this.service.isPollable(checkout.provider, checkout.providerCheckoutId, checkout.status)) {
       await this.service.record(checkout, { status: checkout.status }, { kind: 'remove' });

@@ -144,6 +144,7 @@ export class WebhookDispatcher {
       deliveryId: delivery.id,
       webhookId: delivery.eventId,
       endpointId: delivery.endpointId,
+      checkoutId: checkoutIdOf(delivery.body),
     });
     try {
       const disabled = await this.repository.recordAttempt(delivery, outcome);
@@ -225,4 +226,14 @@ async function readStart(body: AsyncIterable<Buffer> & { destroy(): void }): Pro
   }
   body.destroy();
   return Buffer.concat(chunks).subarray(0, KEPT_RESPONSE_BYTES).toString('utf8');
+}
+
+/** The checkout a delivery is about, as the API names it (its body's `data.checkout.id`), for its log line. */
+function checkoutIdOf(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { data?: { checkout?: { id?: unknown } } } | null)?.data?.checkout?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
