@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
 import type { AppConfig } from '../config/index.js';
 import type { Context } from '../context.js';
 import type { Principal } from '../http/auth.js';
-import { type RateLimitDecision, useRateLimitHeaders } from '../http/rate-limit.js';
+import { useRateLimitHeaders } from '../http/rate-limit.js';
 import { limitPlugins } from '../http/security.js';
 import type { Logger } from '../logger.js';
 import type { AppMetrics } from '../metrics.js';
@@ -14,7 +15,7 @@ import { useSharedEventExecution } from '../realtime/shared-execution.js';
 import { requestIdOf } from '../request-context.js';
 import { GRAPHIQL_EXAMPLE, schema } from '../schema/index.js';
 import type { Tracing } from '../telemetry.js';
-import { type Admission, FastQueryPath, ValidatedQueries } from './fast-query-path.js';
+import { useJitQueries } from './jit.js';
 import type { AppResources } from './resources.js';
 import { boundedOperationMetrics } from './operation-metrics.js';
 import { maskErrorTellingOutages } from './service-unavailable.js';
@@ -40,22 +41,21 @@ export interface GraphQLHandlerParts {
   services: AppServices;
 }
 
+/** Documents Yoga keeps parsed, and validation results it keeps per parsed document (an LRU each, 1 h at most). */
+const PARSED_DOCUMENTS = 1_000;
+
 /**
  * Builds Yoga: one operation per request, the same limits and plugins for every transport, typed
  * context per operation (tenant, scope, loaders), metrics on /metrics and masked unexpected errors.
+ * Every request of every shape (JSON or GET, any Accept, with or without an Origin) and every
+ * graphql-ws operation goes through this one plugin chain; `plugins` are appended to it (tests
+ * count what it serves).
  */
-export function createGraphQLHandler(parts: GraphQLHandlerParts): {
-  yoga: GraphQLHandler;
-  /** Serves known queries without Yoga's per-request machinery; undefined when tracing is on or it is turned off. */
-  fastPath?: FastQueryPath<Principal, RateLimitDecision>;
-} {
+export function createGraphQLHandler(parts: GraphQLHandlerParts, plugins: Plugin[] = []): GraphQLHandler {
   const { config, logger, metrics, resources, services } = parts;
   const rateLimitHeaders = useRateLimitHeaders(services.rateLimiter);
-  const admissions = new RequestAdmissions(services);
-  const queries = new ValidatedQueries(schema);
   const unexpectedErrors = useUnexpectedErrorLog(logger);
-  const operationMetrics = boundedOperationMetrics(metrics.registry);
-  const yoga = createYoga<ServerContext, Context>({
+  return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -73,12 +73,25 @@ export function createGraphQLHandler(parts: GraphQLHandlerParts): {
             origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
             methods: ['GET', 'POST'],
             credentials: false,
+            // Browsers may keep a preflight's answer this long (Chromium up to 2 h, Firefox 24 h);
+            // without it they ask again every 5 s, a second request for most of a page's queries.
+            maxAge: CORS_PREFLIGHT_MAX_AGE_S,
           },
+    // Refused with 415 by the request listener before Yoga sees it: no parser to consult for every POST.
+    multipart: false,
     plugins: [
-      ...graphQLPlugins(config, metrics, operationMetrics.metrics, resources.tracing, rateLimitHeaders.plugin),
-      queries.plugin(),
+      ...graphQLPlugins(config, metrics, resources.tracing, rateLimitHeaders.plugin),
       unexpectedErrors.plugin,
+      ...plugins,
     ],
+    // A source text is parsed once and a parsed document validated once (with every limit rule),
+    // for the last PARSED_DOCUMENTS documents; refused sources are remembered too, so a client
+    // repeating a bad document costs a lookup. Documents are at most LIMIT_MAX_QUERY_CHARS long.
+    parserAndValidationCache: {
+      documentCache: new LRUCache({ max: PARSED_DOCUMENTS, ttl: HOUR_MS }),
+      errorCache: new LRUCache({ max: PARSED_DOCUMENTS, ttl: HOUR_MS }),
+      validationCache: true,
+    },
     // The request listener bounds every body already (Content-Length, or read up to the limit);
     // Yoga's own check would wrap each body in another stream.
     maxRequestBodySize: false,
@@ -90,87 +103,39 @@ export function createGraphQLHandler(parts: GraphQLHandlerParts): {
     maskedErrors: { isDev: false, maskError: maskErrorTellingOutages },
     context: async (initial): Promise<Context> => {
       const requestId = requestIdOf(initial.req) ?? randomUUID();
-      // graphql-ws checked the key in onConnect and passes the principal; HTTP sends it on every
-      // request, and a request the fast path handed back was admitted (and counted) there already.
-      const { principal, decision } =
-        initial.principal || !initial.req
-          ? await admission(services, initial.principal, null, undefined)
-          : await admissions.admit(initial.req);
+      // graphql-ws checked the key in onConnect and passes the principal; HTTP sends it on every request.
+      const address = initial.principal ? undefined : initial.req?.socket.remoteAddress;
+      const principal =
+        initial.principal ??
+        (await services.authenticator.authenticate(initial.req?.headers.authorization ?? null, address));
+      const decision = await services.rateLimiter.check(principal.keyId ?? `address:${address ?? 'unknown'}`);
       // graphql-ws operations have no HTTP answer to put the headers on.
       if (initial.request) rateLimitHeaders.remember(initial.request, decision);
-      return operationContext({ logger, metrics, resources, services }, { ...principal, requestId });
+      const { tenant, scope } = principal;
+      return operationContext({ logger, metrics, resources, services }, { tenant, scope, requestId });
     },
   });
-  return { yoga, fastPath: createFastPath(parts, admissions, queries, operationMetrics.operationName) };
 }
+
+const HOUR_MS = 3_600_000;
+/** How long (seconds) a browser may reuse a CORS preflight's answer. */
+const CORS_PREFLIGHT_MAX_AGE_S = 600;
 
 /**
- * Admits each HTTP request once: the fast path may admit a request and then hand it to Yoga (a
- * result with errors), whose context must not authenticate and count it a second time.
+ * The context of one operation of `caller`: the same for Yoga and for the bench's peer servers.
+ * Built as one literal without spreads or getters: on Node 20, `{ ...caller, a, b, … }` and
+ * accessors in a literal make a slow-mode object (~14 µs and ~6 µs per request measured, against
+ * ~1 µs for this literal and 0.3 µs for the pino child).
  */
-class RequestAdmissions {
-  private readonly admitted = new WeakMap<IncomingMessage, Promise<CallerAdmission>>();
-
-  constructor(private readonly services: AppServices) {}
-
-  admit(req: IncomingMessage): Promise<CallerAdmission> {
-    const earlier = this.admitted.get(req);
-    if (earlier) return earlier;
-    const authorization = req.headers.authorization ?? null;
-    const admitted = admission(this.services, undefined, authorization, req.socket.remoteAddress);
-    this.admitted.set(req, admitted);
-    return admitted;
-  }
-}
-
-/** A caller admitted to run one operation. */
-type CallerAdmission = Admission<Principal, RateLimitDecision>;
-
-/** Authenticates the caller (unless graphql-ws did) and counts the operation against its rate limit. */
-async function admission(
-  services: AppServices,
-  known: Principal | undefined,
-  authorization: string | null,
-  address: string | undefined,
-): Promise<CallerAdmission> {
-  const principal = known ?? (await services.authenticator.authenticate(authorization, address));
-  const decision = await services.rateLimiter.check(principal.keyId ?? `address:${address ?? 'unknown'}`);
-  return { principal, decision };
-}
-
-/** The lean path for known queries, sharing Yoga's admissions, validated documents and metrics. */
-function createFastPath(
-  { config, logger, metrics, resources, services }: GraphQLHandlerParts,
-  admissions: RequestAdmissions,
-  queries: ValidatedQueries,
-  operationName: (name: string) => string,
-): FastQueryPath<Principal, RateLimitDecision> | undefined {
-  // Traced operations keep Yoga's spans; the fast path has none.
-  if (resources.tracing || !config.fastQueryPath) return undefined;
-  return new FastQueryPath({
-    queries,
-    admit: (req) => admissions.admit(req),
-    context: ({ tenant, scope }, requestId) =>
-      operationContext({ logger, metrics, resources, services }, { tenant, scope, requestId }),
-    rateLimitHeaders: (decision) => services.rateLimiter.headers(decision),
-    operationName,
-    registry: metrics.registry,
-  });
-}
-
-/** The context of one operation of `tenant`: the same for Yoga and for the bench's peer servers. */
 export function operationContext(
   { logger, metrics, resources, services }: Omit<GraphQLHandlerParts, 'config'>,
-  caller: Pick<Context, 'tenant' | 'scope' | 'requestId'>,
+  { tenant, scope, requestId }: Pick<Context, 'tenant' | 'scope' | 'requestId'>,
 ): Context {
-  let operationLogger: Logger | undefined;
   return {
-    ...caller,
-    // Made on first use: most operations log nothing, and a pino child per operation is not free.
-    get logger() {
-      operationLogger ??= logger.child({ requestId: caller.requestId, tenant: caller.tenant });
-      return operationLogger;
-    },
+    tenant,
+    scope,
+    requestId,
+    logger: logger.child({ requestId, tenant }),
     repository: services.repository,
     reads: services.readModel,
     onResync: (listener) => services.resync.listen(listener),
@@ -183,17 +148,18 @@ export function operationContext(
   };
 }
 
-/** The plugins, in order: limits first, tracing, metrics, rate-limit headers, and shared subscription execution last. */
+/** The plugins, in order: limits first, tracing, graphql-jit, metrics, rate-limit headers, and shared subscription execution last. */
 function graphQLPlugins(
   config: AppConfig,
   metrics: AppMetrics,
-  operationMetrics: ReturnType<typeof boundedOperationMetrics>['metrics'],
   tracing: Tracing | undefined,
   rateLimitHeaders: ReturnType<typeof useRateLimitHeaders>['plugin'],
 ) {
   return [
     ...limitPlugins(config),
     ...(tracing ? [tracing.plugin] : []),
+    // Queries compiled by graphql-jit where it answers as graphql-js does (src/app/jit.ts).
+    useJitQueries(),
     // GraphQL operation metrics on /metrics, next to the poller's and the providers' own.
     usePrometheus({
       registry: metrics.registry,
@@ -203,7 +169,7 @@ function graphQLPlugins(
         // and error paths come from clients; src/app/operation-metrics.ts); the per-phase histograms
         // and the deprecated-field counter (a document walk per request) are left off, as they cost
         // more than they tell.
-        ...operationMetrics,
+        ...boundedOperationMetrics(metrics.registry).metrics,
         graphql_envelop_deprecated_field: false,
         graphql_envelop_schema_change: false,
       },

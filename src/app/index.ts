@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Plugin } from 'graphql-yoga';
 import type { AppConfig } from '../config/index.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { ConnectionGuard, serverOptions } from '../http/connections.js';
@@ -46,6 +47,8 @@ export interface App {
 export interface BuildAppOptions {
   /** Where logs go (default stdout). */
   logDestination?: Parameters<typeof createLogger>[1];
+  /** Envelop/Yoga plugins appended to the GraphQL handler's own (tests count what the one pipeline serves). */
+  plugins?: Plugin[];
 }
 
 /**
@@ -70,11 +73,11 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
         services.webhookDispatcher.stop(),
       ]),
     );
-    const { yoga, fastPath } = createGraphQLHandler({ config, logger, metrics, resources, services });
+    const yoga = createGraphQLHandler({ config, logger, metrics, resources, services }, options.plugins);
     // Floods are shed before any GraphQL work: connections per instance and per address, slow
     // requests by node:http's own deadlines, sockets without a key by the WebSocket transport.
     const connectionGuard = ConnectionGuard.fromConfig(config, logger, metrics.connectionRefusals);
-    const front = createRequestFront(config, { yoga, fastPath }, resources.database, resources.bus, connectionGuard);
+    const front = createRequestFront(config, yoga, resources.database, resources.bus, connectionGuard);
     const server = connectionGuard.attach(createServer(serverOptions(config), front.listener));
     const webSocket = attachGraphQLWebSocket(server, yoga, services.authenticator, logger, {
       ...webSocketLimits(config),

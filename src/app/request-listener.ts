@@ -7,9 +7,6 @@ import { malformedGetParameter, setSecurityHeaders } from '../http/security.js';
 import { scanJson, scanParameters, type VariablesRefusal } from '../http/variables.js';
 import type { RealtimeBus } from '../realtime/pubsub.js';
 import { assignRequestId, requestIdFrom } from '../request-context.js';
-import type { Principal } from '../http/auth.js';
-import type { RateLimitDecision } from '../http/rate-limit.js';
-import type { FastQueryPath } from './fast-query-path.js';
 import type { GraphQLHandler } from './graphql-handler.js';
 
 /** How long `drain()` waits for in-flight requests before cutting connections. */
@@ -22,10 +19,14 @@ export interface RequestFront {
   drain(server: Server): Promise<void>;
 }
 
-/** Builds the request listener around the GraphQL handler. */
+/**
+ * Builds the request listener around the GraphQL handler: guards that need the raw request (body
+ * and variable limits before anything parses them, multipart, draining), /health, and the request
+ * id; every GraphQL request, whatever its shape, is then served by Yoga.
+ */
 export function createRequestFront(
   config: AppConfig,
-  { yoga, fastPath }: { yoga: GraphQLHandler; fastPath?: FastQueryPath<Principal, RateLimitDecision> },
+  yoga: GraphQLHandler,
   database: DatabaseHandle,
   bus: Pick<RealtimeBus, 'kind' | 'connected'>,
   connectionGuard?: Pick<ConnectionGuard, 'isRefused'>,
@@ -74,17 +75,14 @@ export function createRequestFront(
         'Multipart bodies are not accepted: this API takes no file uploads',
         'UNSUPPORTED_MEDIA_TYPE',
       );
-    const fast = fastPath?.accepts(req) === true;
     // Every POST is read here up to the limit, so that its variables are measured on the raw bytes
     // before anything parses them (a 900 KB body nested 450,000 deep costs a parse and a garbage
-    // collection of ~100 ms, 14,000 line items a coercion of ~700 ms); what the fast path does not
-    // serve is handed to Yoga whole.
+    // collection of ~100 ms, 14,000 line items a coercion of ~700 ms); Yoga gets it whole.
     void readBoundedBody(req, maxBodyBytes)
-      .then(async (body) => {
+      .then((body) => {
         if (body === null) return tooLarge(res, maxBodyBytes);
         const refusal = refusalOfBody(req, body, variableLimits);
         if (refusal) return refuseVariables(res, refusal);
-        if (fast && (await fastPath.serve(req, res, body, requestId))) return;
         (req as IncomingMessage & { body?: Buffer | string }).body = body.length > 0 ? body : '';
         return yoga.handle(req, res);
       })

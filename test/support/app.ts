@@ -112,7 +112,7 @@ export async function startTestApp(
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          accept: 'application/graphql-response+json, application/json',
+          accept: 'application/graphql-response+json, application/json;q=0.9',
           ...(apiKey === null ? {} : { authorization: `Bearer ${apiKey}` }),
           ...options.headers,
         },

@@ -177,7 +177,7 @@ export async function gql<TResult, TVariables>(
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      accept: 'application/graphql-response+json',
+      accept: 'application/graphql-response+json, application/json;q=0.9',
       authorization: `Bearer ${apiKey}`,
       ...headers,
     },

@@ -1,0 +1,318 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../src/app/index.js';
+import { loadConfig } from '../src/config/index.js';
+import { CSRF_HEADER } from '../src/http/security.js';
+import { scopedWsClient } from './support/subscriptions.js';
+
+/**
+ * Every request shape clients send is served by the one Yoga pipeline: the same body bytes, the
+ * headers its shape asks for, every plugin on the way (a test-only plugin counts the operations
+ * the pipeline executes), and graphql-jit's answers equal graphql-js's.
+ */
+
+const ORIGIN = 'https://shop.example';
+const GRAPHQL_ACCEPT = 'application/graphql-response+json, application/json;q=0.9';
+
+/** `checkout(id)` as the bench (W1) sends it: no fragments, so graphql-jit runs it. */
+const CHECKOUT_QUERY = `query Checkout($id: ID!) {
+  checkout(id: $id) {
+    __typename id provider status
+    total { amount currency decimal }
+    lineItems { productId description sku quantity productUrl unitPrice { amount currency decimal } }
+    merchant { id name website }
+    createdAt updatedAt
+  }
+}`;
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+/** The app of this file, with a plugin that records every operation its pipeline executes. */
+interface ShapesApp {
+  app: App;
+  url: string;
+  key: string;
+  otherKey: string;
+  /** Operations executed, by operation name (`Anonymous` without one). */
+  executed: Map<string, number>;
+  /** The engine of each operation executed, in order (graphql-jit's results carry its serialiser). */
+  engines: ('graphql-jit' | 'graphql-js')[];
+}
+
+function countingPlugin(executed: Map<string, number>, engines: ShapesApp['engines']): Plugin {
+  return {
+    onExecute({ args }) {
+      const name = getOperationAST(args.document, args.operationName)?.name?.value ?? 'Anonymous';
+      executed.set(name, (executed.get(name) ?? 0) + 1);
+      return {
+        onExecuteDone({ result }) {
+          engines.push(
+            typeof (result as { stringify?: unknown }).stringify === 'function' ? 'graphql-jit' : 'graphql-js',
+          );
+        },
+      };
+    },
+  };
+}
+
+function useShapesApp(): ShapesApp {
+  const state = { executed: new Map<string, number>(), engines: [] } as unknown as ShapesApp;
+  beforeAll(async () => {
+    state.key = `key-a-${randomUUID()}`;
+    state.otherKey = `key-b-${randomUUID()}`;
+    const suffix = randomUUID().slice(0, 8);
+    const config = loadConfig({
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: 'memory://',
+      DATABASE_URL: process.env.DATABASE_URL,
+      REDIS_URL: process.env.REDIS_URL,
+      API_KEYS: `tenant-a-${suffix}:${state.key},tenant-b-${suffix}:${state.otherKey}`,
+      CORS_ORIGINS: ORIGIN,
+      POLLER: 'off',
+      RATE_LIMIT_PER_MINUTE: '1000000',
+    });
+    state.app = await buildApp(config, {
+      plugins: [countingPlugin(state.executed, state.engines)],
+      logDestination: new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+    });
+    state.url = await state.app.start();
+  });
+  afterAll(async () => {
+    await state.app?.stop();
+  });
+  return state;
+}
+
+async function answer(response: Response): Promise<Answer> {
+  return { status: response.status, headers: response.headers, body: await response.text() };
+}
+
+/** POSTs a JSON body with the key and any other headers (`accept` and `origin` among them). */
+async function post(
+  t: ShapesApp,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+  key = t.key,
+): Promise<Answer> {
+  return answer(
+    await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+/** A query as a GET, its parameters in the URL (with the CSRF header a non-browser client adds). */
+async function get(t: ShapesApp, query: string, variables: Record<string, unknown>): Promise<Answer> {
+  const params = new URLSearchParams({ query, variables: JSON.stringify(variables) });
+  return answer(
+    await fetch(`${t.url}/graphql?${params}`, {
+      headers: { authorization: `Bearer ${t.key}`, accept: GRAPHQL_ACCEPT, [CSRF_HEADER]: '1' },
+    }),
+  );
+}
+
+/** The same query over graphql-ws: the `next` payload as the server serialised it. */
+async function overWebSocket(t: ShapesApp, query: string, variables: Record<string, unknown>): Promise<unknown> {
+  const client = scopedWsClient(t.url, t.key);
+  return new Promise((resolve, reject) => {
+    let result: unknown;
+    client.subscribe(
+      { query, variables },
+      {
+        next: (value) => {
+          result = value;
+        },
+        error: reject,
+        complete: () => resolve(result),
+      },
+    );
+  });
+}
+
+async function createStan(t: ShapesApp): Promise<string> {
+  const created = await post(t, {
+    query: `mutation Create($input: CreateStanCheckoutInput!) {
+      createStanCheckout(input: $input) { __typename ... on CreateStanCheckoutSuccess { checkout { id } } }
+    }`,
+    variables: {
+      input: {
+        returnUrl: 'https://store.example/return',
+        lineItems: [
+          { productId: 'sku-1', quantity: 2, unitPrice: 1250, description: 'Cups', sku: 'CUP' },
+          { productId: 'sku-2', quantity: 1, unitPrice: 3900 },
+        ],
+      },
+    },
+  });
+  return JSON.parse(created.body).data.createStanCheckout.checkout.id;
+}
+
+const remaining = (answer: Answer) => Number(/r=(\d+)/.exec(answer.headers.get('ratelimit') ?? '')?.[1]);
+
+describe('request shapes: one pipeline for every client', () => {
+  const t = useShapesApp();
+
+  it('answers every shape with the same bytes and the headers its shape asks for', async () => {
+    const id = await createStan(t);
+    const body = { query: CHECKOUT_QUERY, variables: { id } };
+    const plain = await post(t, body);
+    const again = await post(t, body);
+    const graphqlClient = await post(t, body, { accept: GRAPHQL_ACCEPT });
+    const preflight = await fetch(`${t.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
+    });
+    const browser = await post(t, body, { accept: GRAPHQL_ACCEPT, origin: ORIGIN, referer: `${ORIGIN}/` });
+    const viaGet = await get(t, CHECKOUT_QUERY, { id });
+
+    expect(JSON.parse(plain.body).data.checkout).toMatchObject({ id, __typename: 'StanCheckout' });
+    for (const shape of [again, graphqlClient, browser, viaGet]) expect(shape.body).toBe(plain.body);
+    expect(await overWebSocket(t, CHECKOUT_QUERY, { id })).toEqual(JSON.parse(plain.body));
+
+    for (const shape of [plain, again, graphqlClient, browser, viaGet]) {
+      expect(shape.status).toBe(200);
+      expect(shape.headers.get('content-length')).toBe(String(Buffer.byteLength(plain.body)));
+      expect(shape.headers.get('x-request-id')).toMatch(/^[\w-]+$/);
+      expect(shape.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(shape.headers.get('ratelimit-policy')).toMatch(/^"operations";q=\d+;w=60$/);
+    }
+    // Each request is counted once by the rate limiter, whatever its shape.
+    expect(remaining(plain) - remaining(again)).toBe(1);
+    expect(remaining(again) - remaining(graphqlClient)).toBe(1);
+    expect(remaining(graphqlClient) - remaining(browser)).toBe(1);
+    expect(remaining(browser) - remaining(viaGet)).toBe(1);
+
+    expect(plain.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(again.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    for (const shape of [graphqlClient, browser, viaGet])
+      expect(shape.headers.get('content-type')).toBe('application/graphql-response+json; charset=utf-8');
+
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(preflight.headers.get('access-control-allow-methods')).toMatch(/POST/);
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+    expect(Number(preflight.headers.get('access-control-max-age'))).toBeGreaterThan(0);
+    expect(browser.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    for (const shape of [plain, graphqlClient, viaGet])
+      expect(shape.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('executes every shape through the same plugins, the repeated plain JSON POST included', async () => {
+    const id = await createStan(t);
+    const query = CHECKOUT_QUERY.replace('query Checkout', 'query Counted');
+    const body = { query, variables: { id } };
+    const before = t.executed.get('Counted') ?? 0;
+    // The shape the removed fast path served from its second time on: no Origin, plain JSON.
+    await post(t, body);
+    await post(t, body);
+    await post(t, body, { accept: 'application/json' });
+    await post(t, body, { accept: '*/*' });
+    await post(t, body, { accept: GRAPHQL_ACCEPT });
+    await post(t, body, { accept: GRAPHQL_ACCEPT, origin: ORIGIN });
+    await get(t, query, { id });
+    await overWebSocket(t, query, { id });
+    expect((t.executed.get('Counted') ?? 0) - before).toBe(8);
+  });
+
+  it('refuses an unknown key and answers errors alike in every shape', async () => {
+    const id = await createStan(t);
+    for (const headers of [{}, { accept: GRAPHQL_ACCEPT }, { accept: GRAPHQL_ACCEPT, origin: ORIGIN }] as Record<
+      string,
+      string
+    >[]) {
+      const refused = await post(t, { query: CHECKOUT_QUERY, variables: { id } }, headers, 'not-a-key');
+      expect(refused.status).toBe(401);
+      expect(JSON.parse(refused.body).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    }
+    // Another tenant's checkout is no checkout, in every shape.
+    for (const headers of [{}, { accept: GRAPHQL_ACCEPT, origin: ORIGIN }] as Record<string, string>[]) {
+      const other = await post(t, { query: CHECKOUT_QUERY, variables: { id } }, headers, t.otherKey);
+      expect(JSON.parse(other.body)).toEqual({ data: { checkout: null } });
+    }
+    // A variable missing: the same error twice (graphql-js coerces variables before graphql-jit runs).
+    const missing = { query: 'query NeedsId($id: ID!) { checkout(id: $id) { id } }', variables: {} };
+    const first = await post(t, missing);
+    const second = await post(t, missing);
+    expect(second.body).toBe(first.body);
+    expect(JSON.parse(first.body).errors[0].message).toBe('Variable "$id" of required type "ID!" was not provided.');
+  });
+});
+
+/**
+ * graphql-jit runs query documents whose fields it answers in graphql-js's order; a document with a
+ * directive goes to graphql-js (src/app/jit.ts). `@include(if: true)` on the root field changes
+ * nothing in the answer, so each document below is sent twice, once per engine, and the bytes compared.
+ */
+describe('graphql-jit answers as graphql-js', () => {
+  const t = useShapesApp();
+
+  const viaGraphqlJs = (query: string) =>
+    query.replace(/checkouts?\(([^)]*)\)/, (field) => `${field} @include(if: true)`);
+
+  it.each([
+    ['a checkout with line items and merchant', CHECKOUT_QUERY, true, 'graphql-jit'],
+    [
+      'fields, then one fragment closing each selection set',
+      `query Q($id: ID!) { checkout(id: $id) { id status ... on StanCheckout { subtotal { amount } sessionId } } }`,
+      true,
+      'graphql-jit',
+    ],
+    [
+      'a fragment between fields (graphql-jit would answer it in another order)',
+      `query Q($id: ID!) { checkout(id: $id) { id ... on StanCheckout { sessionId } status events { status source } } }`,
+      true,
+      'graphql-js',
+    ],
+    [
+      'a page with cursors',
+      `query Q { checkouts(first: 3) { edges { cursor node { id provider } } pageInfo { hasNextPage endCursor } } }`,
+      false,
+      'graphql-jit',
+    ],
+    [
+      'an argument refused by its resolver',
+      `query Q { checkouts(first: -1) { edges { cursor } } }`,
+      false,
+      'graphql-jit',
+    ],
+  ])('%s', async (_name, query, needsId, engine) => {
+    const id = await createStan(t);
+    const variables = needsId ? { id } : {};
+    const jit = await post(t, { query, variables });
+    const graphqlJs = await post(t, { query: viaGraphqlJs(query), variables });
+    expect(t.engines.slice(-2)).toEqual([engine, 'graphql-js']);
+    expect(viaGraphqlJs(query)).not.toBe(query);
+    expect(jit.body).toBe(graphqlJs.body);
+    expect(jit.status).toBe(graphqlJs.status);
+  });
+
+  it.each([
+    ['not an Int', `query Q($f: Int) { checkouts(first: $f) { edges { cursor } } }`, { f: 'x' }],
+    [
+      'an unknown enum value',
+      `query Q($f: CheckoutFilter) { checkouts(filter: $f) { edges { cursor } } }`,
+      { f: { status: ['NOPE'] } },
+    ],
+  ])('variables graphql-js refuses (%s) are answered by graphql-js', async (_name, query, variables) => {
+    const jitCandidate = await post(t, { query, variables });
+    const graphqlJs = await post(t, { query: viaGraphqlJs(query), variables });
+    expect(t.engines.slice(-2)).toEqual(['graphql-js', 'graphql-js']);
+    expect(JSON.parse(jitCandidate.body).errors).toHaveLength(1);
+    expect(jitCandidate.body).toBe(graphqlJs.body);
+  });
+});
