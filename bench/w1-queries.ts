@@ -1,15 +1,18 @@
 /**
  * W1 queries: `checkout(id)` and `checkouts(first: 20)` (line items and merchant) served by
- *   bare     node:http answering the precomputed bytes of ours' answer (the ceiling)
+ *   bare     node:http answering the precomputed answers of ours (status, headers, body) (the ceiling)
  *   ours     this API (buildApp: Yoga + production plugins) on PGlite and on PostgreSQL
  *   apollo   the same schema and context on @apollo/server 5 (PGlite and PostgreSQL)
  *   mercurius the same on fastify + mercurius with jit: 1 (PGlite and PostgreSQL)
- * Every server runs alone on core 0 (taskset), autocannon on core 1. All servers stay up and the
- * runs go round-robin (run 1 of every cell, then run 2 ...) so the machine's noise spreads evenly
- * over the cells that are compared. Writes bench/results/w1.json.
+ * `checkout(id)` is sent in every shape clients send it ({@link SHAPES}): plain JSON (curl, scripts),
+ * with a GraphQL client's `Accept`, from a browser on an allowed origin (CORS, configured alike on
+ * every server), and over graphql-ws (ours only: the peers serve no queries there).
+ * Every server runs alone on core 0 (taskset), the load generators on core 1. All servers stay up
+ * and the runs go round-robin (run 1 of every cell, then run 2 ...) so the machine's noise spreads
+ * evenly over the cells that are compared. Writes bench/results/w1.json.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BENCH_API_KEY,
@@ -22,9 +25,26 @@ import {
   writeResults,
   type BenchProcess,
 } from './lib/common.js';
-import { autocannon, paced, type LoadRun, type LoadTarget, type PacedRun } from './lib/load.js';
-import { CHECKOUT_QUERY, CHECKOUTS_QUERY, gql, seedCheckouts } from './lib/graphql.js';
+import {
+  autocannon,
+  paced,
+  webSocketLoad,
+  type LoadRun,
+  type LoadTarget,
+  type PacedRun,
+  type WebSocketTarget,
+} from './lib/load.js';
+import {
+  BROWSER_HEADERS,
+  BROWSER_ORIGIN,
+  CHECKOUT_QUERY,
+  CHECKOUTS_QUERY,
+  GRAPHQL_ACCEPT,
+  gql,
+  seedCheckouts,
+} from './lib/graphql.js';
 import { dropDatabase, freshDatabase } from './lib/postgres.js';
+import { type BareAnswer, bareKey } from './servers/bare.js';
 
 /** The highest rate bench/paced.ts is asked to hold (one core of generator). */
 const PACED_MAX_RATE = 10_000;
@@ -37,34 +57,80 @@ export interface W1Server {
   database: 'none' | 'pglite' | 'postgres';
 }
 
-/** A cell: one server, one query. */
+/** A cell: one server, one query in one request shape. */
 export interface W1Cell {
   runs: LoadRun[];
   medianRps: number;
   medianP99: number;
-  /** The evenly paced run at half the cell's median maximum rate (latency at a fixed load). */
+  /** The evenly paced run at half the cell's median maximum rate (latency at a fixed load; HTTP only). */
   halfRate?: { rate: number; run: PacedRun };
 }
+
+/** How a query is sent. */
+export type W1Shape = 'json' | 'graphql-accept' | 'browser' | 'graphql-ws';
 
 /** Everything W1 measured. */
 export interface W1Results {
   settings: { durationS: number; warmupS: number; connections: number; runs: number };
+  /** The machine's load average (1, 5, 15 min) when the run started and when it ended. */
+  loadAverage?: { start: number[]; end: number[] };
   servers: W1Server[];
+  /** Cell name -> the document it sends (a query in several shapes has one cell per shape). */
   queries: Record<string, string>;
-  /** server -> query -> cell */
+  /** Cell name -> how its requests are sent, and the headers they carry beyond content-type and authorization. */
+  shapes?: Record<string, { shape: W1Shape; description: string; headers: Record<string, string> }>;
+  /** server -> cell -> measurements */
   cells: Record<string, Record<string, W1Cell>>;
   /** Size of ours' answers in bytes (the bare server answers exactly these). */
   responseBytes: Record<string, number>;
 }
 
 const API_KEY = BENCH_API_KEY;
-const QUERY_NAMES = ['checkout(id)', 'checkouts(first: 20)'] as const;
+
+/** The cells every server is measured on: `checkout(id)` in each shape, and a page as plain JSON. */
+const SHAPES: { name: string; query: 'checkout' | 'checkouts'; shape: W1Shape; description: string }[] = [
+  {
+    name: 'checkout(id)',
+    query: 'checkout',
+    shape: 'json',
+    description: 'JSON POST, no Origin, no Accept (curl, scripts)',
+  },
+  {
+    name: 'checkout(id) GraphQL Accept',
+    query: 'checkout',
+    shape: 'graphql-accept',
+    description: `JSON POST with \`Accept: ${GRAPHQL_ACCEPT}\` (Apollo Client, urql, graphql-http, GraphiQL)`,
+  },
+  {
+    name: 'checkout(id) browser',
+    query: 'checkout',
+    shape: 'browser',
+    description: `JSON POST from a page on ${BROWSER_ORIGIN} (an allowed CORS origin): Origin, Referer, the GraphQL Accept and Chromium's fetch headers; the preflight is cached by the browser and not part of the load`,
+  },
+  {
+    name: 'checkout(id) graphql-ws',
+    query: 'checkout',
+    shape: 'graphql-ws',
+    description: 'the query over graphql-ws (one `subscribe` in flight per socket, the next after `complete`)',
+  },
+  { name: 'checkouts(first: 20)', query: 'checkouts', shape: 'json', description: 'JSON POST, no Origin, no Accept' },
+];
+
+/** The headers of each HTTP shape, beyond content-type and authorization. */
+const SHAPE_HEADERS: Record<Exclude<W1Shape, 'graphql-ws'>, Record<string, string>> = {
+  json: {},
+  'graphql-accept': { accept: GRAPHQL_ACCEPT },
+  browser: BROWSER_HEADERS,
+};
 
 const durationS = envNumber('BENCH_W1_DURATION', 6);
 const warmupS = envNumber('BENCH_W1_WARMUP', 2);
 const connections = envNumber('BENCH_W1_CONNECTIONS', 20);
 const runs = envNumber('BENCH_W1_RUNS', 3);
 const only = process.env.BENCH_W1_SERVERS?.split(',');
+const onlyCells = process.env.BENCH_W1_CELLS?.split(',');
+/** BENCH_W1_PACED=0 skips the paced half-rate runs. */
+const pacedRuns = process.env.BENCH_W1_PACED !== '0';
 
 /** The production-like configuration every GraphQL server gets (W1 never polls). */
 function serverEnv(database: { dataDir?: string; databaseUrl?: string }): Record<string, string | undefined> {
@@ -75,17 +141,34 @@ function serverEnv(database: { dataDir?: string; databaseUrl?: string }): Record
     LIMIT_MAX_COST: '20000',
     DATA_DIR: database.dataDir ?? 'memory://',
     DATABASE_URL: database.databaseUrl,
+    // The storefront's origin, allowed by CORS on every server (the peers read the same variable).
+    CORS_ORIGINS: BROWSER_ORIGIN,
   });
 }
+
+/** What one cell sends: an HTTP request, or an operation over graphql-ws. */
+type Target = { http: LoadTarget } | { ws: WebSocketTarget };
 
 interface Running {
   server: W1Server;
   process: BenchProcess<{ url: string }>;
-  targets: Record<string, LoadTarget>;
+  targets: Record<string, Target>;
   cleanup: () => Promise<void>;
 }
 
-async function startGraphQLServer(server: W1Server, entry: string, extraEnv: Record<string, string>): Promise<Running> {
+/** The cells a server is measured on: every one with graphql-ws (ours), else the HTTP ones. */
+function cellsOf(graphqlWs: boolean) {
+  return SHAPES.filter(
+    (cell) => (graphqlWs || cell.shape !== 'graphql-ws') && (!onlyCells || onlyCells.includes(cell.name)),
+  );
+}
+
+async function startGraphQLServer(
+  server: W1Server,
+  entry: string,
+  extraEnv: Record<string, string>,
+  graphqlWs: boolean,
+): Promise<Running> {
   let dataDir: string | undefined;
   let dbName: string | undefined;
   let databaseUrl: string | undefined;
@@ -100,11 +183,11 @@ async function startGraphQLServer(server: W1Server, entry: string, extraEnv: Rec
     SERVER_CORE,
   );
   const { url } = process_.ready;
-  let targets: Record<string, LoadTarget>;
+  let targets: Record<string, Target>;
   try {
     const ids = await seedCheckouts(url, API_KEY, 50);
     // The newest checkout is a Smartcheckout one; the one before it is a Stan checkout with two line items.
-    targets = buildTargets(url, ids[ids.length - 2]!);
+    targets = buildTargets(url, ids[ids.length - 2]!, cellsOf(graphqlWs));
     await verify(server.name, url, targets);
   } catch (error) {
     await process_.stop();
@@ -122,157 +205,195 @@ async function startGraphQLServer(server: W1Server, entry: string, extraEnv: Rec
   };
 }
 
-function buildTargets(url: string, checkoutId: string): Record<string, LoadTarget> {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` };
-  return {
-    'checkout(id)': {
-      url: `${url}/graphql`,
-      headers,
-      body: JSON.stringify({ query: CHECKOUT_QUERY, variables: { id: checkoutId } }),
-    },
-    'checkouts(first: 20)': { url: `${url}/graphql`, headers, body: JSON.stringify({ query: CHECKOUTS_QUERY }) },
-  };
+function buildTargets(url: string, checkoutId: string, cells: typeof SHAPES): Record<string, Target> {
+  const targets: Record<string, Target> = {};
+  for (const cell of cells) {
+    const query = cell.query === 'checkout' ? CHECKOUT_QUERY : CHECKOUTS_QUERY;
+    const variables = cell.query === 'checkout' ? { id: checkoutId } : undefined;
+    if (cell.shape === 'graphql-ws') {
+      targets[cell.name] = {
+        ws: { url: `${url}/graphql`, authorization: `Bearer ${API_KEY}`, query, variables },
+      };
+      continue;
+    }
+    targets[cell.name] = {
+      http: {
+        url: `${url}/graphql`,
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${API_KEY}`,
+          ...SHAPE_HEADERS[cell.shape],
+        },
+        body: JSON.stringify(variables ? { query, variables } : { query }),
+      },
+    };
+  }
+  return targets;
 }
 
-/** Each server must answer both queries completely and without errors before it is measured. */
-async function verify(name: string, url: string, targets: Record<string, LoadTarget>): Promise<Record<string, string>> {
-  const bodies: Record<string, string> = {};
-  for (const [query, target] of Object.entries(targets)) {
-    const { query: document, variables } = JSON.parse(target.body) as {
+/** A recorded answer of one HTTP cell. */
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+/**
+ * Each server must answer every HTTP cell completely and without errors before it is measured, the
+ * same body bytes in every shape of one query, and allow the browser's origin (its preflight too).
+ */
+async function verify(name: string, url: string, targets: Record<string, Target>): Promise<Record<string, Answer>> {
+  const answers: Record<string, Answer> = {};
+  for (const [cellName, target] of Object.entries(targets)) {
+    if (!('http' in target)) continue;
+    const { query: document, variables } = JSON.parse(target.http.body) as {
       query: string;
       variables?: Record<string, unknown>;
     };
-    const { status, body, answer } = await gql<Record<string, unknown>>(url, API_KEY, document, variables);
-    if (status !== 200 || answer.errors)
-      throw new Error(`${name} answered ${query} with ${status}: ${body.slice(0, 500)}`);
-    const data = answer.data as {
+    const { authorization: _, 'content-type': __, ...headers } = target.http.headers;
+    const answer = await gql<Record<string, unknown>>(url, API_KEY, document, variables, headers);
+    const { status, body } = answer;
+    if (status !== 200 || answer.answer.errors)
+      throw new Error(`${name} answered ${cellName} with ${status}: ${body.slice(0, 500)}`);
+    const data = answer.answer.data as {
       checkout?: { lineItems: unknown[]; merchant: unknown };
       checkouts?: { edges: { node: { lineItems: unknown[]; merchant: unknown } }[] };
     };
     const nodes = data.checkout ? [data.checkout] : (data.checkouts?.edges.map((edge) => edge.node) ?? []);
-    const expected = query === 'checkout(id)' ? 1 : 20;
+    const expected = data.checkout ? 1 : 20;
     if (nodes.length !== expected || nodes.some((node) => node.lineItems.length === 0 || node.merchant === null)) {
-      throw new Error(`${name} answered ${query} incompletely: ${body.slice(0, 500)}`);
+      throw new Error(`${name} answered ${cellName} incompletely: ${body.slice(0, 500)}`);
     }
-    bodies[query] = body;
+    if (headers.origin && answer.headers.get('access-control-allow-origin') !== headers.origin)
+      throw new Error(`${name} does not allow ${headers.origin} by CORS in ${cellName}`);
+    answers[cellName] = { status, headers: answer.headers, body };
   }
-  return bodies;
+  const plain = answers['checkout(id)']?.body;
+  for (const [cellName, answer] of Object.entries(answers))
+    if (cellName.startsWith('checkout(id)') && plain !== undefined && answer.body !== plain)
+      throw new Error(`${name} answered ${cellName} with other bytes than the plain JSON POST`);
+  const preflight = await fetch(`${url}/graphql`, {
+    method: 'OPTIONS',
+    headers: {
+      origin: BROWSER_ORIGIN,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type',
+    },
+  });
+  if (preflight.status >= 300 || preflight.headers.get('access-control-allow-origin') !== BROWSER_ORIGIN)
+    throw new Error(`${name} refused the CORS preflight from ${BROWSER_ORIGIN} (${preflight.status})`);
+  return answers;
+}
+
+/** One measured run of a cell. */
+function load(target: Target, seconds: number): Promise<LoadRun> {
+  return 'http' in target
+    ? autocannon(target.http, { connections, durationS: seconds })
+    : webSocketLoad(target.ws, { connections, durationS: seconds });
+}
+
+/** Ours' answers, as bare node:http replays them: status, headers (not date, connection, length), body. */
+function bareTable(targets: Record<string, Target>, answers: Record<string, Answer>): Record<string, BareAnswer> {
+  const table: Record<string, BareAnswer> = {};
+  for (const [cellName, answer] of Object.entries(answers)) {
+    const target = targets[cellName]!;
+    if (!('http' in target)) continue;
+    const headers: Record<string, string> = {};
+    answer.headers.forEach((value, key) => {
+      if (!['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(key))
+        headers[key] = value;
+    });
+    const { accept, origin } = target.http.headers;
+    table[bareKey(accept, origin, target.http.body)] = { status: answer.status, headers, body: answer.body };
+  }
+  return table;
 }
 
 async function main(): Promise<void> {
-  const plan: { server: W1Server; entry: string; env: Record<string, string> }[] = [
-    {
-      server: {
-        name: 'ours-pglite',
-        description: 'this API (buildApp, production plugins) on PGlite',
-        database: 'pglite',
+  const plan: { server: W1Server; entry: string; env: Record<string, string>; graphqlWs: boolean }[] = [];
+  for (const database of ['pglite', 'postgres'] as const) {
+    const label = database === 'pglite' ? 'PGlite' : 'PostgreSQL';
+    plan.push(
+      {
+        server: {
+          name: `ours-${database}`,
+          description: `this API (buildApp, production plugins, every request through Yoga) on ${label}`,
+          database,
+        },
+        entry: 'bench/servers/ours.ts',
+        env: {},
+        graphqlWs: true,
       },
-      entry: 'bench/servers/ours.ts',
-      env: {},
-    },
-    {
-      server: {
-        name: 'ours-yoga-pglite',
-        description: 'this API with FAST_QUERY_PATH=off (every request through Yoga, the previous pipeline) on PGlite',
-        database: 'pglite',
+      {
+        server: {
+          name: `apollo-${database}`,
+          description: `@apollo/server 5 (as its standalone server, with CORS origins), same schema and context, ${label}`,
+          database,
+        },
+        entry: 'bench/servers/peer.ts',
+        env: { BENCH_PEER: 'apollo' },
+        graphqlWs: false,
       },
-      entry: 'bench/servers/ours.ts',
-      env: { FAST_QUERY_PATH: 'off' },
-    },
-    {
-      server: {
-        name: 'apollo-pglite',
-        description: '@apollo/server 5 standalone, same schema and context, PGlite',
-        database: 'pglite',
+      {
+        server: {
+          name: `mercurius-${database}`,
+          description: `fastify 5 + mercurius 16 (jit: 1, CORS in an onRequest hook), same schema and context, ${label}`,
+          database,
+        },
+        entry: 'bench/servers/peer.ts',
+        env: { BENCH_PEER: 'mercurius' },
+        graphqlWs: false,
       },
-      entry: 'bench/servers/peer.ts',
-      env: { BENCH_PEER: 'apollo' },
-    },
-    {
-      server: {
-        name: 'mercurius-pglite',
-        description: 'fastify 5 + mercurius 16 (jit: 1), same schema and context, PGlite',
-        database: 'pglite',
-      },
-      entry: 'bench/servers/peer.ts',
-      env: { BENCH_PEER: 'mercurius' },
-    },
-    {
-      server: {
-        name: 'ours-postgres',
-        description: 'this API (buildApp, production plugins) on PostgreSQL',
-        database: 'postgres',
-      },
-      entry: 'bench/servers/ours.ts',
-      env: {},
-    },
-    {
-      server: {
-        name: 'ours-yoga-postgres',
-        description:
-          'this API with FAST_QUERY_PATH=off (every request through Yoga, the previous pipeline) on PostgreSQL',
-        database: 'postgres',
-      },
-      entry: 'bench/servers/ours.ts',
-      env: { FAST_QUERY_PATH: 'off' },
-    },
-    {
-      server: {
-        name: 'apollo-postgres',
-        description: '@apollo/server 5 standalone, same schema and context, PostgreSQL',
-        database: 'postgres',
-      },
-      entry: 'bench/servers/peer.ts',
-      env: { BENCH_PEER: 'apollo' },
-    },
-    {
-      server: {
-        name: 'mercurius-postgres',
-        description: 'fastify 5 + mercurius 16 (jit: 1), same schema and context, PostgreSQL',
-        database: 'postgres',
-      },
-      entry: 'bench/servers/peer.ts',
-      env: { BENCH_PEER: 'mercurius' },
-    },
-  ];
+    );
+  }
   const bare: W1Server = {
     name: 'bare',
-    description: "bare node:http answering the precomputed bytes of ours' answers (the ceiling)",
+    description:
+      'bare node:http answering the precomputed answers of ours (status, headers, body) to the same requests (the ceiling)',
     database: 'none',
   };
   const running: Running[] = [];
   const results: W1Results = {
     settings: { durationS, warmupS, connections, runs },
+    loadAverage: { start: loadavg(), end: [] },
     servers: [],
-    queries: { 'checkout(id)': CHECKOUT_QUERY, 'checkouts(first: 20)': CHECKOUTS_QUERY },
+    queries: {},
+    shapes: {},
     cells: {},
     responseBytes: {},
   };
+  for (const cell of SHAPES) {
+    if (onlyCells && !onlyCells.includes(cell.name)) continue;
+    results.queries[cell.name] = cell.query === 'checkout' ? CHECKOUT_QUERY : CHECKOUTS_QUERY;
+    results.shapes![cell.name] = {
+      shape: cell.shape,
+      description: cell.description,
+      headers: cell.shape === 'graphql-ws' ? {} : SHAPE_HEADERS[cell.shape],
+    };
+  }
   try {
-    for (const { server, entry, env } of plan) {
+    for (const { server, entry, env, graphqlWs } of plan) {
       if (only && !only.includes(server.name) && !(server.name === 'ours-pglite' && only.includes('bare'))) continue;
       progress(`W1: starting ${server.name} and seeding 50 checkouts`);
-      running.push(await startGraphQLServer(server, entry, env));
+      running.push(await startGraphQLServer(server, entry, env, graphqlWs));
       if (server.name === 'ours-pglite') {
-        // The ceiling answers exactly the bytes ours answered, for the same request bodies.
+        // The ceiling answers exactly what ours answered, for the same requests.
         const ours = running[running.length - 1]!;
         const answers = await verify(server.name, ours.process.ready.url, ours.targets);
-        const table: Record<string, string> = {};
-        for (const query of QUERY_NAMES) {
-          table[ours.targets[query]!.body] = answers[query]!;
-          results.responseBytes[query] = Buffer.byteLength(answers[query]!);
-        }
+        for (const [cellName, answer] of Object.entries(answers))
+          results.responseBytes[cellName] = Buffer.byteLength(answer.body);
         const file = join(tmpdir(), `bench-w1-bare-${process.pid}.json`);
-        writeFileSync(file, JSON.stringify(table));
+        writeFileSync(file, JSON.stringify(bareTable(ours.targets, answers)));
         if (!only || only.includes('bare')) {
           const bareProcess = await startPinned<{ url: string }>(
             'bench/servers/bare.ts',
             { BENCH_BARE_RESPONSES: file },
             SERVER_CORE,
           );
-          const targets = Object.fromEntries(
-            QUERY_NAMES.map((query) => [query, { ...ours.targets[query]!, url: `${bareProcess.ready.url}/graphql` }]),
-          );
+          const targets: Record<string, Target> = {};
+          for (const [cellName, target] of Object.entries(ours.targets))
+            if ('http' in target)
+              targets[cellName] = { http: { ...target.http, url: `${bareProcess.ready.url}/graphql` } };
           running.unshift({ server: bare, process: bareProcess, targets, cleanup: () => bareProcess.stop() });
         }
       }
@@ -281,33 +402,33 @@ async function main(): Promise<void> {
     for (const r of running) results.cells[r.server.name] = {};
 
     progress(`W1: warm-up ${warmupS}s per cell`);
-    for (const r of running)
-      for (const query of QUERY_NAMES) await autocannon(r.targets[query]!, { connections, durationS: warmupS });
+    for (const r of running) for (const target of Object.values(r.targets)) await load(target, warmupS);
 
     for (let run = 1; run <= runs; run++) {
       for (const r of running) {
-        for (const query of QUERY_NAMES) {
-          const result = await autocannon(r.targets[query]!, { connections, durationS });
-          results.cells[r.server.name]![query] ??= { runs: [], medianRps: 0, medianP99: 0 };
-          const cell = results.cells[r.server.name]![query]!;
+        for (const [cellName, target] of Object.entries(r.targets)) {
+          const result = await load(target, durationS);
+          results.cells[r.server.name]![cellName] ??= { runs: [], medianRps: 0, medianP99: 0 };
+          const cell = results.cells[r.server.name]![cellName]!;
           cell.runs.push(result);
           progress(
-            `W1 run ${run}/${runs} ${r.server.name.padEnd(18)} ${query.padEnd(20)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms${result.non2xx + result.errors ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : ''}`,
+            `W1 run ${run}/${runs} ${r.server.name.padEnd(18)} ${cellName.padEnd(28)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms${result.non2xx + result.errors ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : ''}`,
           );
         }
       }
     }
     for (const r of running) {
-      for (const query of QUERY_NAMES) {
-        const cell = results.cells[r.server.name]![query]!;
+      for (const [cellName, target] of Object.entries(r.targets)) {
+        const cell = results.cells[r.server.name]![cellName]!;
         cell.medianRps = median(cell.runs.map((x) => x.rps));
         cell.medianP99 = median(cell.runs.map((x) => x.p99));
+        if (!pacedRuns || !('http' in target)) continue;
         // One core of generator paces up to about 10,000 requests a second; the bare ceiling's half is capped there.
         const rate = Math.min(PACED_MAX_RATE, Math.round(cell.medianRps / 2));
-        const run = await paced(r.targets[query]!, { rate, durationS, connections });
+        const run = await paced(target.http, { rate, durationS, connections });
         cell.halfRate = { rate, run };
         progress(
-          `W1 half rate ${r.server.name.padEnd(18)} ${query.padEnd(20)} at ${rate} req/s (paced): p50 ${run.p50} ms  p99 ${run.p99} ms  (generator late p99 ${run.lateSendsP99} ms)`,
+          `W1 half rate ${r.server.name.padEnd(18)} ${cellName.padEnd(28)} at ${rate} req/s (paced): p50 ${run.p50} ms  p99 ${run.p99} ms  (generator late p99 ${run.lateSendsP99} ms)`,
         );
       }
     }
@@ -315,7 +436,43 @@ async function main(): Promise<void> {
     for (const r of running)
       await r.cleanup().catch((error: unknown) => console.error(`cleanup of ${r.server.name}:`, error));
   }
+  results.loadAverage!.end = loadavg();
   progress(`W1 results: ${writeResults('w1', results)}`);
+  for (const line of summary(results)) console.log(line);
+}
+
+/** The shapes table and the ratios the issue asks for, as text for the console. */
+function summary(results: W1Results): string[] {
+  const lines: string[] = [];
+  const rps = (server: string, cell: string) => results.cells[server]?.[cell]?.medianRps;
+  const fmt = (value: number | undefined, digits = 0) => (value === undefined ? 'n/a' : value.toFixed(digits));
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? 'n/a' : (a / b).toFixed(2);
+  const shapeCells = Object.keys(results.queries).filter((cell) => cell.startsWith('checkout(id)'));
+  lines.push(`load average at start ${results.loadAverage?.start.map((x) => x.toFixed(2)).join(' ')}`);
+  lines.push(`| server | ${Object.keys(results.queries).join(' | ')} |`);
+  for (const server of results.servers)
+    lines.push(
+      `| ${server.name} | ${Object.keys(results.queries)
+        .map((cell) => fmt(rps(server.name, cell)))
+        .join(' | ')} |`,
+    );
+  for (const database of ['pglite', 'postgres']) {
+    const ours = `ours-${database}`;
+    const values = shapeCells.map((cell) => rps(ours, cell)).filter((value): value is number => value !== undefined);
+    if (values.length === 0) continue;
+    lines.push(
+      `${ours}: slowest / fastest shape ${(Math.min(...values) / Math.max(...values)).toFixed(2)} (target >= 0.9)`,
+    );
+    lines.push(
+      `${ours}: browser / bare ${ratio(rps(ours, 'checkout(id) browser'), rps('bare', 'checkout(id) browser'))} (target >= 0.15)`,
+    );
+    for (const cell of shapeCells.filter((name) => !name.endsWith('graphql-ws')))
+      lines.push(
+        `${ours} ${cell}: / Apollo ${ratio(rps(ours, cell), rps(`apollo-${database}`, cell))} (>= 2), / Mercurius ${ratio(rps(ours, cell), rps(`mercurius-${database}`, cell))} (>= 1)`,
+      );
+  }
+  return lines;
 }
 
 await main();

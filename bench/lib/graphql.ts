@@ -22,21 +22,47 @@ export interface GraphQLAnswer<T = Record<string, unknown>> {
   errors?: { message: string; extensions?: Record<string, unknown> }[];
 }
 
-/** POSTs one operation with an API key and returns the parsed answer and its exact bytes. */
+/** POSTs one operation with an API key (and any other `headers`) and returns the parsed answer, its exact bytes and headers. */
 export async function gql<T = Record<string, unknown>>(
   url: string,
   apiKey: string,
   query: string,
   variables: Record<string, unknown> = {},
-): Promise<{ status: number; body: string; answer: GraphQLAnswer<T> }> {
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; answer: GraphQLAnswer<T>; headers: Headers }> {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}`, ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const body = await response.text();
-  return { status: response.status, body, answer: JSON.parse(body) as GraphQLAnswer<T> };
+  return { status: response.status, body, answer: JSON.parse(body) as GraphQLAnswer<T>, headers: response.headers };
 }
+
+/** The origin of the storefront every W1 server allows by CORS (`CORS_ORIGINS`). */
+export const BROWSER_ORIGIN = 'https://shop.example';
+
+/** The `Accept` header of GraphQL clients (Apollo Client, urql, graphql-http, GraphiQL). */
+export const GRAPHQL_ACCEPT = 'application/graphql-response+json, application/json;q=0.9';
+
+/**
+ * What Chromium sends with a `fetch` from the storefront's page to the API on another origin,
+ * besides content-type and authorization: the request's own CORS and fetch-metadata headers.
+ */
+export const BROWSER_HEADERS: Record<string, string> = {
+  accept: GRAPHQL_ACCEPT,
+  origin: BROWSER_ORIGIN,
+  referer: `${BROWSER_ORIGIN}/`,
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  'accept-language': 'en-US,en;q=0.9',
+  'accept-encoding': 'gzip, deflate, br, zstd',
+  'sec-ch-ua': '"Chromium";v="131", "Not_A Brand";v="24"',
+  'sec-ch-ua-mobile': '?0',
+  'sec-ch-ua-platform': '"Linux"',
+  'sec-fetch-dest': 'empty',
+  'sec-fetch-mode': 'cors',
+  'sec-fetch-site': 'cross-site',
+};
 
 const CREATE_STAN = `mutation ($input: CreateStanCheckoutInput!) { createStanCheckout(input: $input) { __typename ... on CreateStanCheckoutSuccess { checkout { id } } ... on Error { message } } }`;
 const CREATE_SMART = `mutation ($input: CreateSmartCheckoutInput!) { createSmartCheckout(input: $input) { __typename ... on CreateSmartCheckoutSuccess { checkout { id } } ... on Error { message } } }`;

@@ -10,10 +10,16 @@
  * per-key OperationRateLimiter. What ours has and the peers do not (graphql-armor limits, query length
  * limit, Prometheus metrics, security headers, body-size check, request ids) is listed in
  * bench/README.md.
+ *
+ * CORS is configured on both as on ours, from CORS_ORIGINS, with the `cors` middleware Apollo's
+ * standalone server uses (which allows every origin there, so Apollo is served here the way its
+ * standalone server does it, with the origins configured); on fastify it runs in an onRequest hook.
  */
 import { randomUUID } from 'node:crypto';
-import { ApolloServer } from '@apollo/server';
-import { startStandaloneServer } from '@apollo/server/standalone';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { ApolloServer, HeaderMap } from '@apollo/server';
 import Fastify from 'fastify';
 import mercurius from 'mercurius';
 import { DisposalStack } from '../../src/app/disposal.js';
@@ -47,19 +53,71 @@ async function contextFor(authorization: string | undefined, address: string | u
   return operationContext({ logger, metrics, resources, services }, { tenant, scope, requestId });
 }
 
+/** Connect-style middleware, as `cors` and `body-parser` export them (neither ships types). */
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+const require = createRequire(import.meta.url);
+const cors = require('cors') as (options: Record<string, unknown>) => Middleware;
+const bodyParser = require('body-parser') as { json(options: Record<string, unknown>): Middleware };
+const corsHandler = cors({
+  origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+  methods: ['GET', 'POST'],
+  credentials: false,
+});
+
 let url: string;
 let close: () => Promise<void>;
 if (peer === 'apollo') {
-  // Apollo Server caches parsed and validated documents (its documentStore) by default.
+  // Apollo Server caches parsed and validated documents (its documentStore) by default. Served as
+  // @apollo/server/standalone serves it (cors, body-parser's JSON, executeHTTPGraphQLRequest), with
+  // the configured origins instead of its fixed `cors()`.
   const server = new ApolloServer<Context>({ schema, introspection: false });
-  const started = await startStandaloneServer(server, {
-    listen: { port: 0, host: '127.0.0.1' },
-    context: ({ req }) => contextFor(req.headers.authorization, req.socket.remoteAddress),
+  await server.start();
+  const jsonHandler = bodyParser.json({ limit: '50mb' });
+  const httpServer = createServer((req, res) => {
+    const fail = (error: unknown) => {
+      res.statusCode = 500;
+      res.end(String(error));
+    };
+    corsHandler(req, res, (error) => {
+      if (error) return fail(error);
+      jsonHandler(req, res, (error) => {
+        if (error) return fail(error);
+        const headers = new HeaderMap();
+        for (const [key, value] of Object.entries(req.headers))
+          if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+        server
+          .executeHTTPGraphQLRequest({
+            httpGraphQLRequest: {
+              method: req.method!.toUpperCase(),
+              headers,
+              search: new URL(req.url!, 'http://localhost').search,
+              body: (req as IncomingMessage & { body?: unknown }).body,
+            },
+            context: () => contextFor(req.headers.authorization, req.socket.remoteAddress),
+          })
+          .then((response) => {
+            for (const [key, value] of response.headers) res.setHeader(key, value);
+            res.statusCode = response.status ?? 200;
+            if (response.body.kind === 'complete') return void res.end(response.body.string);
+            return fail('incremental delivery is not served here');
+          })
+          .catch(fail);
+      });
+    });
   });
-  url = started.url.replace(/\/$/, '');
-  close = () => server.stop();
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+  close = async () => {
+    await server.stop();
+    await new Promise((resolve) => httpServer.close(resolve));
+  };
 } else {
   const app = Fastify({ logger: false });
+  // A preflight is answered by the middleware itself (fastify no longer owns the reply then).
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.method === 'OPTIONS') reply.hijack();
+    corsHandler(request.raw, reply.raw, (error) => done(error as Error | undefined));
+  });
   // Mercurius caches parsed and validated documents (an LRU) and, with jit: 1, compiles an
   // operation with graphql-jit from its second execution on.
   await app.register(mercurius, {
