@@ -114,13 +114,10 @@ describe.runIf(ENABLED)('two API instances behind Hive Gateway', () => {
         instance.exited ? 0 : sample(await metricsOf(instance), 'checkout_open_subscriptions'),
       ),
     );
-  /** The row id a log line names: logs carry the API's global id (older ones the row id). */
-  const loggedRowId = (id: unknown) =>
-    typeof id === 'string' && !/^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(id) ? databaseIdOf(id) : id;
   const statusChangedLines = (checkoutId: string) =>
     instances.flatMap((instance) =>
       instance.logs
-        .filter((line) => line.msg === 'status changed' && loggedRowId(line.checkoutId) === checkoutId)
+        .filter((line) => line.msg === 'status changed' && line.checkoutId === checkoutId)
         .map((line) => ({ instance: instance.name, line })),
     );
 
