@@ -171,8 +171,10 @@ describe('the README, run as written', () => {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it('prints each status of a checkout until it completes', async () => {
-      const first = runnable('graphql').find((block) => block.code.includes('createSmartCheckout'));
-      const created = (await post(first!.code)) as { data: { createSmartCheckout: { checkout: { id: string } } } };
+      // Completes on its 8th poll (a few seconds at this app's poll interval): after the script has subscribed.
+      const created = (await post(
+        'mutation { createSmartCheckout(input: { productUrl: "https://shop.example/item?sandbox_after_polls=8", email: "ada@example.com" }) { ... on CreateSmartCheckoutSuccess { checkout { id } } } }',
+      )) as { data: { createSmartCheckout: { checkout: { id: string } } } };
       const result = await watch(created.data.createSmartCheckout.checkout.id);
       expect(result, result.stderr).toMatchObject({ code: 0 });
       expect(result.stdout.trim().split('\n')).toEqual(['PROCESSING', 'COMPLETED', 'final status reached']);
