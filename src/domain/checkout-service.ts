@@ -236,7 +236,7 @@ export class CheckoutService {
   ): Promise<unknown> {
     if (error instanceof EmptyCartError) {
       log.warn(
-        { error: error.constructor.name, code: error.code, err: error.message, status: 'FAILED' },
+        { errorType: error.constructor.name, code: error.code, reason: error.message, status: 'FAILED' },
         'provider create failed',
       );
       await this.record(
@@ -260,9 +260,9 @@ export class CheckoutService {
     const status = answer.ambiguous ? 'UNKNOWN' : 'FAILED';
     log.warn(
       {
-        error: error.constructor.name,
+        errorType: error.constructor.name,
         code: error.code,
-        err: error.message,
+        reason: error.message,
         httpStatus: error.httpStatus,
         retryable: error.retryable,
         status,
