@@ -119,6 +119,10 @@ describe('webhook deliveries', () => {
     // One log line per attempt, naming the delivery; the secret in none of them.
     const attemptLines = t.logs.filter((line) => line.includes('"webhook attempt"'));
     expect(attemptLines.some((line) => line.includes(rowIdOf(deliveries[0]!.id)))).toBe(true);
+    // ... and its checkout by the id the API returns.
+    expect(attemptLines.every((line) => (JSON.parse(line) as { checkoutId?: string }).checkoutId === checkout.id)).toBe(
+      true,
+    );
     expect(t.logs.join('\n')).not.toContain(secret.slice(6));
     expect(await metricOf(t, 'checkout_webhook_deliveries_total', { outcome: 'succeeded' })).toBeGreaterThanOrEqual(2);
   });
