@@ -12,12 +12,6 @@ const graphqlModules = [
   "^src/webhooks/events\\.ts$",
 ];
 
-/**
- * The one resolver arrow into db/ still standing (see the rule `resolvers-through-services-known`):
- * reported as a warning on every lint until it is moved, then this goes.
- */
-const KNOWN_RESOLVER_ARROWS = "^src/schema/operator\\.ts$";
-
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -55,7 +49,7 @@ module.exports = {
       severity: "error",
       comment:
         "Resolvers reach persistence only through the domain's services (type their parents with the domain's records).",
-      from: { path: "^src/schema/", pathNot: KNOWN_RESOLVER_ARROWS },
+      from: { path: "^src/schema/" },
       to: { path: "^src/db/", pathNot: "^src/db/schema\\.ts$" },
     },
     {
@@ -63,22 +57,14 @@ module.exports = {
       severity: "error",
       comment:
         "A resolver may name a stored row's type (db/schema.ts: Drizzle's inferred row shapes; type-only, so nothing of db/ is loaded or callable), never import a value from db/.",
-      from: { path: "^src/schema/", pathNot: KNOWN_RESOLVER_ARROWS },
+      from: { path: "^src/schema/" },
       to: { path: "^src/db/", dependencyTypesNot: ["type-only"] },
     },
     {
-      name: "resolvers-through-services-known",
-      severity: "warn",
-      comment:
-        "Known, not exempt: the operator resolver imports isRowId from db/repository.ts (its file was owned elsewhere when the rule landed). Move the check into OperatorService, then drop this rule and KNOWN_RESOLVER_ARROWS.",
-      from: { path: KNOWN_RESOLVER_ARROWS },
-      to: { path: "^src/db/" },
-    },
-    {
       name: "context-holds-no-store",
-      severity: "warn",
+      severity: "error",
       comment:
-        "Known, not exempt: the per-operation Context still hands resolvers the CheckoutRepository (schema/checkout.ts pages and fresh reads: pageIds, findByIds). Give those reads a domain service, drop Context.repository, then make this an error.",
+        "The per-operation Context hands resolvers the domain's services (CheckoutQueries for pages and fresh reads), never a store of db/.",
       from: { path: "^src/context\\.ts$" },
       to: { path: "^src/db/" },
     },

@@ -1,7 +1,7 @@
+import type { CheckoutQueries } from './domain/checkout-queries.js';
 import type { CheckoutService } from './domain/checkout-service.js';
 import type { CheckoutLifecycle } from './domain/lifecycle.js';
 import type { OperatorService } from './domain/operator.js';
-import type { CheckoutRepository } from './db/repository.js';
 import type { PrincipalScope } from './http/auth.js';
 import type { Logger } from './logger.js';
 import type { CheckoutReadModel } from './readmodel/checkout-read-model.js';
@@ -17,8 +17,8 @@ export interface Context {
   /** Correlates logs of one request; echoed in the `x-request-id` response header. */
   requestId: string;
   logger: Logger;
-  /** Statements about checkouts that the read model does not answer (pages, fresh states). */
-  repository: CheckoutRepository;
+  /** Reads of checkouts that the read model does not answer (pages, fresh states). */
+  queries: CheckoutQueries;
   /** Checkouts, line items, events and merchants, from memory when held. */
   reads: CheckoutReadModel;
   /** Calls `listener` when open status streams should re-read their checkout (see ResyncTicker); returns the unsubscribe. */

@@ -136,7 +136,7 @@ export function operationContext(
     scope,
     requestId,
     logger: logger.child({ requestId, tenant }),
-    repository: services.repository,
+    queries: services.queries,
     reads: services.readModel,
     onResync: (listener) => services.resync.listen(listener),
     checkouts: services.checkouts,

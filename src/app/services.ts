@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { AppConfig } from '../config/index.js';
 import { ApiKeyRepository } from '../db/api-keys.js';
 import { CheckoutRepository } from '../db/repository.js';
+import { CheckoutQueries } from '../domain/checkout-queries.js';
 import { WebhookRepository } from '../db/webhooks.js';
 import { CheckoutService } from '../domain/checkout-service.js';
 import { CheckoutLifecycle } from '../domain/lifecycle.js';
@@ -34,6 +35,8 @@ const UNANNOUNCED_WRITES_TTL_MS = 1_000;
 /** The app's parts between the resources and the transports: domain, providers, auth and workers. */
 export interface AppServices {
   repository: CheckoutRepository;
+  /** The reads of checkouts the read model does not answer (pages, fresh states). */
+  queries: CheckoutQueries;
   /** Checkout aggregates in memory, for reads. */
   readModel: CheckoutReadModel;
   /** When open status streams re-read their checkout. */
@@ -124,6 +127,7 @@ export function createServices(
   const access = createAccess(config, resources, repository, lifecycle);
   return {
     repository,
+    queries: new CheckoutQueries(repository),
     readModel,
     resync: new ResyncTicker(resources.bus, config.subscriptionResyncMs),
     providers,

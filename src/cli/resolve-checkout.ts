@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.js';
-import { isRowId } from '../db/repository.js';
+import { isRowId } from '../domain/ids.js';
 import { CHECKOUT_STATUSES, type CheckoutStatus } from '../domain/checkout.js';
 import { decodeGlobalIdSafely } from '../schema/global-id.js';
 import { runCommand } from './command.js';

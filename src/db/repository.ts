@@ -1,11 +1,11 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { CheckoutStatus, ProviderName } from '../domain/checkout.js';
 import { IdempotencyKeyTakenError } from '../domain/errors.js';
 import type { ApplyOptions, CheckoutStore, ScheduleChange, SnapshotResult, StatusChangeBody } from '../domain/ports.js';
 import type { NewCheckout } from '../domain/records.js';
 import type { ProviderSnapshot } from '../domain/snapshot.js';
 import type { Database } from './client.js';
-import { isRowId } from './ids.js';
+import { isRowId } from '../domain/ids.js';
+import type { CheckoutFinder, CheckoutListFilter, CheckoutPageRequest } from '../domain/checkout-queries.js';
 import {
   checkoutEvents,
   checkouts,
@@ -62,25 +62,8 @@ export interface CheckoutAggregate {
   events: CheckoutEventRow[];
 }
 
-/** Filter of the `checkouts` connection. */
-export interface CheckoutListFilter {
-  provider?: ProviderName | null;
-  statuses?: CheckoutStatus[] | null;
-}
-
-/** One page request in list order (newest first); `inverted` walks it backwards. */
-export interface CheckoutPageRequest {
-  afterSeq?: number;
-  beforeSeq?: number;
-  limit: number;
-  inverted: boolean;
-}
-
-// Callers outside db/ (the operator resolver, checkout:resolve) still import it from here.
-export { isRowId };
-
 /** Every SQL statement about checkouts, merchants, line items and events. Tenant-scoped reads. */
-export class CheckoutRepository implements CheckoutStore {
+export class CheckoutRepository implements CheckoutStore, CheckoutFinder {
   /**
    * @param statusChangedPayload formats the `checkout.status_changed` webhook body each status
    * change stores in the outbox (the API's shape: the composition root passes `statusChangedPayload`

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { WebhookDeliveryPageRequest, WebhookEndpointChanges, WebhookEndpointStore } from '../domain/ports.js';
 import type { Database } from './client.js';
-import { isRowId } from './ids.js';
+import { isRowId } from '../domain/ids.js';
 import {
   webhookAttempts,
   webhookDeliveries,

@@ -213,7 +213,7 @@ export async function loadCheckout(
 export async function loadCheckoutFresh(globalId: string, ctx: Context): Promise<CheckoutRecord | null> {
   const decoded = decodeGlobalIdSafely(globalId);
   if (!decoded || !nodesByTypename.has(decoded.typename)) return null;
-  const [row] = await ctx.repository.findByIds(ctx.tenant, [decoded.id]);
+  const row = await ctx.queries.findFresh(ctx.tenant, decoded.id);
   return row && typenameOf(row.provider) === decoded.typename ? row : null;
 }
 
@@ -261,7 +261,7 @@ builder.queryFields((t) => ({
           },
           async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
             // The page's ids in one statement; the checkouts from the read model, in page order.
-            const ids = await ctx.repository.pageIds(
+            const ids = await ctx.queries.pageIds(
               ctx.tenant,
               { provider: args.filter?.provider, statuses: args.filter?.status },
               { afterSeq: checkoutCursor.parse(after), beforeSeq: checkoutCursor.parse(before), limit, inverted },

@@ -1,6 +1,6 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
-import { isRowId } from '../db/repository.js';
+import { isRowId } from '../domain/ids.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { ApiKeyNotFoundError, type ApiKeyRecord, type ApiKeyScope, type ResolvedCheckout } from '../domain/operator.js';
 import { definitionOf } from '../providers/index.js';
