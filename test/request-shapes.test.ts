@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { CSRF_HEADER } from '../src/http/security.js';
+import { metricSample } from './support/metrics.js';
 import { scopedWsClient } from './support/subscriptions.js';
 
 /**
@@ -227,6 +228,34 @@ describe('request shapes: one pipeline for every client', () => {
     await get(t, query, { id });
     await overWebSocket(t, query, { id });
     expect((t.executed.get('Counted') ?? 0) - before).toBe(8);
+  });
+
+  it('observes every shape in the operation metrics, and only in the three kept', async () => {
+    const id = await createStan(t);
+    const query = CHECKOUT_QUERY.replace('query Checkout', 'query Observed');
+    const body = { query, variables: { id } };
+    const scrape = async () => (await fetch(`${t.url}/metrics`)).text();
+    const count = (text: string, name: string) => metricSample(text, name, { operationName: 'Observed' }) ?? 0;
+    const before = await scrape();
+    await post(t, body);
+    await post(t, body, { accept: GRAPHQL_ACCEPT });
+    await post(t, body, { accept: GRAPHQL_ACCEPT, origin: ORIGIN });
+    await get(t, query, { id });
+    const after = await scrape();
+    expect(
+      count(after, 'graphql_envelop_request_duration_count') - count(before, 'graphql_envelop_request_duration_count'),
+    ).toBe(4);
+    expect(count(after, 'graphql_yoga_http_duration_count') - count(before, 'graphql_yoga_http_duration_count')).toBe(
+      4,
+    );
+    // The plugin's other metrics (per-phase histograms, a summary and a counter per operation name)
+    // are off: each would add series per client-chosen name and cost on every request.
+    const families = new Set(
+      after.match(/^graphql_[a-z_]+/gm)?.map((name) => name.replace(/_(bucket|sum|count)$/, '')),
+    );
+    const kept = ['graphql_envelop_error_result', 'graphql_envelop_request_duration', 'graphql_yoga_http_duration'];
+    expect([...families].filter((family) => !kept.includes(family))).toEqual([]);
+    expect(families).toContain('graphql_envelop_request_duration');
   });
 
   it('refuses an unknown key and answers errors alike in every shape', async () => {

@@ -166,10 +166,19 @@ function graphQLPlugins(
       endpoint: '/metrics',
       metrics: {
         // What operations cost and how many fail, with a bounded number of series (operation names
-        // and error paths come from clients; src/app/operation-metrics.ts); the per-phase histograms
-        // and the deprecated-field counter (a document walk per request) are left off, as they cost
-        // more than they tell.
+        // and error paths come from clients; src/app/operation-metrics.ts). Every other metric is
+        // named here to be off: the plugin turns on whatever is not named (per-phase histograms, a
+        // request counter and a summary per operation name, unbounded, costing more per request
+        // than the three kept), and the deprecated-field counter walks each document.
         ...boundedOperationMetrics(metrics.registry).metrics,
+        graphql_envelop_request: false,
+        graphql_envelop_request_time_summary: false,
+        graphql_envelop_phase_parse: false,
+        graphql_envelop_phase_validate: false,
+        graphql_envelop_phase_context: false,
+        graphql_envelop_phase_execute: false,
+        graphql_envelop_phase_subscribe: false,
+        graphql_envelop_execute_resolver: false,
         graphql_envelop_deprecated_field: false,
         graphql_envelop_schema_change: false,
       },

@@ -83,7 +83,7 @@ export function createRequestFront(
         if (body === null) return tooLarge(res, maxBodyBytes);
         const refusal = refusalOfBody(req, body, variableLimits);
         if (refusal) return refuseVariables(res, refusal);
-        (req as IncomingMessage & { body?: Buffer | string }).body = body.length > 0 ? body : '';
+        (req as IncomingMessage & { body?: unknown }).body = bodyForYoga(req, body);
         return yoga.handle(req, res);
       })
       .catch(() => res.destroy());
@@ -132,6 +132,36 @@ function refusalOfBody(
     return scanParameters(new URLSearchParams(body.toString('utf8')), limits);
   if (contentType.startsWith('application/graphql') && !contentType.includes('json')) return null;
   return scanJson(body, limits, 1).refusal;
+}
+
+/**
+ * The body as Yoga is given it: a JSON body already parsed when it is a JSON object (Yoga's node
+ * adapter takes a parsed body as the body-parser integrations give it, and reads no stream);
+ * anything else as its bytes, which Yoga parses, or refuses, as it always has. The bytes alone
+ * would cost a walk over every one of them: the adapter asks `Object.keys` of the body whether it
+ * is empty.
+ */
+function bodyForYoga(req: IncomingMessage, body: Buffer): unknown {
+  if (body.length === 0) return '';
+  if (!isJson(req.headers['content-type'])) return body;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return body;
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && hasKeys(parsed) ? parsed : body;
+}
+
+/** The media types Yoga reads as a JSON body. */
+function isJson(contentType: string | undefined): boolean {
+  const type = contentType?.split(';', 1)[0]?.trim().toLowerCase();
+  return type === 'application/json' || type === 'application/graphql+json';
+}
+
+function hasKeys(value: object): boolean {
+  for (const _ in value) return true;
+  return false;
 }
 
 function isMultipart(req: IncomingMessage): boolean {
