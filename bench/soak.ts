@@ -48,6 +48,7 @@ import {
   oursEnv,
   percentile,
   progress,
+  ROOT,
   readResults,
   SERVER_CORE,
   sleep,
@@ -131,7 +132,16 @@ export interface SoakResults {
     serverCore: string;
     loadCore: string;
   };
-  machine: { cpu: string; cores: number; node: string; date: string; loadStart: string; loadEnd: string };
+  machine: {
+    cpu: string;
+    cores: number;
+    node: string;
+    date: string;
+    loadStart: string;
+    loadEnd: string;
+    /** The commit the server ran (with `+changes` when the tree had uncommitted changes). */
+    commit?: string;
+  };
   ops: Record<OpName, SoakOpCounts>;
   subscriptions: {
     ws: { watchedToEnd: number; finishedCheckout: number; abandonedComplete: number; abandonedDropped: number };
@@ -445,7 +455,8 @@ class SoakLoad {
       const timer = setTimeout(() => finish(new Error(`WS ${id}: no end in 60 s`)), 60_000);
       const finish = (error?: Error) => {
         clearTimeout(timer);
-        void client.dispose();
+        // dispose() rejects (with the CloseEvent) when the socket closed before it was acknowledged.
+        Promise.resolve(client.dispose()).catch(() => undefined);
         if (error) reject(error);
         else resolve(firstAt ?? performance.now());
       };
@@ -626,6 +637,20 @@ function trend(samples: SoakSample[], value: (s: SoakSample) => number, toleranc
   };
 }
 
+/** The checkout's commit, `+changes` when src/ or bench/ have uncommitted changes; undefined outside git. */
+function gitCommit(): string | undefined {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench/servers'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return undefined;
+  }
+}
+
 const mb = (bytes: number) => (bytes / MB).toFixed(1);
 const fmtKb = (bytes: number) => (bytes / 1024).toFixed(1);
 const clock = (seconds: number) =>
@@ -651,7 +676,7 @@ export function renderSoakSection(r: SoakResults): string {
     `_Written by \`npx tsx bench/soak.ts\` (or \`BENCH_ONLY=soak npm run bench\`) from bench/results/soak.json; not in the default \`npm run bench\` set, as it takes half an hour (this run: ${s.minutes} min of load). Issue 21, goal 5._`,
     '',
     `- Machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}; ${r.machine.date}; load average ${r.machine.loadStart} at start, ${r.machine.loadEnd} at end (**shared**: other work's test suites ran at the same time; memory figures depend little on CPU load, latencies do).`,
-    `- Server: bench/servers/soak-server.ts (buildApp, NODE_ENV=production, poller on, the built-in sandboxes, ${s.database}, \`READ_MODEL_MAX_ENTRIES=${s.readModelMaxEntries}\` so that the read model reaches its bound in the first minutes) under \`node --expose-gc\`, pinned to core ${s.serverCore}; the load from one process on core ${s.loadCore}.`,
+    `- Server${r.machine.commit ? ` (commit ${r.machine.commit})` : ''}: bench/servers/soak-server.ts (buildApp, NODE_ENV=production, poller on, the built-in sandboxes, ${s.database}, \`READ_MODEL_MAX_ENTRIES=${s.readModelMaxEntries}\` so that the read model reaches its bound in the first minutes) under \`node --expose-gc\`, pinned to core ${s.serverCore}; the load from one process on core ${s.loadCore}.`,
     `- Load for ${s.minutes} min, evenly paced: ${s.rates.read}/s \`checkout(id)\` (JSON POST, fast path), ${s.rates.page}/s \`checkouts(first: 20)\`, ${s.rates.getRead}/s \`checkout(id)\` as a GET with the query in the URL (Yoga), ${s.rates.create}/s creates (Smartcheckout every other one, completed or failed by the poller on the sandbox's third poll, PayerVault, Stan; each with an idempotency key, one in ten a replay of the previous one), ${s.rates.ws}/s graphql-ws subscriptions (a new socket each) and ${s.rates.sse}/s SSE subscriptions (half POST, half GET), each on the newest Smartcheckout checkout and watched to its end, one in ten on a finished checkout, about a third abandoned by the client after the first event (WS: \`complete\` or a dropped socket; SSE: the request aborted).`,
     `- Memory: every ${s.sampleSeconds} s the server ran two full collections (\`gc()\` on SIGUSR2) and reported \`process.memoryUsage()\`; handles are \`process.getActiveResourcesInfo()\`, fds the entries of /proc/<pid>/fd, series the sample lines of /metrics.`,
     '',
@@ -750,6 +775,7 @@ async function soak(): Promise<SoakResults> {
   const databaseUrl = usePostgres ? await freshDatabase('bench_soak') : undefined;
   const snapshotDir = process.env.BENCH_SOAK_SNAPSHOT_DIR;
   const loadStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const commit = gitCommit();
   const server = await startPinned<{ url: string; pid: number }>(
     'bench/servers/soak-server.ts',
     oursEnv({
@@ -764,6 +790,9 @@ async function soak(): Promise<SoakResults> {
     { nodeArgs: ['--expose-gc'] },
   );
   const { url } = server.ready;
+  // Should this process die, the server must not outlive it.
+  const killServer = () => server.child.kill('SIGKILL');
+  process.once('exit', killServer);
   try {
     progress(`soak: server ${server.pid} at ${url} (${usePostgres ? 'PostgreSQL' : `PGlite in ${dataDir}`})`);
     const seeded = await seedCheckouts(url, BENCH_API_KEY, 50);
@@ -826,6 +855,7 @@ async function soak(): Promise<SoakResults> {
         date: new Date().toISOString(),
         loadStart,
         loadEnd: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+        commit,
       },
       ops: Object.fromEntries(Object.entries(load.stats).map(([k, v]) => [k, v.summary()])) as Record<
         OpName,
@@ -842,6 +872,7 @@ async function soak(): Promise<SoakResults> {
     };
   } finally {
     await server.stop();
+    process.off('exit', killServer);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     if (usePostgres) await dropDatabase('bench_soak');
   }
