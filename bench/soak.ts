@@ -483,8 +483,7 @@ class SoakLoad {
               finish();
             }
           },
-          error: (error) =>
-            finish(new Error(`WS ${id}: ${error instanceof Error ? error.message : JSON.stringify(error)}`)),
+          error: (error) => finish(new Error(`WS ${id}: ${error instanceof Error ? error.message : closeText(error)}`)),
           complete: () => {
             if (abandon !== 0) return;
             if (!terminal) return finish(new Error(`WS ${id}: completed before a terminal status`));
@@ -649,6 +648,12 @@ function gitCommit(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A graphql-ws close event (or whatever else a sink's error got) as text. */
+function closeText(error: unknown): string {
+  const { code, reason } = (error ?? {}) as { code?: number; reason?: string };
+  return code === undefined ? String(error) : `socket closed ${code}${reason ? ` (${reason})` : ''}`;
 }
 
 const mb = (bytes: number) => (bytes / MB).toFixed(1);
