@@ -1,5 +1,6 @@
 import { Agent, fetch } from 'undici';
 import type { z } from 'zod';
+import { deadline } from '../abort-signal.js';
 import type { ProviderName } from '../domain/checkout.js';
 import { ProviderError } from '../domain/errors.js';
 import { retryAfterMs } from '../workers/backoff.js';
@@ -54,19 +55,19 @@ async function sendProviderRequest(
   const secrets = secretsOf(request.headers);
   let response: Awaited<ReturnType<typeof fetch>>;
   let text: string;
-  const timeout = AbortSignal.timeout(request.timeoutMs);
+  const budget = deadline(request.timeoutMs, request.signal);
   try {
     response = await fetch(request.url, {
       method: request.method,
       headers,
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
-      signal: request.signal ? AbortSignal.any([timeout, request.signal]) : timeout,
+      signal: budget.signal,
       redirect: 'error',
       dispatcher: dispatcherFor(request.connectTimeoutMs ?? request.timeoutMs),
     });
     text = await response.text();
   } catch (error) {
-    const timedOut = timeout.aborted;
+    const timedOut = budget.timedOut;
     const code = networkReason(error);
     const reason = timedOut
       ? `did not answer within ${request.timeoutMs} ms`
@@ -77,6 +78,8 @@ async function sendProviderRequest(
     // Abandoned on purpose (shutdown): not a provider fault, so neither retried nor held against its breaker.
     const abandoned = !timedOut && request.signal?.aborted === true;
     throw new ProviderError(`${label} ${reason}`, { provider, retryable: !abandoned, delivery }, { cause: error });
+  } finally {
+    budget.release();
   }
   const answer = { status: response.status, headers: response.headers, secrets };
   if (text.trim() === '') return { ...answer, json: undefined, malformed: false };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
+import { deadline } from '../abort-signal.js';
 import type { AttemptOutcome, ClaimedDelivery, WebhookRepository } from '../db/webhooks.js';
 import { retryDelayMs } from '../webhooks/backoff.js';
 import type { WebhookMetrics } from '../webhooks/metrics.js';
@@ -187,11 +188,12 @@ export class WebhookDispatcher {
     const { policy } = this.options;
     const refused = urlProblem(delivery.url, policy) ?? (policy.allowPrivate ? null : literalHostProblem(delivery.url));
     if (refused) return failed(`target refused: ${refused}`);
+    const budget = deadline(this.options.timeoutMs, stopped);
     try {
       const response = await request(delivery.url, {
         method: 'POST',
         dispatcher: this.agent,
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), stopped]),
+        signal: budget.signal,
         headers: {
           'content-type': 'application/json',
           'user-agent': WEBHOOK_USER_AGENT,
@@ -211,6 +213,8 @@ export class WebhookDispatcher {
       const cause = (error as { cause?: unknown }).cause;
       const message = error instanceof Error ? error.message : String(error);
       return failed(cause instanceof Error && cause.message !== message ? `${message}: ${cause.message}` : message);
+    } finally {
+      budget.release();
     }
   }
 }
