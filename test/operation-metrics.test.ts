@@ -85,7 +85,7 @@ describe('operation metrics on /metrics', () => {
       });
       await response.arrayBuffer();
     };
-    // Each name twice: the second time a validated query takes the fast path, which labels it too.
+    // Each name twice: a name already labelled keeps its label.
     for (let i = 0; i < MAX_LABELLED_VALUES + 30; i++) {
       await post(`query Name${i} { __typename }`);
       await post(`query Name${i} { __typename }`);

@@ -46,15 +46,13 @@ function defined(labels: Record<string, string | number | undefined>): Record<st
  * as the plugin makes them), with bounded label values: operation names and error paths through
  * {@link BoundedLabel}, and no `url` label on `graphql_yoga_http_duration` (Yoga's label is the
  * whole request URL: the Host header and, for GET requests and GET SSE streams, the query string
- * with its variables, one series per distinct request). `operationName` is the same bound for the
- * fast path's observations of these metrics.
+ * with its variables, one series per distinct request).
  */
 export function boundedOperationMetrics(registry: Registry) {
   const names = new BoundedLabel();
   const paths = new BoundedLabel();
   const operationName = (name: string | undefined) => (name === undefined ? undefined : names.of(name));
   return {
-    operationName: (name: string) => names.of(name),
     metrics: {
       graphql_envelop_request_duration: createHistogram<'execute' | 'subscribe', string>({
         registry,
