@@ -46,6 +46,9 @@ import {
 import { dropDatabase, freshDatabase } from './lib/postgres.js';
 import { type BareAnswer, bareKey } from './servers/bare.js';
 
+/** Seconds of unmeasured load on a server before its first cell of each round. */
+const REWARM_S = 1;
+
 /** The highest rate bench/paced.ts is asked to hold (one core of generator). */
 const PACED_MAX_RATE = 10_000;
 
@@ -406,6 +409,9 @@ async function main(): Promise<void> {
 
     for (let run = 1; run <= runs; run++) {
       for (const r of running) {
+        // A server idle while the others were measured warms up again before its first cell (the
+        // run's first cell was otherwise the slowest of every server, whatever it sent).
+        await load(Object.values(r.targets)[0]!, REWARM_S);
         for (const [cellName, target] of Object.entries(r.targets)) {
           const result = await load(target, durationS);
           results.cells[r.server.name]![cellName] ??= { runs: [], medianRps: 0, medianP99: 0 };
