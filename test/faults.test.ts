@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderName } from '../src/domain/checkout.js';
+import { publicCheckoutId } from '../src/domain/public-id.js';
 import { SANDBOX_FAULT_KINDS, type SandboxFaultKind } from '../src/providers/sandbox-faults.js';
 import {
   CreatePayerVaultCheckoutDocument,
@@ -586,7 +587,10 @@ describe('faults on status polls by the poller (POLLER on)', () => {
       expect(eventHistoryProblems(events, 'COMPLETED')).toEqual([]);
       expect(events.map((event) => event.status)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
       // The poll that got the fault was seen to fail (and was not mistaken for an answer).
-      const failedPolls = t.logs.filter((line) => line.includes('status poll failed') && line.includes(row.id));
+      // Log lines name the checkout by the id the API returns.
+      const failedPolls = t.logs.filter(
+        (line) => line.includes('status poll failed') && line.includes(publicCheckoutId('SMARTCHECKOUT', row.id)),
+      );
       expect(failedPolls).toHaveLength(fault.outcome === 'ok' ? 0 : 1);
       // The schedule is gone once terminal: no further GETs.
       expect(await appRows(t, sql`select 1 from poll_schedules where checkout_id = ${row.id}`)).toEqual([]);
