@@ -55,11 +55,6 @@ const server = section({
     z.enum(['on', 'off']).optional(),
     'GraphiQL at /graphql. Default: on outside production, off in production.',
   ),
-  fastQueryPath: variable(
-    'FAST_QUERY_PATH',
-    onOff('on'),
-    'Serve JSON POSTs of already validated queries (no `Origin` header) compiled with graphql-jit, outside Yoga; results with errors are still answered by Yoga. Off with tracing.',
-  ),
 });
 
 const storage = section({
