@@ -30,7 +30,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import {
@@ -520,7 +520,10 @@ try {
 results.machine.loadAverageEnd = loadavg().map((value) => round(value));
 results.machine.wallMinutes = round((Date.now() - startedAt) / 60_000, 1);
 progress(`create-flow results: ${writeResults('create-flow', results)}`);
-console.log(`\n${report(results)}`);
+const tables = report(results);
+// bench/run.ts puts these tables in bench/README.md's "Create flow" section.
+writeFileSync(join(RESULTS_DIR, 'create-flow.md'), tables);
+console.log(`\n${tables}`);
 
 /** The markdown tables. */
 function report(r: CreateFlowResults): string {

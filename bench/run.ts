@@ -4,15 +4,16 @@
  * part of bench/README.md (from its start to the GENERATED_END marker) from their results
  * (bench/results/*.json) with the machine it ran on. What follows the marker is kept as it is: the
  * sections written by hand (floods, Redis frozen) and the one bench/soak.ts writes itself.
- * BENCH_ONLY=w1,w3 runs a subset; BENCH_REPORT_ONLY=1 only rewrites the README. The 30-minute
+ * BENCH_ONLY=w1,w3 runs a subset (names: w1, w2, profile, w3, w4, createflow, soak); BENCH_REPORT_ONLY=1 only rewrites the README. The 30-minute
  * memory soak is not in the default set: BENCH_ONLY=soak runs it (alone, it leaves the generated
  * part and bench/results/machine.json as they are).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { progress, readResults, ROOT, runCommand, writeResults } from './lib/common.js';
+import { progress, readResults, RESULTS_DIR, ROOT, runCommand, writeResults } from './lib/common.js';
 import { postgresVersion } from './lib/postgres.js';
 import type { ProfileResults } from './profile.js';
 import type { W1Results } from './w1-queries.js';
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
       await step('bench/w4-poller.ts');
       await step('bench/w4-baseline.ts');
     }
+    if (wanted('createflow')) await step('bench/create-flow.ts');
     // Not in the default set: 30 minutes.
     if (only?.includes('soak')) await step('bench/soak.ts');
     writeResults('machine', {
@@ -392,6 +394,17 @@ function renderReadme(): string {
     );
     closing.push(
       `W4 sustained (${sustained.checkouts} checkouts at ${sustained.rate}/s, each processing ${sustained.completeAfterMs / 1000} s): schedule lag p99 ${sustained.lagP99Ms} ms (< one interval, ${w4!.settings.pollIntervalMs} ms: ${met(sustained.lagP99Ms < w4!.settings.pollIntervalMs)}); ${sustained.completed} of ${sustained.checkouts} completed; ${fmt(sustained.cpuMsPerPoll, 3)} ms of server CPU per poll (${fmt(1000 / sustained.cpuMsPerPoll)} polls per CPU-second, the bench's inserts included).`,
+    );
+  }
+  const createFlow = join(RESULTS_DIR, 'create-flow.md');
+  if (existsSync(createFlow)) {
+    p(
+      '## Create flow (bench/create-flow.ts, issue 22)',
+      '',
+      "A create as ours makes it beside bench/servers/bare-create.ts (the same two writes with prepared statements behind bare node:http, the same fake provider): creates a second, CPU and statements per create, and the live flow (purchases at an even pace, each watched by a subscription). `BENCH_ONLY=createflow npm run bench` runs it alone; knobs in the script's header.",
+      '',
+      readFileSync(createFlow, 'utf8').trim(),
+      '',
     );
   }
   p('## Closing note', '', ...closing.map((line) => `- ${line}`), '');
