@@ -1,4 +1,16 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
+
+/**
+ * The controller whose signal stops the loop's work. Every item in flight listens to it once (a
+ * provider call's deadline, a webhook attempt) and stops listening when it ends, so up to
+ * `concurrency` listeners at once is expected, not the leak node warns about past 10.
+ */
+function stopSignalController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
 
 /** What a leased-work loop claims, runs and hands back. */
 export interface LeasedWorkOptions<T> {
@@ -40,7 +52,7 @@ export class LeasedWork<T> {
   private running = false;
   private stopping = false;
   private woken = false;
-  private controller = new AbortController();
+  private controller = stopSignalController();
   private loop: Promise<void> | undefined;
   /** Ends the current pause (set while the loop rests). */
   private endPause: (() => void) | undefined;
@@ -75,7 +87,7 @@ export class LeasedWork<T> {
     if (this.running) return;
     this.running = true;
     this.stopping = false;
-    this.controller = new AbortController();
+    this.controller = stopSignalController();
     this.idleMs = this.minIdleMs;
     this.loop = this.run();
   }
