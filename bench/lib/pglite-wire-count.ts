@@ -1,8 +1,9 @@
 /**
  * Bench-only preload (`node --import tsx --import ./bench/lib/pglite-wire-count.ts <server>`):
  * counts the statements a process runs on PGlite. PGlite's query, exec and transaction all send
- * frontend protocol messages into its WASM backend through `execProtocolStream`, one message per
- * call; wrapping that method on the prototype sees every one of them, and bench/lib/pg-wire.ts
+ * frontend protocol messages into its WASM backend through `execProtocolStream` (named prepared
+ * statements through `execProtocol`), one message per call; wrapping both on the prototype sees
+ * every one of them, and bench/lib/pg-wire.ts
  * reads them exactly as the PostgreSQL proxy reads the bytes on the wire.
  *
  * The log is read over a control port on 127.0.0.1: the process prints
@@ -22,6 +23,14 @@ PGlite.prototype.execProtocolStream = function (this: PGlite, message, options) 
   parser.feed(message);
   return original.call(this, message, options);
 } as ExecProtocolStream;
+// Named prepared statements (src/db/prepared.ts) go through execProtocol, which does not use
+// execProtocolStream: counted the same way.
+type ExecProtocol = PGlite['execProtocol'];
+const originalExecProtocol = PGlite.prototype.execProtocol as ExecProtocol;
+PGlite.prototype.execProtocol = function (this: PGlite, message, options) {
+  parser.feed(message);
+  return originalExecProtocol.call(this, message, options);
+} as ExecProtocol;
 
 const control = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/reset') {
