@@ -157,7 +157,7 @@ function renderReadme(): string {
     '## Commands',
     '',
     '```',
-    'npm run bench        # everything below, then rewrites this file (about 20 minutes)',
+    `npm run bench        # everything below but the soak, then rewrites this file (${m?.wallMinutes ? `the last run took ${m.wallMinutes} min` : 'its wall time is on the Machine line'})`,
     'npm run bench:w1     # W1 only (writes bench/results/w1.json)',
     'npx tsx bench/profile.ts      # CPU profile of ours under W1 load',
     'npx tsx bench/w2-roundtrips.ts',
