@@ -5,8 +5,8 @@
  * BENCH_SOAK_DB=postgres) on core 0 under `node --expose-gc`, and a steady, evenly paced mixed load
  * from this process on core 1 for BENCH_SOAK_MINUTES (30):
  *
- * - reads: `checkout(id)` as JSON POSTs (the fast path), `checkouts(first: 20)` pages, and
- *   `checkout(id)` as GETs with the query in the URL (through Yoga, as a CDN-cached client sends it);
+ * - reads: `checkout(id)` as JSON POSTs, `checkouts(first: 20)` pages, and `checkout(id)` as GETs
+ *   with the query in the URL (as a CDN-cached client sends it);
  * - creates against the sandboxes: Smartcheckout checkouts that the poller completes (or fails)
  *   on the sandbox's third poll, PayerVault links (one in ten for an empty cart: a typed error),
  *   Stan sessions; every create has an idempotency key and one in ten repeats the previous one;
@@ -682,7 +682,7 @@ export function renderSoakSection(r: SoakResults): string {
     '',
     `- Machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}; ${r.machine.date}; load average ${r.machine.loadStart} at start, ${r.machine.loadEnd} at end (**shared**: other work's test suites ran at the same time; memory figures depend little on CPU load, latencies do).`,
     `- Server${r.machine.commit ? ` (commit ${r.machine.commit})` : ''}: bench/servers/soak-server.ts (buildApp, NODE_ENV=production, poller on, the built-in sandboxes, ${s.database}, \`READ_MODEL_MAX_ENTRIES=${s.readModelMaxEntries}\` so that the read model reaches its bound in the first minutes) under \`node --expose-gc\`, pinned to core ${s.serverCore}; the load from one process on core ${s.loadCore}.`,
-    `- Load for ${s.minutes} min, evenly paced: ${s.rates.read}/s \`checkout(id)\` (JSON POST, fast path), ${s.rates.page}/s \`checkouts(first: 20)\`, ${s.rates.getRead}/s \`checkout(id)\` as a GET with the query in the URL (Yoga), ${s.rates.create}/s creates (Smartcheckout every other one, completed or failed by the poller on the sandbox's third poll, PayerVault, Stan; each with an idempotency key, one in ten a replay of the previous one), ${s.rates.ws}/s graphql-ws subscriptions (a new socket each) and ${s.rates.sse}/s SSE subscriptions (half POST, half GET), each on the newest Smartcheckout checkout and watched to its end, one in ten on a finished checkout, about a third abandoned by the client after the first event (WS: \`complete\` or a dropped socket; SSE: the request aborted).`,
+    `- Load for ${s.minutes} min, evenly paced: ${s.rates.read}/s \`checkout(id)\` (JSON POST), ${s.rates.page}/s \`checkouts(first: 20)\`, ${s.rates.getRead}/s \`checkout(id)\` as a GET with the query in the URL, ${s.rates.create}/s creates (Smartcheckout every other one, completed or failed by the poller on the sandbox's third poll, PayerVault, Stan; each with an idempotency key, one in ten a replay of the previous one), ${s.rates.ws}/s graphql-ws subscriptions (a new socket each) and ${s.rates.sse}/s SSE subscriptions (half POST, half GET), each on the newest Smartcheckout checkout and watched to its end, one in ten on a finished checkout, about a third abandoned by the client after the first event (WS: \`complete\` or a dropped socket; SSE: the request aborted).`,
     `- Memory: every ${s.sampleSeconds} s the server ran two full collections (\`gc()\` on SIGUSR2) and reported \`process.memoryUsage()\`; handles are \`process.getActiveResourcesInfo()\`, fds the entries of /proc/<pid>/fd, series the sample lines of /metrics.`,
     '',
     '| operations | done | failed | skipped (server behind) | p50 ms | p99 ms |',
@@ -740,7 +740,7 @@ export function renderSoakSection(r: SoakResults): string {
   const entry = readResults<SoakEntrySize>('soak-entry');
   if (entry)
     p(
-      `One read-model entry (\`BENCH_SOAK_ENTRY_SIZE=${entry.count}\`, ${entry.date.slice(0, 10)}: ${entry.entriesAfter - entry.entriesBefore} more checkouts read by id, half Stan with two line items and half Smartcheckout with one, each with its events, after as many warm-up reads) holds **${fmtKb(entry.bytesPerEntry)} KB** of heap after GC, so the default \`READ_MODEL_MAX_ENTRIES\` (10,000) holds about ${Math.round((entry.bytesPerEntry * 10_000) / MB)} MB.`,
+      `One read-model entry (\`BENCH_SOAK_ENTRY_SIZE=${entry.count}\`, ${entry.date.slice(0, 10)}: ${entry.entriesAfter - entry.entriesBefore} more checkouts read by id, half Stan with two line items and half Smartcheckout with one, each with its events, after as many warm-up creates and reads; the Smartcheckout sandbox's record of each included) holds **${fmtKb(entry.bytesPerEntry)} KB** of heap after GC, so the default \`READ_MODEL_MAX_ENTRIES\` (10,000) holds about ${Math.round((entry.bytesPerEntry * 10_000) / MB)} MB.`,
       '',
     );
   return out.join('\n');
