@@ -31,6 +31,7 @@ import type { AddressInfo } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { openDatabase } from '../../src/db/client.js';
+import { hashRequest } from '../../src/domain/checkout-service.js';
 
 const providerUrl = process.env.SMARTCHECKOUT_BASE_URL;
 if (!providerUrl) throw new Error('bare-create needs SMARTCHECKOUT_BASE_URL (the fake provider)');
@@ -152,7 +153,7 @@ async function create(tenant: string, input: SmartInput): Promise<unknown> {
   const userData: Record<string, unknown> = { ...(request.userData ?? {}), email: request.email.trim() };
   if (request.prompt != null) userData.prompt = request.prompt;
   if (request.shippingAddress != null) userData.shipping_address = snakeCase(request.shippingAddress);
-  const requestHash = createHash('sha256').update('SMARTCHECKOUT').update(stableStringify(request)).digest('hex');
+  const requestHash = hashRequest('SMARTCHECKOUT', request);
 
   const [pending] = await run<{ id: string; created_at: Date }>('bare_record_pending', RECORD_PENDING, [
     tenant,
@@ -278,19 +279,6 @@ function snakeCase(address: Record<string, string | null>): Record<string, strin
   for (const [key, value] of Object.entries(address))
     if (value != null) wire[key === 'postalCode' ? 'postal_code' : key] = value;
   return wire;
-}
-
-/** The request hash's canonical JSON (src/domain/checkout-service.ts): keys sorted, nulls left out. */
-function stableStringify(value: unknown): string {
-  if (value === undefined || value === null) return 'null';
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, entry]) => entry !== undefined && entry !== null)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${stableStringify(entry)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 server.keepAliveTimeout = 5_000;

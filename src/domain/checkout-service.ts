@@ -320,7 +320,7 @@ function createFailureAnswer(row: CheckoutRecord, gateway: CheckoutProvider, err
 }
 
 /** sha256 of the provider and the input with object keys sorted, so key order never matters. */
-function hashRequest(provider: ProviderName, request: unknown): string {
+export function hashRequest(provider: ProviderName, request: unknown): string {
   return createHash('sha256').update(provider).update(stableStringify(request)).digest('hex');
 }
 
