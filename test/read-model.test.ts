@@ -70,6 +70,30 @@ function aggregate(id: string, status: string, tenant = 'tenant-a'): CheckoutAgg
 }
 
 describe('CheckoutReadModel', () => {
+  it('loads the reads of one turn of the event loop in one statement (a resync tick of many streams)', async () => {
+    const source = gatedSource(new Map());
+    const model = new CheckoutReadModel(source, { maxEntries: 10 });
+    const reads = await Promise.all(['c1', 'c2', 'c3', 'c2'].map((id) => model.rows('tenant-a', [id])));
+    expect(reads.map(([row]) => row!.id)).toEqual(['c1', 'c2', 'c3', 'c2']);
+    expect(source.asked).toEqual([['c1', 'c2', 'c3', 'c2']]);
+    // Another turn, another statement; what the first one loaded is served from memory.
+    await Promise.all(['c4', 'c1'].map((id) => model.rows('tenant-a', [id])));
+    expect(source.asked).toEqual([['c1', 'c2', 'c3', 'c2'], ['c4']]);
+  });
+
+  it('fails every read of a batch whose statement fails', async () => {
+    const failing = {
+      aggregatesByIds: async () => Promise.reject(new Error('database unreachable')),
+      merchantsByIds: async () => [],
+    };
+    const model = new CheckoutReadModel(failing, { maxEntries: 10 });
+    const reads = await Promise.allSettled([model.rows('tenant-a', ['c1']), model.rows('tenant-a', ['c2'])]);
+    expect(reads.map((read) => read.status === 'rejected' && String(read.reason))).toEqual([
+      'Error: database unreachable',
+      'Error: database unreachable',
+    ]);
+  });
+
   it('serves a second read from memory and a read after a write from the source', async () => {
     const versions = new Map([['c1', 'PROCESSING']]);
     const source = gatedSource(versions);

@@ -541,11 +541,12 @@ describe('one execution per status change and selection', () => {
     );
   }
 
-  it("reads a change's events once for 25 subscribers of one selection, and once more per other selection", async () => {
+  it("reads a change's events once for 25 subscribers of one selection, and in the same statement for another selection", async () => {
     const alone = await fewestStatementsOfOneChange(1);
     expect(await fewestStatementsOfOneChange(25)).toBe(alone);
-    // A second selection (other fields) is executed once on its own: one more events read.
-    expect(await fewestStatementsOfOneChange(25, 5)).toBe(alone + 1);
+    // A second selection (other fields) is executed once on its own, and its read of the
+    // checkout joins the first one's statement: the read model loads a turn's reads together.
+    expect(await fewestStatementsOfOneChange(25, 5)).toBe(alone);
   });
 });
 

@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import type { CheckoutAggregate, LineItemWithCurrency } from '../db/repository.js';
 import type { CheckoutEventRow, CheckoutRow, LineItemRow, MerchantRow } from '../db/schema.js';
@@ -42,6 +43,9 @@ export interface ReadModelOptions {
  */
 type Slot<T> = { value: T; writtenAt?: number; updatedAt?: number } | { writtenAt: number; updatedAt?: number };
 
+/** Checkouts loaded by one statement at most (a resync tick of thousands of streams is split into several). */
+const AGGREGATES_PER_STATEMENT = 500;
+
 /**
  * Checkout aggregates and merchants in memory, per process, bounded by an LRU. Every read checks
  * the tenant. A write (here or, through the bus, on another instance) evicts the checkout and its
@@ -59,11 +63,24 @@ export class CheckoutReadModel {
   private readonly merchants: LRUCache<string, Slot<MerchantRow>> | undefined;
   /** While the bus is down, writes of other instances go unheard: nothing is served or kept. */
   private bypass = false;
+  /**
+   * Every load of checkouts started in one turn of the event loop, as one statement: a resync tick
+   * wakes every open status stream at once, and a thousand streams re-reading one checkout each
+   * built and sent a thousand statements in one turn (285 ms of the event loop, bench/README.md).
+   */
+  private readonly aggregateLoader: DataLoader<string, CheckoutAggregate | undefined>;
 
   constructor(
     private readonly source: AggregateSource,
     private readonly options: ReadModelOptions,
   ) {
+    this.aggregateLoader = new DataLoader(
+      async (ids) => {
+        const found = new Map((await source.aggregatesByIds(ids)).map((aggregate) => [aggregate.row.id, aggregate]));
+        return ids.map((id) => found.get(id));
+      },
+      { cache: false, maxBatchSize: AGGREGATES_PER_STATEMENT },
+    );
     if (options.maxEntries <= 0) return;
     this.checkouts = this.cache(options.maxEntries);
     this.merchants = this.cache(Math.max(100, Math.ceil(options.maxEntries / 10)));
@@ -74,7 +91,7 @@ export class CheckoutReadModel {
     const found = await this.read(
       this.checkouts,
       ids,
-      (missing) => this.source.aggregatesByIds(missing),
+      (missing) => this.loadAggregates(missing),
       (a) => a.row.id,
       (a) => a.row.updatedAt?.getTime(),
     );
@@ -134,6 +151,14 @@ export class CheckoutReadModel {
     };
     this.put(this.checkouts, row.id, aggregate, writtenAt, row.updatedAt.getTime());
     if (merchant) this.put(this.merchants, merchant.id, merchant, writtenAt, merchant.updatedAt.getTime());
+  }
+
+  /** `ids` from the database, batched with every other load of the same turn; unknown ids are absent. */
+  private async loadAggregates(ids: readonly string[]): Promise<CheckoutAggregate[]> {
+    const loaded = await this.aggregateLoader.loadMany(ids);
+    const failed = loaded.find((result) => result instanceof Error);
+    if (failed) throw failed;
+    return loaded.filter((result): result is CheckoutAggregate => result !== undefined);
   }
 
   /** The bus broke: another instance's writes may go unheard, so drop everything and hold nothing until it is back. */
