@@ -1,4 +1,4 @@
-import { Agent, fetch } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { deadline } from '../abort-signal.js';
 import type { ProviderName } from '../domain/checkout.js';
@@ -53,19 +53,22 @@ async function sendProviderRequest(
   const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
   const secrets = secretsOf(request.headers);
-  let response: Awaited<ReturnType<typeof fetch>>;
+  let response: Dispatcher.ResponseData;
   let text: string;
   const budget = deadline(request.timeoutMs, request.signal);
   try {
-    response = await fetch(request.url, {
+    // undici's `request` rather than `fetch`: the same client without the WHATWG Request, Response
+    // and streams around it (a create and every poll make one call; bench/create-flow.ts measured
+    // 3.37 -> 3.0 ms of CPU per create on PostgreSQL). A 3xx is the provider's answer, never followed.
+    response = await dispatcherFor(request.connectTimeoutMs ?? request.timeoutMs).request({
+      origin: new URL(request.url).origin,
+      path: pathOf(request.url),
       method: request.method,
       headers,
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
       signal: budget.signal,
-      redirect: 'error',
-      dispatcher: dispatcherFor(request.connectTimeoutMs ?? request.timeoutMs),
     });
-    text = await response.text();
+    text = await response.body.text();
   } catch (error) {
     const timedOut = budget.timedOut;
     const code = networkReason(error);
@@ -81,7 +84,7 @@ async function sendProviderRequest(
   } finally {
     budget.release();
   }
-  const answer = { status: response.status, headers: response.headers, secrets };
+  const answer = { status: response.statusCode, headers: headerReader(response.headers), secrets };
   if (text.trim() === '') return { ...answer, json: undefined, malformed: false };
   try {
     return { ...answer, json: JSON.parse(text), malformed: false };
@@ -112,13 +115,31 @@ function dispatcherFor(connectTimeoutMs: number): Agent {
   return agent;
 }
 
+/** The path and query of `url`, as undici's `request` takes them beside the origin. */
+function pathOf(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.pathname}${parsed.search}`;
+}
+
+/** Response headers as adapters read them (`get`, case-insensitive; repeated headers joined). */
+function headerReader(headers: Dispatcher.ResponseData['headers']): ProviderResponse['headers'] {
+  return {
+    get(name) {
+      const value = headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : (value ?? null);
+    },
+  };
+}
+
 /**
- * A short reason for a failed fetch. Only the cause's error code is used: fetch's own messages can
- * quote header values (an invalid credential, for one), and credentials never go into errors.
+ * A short reason for a failed request. Only the error code is used (undici's own, or the socket's
+ * beneath it): messages can quote header values (an invalid credential, for one), and credentials
+ * never go into errors.
  */
 function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
-  return typeof cause?.code === 'string' ? cause.code : 'invalid request or network error';
+  const { code, cause } = (error ?? {}) as { code?: unknown; cause?: { code?: unknown } };
+  if (typeof cause?.code === 'string') return cause.code;
+  return typeof code === 'string' ? code : 'invalid request or network error';
 }
 
 /**
