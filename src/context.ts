@@ -2,6 +2,7 @@ import type { CheckoutQueries } from './domain/checkout-queries.js';
 import type { CheckoutService } from './domain/checkout-service.js';
 import type { CheckoutLifecycle } from './domain/lifecycle.js';
 import type { OperatorService } from './domain/operator.js';
+import type { TrustedDocuments } from './domain/trusted-documents.js';
 import type { PrincipalScope } from './http/auth.js';
 import type { Logger } from './logger.js';
 import type { CheckoutReadModel } from './readmodel/checkout-read-model.js';
@@ -32,6 +33,8 @@ export interface Context {
   webhooks: WebhookEndpoints;
   /** API keys and operator resolutions (the operator fields; scope `operator` only). */
   operator: OperatorService;
+  /** Published manifests of trusted documents (publish, list, retire). */
+  documents: TrustedDocuments;
   /** Counts the status subscriptions being served (the open-subscriptions gauge on /metrics). */
   openSubscriptions: { inc(): void; dec(): void };
 }

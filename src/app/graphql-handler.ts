@@ -20,6 +20,7 @@ import type { AppResources } from './resources.js';
 import { boundedOperationMetrics } from './operation-metrics.js';
 import { maskErrorTellingOutages } from './service-unavailable.js';
 import type { AppServices } from './services.js';
+import { useTrustedDocuments } from './trusted-documents.js';
 import { useUnexpectedErrorLog } from './unexpected-errors.js';
 
 /** What Yoga's server context carries: the Node request and response, and a principal from graphql-ws. */
@@ -80,6 +81,8 @@ export function createGraphQLHandler(parts: GraphQLHandlerParts, plugins: Plugin
     // Refused with 415 by the request listener before Yoga sees it: no parser to consult for every POST.
     multipart: false,
     plugins: [
+      // First, so that every limit checks the published text a hash stands for.
+      ...useTrustedDocuments(services.documentGate, services.authenticator),
       ...graphQLPlugins(config, metrics, resources.tracing, rateLimitHeaders.plugin),
       unexpectedErrors.plugin,
       ...plugins,
@@ -145,6 +148,7 @@ export function operationContext(
     openSubscriptions: metrics.openSubscriptions,
     webhooks: services.webhooks,
     operator: services.operator,
+    documents: services.documents,
   };
 }
 

@@ -82,6 +82,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
     const webSocket = attachGraphQLWebSocket(server, yoga, services.authenticator, logger, {
       ...webSocketLimits(config),
       onRefused: (reason) => connectionGuard.refuse(reason),
+      documents: services.documentGate,
     });
     stack.defer('http', () =>
       Promise.all([webSocket.close(), front.drain(server)]).finally(() => connectionGuard.close()),

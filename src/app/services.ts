@@ -8,6 +8,10 @@ import { WebhookRepository } from '../db/webhooks.js';
 import { CheckoutService } from '../domain/checkout-service.js';
 import { CheckoutLifecycle } from '../domain/lifecycle.js';
 import { OperatorService } from '../domain/operator.js';
+import { TrustedDocuments } from '../domain/trusted-documents.js';
+import { DocumentManifestRepository } from '../db/trusted-documents.js';
+import { schema } from '../schema/index.js';
+import { DocumentGate, schemaDocumentChecker } from './trusted-documents.js';
 import type { ProviderCatalog } from '../domain/ports.js';
 import { ApiKeyAuthenticator } from '../http/auth.js';
 import { OperationRateLimiter } from '../http/rate-limit.js';
@@ -48,6 +52,10 @@ export interface AppServices {
   authenticator: ApiKeyAuthenticator;
   /** API keys and resolutions, for the operator fields. */
   operator: OperatorService;
+  /** Published manifests of trusted documents. */
+  documents: TrustedDocuments;
+  /** Which document each operation runs (TRUSTED_DOCUMENTS), on every transport. */
+  documentGate: DocumentGate;
   /**
    * The operator credential this server made for its run, written into the data folder's lock file
    * for the commands that find the folder held (embedded database only).
@@ -126,6 +134,7 @@ export function createServices(
   });
   const access = createAccess(config, resources, repository, lifecycle);
   return {
+    ...createTrustedDocuments(config, resources),
     repository,
     queries: new CheckoutQueries(repository),
     readModel,
@@ -187,6 +196,22 @@ function createAccess(
     onKeyRevoked: () => authenticator.forgetRecentKeys(),
   });
   return { authenticator, operator, operatorRunKey };
+}
+
+/** Published manifests, and the gate that serves them by hash on every transport (TRUSTED_DOCUMENTS). */
+function createTrustedDocuments(
+  config: AppConfig,
+  resources: AppResources,
+): Pick<AppServices, 'documents' | 'documentGate'> {
+  let documentGate: DocumentGate | undefined;
+  const documents = new TrustedDocuments({
+    store: new DocumentManifestRepository(resources.database.db),
+    check: schemaDocumentChecker(schema),
+    // This instance serves a publication or retirement from the next request on; others within 5 s.
+    onChange: () => documentGate?.forget(),
+  });
+  documentGate = new DocumentGate(config.trustedDocuments, documents);
+  return { documents, documentGate };
 }
 
 /** Which webhook targets are allowed (production: https and public addresses only, unless configured). */

@@ -5,7 +5,8 @@ import { runCommand } from './command.js';
 import { connectOperator } from './operator-client.js';
 
 /**
- * `npm run apikey -- create --tenant acme [--scope read|write] [--label "ci"]` prints a new key once;
+ * `npm run apikey -- create --tenant acme [--scope read|write] [--any-document] [--label "ci"]` prints a new key once
+ * (`--any-document`: it may send any document while TRUSTED_DOCUMENTS=required, for GraphiQL and tools);
  * `npm run apikey -- list [--tenant acme]` shows keys without secrets;
  * `npm run apikey -- revoke <id or prefix>` revokes one.
  * With PostgreSQL it writes to the database beside the servers; on the embedded database it goes
@@ -14,14 +15,19 @@ import { connectOperator } from './operator-client.js';
  * Keys are stored only as SHA-256 hashes; `API_KEYS` in the environment stays as a bootstrap.
  */
 const USAGE = `usage:
-  npm run apikey -- create --tenant <tenant> [--scope read|write] [--label <text>]
+  npm run apikey -- create --tenant <tenant> [--scope read|write] [--any-document] [--label <text>]
   npm run apikey -- list [--tenant <tenant>]
   npm run apikey -- revoke <key id or prefix>`;
 
 runCommand('apikey', USAGE, async (fail) => {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { tenant: { type: 'string' }, scope: { type: 'string' }, label: { type: 'string' } },
+    options: {
+      tenant: { type: 'string' },
+      scope: { type: 'string' },
+      label: { type: 'string' },
+      'any-document': { type: 'boolean' },
+    },
   });
   const [command, target] = positionals;
   if (command !== 'create' && command !== 'list' && command !== 'revoke')
@@ -35,10 +41,15 @@ runCommand('apikey', USAGE, async (fail) => {
   const operator = await connectOperator(loadConfig(process.env), 'apikey');
   try {
     if (command === 'create') {
-      const { key, record } = await operator.createApiKey({ tenant: values.tenant!, scope, label: values.label });
+      const { key, record } = await operator.createApiKey({
+        tenant: values.tenant!,
+        scope,
+        label: values.label,
+        anyDocument: values['any-document'] ?? false,
+      });
       process.stdout.write(`${key}\n`);
       process.stderr.write(
-        `created key ${record.id} (prefix ${record.prefix}, tenant ${record.tenant}, scope ${record.scope}) through ${operator.via}; it is shown only now\n`,
+        `created key ${record.id} (prefix ${record.prefix}, tenant ${record.tenant}, scope ${record.scope}${record.anyDocument ? ', any document' : ''}) through ${operator.via}; it is shown only now\n`,
       );
       return 0;
     }
@@ -47,7 +58,7 @@ runCommand('apikey', USAGE, async (fail) => {
       for (const record of records) {
         const state = record.revokedAt ? `revoked ${record.revokedAt.toISOString()}` : 'active';
         process.stdout.write(
-          `${record.id}  ${record.prefix}…  ${record.tenant}  ${record.scope}  ${state}  ${record.createdAt.toISOString()}${record.label ? `  ${record.label}` : ''}\n`,
+          `${record.id}  ${record.prefix}…  ${record.tenant}  ${record.scope}${record.anyDocument ? '+any-document' : ''}  ${state}  ${record.createdAt.toISOString()}${record.label ? `  ${record.label}` : ''}\n`,
         );
       }
       if (records.length === 0) process.stderr.write('no keys\n');

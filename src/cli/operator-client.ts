@@ -6,6 +6,15 @@ import { CheckoutRepository } from '../db/repository.js';
 import type { CheckoutStatus } from '../domain/checkout.js';
 import { CheckoutLifecycle } from '../domain/lifecycle.js';
 import { OperatorService, type ApiKeyRecord, type ApiKeyScope, type Resolution } from '../domain/operator.js';
+import {
+  TrustedDocuments,
+  type DocumentManifest,
+  type DocumentManifestRecord,
+  type ManifestFilter,
+} from '../domain/trusted-documents.js';
+import { DocumentManifestRepository } from '../db/trusted-documents.js';
+import { schemaDocumentChecker } from '../app/trusted-documents.js';
+import { schema } from '../schema/index.js';
 import { createLogger } from '../logger.js';
 import { hasStatusEndpoint } from '../providers/index.js';
 import { invalidatingStore } from '../readmodel/invalidating-store.js';
@@ -38,10 +47,21 @@ export interface OperatorClient {
     tenant: string;
     scope: ApiKeyScope;
     label?: string;
+    anyDocument?: boolean;
   }): Promise<{ key: string; record: ApiKeyRecord }>;
   listApiKeys(tenant?: string): Promise<ApiKeyRecord[]>;
   revokeApiKey(idOrPrefix: string): Promise<ApiKeyRecord>;
   resolveCheckout(resolution: Resolution): Promise<ResolutionOutcome>;
+  /** Publishes a manifest of trusted documents (hash -> text) for a tenant's app version. */
+  publishDocuments(input: {
+    tenant: string;
+    appName: string;
+    appVersion: string;
+    documents: unknown;
+  }): Promise<DocumentManifestRecord>;
+  /** Manifests with their documents. */
+  listDocumentManifests(filter: ManifestFilter): Promise<DocumentManifest[]>;
+  retireDocuments(input: { tenant: string; appName: string; appVersion: string }): Promise<DocumentManifestRecord>;
   close(): Promise<void>;
 }
 
@@ -85,8 +105,15 @@ async function openDirect(config: AppConfig, command: string): Promise<OperatorC
     }),
     isPolled: hasStatusEndpoint,
   });
+  const documents = new TrustedDocuments({
+    store: new DocumentManifestRepository(database.db),
+    check: schemaDocumentChecker(schema),
+  });
   return {
     via: config.databaseUrl ? 'PostgreSQL' : `the data folder (no server holds it)`,
+    publishDocuments: (input) => documents.publish(input),
+    listDocumentManifests: (filter) => documents.listWithDocuments(filter),
+    retireDocuments: (input) => documents.retire(input.tenant, input.appName, input.appVersion),
     createApiKey: (input) => service.createApiKey(input),
     listApiKeys: (tenant) => service.listApiKeys(tenant),
     revokeApiKey: (idOrPrefix) => service.revokeApiKey(idOrPrefix),
@@ -101,7 +128,13 @@ async function openDirect(config: AppConfig, command: string): Promise<OperatorC
   };
 }
 
-const API_KEY_FIELDS = 'id tenant scope prefix label createdAt revokedAt';
+const API_KEY_FIELDS = 'id tenant scope prefix label anyDocument createdAt revokedAt';
+const MANIFEST_FIELDS = 'id tenant appName appVersion documentCount createdAt retiredAt';
+
+interface ManifestJson extends Omit<DocumentManifestRecord, 'createdAt' | 'retiredAt'> {
+  createdAt: string;
+  retiredAt: string | null;
+}
 
 interface ApiKeyJson extends Omit<ApiKeyRecord, 'scope' | 'createdAt' | 'revokedAt'> {
   scope: 'READ' | 'WRITE';
@@ -141,6 +174,19 @@ function throughServer(locked: DataDirLockedError): OperatorClient {
   const success = <T extends { __typename: string; message?: string }>(result: T, typename: string): T => {
     if (result.__typename !== typename) throw new OperatorCommandError(result.message ?? result.__typename);
     return result;
+  };
+  /** publishDocumentManifest or retireDocumentManifest: the manifest, or its typed error as a refusal. */
+  const manifestMutation = async (
+    field: 'publishDocumentManifest' | 'retireDocumentManifest',
+    input: Record<string, unknown>,
+  ): Promise<DocumentManifestRecord> => {
+    const type = `${field[0]!.toUpperCase()}${field.slice(1)}`;
+    const data = await call<Record<string, { __typename: string; message?: string; manifest: ManifestJson }>>(
+      `mutation ($input: ${type}Input!) { ${field}(input: $input) { __typename
+         ... on ${type}Success { manifest { ${MANIFEST_FIELDS} } } ... on Error { message } } }`,
+      { input },
+    );
+    return manifestRecord(success(data[field]!, `${type}Success`).manifest);
   };
   return {
     via: `the server at ${server.url} (PID ${server.pid}, which holds ${locked.dataDir})`,
@@ -190,7 +236,34 @@ function throughServer(locked: DataDirLockedError): OperatorClient {
       const { __typename: _typename, message: _message, ...outcome } = resolved;
       return { ...outcome, checkoutId: decodeGlobalIdSafely(resolved.checkoutId)?.id ?? resolved.checkoutId };
     },
+    publishDocuments: (input) => manifestMutation('publishDocumentManifest', input),
+    async listDocumentManifests(filter) {
+      const data = await call<{
+        documentManifests: (ManifestJson & { documents: { hash: string; body: string }[] })[];
+      }>(
+        `query ($tenant: String, $appName: String, $includeRetired: Boolean) {
+           documentManifests(tenant: $tenant, appName: $appName, includeRetired: $includeRetired) {
+             ${MANIFEST_FIELDS} documents { hash body } } }`,
+        { tenant: filter.tenant, appName: filter.appName, includeRetired: filter.includeRetired },
+      );
+      return data.documentManifests.map((json) => ({
+        ...manifestRecord(json),
+        documents: json.documents.map(({ hash, body }) => ({ hash: hash.replace(/^sha256:/, ''), body })),
+      }));
+    },
+    retireDocuments: (input) => manifestMutation('retireDocumentManifest', input),
     close: async () => undefined,
+  };
+}
+
+function manifestRecord({
+  documents: _documents,
+  ...json
+}: ManifestJson & { documents?: unknown }): DocumentManifestRecord {
+  return {
+    ...json,
+    createdAt: new Date(json.createdAt),
+    retiredAt: json.retiredAt ? new Date(json.retiredAt) : null,
   };
 }
 

@@ -116,6 +116,11 @@ const auth = section({
     flag,
     '`true` accepts operator credentials from any address; by default only from loopback (this machine).',
   ),
+  trustedDocuments: variable(
+    'TRUSTED_DOCUMENTS',
+    z.enum(['optional', 'required']).default('optional'),
+    "`required` (recommended in production) runs only documents published for the caller's tenant (`npm run documents -- publish`), sent by hash over HTTP, SSE and graphql-ws: query text answers `PERSISTED_QUERY_ONLY`, an unknown hash `PERSISTED_QUERY_NOT_FOUND`, except for operator credentials and keys created with `--any-document`. `optional` serves published hashes and query text alike.",
+  ),
 });
 
 const polling = section({

@@ -19,11 +19,12 @@ export class ApiKeyRepository implements ApiKeyStore {
     tenant: string,
     scope: ApiKeyScope,
     label?: string | null,
+    anyDocument = false,
   ): Promise<{ key: string; record: ApiKeyRecord }> {
     const key = `cg_${randomBytes(24).toString('base64url')}`;
     const [row] = await this.db
       .insert(apiKeys)
-      .values({ tenant, scope, keyHash: hashApiKey(key), prefix: key.slice(0, 10), label: label ?? null })
+      .values({ tenant, scope, keyHash: hashApiKey(key), prefix: key.slice(0, 10), label: label ?? null, anyDocument })
       .returning();
     return { key, record: recordOf(row!) };
   }

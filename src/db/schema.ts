@@ -186,6 +186,8 @@ export const apiKeys = pgTable(
     tenant: text('tenant').notNull(),
     /** `read` may query and subscribe; `write` may also mutate. */
     scope: text('scope').notNull(),
+    /** May send any document, not only published ones, while TRUSTED_DOCUMENTS=required (operators' tools, GraphiQL). */
+    anyDocument: boolean('any_document').notNull().default(false),
     keyHash: text('key_hash').notNull().unique(),
     prefix: text('prefix').notNull(),
     label: text('label'),
@@ -296,3 +298,39 @@ export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookEventRow = typeof webhookEvents.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
+
+/**
+ * A published version of an app's trusted documents (per tenant): its documents are served by hash
+ * while `retired_at` is null, and `npm run schema:check` validates them against every schema change.
+ */
+export const documentManifests = pgTable(
+  'document_manifests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenant: text('tenant').notNull(),
+    appName: text('app_name').notNull(),
+    appVersion: text('app_version').notNull(),
+    documentCount: integer('document_count').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    retiredAt: timestamp('retired_at', { withTimezone: true }),
+  },
+  (table) => [uniqueIndex('document_manifests_tenant_app_version').on(table.tenant, table.appName, table.appVersion)],
+);
+
+export type DocumentManifestRow = typeof documentManifests.$inferSelect;
+
+/** The documents of a manifest, by sha256 (hex): looked up by hash and then by the manifest's tenant. */
+export const persistedDocuments = pgTable(
+  'persisted_documents',
+  {
+    manifestId: uuid('manifest_id')
+      .notNull()
+      .references(() => documentManifests.id, { onDelete: 'cascade' }),
+    hash: text('hash').notNull(),
+    body: text('body').notNull(),
+  },
+  (table) => [
+    uniqueIndex('persisted_documents_manifest_hash').on(table.manifestId, table.hash),
+    index('persisted_documents_hash').on(table.hash),
+  ],
+);

@@ -20,6 +20,11 @@ export interface ApiKeyRecord {
   /** The key's first characters, to recognise it. */
   prefix: string;
   label: string | null;
+  /**
+   * May send any document while TRUSTED_DOCUMENTS=required, not only the published ones (for
+   * operators' tools and GraphiQL); false for the keys apps ship with.
+   */
+  anyDocument: boolean;
   createdAt: Date;
   revokedAt: Date | null;
 }
@@ -27,7 +32,12 @@ export interface ApiKeyRecord {
 /** Where API keys are kept (implemented by db/api-keys.ts). */
 export interface ApiKeyStore {
   /** Stores a new key for `tenant` and returns it: the only time the key itself is available. */
-  create(tenant: string, scope: ApiKeyScope, label?: string | null): Promise<{ key: string; record: ApiKeyRecord }>;
+  create(
+    tenant: string,
+    scope: ApiKeyScope,
+    label?: string | null,
+    anyDocument?: boolean,
+  ): Promise<{ key: string; record: ApiKeyRecord }>;
   /** Every key, oldest first, optionally of one tenant. */
   list(tenant?: string | null): Promise<ApiKeyRecord[]>;
   /** Revokes the active key with this id or prefix; undefined when there is none. */
@@ -87,6 +97,7 @@ export class OperatorService {
     tenant: string;
     scope?: ApiKeyScope | null;
     label?: string | null;
+    anyDocument?: boolean | null;
   }): Promise<{ key: string; record: ApiKeyRecord }> {
     const errors = [
       ...(TENANT_PATTERN.test(input.tenant)
@@ -97,7 +108,12 @@ export class OperatorService {
         : []),
     ];
     if (errors.length > 0) throw new ValidationError(errors);
-    return this.options.apiKeys.create(input.tenant, input.scope ?? 'write', input.label?.trim() || null);
+    return this.options.apiKeys.create(
+      input.tenant,
+      input.scope ?? 'write',
+      input.label?.trim() || null,
+      input.anyDocument ?? false,
+    );
   }
 
   listApiKeys(tenant?: string | null): Promise<ApiKeyRecord[]> {

@@ -23,6 +23,12 @@ export interface Principal {
   scope: PrincipalScope;
   /** Identifies the key without revealing it (a hash prefix); null for keyless sandbox callers. */
   keyId: string | null;
+  /**
+   * May send any document while TRUSTED_DOCUMENTS=required: operators, and stored keys created
+   * with the any-document scope (`npm run apikey -- create … --any-document`, for GraphiQL and
+   * tools). Every other caller sends only the hashes of published documents then.
+   */
+  anyDocument: boolean;
 }
 
 /** Where keys come from and whether one is required. */
@@ -77,7 +83,7 @@ export class ApiKeyAuthenticator {
    */
   async authenticate(authorization: string | null, address?: string): Promise<Principal> {
     if (authorization === null || authorization.trim() === '') {
-      if (!this.options.requireKey) return { tenant: SANDBOX_TENANT, scope: 'write', keyId: null };
+      if (!this.options.requireKey) return { tenant: SANDBOX_TENANT, scope: 'write', keyId: null, anyDocument: false };
       throw unauthenticated('Missing API key: send `Authorization: Bearer <key>`');
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -114,17 +120,21 @@ export class ApiKeyAuthenticator {
     const presented = sha256(key);
     let operator = false;
     for (const digest of this.operators) if (timingSafeEqual(digest, presented)) operator = true;
-    if (operator) return { tenant: OPERATOR_TENANT, scope: 'operator', keyId: presented.toString('hex').slice(0, 16) };
+    const keyId = presented.toString('hex').slice(0, 16);
+    if (operator) return { tenant: OPERATOR_TENANT, scope: 'operator', keyId, anyDocument: true };
     let tenant: string | undefined;
     for (const entry of this.bootstrap) {
       if (timingSafeEqual(entry.digest, presented)) tenant = entry.tenant;
     }
-    if (tenant) return { tenant, scope: 'write', keyId: presented.toString('hex').slice(0, 16) };
+    // API_KEYS are the apps' bootstrap keys: like the keys apps ship with, published documents only.
+    if (tenant) return { tenant, scope: 'write', keyId, anyDocument: false };
     if (!this.options.store) return null;
     // hashApiKey's digest, already computed: stored keys are kept as its hex.
     const hash = presented.toString('hex');
     const row = await this.options.store.findActiveByHash(hash);
-    return row ? { tenant: row.tenant, scope: row.scope as ApiKeyScope, keyId: hash.slice(0, 16) } : null;
+    return row
+      ? { tenant: row.tenant, scope: row.scope as ApiKeyScope, keyId: hash.slice(0, 16), anyDocument: row.anyDocument }
+      : null;
   }
 }
 

@@ -41,6 +41,20 @@ export interface WebSocketOptions {
   variableLimits?: VariableLimits;
   /** Told of each socket refused or closed for its key (counted and logged by the caller). */
   onRefused?: (reason: RefusalReason) => void;
+  /**
+   * Which document each operation runs (TRUSTED_DOCUMENTS): the published text of the hash in its
+   * `extensions` (with `query: ""`, since graphql-ws requires the field), or its own text when
+   * allowed; it throws the typed refusal otherwise. Unset: the operation's own text.
+   */
+  documents?: DocumentSource;
+}
+
+/** Resolves the document an operation runs, for its caller (HTTP's persisted-operations plugin answers the same). */
+export interface DocumentSource {
+  documentFor(
+    sent: { query?: string | null; extensions?: Record<string, unknown> | null },
+    principal: Principal,
+  ): Promise<string>;
 }
 
 /** The transport's limits from the app's configuration. */
@@ -98,7 +112,7 @@ export function attachGraphQLWebSocket(
   const principals = new WeakMap<WebSocket, Principal>();
   const operations = new OperationSlots(options.maxSubscriptions ?? 100);
   const keyless = new KeylessSockets(options.authTimeoutMs ?? 5_000, () => onRefused('websocket_auth_timeout'));
-  const operation: OperationDeps = { yoga, authenticator, principals, keyless };
+  const operation: OperationDeps = { yoga, authenticator, principals, keyless, documents: options.documents };
 
   useServer(
     {
@@ -171,6 +185,7 @@ interface OperationDeps {
   principals: WeakMap<WebSocket, Principal>;
   /** Sockets opened without a key, waiting for their first authenticated operation. */
   keyless: KeylessSockets;
+  documents: DocumentSource | undefined;
 }
 
 /** The graphql-ws context of one connection, as `onSubscribe` receives it. */
@@ -183,7 +198,7 @@ type SubscribeParams = Parameters<NonNullable<ServerOptions<Record<string, unkno
  * validation (armor's limits). Resolves to the execution arguments, or to the errors to answer.
  */
 async function prepareOperation(
-  { yoga, authenticator, principals, keyless }: OperationDeps,
+  { yoga, authenticator, principals, keyless, documents }: OperationDeps,
   ctx: ConnectionContext,
   params: SubscribeParams,
 ): Promise<ExecutionArgs | readonly GraphQLError[]> {
@@ -205,8 +220,10 @@ async function prepareOperation(
       params,
       principal,
     });
+    // A hash becomes its published text before anything parses it (over HTTP, Yoga's onParams does this).
+    const query = documents ? await documents.documentFor(params, principal) : params.query;
     // Parsing enforces the token and alias limits: a refused document is an error answer.
-    const document = enveloped.parse(params.query);
+    const document = enveloped.parse(query);
     // Same context as HTTP, including its refusals (rate limit): answered as errors, not a crash.
     const contextValue = await enveloped.contextFactory();
     const args = {

@@ -13,6 +13,7 @@ import './checkout-subscription.js';
 import './checkout-outcome.js';
 import './webhooks.js';
 import './operator.js';
+import './trusted-documents.js';
 
 builder.queryType({ description: 'Read your checkouts.' });
 // Every mutation needs a key with scope `write`; `read` keys may query and subscribe.
@@ -31,8 +32,9 @@ export const schema: GraphQLSchema = builder.toSubGraphSchema({
 /** What GraphiQL opens with: a purchase in the sandbox, watched live, and the recent checkouts. */
 export const GRAPHIQL_EXAMPLE = /* GraphQL */ `# Start a purchase in the Smartcheckout sandbox, then watch it until COMPLETED:
 # run Buy, copy the checkout id into Watch, run Watch (it streams over WebSocket).
+# sandbox_after_polls=5 keeps it PROCESSING for about 30 s (its 5th status poll), time to do so.
 mutation Buy {
-  createSmartCheckout(input: { productUrl: "https://shop.example/item?sandbox_amount=49.99", email: "ada@example.com" }) {
+  createSmartCheckout(input: { productUrl: "https://shop.example/item?sandbox_amount=49.99&sandbox_after_polls=5", email: "ada@example.com" }) {
     __typename
     ... on CreateSmartCheckoutSuccess { checkout { id status merchant { name } } }
     ... on Error { message }

@@ -36,6 +36,10 @@ const ApiKeyType = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
       description: 'Its first characters, to recognise it (also accepted by revokeApiKey).',
     }),
     label: t.exposeString('label', { nullable: true, description: 'The note it was created with.' }),
+    anyDocument: t.exposeBoolean('anyDocument', {
+      description:
+        'May send any document while TRUSTED_DOCUMENTS=required (GraphiQL, tools); otherwise only the hashes of published documents.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     revokedAt: t.expose('revokedAt', {
       type: 'DateTime',
@@ -85,6 +89,10 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
     tenant: t.string({ required: true, description: 'The tenant: 1 to 64 characters of [A-Za-z0-9_-].' }),
     scope: t.field({ type: ApiKeyScopeEnum, description: 'What it may do (default WRITE).' }),
     label: t.string({ description: 'A note, e.g. where the key is used (at most 200 characters).' }),
+    anyDocument: t.boolean({
+      description:
+        'The any-document scope: the key may send any document while TRUSTED_DOCUMENTS=required, not only published ones (default false). For GraphiQL and tools, never for keys shipped in apps.',
+    }),
   }),
 });
 
@@ -122,7 +130,12 @@ builder.mutationFields((t) => ({
       union: { name: 'CreateApiKeyResult', description: 'The new key, or why not.' },
     },
     resolve: (_root, { input }, ctx) =>
-      ctx.operator.createApiKey({ tenant: input.tenant, scope: input.scope as ApiKeyScope | null, label: input.label }),
+      ctx.operator.createApiKey({
+        tenant: input.tenant,
+        scope: input.scope as ApiKeyScope | null,
+        label: input.label,
+        anyDocument: input.anyDocument,
+      }),
   }),
   revokeApiKey: t.field({
     ...OPERATOR_ONLY,

@@ -67,6 +67,8 @@ export type CheckoutStatus =
 
 /** A new API key. */
 export type CreateApiKeyInput = {
+  /** The any-document scope: the key may send any document while TRUSTED_DOCUMENTS=required, not only published ones (default false). For GraphiQL and tools, never for keys shipped in apps. */
+  anyDocument?: boolean | null | undefined;
   /** A note, e.g. where the key is used (at most 200 characters). */
   label?: string | null | undefined;
   /** What it may do (default WRITE). */
@@ -240,6 +242,8 @@ type ErrorFields_CheckoutFinalError_Fragment = { __typename: 'CheckoutFinalError
     | { id: string, status: CheckoutStatus }
    | null };
 
+type ErrorFields_DocumentManifestNotFoundError_Fragment = { __typename: 'DocumentManifestNotFoundError', message: string, code: ErrorCode };
+
 type ErrorFields_EmptyCartError_Fragment = { __typename: 'EmptyCartError', customerId: string, providerMessage: string | null, message: string, code: ErrorCode };
 
 type ErrorFields_IdempotencyKeyInUseError_Fragment = { __typename: 'IdempotencyKeyInUseError', message: string, code: ErrorCode };
@@ -259,6 +263,7 @@ type ErrorFields_ValidationError_Fragment = { __typename: 'ValidationError', mes
 export type ErrorFieldsFragment =
   | ErrorFields_ApiKeyNotFoundError_Fragment
   | ErrorFields_CheckoutFinalError_Fragment
+  | ErrorFields_DocumentManifestNotFoundError_Fragment
   | ErrorFields_EmptyCartError_Fragment
   | ErrorFields_IdempotencyKeyInUseError_Fragment
   | ErrorFields_IdempotencyKeyReuseError_Fragment
