@@ -571,9 +571,21 @@ describe('ValidationError for bad input', () => {
     clean(response);
     const error = expectType(response.data?.createStanCheckout, 'ValidationError');
     const got = pathsOf(error.fieldErrors).map((p) => JSON.stringify(p));
-    // Every expected path is reported (follow-up errors on derived totals are allowed).
+    // Every expected path is reported (follow-up errors on derived totals are allowed), each once:
+    // a field refused for its shape is not refused again by the totals' cross-check.
     for (const path of paths) expect(got).toContain(JSON.stringify(path));
+    expect(got.length, got.join(' ')).toBe(new Set(got).size);
     await expectNothingHappened();
+  });
+
+  it('createStanCheckout: quantity 0 is one error, in the words of a quantity', async () => {
+    const response = await t.request(CreateStanCheckoutDocument, {
+      input: stanInput({ lineItems: [{ ...line, quantity: 0 }] }),
+    });
+    const error = expectType(clean(response).createStanCheckout, 'ValidationError');
+    expect(error.fieldErrors).toEqual([
+      { path: ['input', 'lineItems', '0', 'quantity'], message: 'must be at least 1' },
+    ]);
   });
 
   it.each([

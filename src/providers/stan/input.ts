@@ -5,6 +5,16 @@ import { computeStanTotals } from './totals.js';
 /** Stan accepts at most this many line items per checkout through this API. */
 const MAX_STAN_LINE_ITEMS = 100;
 
+/** The fields the totals are computed from: an error in one of them leaves nothing to cross-check. */
+const AMOUNT_FIELDS: ReadonlySet<string> = new Set([
+  'lineItems',
+  'discountAmount',
+  'taxRate',
+  'taxCost',
+  'subtotalAmount',
+  'totalAmount',
+]);
+
 /** One line of a Stan checkout input. */
 const stanLineItemSchema = z.object({
   productId: text(255),
@@ -41,17 +51,26 @@ export const createStanCheckoutSchema = z.object({
       sessionId: optionalText(255),
       orderId: optionalText(255),
     })
-    .superRefine((input, ctx) => {
-      const totals = computeStanTotals(input);
-      if (totals.ok) return;
-      // computeStanTotals reports paths from the argument root; zod wants them relative to `input`.
-      for (const error of totals.fieldErrors) {
-        ctx.addIssue({
-          code: 'custom',
-          path: error.path[0] === 'input' ? error.path.slice(1) : error.path,
-          message: error.message,
-        });
-      }
-    }),
+    .superRefine(
+      (input, ctx) => {
+        const totals = computeStanTotals(input);
+        if (totals.ok) return;
+        // computeStanTotals reports paths from the argument root; zod wants them relative to `input`.
+        for (const error of totals.fieldErrors) {
+          ctx.addIssue({
+            code: 'custom',
+            path: error.path[0] === 'input' ? error.path.slice(1) : error.path,
+            message: error.message,
+          });
+        }
+      },
+      // Totals are cross-checked only from well-formed amounts: a field refused above (quantity 0)
+      // would otherwise get a second error at the same path from computeStanTotals' own shape checks.
+      // Errors of other fields (returnUrl) do not stop it, so every invalid field is still reported.
+      {
+        when: ({ issues }) =>
+          !issues.some((issue) => issue.path?.[0] === undefined || AMOUNT_FIELDS.has(String(issue.path[0]))),
+      },
+    ),
 });
 export type CreateStanCheckoutArgs = z.infer<typeof createStanCheckoutSchema>;
