@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -11,6 +10,7 @@ import {
 import { waitFor } from './support/async.js';
 import { expectType, useTestApp } from './support/app.js';
 import { freePort } from './support/net.js';
+import { scopedNodeProcess } from './support/process.js';
 import { clean, createStan } from './support/seed.js';
 
 /* `npm run webhook:listen`: the development receiver, fed by the real API. */
@@ -20,18 +20,51 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Starts the listener process; resolves once it listens, with its output lines. */
 async function startListener(secret: string) {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/webhook-listen.ts', '--port', String(port)], {
-    cwd: ROOT,
-    env: { ...process.env, WEBHOOK_SECRET: secret },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { lines } = scopedNodeProcess(['--import', 'tsx', 'src/cli/webhook-listen.ts', '--port', String(port)], {
+    ...process.env,
+    WEBHOOK_SECRET: secret,
   });
-  onTestFinished(() => void child.kill('SIGKILL'));
-  const lines: string[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
-  createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
   await waitFor(() => lines.some((line) => line.startsWith('listening for webhooks')), { what: 'the listener' });
   return { url: `http://127.0.0.1:${port}`, lines };
 }
+
+/** Runs the listener to its exit (it exits at once when its arguments are refused). */
+function runListener(env: Record<string, string>, args: string[] = []) {
+  return new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/webhook-listen.ts', ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, timeout: 20_000 },
+      (error, _stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr }),
+    );
+  });
+}
+
+describe('npm run webhook:listen, given a secret it cannot use', () => {
+  const secret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+  it.each([
+    ['none', {}, 'No secret: pass --secret whsec_… or set WEBHOOK_SECRET'],
+    ['one without its prefix', { WEBHOOK_SECRET: secret.slice('whsec_'.length) }, 'does not start with whsec_'],
+    ['one cut short when copied', { WEBHOOK_SECRET: secret.slice(0, -3) }, 'may have been cut short'],
+  ])(
+    'says what is wrong with %s, never echoing it, and exits 2',
+    async (_label, env, expected) => {
+      const { code, stderr } = await runListener(env as Record<string, string>, ['--port', '0']);
+      expect(code).toBe(2);
+      const [problem, usage] = stderr.trim().split('\n');
+      expect(problem).toContain(expected);
+      expect(usage).toMatch(/^usage: npm run webhook:listen/);
+      expect(stderr).not.toContain(secret.slice(10, 30));
+    },
+    30_000,
+  );
+
+  it('says what is wrong with the port', async () => {
+    const { code, stderr } = await runListener({ WEBHOOK_SECRET: secret }, ['--port', 'http']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('The port must be an integer from 0 to 65535, not "http".');
+  }, 30_000);
+});
 
 describe('npm run webhook:listen', () => {
   const t = useTestApp({ WEBHOOK_RETRY_BASE_MS: '100' }, { isolate: 'webhooks_listen' });

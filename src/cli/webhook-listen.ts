@@ -46,7 +46,11 @@ async function startWebhookListener(options: WebhookListenerOptions): Promise<{ 
       response.writeHead(400, { 'content-type': 'text/plain' }).end(`${reason}\n`);
     }
   });
-  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    // A taken port is one line from main, not an unhandled 'error' event with its stack.
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return { url: `http://${options.host ?? '127.0.0.1'}:${port}`, server };
 }
@@ -72,12 +76,41 @@ async function readBody(request: IncomingMessage): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * What is wrong with the secret, in words, or null when the receiver can verify with it. The
+ * secret itself is never repeated: it is a credential, and the terminal may be shared or logged.
+ */
+function secretProblem(secret: string | undefined): string | null {
+  if (!secret)
+    return 'No secret: pass --secret whsec_… or set WEBHOOK_SECRET (createWebhookEndpoint and rotateWebhookSecret return it, once).';
+  if (!secret.startsWith(SECRET_PREFIX))
+    return `The secret does not start with ${SECRET_PREFIX} (${secret.length} characters given): pass the whole secret the API returned, prefix included.`;
+  if (!SECRET_KEY.test(secret.slice(SECRET_PREFIX.length)))
+    return `The secret is not ${SECRET_PREFIX} and 44 base64 characters, as the API makes them (${secret.length} characters given): it may have been cut short when copied.`;
+  return null;
+}
+
+/** What every Standard Webhooks secret starts with. */
+const SECRET_PREFIX = 'whsec_';
+/**
+ * What follows the prefix in the API's secrets: 32 random bytes in base64 (src/webhooks/signing.ts).
+ * Checked exactly because the decoder accepts a secret cut short, and every signature would then
+ * be refused with nothing to say why.
+ */
+const SECRET_KEY = /^[A-Za-z0-9+/]{43}=$/;
+
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { secret: { type: 'string' }, port: { type: 'string' } } });
   const secret = values.secret ?? process.env.WEBHOOK_SECRET;
-  const port = Number(values.port ?? process.env.WEBHOOK_LISTEN_PORT ?? 4400);
-  if (!secret?.startsWith('whsec_') || !Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`${USAGE}\n`);
+  const portText = values.port ?? process.env.WEBHOOK_LISTEN_PORT ?? '4400';
+  const port = Number(portText);
+  const problem =
+    secretProblem(secret) ??
+    (/^\d+$/.test(portText) && port <= 65535
+      ? null
+      : `The port must be an integer from 0 to 65535, not "${portText}".`);
+  if (problem !== null || secret === undefined) {
+    process.stderr.write(`${problem}\n${USAGE}\n`);
     return 2;
   }
   const { url } = await startWebhookListener({ secret, port });

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
+import { onTestFinished } from 'vitest';
 import { envSchema } from '../../src/config/index.js';
 import { waitFor } from './async.js';
 
@@ -184,4 +185,23 @@ export async function gql<TResult, TVariables>(
     body: JSON.stringify({ query: print(document), variables }),
   });
   return { status: response.status, ...((await response.json()) as Omit<GraphQLResult<TResult>, 'status'>) };
+}
+
+/** A Node script run for the running test alone, and every line it wrote (stdout and stderr, as they came). */
+export interface ScopedNodeProcess {
+  child: ChildProcess;
+  lines: string[];
+}
+
+/**
+ * Runs `node <args>` (from the repository's root unless `cwd` says otherwise) for the running test:
+ * killed when the test finishes, however it ends.
+ */
+export function scopedNodeProcess(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): ScopedNodeProcess {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  onTestFinished(() => void child.kill('SIGKILL'));
+  const lines: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
+  createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
+  return { child, lines };
 }
