@@ -25,7 +25,13 @@ async function main(): Promise<void> {
   }
   const { buildApp } = await import('./app/index.js');
   const app = await buildApp(config);
-  await app.start();
+  try {
+    await app.start();
+  } catch (error) {
+    // What was opened is closed (the data folder with it), then the caller prints the one line.
+    await app.stop();
+    throw error;
+  }
   const startupMs = Math.round(performance.now() - startedAt);
   app.logger.info({ startupMs }, `started in ${startupMs} ms`);
   let signals = 0;

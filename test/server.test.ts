@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +60,30 @@ describe('HTTP endpoints', () => {
   it('answers unknown paths with 404', async () => {
     const response = await fetch(`${t.url}/nothing-here`);
     expect(response.status).toBe(404);
+  });
+
+  it('answers / with where everything is, in plain text', async () => {
+    const response = await fetch(`${t.url}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    for (const path of ['POST /graphql', 'GET  /graphql    GraphiQL', 'WS   /graphql', 'GET  /health', 'GET  /metrics'])
+      expect(text).toContain(path);
+    expect(text).toContain('content-type: application/json');
+  });
+
+  it('tells a client refused by CSRF prevention what to send (curl -d posts a form by default)', async () => {
+    const response = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${t.keys.a!}` },
+      body: '{"query":"{ __typename }"}',
+    });
+    expect(response.status).toBe(403);
+    const { errors } = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toContain('"Content-Type: application/json"');
+    expect(errors[0]!.message).toContain('"x-graphql-yoga-csrf: 1"');
+    expect(errors[0]!.extensions.code).toBe('CSRF_HEADER_REQUIRED');
   });
 
   it('echoes x-request-id and generates one when absent or unusable', async () => {
@@ -292,6 +317,20 @@ describe('the real entry point (node --import tsx src/main.ts)', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('PORT');
     expect(lines[0]).toMatch(/^Invalid configuration: PORT/);
+  }, 30_000);
+
+  it('exits 1 with one line, and no stack trace, when the port is taken', async () => {
+    const holder = createNetServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => void holder.close());
+    const { port } = holder.address() as AddressInfo;
+    const { out, exited } = run(childEnv({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: 'memory://' }));
+    expect((await exited).code).toBe(1);
+    expect(out.stderr.trim().split('\n')).toEqual([
+      `Start-up failed: 127.0.0.1:${port} is already in use (EADDRINUSE): stop what listens there, or choose another PORT`,
+    ]);
+    // Only pino's lines on stdout (what opened, then what was closed): no error logged with its stack.
+    expect(out.stdout).not.toContain('"stack"');
   }, 30_000);
 
   it('refuses to start in production without API_KEYS', async () => {

@@ -146,20 +146,42 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
 
 /**
  * Listens; returns the address actually bound (`0.0.0.0:4000` for every interface) and the base
- * URL a client on this machine uses (loopback for a wildcard host).
+ * URL a client on this machine uses (loopback for a wildcard host). A failure to listen (a taken
+ * port) rejects with one line saying what to do.
  */
 async function listen(
   server: ReturnType<typeof createServer>,
   config: AppConfig,
 ): Promise<{ url: string; bound: string; boundAddress: string }> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  // The WebSocket server relays the HTTP server's errors to graphql-ws, which prints them with a
+  // stack trace: while listening, the error is start-up's alone to report.
+  const relays = server.rawListeners('error') as ((error: Error) => void)[];
+  server.removeAllListeners('error');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } finally {
+    server.removeAllListeners('error');
+    for (const relay of relays) server.on('error', relay);
+  }
   const { address, port } = server.address() as AddressInfo;
   const wildcard = address === '0.0.0.0' || address === '::';
   const host = wildcard ? '127.0.0.1' : address;
   return { url: `http://${hostPort(host, port)}`, bound: hostPort(address, port), boundAddress: address };
+}
+
+/** The listen error in words: which address, and what to change. */
+function listenError(error: NodeJS.ErrnoException, config: AppConfig): Error {
+  const address = hostPort(config.host, config.port);
+  if (error.code === 'EADDRINUSE')
+    return new Error(`${address} is already in use (EADDRINUSE): stop what listens there, or choose another PORT`);
+  if (error.code === 'EACCES')
+    return new Error(`${address} may not be bound by this user (EACCES): choose a PORT above 1023`);
+  if (error.code === 'EADDRNOTAVAIL')
+    return new Error(`${config.host} is not an address of this machine (EADDRNOTAVAIL): check HOST`);
+  return error;
 }
 
 function hostPort(host: string, port: number): string {

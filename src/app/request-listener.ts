@@ -3,7 +3,7 @@ import type { AppConfig } from '../config/index.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { announcedTooLarge, readBoundedBody } from '../http/body.js';
 import type { ConnectionGuard } from '../http/connections.js';
-import { malformedGetParameter, setSecurityHeaders } from '../http/security.js';
+import { CSRF_HEADER, malformedGetParameter, setSecurityHeaders } from '../http/security.js';
 import { scanJson, scanParameters, type VariablesRefusal } from '../http/variables.js';
 import type { RealtimeBus } from '../realtime/pubsub.js';
 import { assignRequestId, requestIdFrom } from '../request-context.js';
@@ -62,6 +62,8 @@ export function createRequestFront(
     });
     if (req.url === '/health' && (req.method === 'GET' || req.method === 'HEAD'))
       return void answerHealth(req, res, database, bus);
+    if (req.url === '/' && (req.method === 'GET' || req.method === 'HEAD'))
+      return answerRoot(req, res, config.graphiql);
     // The request id is fixed before Yoga runs, so it is echoed on every answer (even one that
     // fails validation) and the operation's context (and so its log lines) carries it.
     const requestId = requestIdFrom(req.headers['x-request-id']);
@@ -183,6 +185,30 @@ function sendError(
 ): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
+
+/**
+ * `/` says where everything is: a person who opens the server's address (or curls it) learns the
+ * paths instead of reading an empty 404. Paths only, no host: the Host header is the client's.
+ */
+function answerRoot(req: IncomingMessage, res: ServerResponse, graphiql: boolean): void {
+  const body = [
+    'Checkout graph: one GraphQL API in front of three checkout providers.',
+    '',
+    '  POST /graphql    GraphQL: Content-Type: application/json, body {"query": "…", "variables": {…}}',
+    graphiql
+      ? '  GET  /graphql    GraphiQL, in a browser'
+      : `  GET  /graphql    GraphQL over GET, with the header ${CSRF_HEADER}: 1 (GraphiQL is off here)`,
+    '  WS   /graphql    subscriptions over graphql-ws (graphql-transport-ws); or SSE: POST with Accept: text/event-stream',
+    '  GET  /health     readiness, as JSON',
+    '  GET  /metrics    Prometheus metrics',
+    '',
+    'Try: curl -s <this address>/graphql -H \'content-type: application/json\' -d \'{"query":"{ checkouts(first: 5) { edges { node { id status } } } }"}\'',
+    'The README has the rest: the quick start, every variable, the provider sandboxes.',
+    '',
+  ].join('\n');
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 /**

@@ -36,8 +36,30 @@ export function limitPlugins(config: AppConfig): Plugin[] {
             onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
           } satisfies Plugin,
         ]),
-    useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }) as unknown as Plugin,
+    csrfPrevention(),
   ];
+}
+
+/**
+ * Yoga's CSRF prevention, deciding as it does, with an answer that says what to send: its own
+ * ("Required CSRF header(s) not present") leaves a `curl -d` user (form-encoded by default) guessing.
+ */
+function csrfPrevention(): Plugin {
+  const yogaCsrf = useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }) as unknown as Required<
+    Pick<Plugin, 'onRequestParse'>
+  >;
+  return {
+    onRequestParse(payload) {
+      try {
+        return yogaCsrf.onRequestParse(payload);
+      } catch {
+        throw createGraphQLError(
+          `Refused as a possible cross-site request (CSRF): send a JSON body with "Content-Type: application/json", or add the header "${CSRF_HEADER}: 1" (GET requests, forms)`,
+          { extensions: { code: 'CSRF_HEADER_REQUIRED', http: { status: 403 } } },
+        );
+      }
+    },
+  };
 }
 
 /** Deepest bracket nesting a document may have; graphql-js parses nesting recursively. */
