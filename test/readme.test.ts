@@ -4,9 +4,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse, validate } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { loadConfig } from '../src/config/index.js';
 import { schema } from '../src/schema/index.js';
+import { backoffMs } from '../src/workers/backoff.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { waitFor } from './support/async.js';
+import { freePort } from './support/net.js';
+import { scopedNodeProcess } from './support/process.js';
 
 /*
  * The README runs as written: its examples are extracted and run against a started server, so an
@@ -21,7 +26,12 @@ import { startTestApp, type TestApp } from './support/app.js';
  *   `localhost:4000` is the server, `localhost:4100` the Smartcheckout sandbox it started; each must
  *   exit 0 and print no GraphQL `errors`. Other commands (npm, docker) are not run.
  * - ```js: a block importing graphql-ws is run with Node as `node watch.mjs <id>`, for a checkout that
- *   completes, an unknown id and a refused key.
+ *   completes, an unknown id and a refused key; the webhook receiver (the block importing
+ *   standardwebhooks) is run with Node on a free port instead of 4400, given the secret of an endpoint
+ *   pointing at it, and must print the deliveries of a new checkout and refuse an unsigned one.
+ * - The quick start: its create comes back PROCESSING, and its subscription then sees PROCESSING
+ *   before COMPLETED; the time it stays PROCESSING with the default poll interval (the README's
+ *   "about N seconds") follows from its `sandbox_after_polls` and the poller's backoff.
  * Placeholders `<id from above>`, `<checkout id>` and `<id>` become the id of a checkout the test
  * created. A block that is not meant to run (it needs Docker, several processes, or a supergraph)
  * is marked on the line before its fence with `<!-- readme-test: skip (why) -->`.
@@ -73,6 +83,8 @@ function curlCommands(code: string): string[] {
 }
 
 const all = blocks(README);
+/** Where the README's scripts are written: inside the repository, so their imports resolve to its node_modules. */
+const SNIPPETS = join(ROOT, 'node_modules', '.readme-test');
 const runnable = (lang: string) => all.filter((block) => block.lang === lang && !block.skip);
 const PLACEHOLDERS = /<id from above>|<checkout id>|<id>/g;
 
@@ -100,12 +112,16 @@ describe('the README, run as written', () => {
     checkoutId = created.data.createSmartCheckout.checkout.id;
   }, 60_000);
 
-  afterAll(() => t?.stop());
+  afterAll(async () => {
+    rmSync(SNIPPETS, { recursive: true, force: true });
+    await t?.stop();
+  });
 
   it('has examples of each kind', () => {
     expect(runnable('graphql').length).toBeGreaterThan(5);
     expect(runnable('sh').filter((block) => curlCommands(block.code).length > 0).length).toBeGreaterThanOrEqual(2);
     expect(runnable('js').some((block) => block.code.includes("from 'graphql-ws'"))).toBe(true);
+    expect(runnable('js').some((block) => block.code.includes("from 'standardwebhooks'"))).toBe(true);
   });
 
   it('validates every GraphQL block against the schema', () => {
@@ -146,8 +162,83 @@ describe('the README, run as written', () => {
     }
   }, 90_000);
 
+  it('shows PROCESSING before COMPLETED in the quick start', async () => {
+    const create = runnable('graphql').find((block) => block.code.includes('createSmartCheckout'))!;
+    const watch = runnable('graphql').find((block) => /^\s*subscription\b/.test(block.code))!;
+    const created = (await post(create.code)) as {
+      data: { createSmartCheckout: { checkout: { id: string; status: string } } };
+    };
+    const { id, status } = created.data.createSmartCheckout.checkout;
+    expect(status, `README.md:${create.line}`).toBe('PROCESSING');
+    // The README's subscription, as GraphiQL's second tab would send it (over SSE here).
+    const response = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: watch.code.replace(PLACEHOLDERS, id) }),
+    });
+    const statuses = [...(await response.text()).matchAll(/"status":"(\w+)"/g)].map((match) => match[1]);
+    expect(statuses, `README.md:${watch.line}`).toEqual(['PROCESSING', 'COMPLETED']);
+
+    // How long a person has for that second tab, from the documented defaults: the first poll comes
+    // POLL_INTERVAL_MS after the create, each later one after the poller's backoff.
+    const afterPolls = Number(/sandbox_after_polls=(\d+)/.exec(create.code)?.[1]);
+    const claimed = Number(/stays `PROCESSING` for about (\d+) seconds/.exec(README)?.[1]) * 1000;
+    expect(afterPolls, 'the quick start names sandbox_after_polls').toBeGreaterThan(1);
+    expect(claimed, 'the README says how long it stays PROCESSING').toBeGreaterThan(0);
+    const { pollIntervalMs, pollMaxIntervalMs } = loadConfig({});
+    const completesAfter = (random: number) => {
+      let total = pollIntervalMs;
+      for (let attempt = 1; attempt < afterPolls; attempt++)
+        total += backoffMs(attempt, {
+          baseMs: pollIntervalMs,
+          minMs: pollIntervalMs,
+          maxMs: pollMaxIntervalMs,
+          random: () => random,
+        });
+      return total;
+    };
+    expect(completesAfter(0), 'with the least jitter, still time to open a second tab').toBeGreaterThanOrEqual(20_000);
+    expect(Math.abs(completesAfter(0.5) - claimed) / claimed, 'the README says about how long').toBeLessThan(0.15);
+  }, 30_000);
+
+  it('runs the webhook receiver snippet: verified deliveries printed, an unsigned one refused', async () => {
+    const receiver = runnable('js').find((block) => block.code.includes("from 'standardwebhooks'"))!;
+    expect(receiver.code, `README.md:${receiver.line}`).toContain('.listen(4400)');
+    const port = await freePort();
+    const endpoint = (await post(
+      `mutation { createWebhookEndpoint(input: { url: "http://127.0.0.1:${port}/" }) { ... on CreateWebhookEndpointSuccess { secret endpoint { id } } } }`,
+    )) as { data: { createWebhookEndpoint: { secret: string; endpoint: { id: string } } } };
+    const { secret, endpoint: created } = endpoint.data.createWebhookEndpoint;
+    onTestFinished(
+      async () => void (await post(`mutation { deleteWebhookEndpoint(id: "${created.id}") { __typename } }`)),
+    );
+
+    mkdirSync(SNIPPETS, { recursive: true });
+    const script = join(SNIPPETS, 'receiver.mjs');
+    writeFileSync(script, receiver.code.replace('.listen(4400)', `.listen(${port})`));
+    const { lines } = scopedNodeProcess([script], { ...process.env, WEBHOOK_SECRET: secret });
+    const unsigned = async () =>
+      fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{"type":"checkout.status_changed"}' }).then(
+        (response) => response.status,
+        () => 0,
+      );
+    await waitFor(async () => (await unsigned()) !== 0, { what: 'the receiver listening' });
+    expect(await unsigned()).toBe(400);
+
+    const checkout = (await post(
+      'mutation { createPayerVaultCheckout(input: { customerId: "cust-readme" }) { ... on CreatePayerVaultCheckoutSuccess { checkout { id } } } }',
+    )) as { data: { createPayerVaultCheckout: { checkout: { id: string } } } };
+    const { id } = checkout.data.createPayerVaultCheckout.checkout;
+    // The snippet prints `<webhook-id> <checkout id> <status>` per verified delivery.
+    await waitFor(() => lines.some((line) => line.startsWith('msg_') && line.endsWith(`${id} OPEN`)), {
+      what: `the receiver printing ${id} OPEN`,
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; it printed: ${lines.join(' | ')}`);
+    });
+  }, 40_000);
+
   describe('the graphql-ws snippet, on this Node', () => {
-    const dir = join(ROOT, 'node_modules', '.readme-test');
+    const dir = SNIPPETS;
     const script = join(dir, 'watch.mjs');
     const snippet = () => runnable('js').find((block) => block.code.includes("from 'graphql-ws'"))!;
     const watch = (id: string, env: Record<string, string> = {}) =>
