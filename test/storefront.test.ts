@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ import { clean } from './support/seed.js';
 // The storefront example (examples/storefront) as a shopper uses it: its Vite build served by its
 // own server (serve.ts, as `npm run storefront` runs it) in Debian's chromium, against a real API
 // with real provider sandboxes, a real database and the real poller; live status over graphql-ws.
+// The API runs TRUSTED_DOCUMENTS=required, as production should: the page sends only the hashes of
+// its documents, published beforehand with `npm run documents -- publish` (as a deployment would).
 const HAS_CHROMIUM = chromiumAvailable('storefront test');
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,6 +28,16 @@ const RESULTS_DIR = join(ROOT, 'test-results/storefront');
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 const run = promisify(execFile);
+/** The storefront's manifest (codegen's persisted-documents.json): hash -> document. */
+const MANIFEST_FILE = join(ROOT, 'examples/storefront/src/gql/persisted-documents.json');
+const MANIFEST = JSON.parse(readFileSync(MANIFEST_FILE, 'utf8')) as Record<string, string>;
+/** The hash (hex, as the page sends it) of the storefront's operation `name`. */
+function hashOf(name: string): string {
+  const [id] = Object.entries(MANIFEST).find(([, body]) =>
+    new RegExp(`(query|mutation|subscription) ${name}\\b`).test(body),
+  )!;
+  return id.replace(/^sha256:/, '');
+}
 
 describe.runIf(HAS_CHROMIUM)('the storefront in Chromium', () => {
   // The API is restarted on the same port and data by the reconnect test, so its data lives in a
@@ -39,6 +52,9 @@ describe.runIf(HAS_CHROMIUM)('the storefront in Chromium', () => {
   let apiRunning = false;
   let storefront: ServerProcess;
   let browser: Browser;
+  const operatorKey = `operator-${randomUUID()}`;
+  /** A key of the tenant with the any-document scope: the test's own typed requests are text. */
+  let anyDocumentKey: string;
 
   const apiEnv = () => ({
     PORT: String(apiPort),
@@ -48,8 +64,10 @@ describe.runIf(HAS_CHROMIUM)('the storefront in Chromium', () => {
     POLLER: 'on',
     POLL_INTERVAL_MS: '300',
     POLL_MAX_INTERVAL_MS: '600',
+    TRUSTED_DOCUMENTS: 'required',
+    OPERATOR_KEY: operatorKey,
   });
-  const as = () => ({ apiKey: tenant.key });
+  const as = () => ({ apiKey: anyDocumentKey });
 
   beforeAll(async () => {
     [dataDir, distDir] = await Promise.all([
@@ -75,6 +93,17 @@ describe.runIf(HAS_CHROMIUM)('the storefront in Chromium', () => {
     const launched = launchChromium();
     [api, browser] = await Promise.all([startTestApp(apiEnv()), launched, build]);
     apiRunning = true;
+    // As an operator deploys it: the page's documents published for its tenant (on PGlite the
+    // command goes through the running API, which holds the folder), and a key for the test's text.
+    const env = cliEnv({ DATA_DIR: dataDir, DATABASE_URL: database.url });
+    const cli = (script: string, args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], { cwd: ROOT, env });
+    const [published, created] = await Promise.all([
+      cli('documents', ['publish', '--tenant', tenant.name, '--app', 'storefront', '--version', 'test', MANIFEST_FILE]),
+      cli('apikey', ['create', '--tenant', tenant.name, '--any-document', '--label', 'storefront test']),
+    ]);
+    expect(published.stdout).toContain(`published storefront test for ${tenant.name}`);
+    anyDocumentKey = created.stdout.trim();
     const storefrontPort = await freePort();
     storefront = await startServerProcess(
       'storefront',
@@ -97,15 +126,26 @@ describe.runIf(HAS_CHROMIUM)('the storefront in Chromium', () => {
     await Promise.all([dataDir, distDir].map((dir) => dir && rm(dir, { recursive: true, force: true })));
   });
 
-  /** A fresh browser context on the storefront, live updates connected; fails the test on any page error. */
-  async function openStorefront(viewport = DESKTOP): Promise<{ page: Page; sockets: string[] }> {
+  /** A fresh browser context on the storefront, live updates connected; fails the test on any page error or any document sent as text. */
+  async function openStorefront(viewport = DESKTOP, path = '/'): Promise<{ page: Page; sockets: string[] }> {
     const context = await browser.newContext({ viewport, locale: 'en-US' });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     const pageErrors: string[] = [];
     const sockets: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('websocket', (socket) => sockets.push(socket.url()));
+    /** Every GraphQL request and graphql-ws subscribe the page sent. */
+    const sent: string[] = [];
+    page.on('websocket', (socket) => {
+      sockets.push(socket.url());
+      socket.on('framesent', ({ payload }) => {
+        if (String(payload).includes('"subscribe"')) sent.push(`ws ${String(payload)}`);
+      });
+    });
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/graphql')
+        sent.push(`${request.method()} ${request.url()} ${request.postData() ?? ''}`);
+    });
     onTestFailed(async () => {
       mkdirSync(RESULTS_DIR, { recursive: true });
       await page.screenshot({ path: join(RESULTS_DIR, 'failure.png'), fullPage: true }).catch(() => undefined);
@@ -113,8 +153,11 @@ describe.runIf(HAS_CHROMIUM)('the storefront in Chromium', () => {
     onTestFinished(async () => {
       await context.close();
       expect(pageErrors).toEqual([]);
+      // Hashes only: no request carried a document's text, and queries went by GET.
+      expect(sent.filter((line) => /query \w|mutation \w|subscription \w|[?&]query=/.test(line))).toEqual([]);
+      expect(sent.some((line) => line.startsWith(`GET `) && line.includes('extensions='))).toBe(true);
     });
-    await page.goto(storefront.url);
+    await page.goto(new URL(path, storefront.url).href);
     await expect.poll(() => page.getByTestId('connection').getAttribute('data-state')).toBe('live');
     return { page, sockets };
   }
@@ -129,9 +172,10 @@ describe.runIf(HAS_CHROMIUM)('the storefront in Chromium', () => {
     return (await page.getByTestId('checkout').getAttribute('data-id'))!;
   }
 
-  /** The GraphQL request the page sends for `operation` while `action` runs. */
+  /** The GraphQL request the page sends for `operation` (by its hash) while `action` runs. */
   async function requestOf(page: Page, operation: string, action: () => Promise<void>): Promise<Request> {
-    const sent = page.waitForRequest((request) => request.postData()?.includes(`mutation ${operation}`) === true);
+    const hash = hashOf(operation);
+    const sent = page.waitForRequest((request) => request.postData()?.includes(hash) === true);
     await action();
     return sent;
   }
@@ -179,6 +223,23 @@ describe.runIf(HAS_CHROMIUM)('the storefront in Chromium', () => {
     const screenshot = join(RESULTS_DIR, 'desktop.png');
     await page.screenshot({ path: screenshot, fullPage: true });
     expect(statSync(screenshot).size).toBeGreaterThan(10_000);
+  }, 30_000);
+
+  it('follows a purchase live over SSE with ?live=sse: by hash, no WebSocket', async () => {
+    const { page, sockets } = await openStorefront(DESKTOP, '/?live=sse');
+    const streams: string[] = [];
+    page.on('request', (request) => {
+      if (request.headers().accept === 'text/event-stream') streams.push(request.url());
+    });
+    await choose(page, 'SMARTCHECKOUT');
+    await page.getByLabel('Product page').fill('https://shop.example/item?sandbox_after_polls=2&sandbox_amount=5.00');
+    await page.getByLabel('Email').fill('sse@example.com');
+    await page.getByTestId('buy').click();
+    await shownCheckoutId(page);
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 15_000 }).toBe('COMPLETED');
+    expect(sockets).toEqual([]);
+    expect(streams).toHaveLength(1);
+    expect(new URL(streams[0]!).searchParams.get('extensions')).toContain(hashOf('WatchCheckout'));
   }, 30_000);
 
   it('PayerVault: shows the link to the hosted checkout page the API returned', async () => {

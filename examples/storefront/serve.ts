@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -132,6 +133,49 @@ export async function startStorefrontServer(
   return { url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, server };
 }
 
+/** The manifest codegen wrote for the documents the build sends (by hash). */
+const MANIFEST = new URL('./src/gql/persisted-documents.json', import.meta.url);
+
+/**
+ * Publishes the page's trusted documents to the API as app `storefront`, version = the manifest's
+ * own sha256 (so a build with other documents is another version, and the same one publishes as a
+ * no-op), with the storefront's key: what a deployment step does. Returns what happened, in words.
+ * An API with TRUSTED_DOCUMENTS=required refuses this (the mutation is text): there an operator
+ * publishes it with `npm run documents -- publish` before the page goes live.
+ */
+export async function publishStorefrontDocuments(
+  options: Pick<StorefrontServerOptions, 'apiUrl' | 'apiKey'>,
+): Promise<string> {
+  const text = await readFile(MANIFEST, 'utf8');
+  const appVersion = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  const input = { appName: 'storefront', appVersion, documents: JSON.parse(text) as unknown };
+  try {
+    const response = await fetch(`${options.apiUrl}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+      },
+      body: JSON.stringify({
+        query: `mutation ($input: PublishDocumentManifestInput!) { publishDocumentManifest(input: $input) { __typename ... on Error { message } } }`,
+        variables: { input },
+      }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = (await response.json()) as {
+      data?: { publishDocumentManifest: { __typename: string; message?: string } };
+      errors?: { message: string }[];
+    };
+    const result = body.data?.publishDocumentManifest;
+    if (result?.__typename === 'PublishDocumentManifestSuccess')
+      return `documents published as storefront ${appVersion}`;
+    const why = result?.message ?? body.errors?.map((error) => error.message).join('; ') ?? `HTTP ${response.status}`;
+    return `documents not published (${why}): npm run documents -- publish --tenant <tenant> --app storefront --version ${appVersion} examples/storefront/src/gql/persisted-documents.json`;
+  } catch (error) {
+    return `documents not published: the API at ${options.apiUrl} did not answer (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
 function safeDecode(path: string): string | undefined {
   try {
     return decodeURIComponent(path);
@@ -145,6 +189,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const options = storefrontOptions(process.env);
     const { url, server } = await startStorefrontServer(options);
     console.log(`storefront on ${url} using the API at ${options.apiUrl}${options.apiKey ? ' (with an API key)' : ''}`);
+    console.log(`storefront: ${await publishStorefrontDocuments(options)}`);
     const stop = () => server.close(() => process.exit(0));
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

@@ -1,4 +1,12 @@
-import { ApiRequestError, createLiveClient, request, type ConnectionState } from './api.js';
+import {
+  ApiRequestError,
+  createLiveClient,
+  persistedQuery,
+  request,
+  subscribeOverSse,
+  type ConnectionState,
+  type SubscriptionSink,
+} from './api.js';
 import { readConfig } from './config.js';
 import { explainProblem, FINAL_STATUSES, type CreateProblem } from './explain.js';
 import { OrderForm, type FieldProblem, type FormReading } from './forms.js';
@@ -13,8 +21,9 @@ import {
 import { CheckoutPanel, RecentList, type CheckoutView } from './view.js';
 
 /*
- * The storefront: one form per provider, then the checkout's live status over graphql-ws, and
- * the recent checkouts, each row kept current by its own subscription (one WebSocket for all).
+ * The storefront: one form per provider, then the checkout's live status over graphql-ws (or SSE
+ * with `?live=sse`), and the recent checkouts, each row kept current by its own subscription (one
+ * WebSocket for all). Every document goes by hash (see api.ts).
  */
 
 const RECENT_COUNT = 8;
@@ -36,16 +45,32 @@ const CONNECTION_TEXT: Record<ConnectionState, string> = {
   refused: 'Live updates refused: the API does not accept the storefront’s key (STOREFRONT_API_KEY).',
 };
 const connection = document.querySelector('[data-testid="connection"]') as HTMLElement;
+const showState = (state: ConnectionState) => {
+  connection.textContent = CONNECTION_TEXT[state];
+  connection.dataset.state = state;
+};
+/** SSE opens one stream per subscription when it starts: there is no connection to wait for. */
+const overSse = new URLSearchParams(window.location.search).get('live') === 'sse';
 
-const live = createLiveClient(config, {
-  onState(state) {
-    connection.textContent = CONNECTION_TEXT[state];
-    connection.dataset.state = state;
-  },
-  // graphql-ws has resubscribed every open subscription (each starts with the current state);
-  // the list is read again for checkouts made while the page was away.
-  onReconnected: () => void loadRecent(),
-});
+const live = overSse
+  ? undefined
+  : createLiveClient(config, {
+      onState: showState,
+      // graphql-ws has resubscribed every open subscription (each starts with the current state);
+      // the list is read again for checkouts made while the page was away.
+      onReconnected: () => void loadRecent(),
+    });
+if (overSse) showState('live');
+
+/** Follows one checkout over the chosen transport; returns the unsubscribe. */
+function subscribeToCheckout(id: string, sink: SubscriptionSink<{ checkoutStatusChanged: CheckoutView }>): () => void {
+  if (!live) return subscribeOverSse(config, WatchCheckoutDocument, { id }, sink);
+  return live.subscribe<{ checkoutStatusChanged: CheckoutView }>(
+    // By hash, like every request of the page; graphql-ws requires a `query` field, left empty.
+    { query: '', variables: { id }, extensions: persistedQuery(WatchCheckoutDocument) },
+    { ...sink, next: ({ data }) => data && sink.next(data) },
+  );
+}
 
 function apply(checkout: CheckoutView): void {
   known.set(checkout.id, checkout);
@@ -56,16 +81,11 @@ function apply(checkout: CheckoutView): void {
 function watch(checkout: CheckoutView): void {
   if (watching.has(checkout.id) || FINAL_STATUSES.has(checkout.status)) return;
   const id = checkout.id;
-  const stop = live.subscribe<{ checkoutStatusChanged: CheckoutView }>(
-    { query: WatchCheckoutDocument.toString(), variables: { id } },
-    {
-      next: ({ data }) => {
-        if (data) apply(data.checkoutStatusChanged);
-      },
-      error: () => watching.delete(id),
-      complete: () => watching.delete(id),
-    },
-  );
+  const stop = subscribeToCheckout(id, {
+    next: (data) => apply(data.checkoutStatusChanged),
+    error: () => watching.delete(id),
+    complete: () => watching.delete(id),
+  });
   watching.set(id, stop);
 }
 
@@ -75,7 +95,9 @@ async function loadRecent(): Promise<void> {
     const nodes = checkouts.edges.map((edge) => edge.node);
     for (const checkout of nodes) known.set(checkout.id, checkout);
     recent.replace(nodes);
-    for (const checkout of nodes) watch(checkout);
+    // Over SSE each subscription holds an HTTP connection, and a browser opens at most six per
+    // server (HTTP/1.1): only the checkout being bought is followed there, not every row.
+    if (!overSse) for (const checkout of nodes) watch(checkout);
   } catch (error) {
     form.showMessage(error instanceof ApiRequestError ? error.message : String(error));
   }

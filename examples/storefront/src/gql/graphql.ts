@@ -153,6 +153,8 @@ type CreateProblem_ApiKeyNotFoundError_Fragment = { __typename: 'ApiKeyNotFoundE
 
 type CreateProblem_CheckoutFinalError_Fragment = { __typename: 'CheckoutFinalError', message: string, code: ErrorCode };
 
+type CreateProblem_DocumentManifestNotFoundError_Fragment = { __typename: 'DocumentManifestNotFoundError', message: string, code: ErrorCode };
+
 type CreateProblem_EmptyCartError_Fragment = { __typename: 'EmptyCartError', message: string, code: ErrorCode };
 
 type CreateProblem_IdempotencyKeyInUseError_Fragment = { __typename: 'IdempotencyKeyInUseError', message: string, code: ErrorCode };
@@ -172,6 +174,7 @@ type CreateProblem_ValidationError_Fragment = { __typename: 'ValidationError', m
 export type CreateProblemFragment =
   | CreateProblem_ApiKeyNotFoundError_Fragment
   | CreateProblem_CheckoutFinalError_Fragment
+  | CreateProblem_DocumentManifestNotFoundError_Fragment
   | CreateProblem_EmptyCartError_Fragment
   | CreateProblem_IdempotencyKeyInUseError_Fragment
   | CreateProblem_IdempotencyKeyReuseError_Fragment
@@ -461,7 +464,7 @@ fragment CreateProblem on Error {
       ...CheckoutView
     }
   }
-}`) as unknown as TypedDocumentString<BuySmartCheckoutMutation, BuySmartCheckoutMutationVariables>;
+}`, {"hash":"sha256:0f66dfdc5aa94a8052933d3b2aedae69e40018f79c4abf0375ada121cc646611"}) as unknown as TypedDocumentString<BuySmartCheckoutMutation, BuySmartCheckoutMutationVariables>;
 export const BuyPayerVaultCheckoutDocument = new TypedDocumentString(`
     mutation BuyPayerVaultCheckout($input: CreatePayerVaultCheckoutInput!) {
   createPayerVaultCheckout(input: $input) {
@@ -538,7 +541,7 @@ fragment CreateProblem on Error {
       ...CheckoutView
     }
   }
-}`) as unknown as TypedDocumentString<BuyPayerVaultCheckoutMutation, BuyPayerVaultCheckoutMutationVariables>;
+}`, {"hash":"sha256:1e3cd2a01eb284f4e4929451f38167c156f872c7d43a6001cb1d595bb40d1878"}) as unknown as TypedDocumentString<BuyPayerVaultCheckoutMutation, BuyPayerVaultCheckoutMutationVariables>;
 export const BuyStanCheckoutDocument = new TypedDocumentString(`
     mutation BuyStanCheckout($input: CreateStanCheckoutInput!) {
   createStanCheckout(input: $input) {
@@ -615,7 +618,7 @@ fragment CreateProblem on Error {
       ...CheckoutView
     }
   }
-}`) as unknown as TypedDocumentString<BuyStanCheckoutMutation, BuyStanCheckoutMutationVariables>;
+}`, {"hash":"sha256:707a168886d3577f02d87a822b567ee2bb8ac26fe125e9d9bc5d6a97e108edbc"}) as unknown as TypedDocumentString<BuyStanCheckoutMutation, BuyStanCheckoutMutationVariables>;
 export const RecentCheckoutsDocument = new TypedDocumentString(`
     query RecentCheckouts($first: Int!) {
   checkouts(first: $first) {
@@ -670,7 +673,7 @@ export const RecentCheckoutsDocument = new TypedDocumentString(`
       currency
     }
   }
-}`) as unknown as TypedDocumentString<RecentCheckoutsQuery, RecentCheckoutsQueryVariables>;
+}`, {"hash":"sha256:5a0eb67c94c9887ab6bb0fbdd1c87e9f210597e598c20d70600d9d6190aad352"}) as unknown as TypedDocumentString<RecentCheckoutsQuery, RecentCheckoutsQueryVariables>;
 export const WatchCheckoutDocument = new TypedDocumentString(`
     subscription WatchCheckout($id: ID!) {
   checkoutStatusChanged(id: $id) {
@@ -721,4 +724,4 @@ export const WatchCheckoutDocument = new TypedDocumentString(`
       currency
     }
   }
-}`) as unknown as TypedDocumentString<WatchCheckoutSubscription, WatchCheckoutSubscriptionVariables>;
+}`, {"hash":"sha256:f2c8f9db47aac99c8cdac45d1b4abd32b9f3452769a9b9fc9cb10bc12c4a2b37"}) as unknown as TypedDocumentString<WatchCheckoutSubscription, WatchCheckoutSubscriptionVariables>;
