@@ -52,8 +52,14 @@ export async function openResources(config: AppConfig, logger: Logger, stack: Di
     (opened) => opened.close(),
   );
   logger.info(
-    { database: database.kind, ms: Math.round(performance.now() - openingDatabase) },
-    'database ready, migrations applied',
+    {
+      database: database.kind,
+      ms: Math.round(performance.now() - openingDatabase),
+      ...(database.newDataFolder && { newDataFolder: database.newDataFolder }),
+    },
+    database.newDataFolder === 'template'
+      ? 'database ready: the new folder is a copy of the template, migrations applied'
+      : 'database ready, migrations applied',
   );
   void database.failure?.then((error) =>
     logger.fatal(
@@ -114,7 +120,7 @@ function describeDatabase(config: AppConfig): {
     return { description: 'PGlite in memory', database: 'pglite', dataDir: config.dataDir };
   const created = !existsSync(join(config.dataDir, 'PG_VERSION'));
   return {
-    description: `PGlite in ${config.dataDir}${created ? ' (new: creating it takes a few seconds)' : ''}`,
+    description: `PGlite in ${config.dataDir}${created ? ' (new)' : ''}`,
     database: 'pglite',
     dataDir: config.dataDir,
     created,

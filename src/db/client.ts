@@ -11,6 +11,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { isInMemoryDataDir, lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { isNewDataFolder, type NewDataFolderSource, seedFromTemplate } from './embedded-template.js';
 import { pgliteRunner, postgresRunner, registerPreparedRunner } from './prepared.js';
 import * as schema from './schema.js';
 import { EmbeddedDatabaseFailedError, isDiskWriteFailure } from './unavailable.js';
@@ -26,6 +27,11 @@ export interface DatabaseHandle {
   readonly statementCount: number;
   /** The data folder's lock, held while PGlite has a folder on disk open (undefined otherwise). */
   readonly dataDirLock?: DataDirLock;
+  /**
+   * PGlite on a folder that held no database: how it got one, copied from the template (fast) or
+   * created in place by initdb (src/db/embedded-template.ts). Undefined for an existing folder.
+   */
+  readonly newDataFolder?: NewDataFolderSource;
   /**
    * Resolves when the database can serve, throws when it cannot: a statement fails (PostgreSQL
    * unreachable, PGlite failed), or PGlite's disk refused a write and still refuses one (what
@@ -96,6 +102,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     : await lockDataDir(options.dataDir, options.role ?? 'server');
   let client: PGlite | undefined;
   try {
+    const newDataFolder = await seedNewFolder(lock);
     client = await PGlite.create(options.dataDir);
     const guard = guardEmbedded(client, lock ? join(lock.dataDir, DISK_PROBE_FILE_NAME) : undefined, options);
     const db = drizzlePglite(client, { schema, logger });
@@ -122,7 +129,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
         await check();
       },
       lock,
-      guard.failure,
+      { failure: guard.failure, newDataFolder },
     );
   } catch (error) {
     await client?.close().catch(() => undefined);
@@ -136,7 +143,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     closeOnce: () => Promise<void>,
     check: () => Promise<void>,
     dataDirLock?: DataDirLock,
-    failure?: Promise<EmbeddedDatabaseFailedError>,
+    embedded: Pick<DatabaseHandle, 'failure' | 'newDataFolder'> = {},
   ): DatabaseHandle {
     // Closing twice (a test that breaks the database, then stops the app) waits for the first close.
     let closing: Promise<void> | undefined;
@@ -151,11 +158,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
         return statementCount;
       },
       dataDirLock,
+      ...embedded,
       check,
-      failure,
       close,
     };
   }
+}
+
+/** A new folder on disk gets its database from the template before PGlite opens it (src/db/embedded-template.ts). */
+async function seedNewFolder(lock: DataDirLock | undefined): Promise<NewDataFolderSource | undefined> {
+  if (!lock || !isNewDataFolder(lock.dataDir)) return undefined;
+  return seedFromTemplate(lock.dataDir, MIGRATIONS_FOLDER);
 }
 
 function selectOne(db: Database): () => Promise<void> {
