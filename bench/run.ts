@@ -244,10 +244,31 @@ function renderReadme(): string {
         p(
           `| ${q} | ${db} | ${fmt(ra, 2)} | ${fmt(rm, 2)} | ${bare ? fmt(ceiling, 4) : 'n/a'} | ${yoga ? fmt(ours.medianRps / yoga.medianRps, 2) : 'n/a'} | ${fmt(half)} ms |`,
         );
+        if (!bare && !apollo && !merc) {
+          closing.push(
+            `W1 ${q} on ${db}: ours ${fmt(ours.medianRps)} req/s (no bare server or peer is measured on this transport).`,
+          );
+          continue;
+        }
         closing.push(
           `W1 ${q} on ${db}: ours ${fmt(ours.medianRps)} req/s = ${fmt(ceiling, 4)} of the bare ceiling (≥ ${ceilingTarget}: ${met(ceiling >= ceilingTarget)}), ${fmt(ra, 2)}x Apollo (≥ 2x: ${met(ra >= 2)}), ${fmt(rm, 2)}x Mercurius JIT (≥ 1x: ${met(rm >= 1)})${yoga ? `, ${fmt(ours.medianRps / yoga.medianRps, 2)}x ours through Yoga` : ''}; p99 at half rate ${fmt(half)} ms at ${ours.halfRate?.rate ?? 'n/a'}/s (< 10 ms: ${met(half < 10)}).`,
         );
       }
+    }
+    // Issue 23: every client alike, the slowest shape of `checkout(id)` against the fastest.
+    for (const db of ['pglite', 'postgres']) {
+      const shapes = queries
+        .filter((q) => q.startsWith('checkout('))
+        .map((q) => ({ q, rps: w1.cells[`ours-${db}`]?.[q]?.medianRps }))
+        .filter((shape): shape is { q: string; rps: number } => shape.rps !== undefined)
+        .sort((a, b) => a.rps - b.rps);
+      const slowest = shapes[0];
+      const fastest = shapes.at(-1);
+      if (!slowest || !fastest || shapes.length < 2) continue;
+      const ratio = slowest.rps / fastest.rps;
+      closing.push(
+        `W1 shapes of checkout(id) on ${db}: the slowest (${slowest.q}, ${fmt(slowest.rps)} req/s) is ${fmt(ratio, 2)} of the fastest (${fastest.q}, ${fmt(fastest.rps)} req/s) (≥ 0.9: ${met(ratio >= 0.9)}).`,
+      );
     }
     p('');
   }
