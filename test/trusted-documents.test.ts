@@ -152,6 +152,13 @@ describe('trusted documents required (TRUSTED_DOCUMENTS=required)', () => {
 
     const text = await post(t, keys.a, { query: CHECKOUT, variables: { id: checkoutId } });
     expect([text.status, codeOf(text), text.data ?? undefined]).toEqual([400, 'PERSISTED_QUERY_ONLY', undefined]);
+    // Text beside a published hash: the published text runs, never the text sent with it.
+    const textAndHash = await post(t, keys.a, {
+      query: '{ __typename }',
+      extensions: byHash(CHECKOUT),
+      variables: { id: checkoutId },
+    });
+    expect(textAndHash.data).toEqual(read.data);
     const unknown = await post(t, keys.a, { extensions: byHash('query { __typename }'), variables: {} });
     expect([unknown.status, codeOf(unknown)]).toEqual([400, 'PERSISTED_QUERY_NOT_FOUND']);
     // Tenant b has published nothing: tenant a's manifest does not serve it.
@@ -306,13 +313,15 @@ describe('trusted documents optional (the default)', () => {
     expect(published.data).toEqual({ publishDocumentManifest: { __typename: 'PublishDocumentManifestSuccess' } });
     const read = await post(t, t.keys.a!, { extensions: byHash(CHECKOUT), variables: { id: 'x' } });
     expect(read.data).toEqual({ checkout: null });
-    // Text and a hash together (an APQ retry) run the published text.
-    const both = await post(t, t.keys.a!, {
+    // Text and a hash together (an Apollo persisted-query client's retry after
+    // PERSISTED_QUERY_NOT_FOUND) run the text here, as they would without the hash.
+    const both = await post(t, t.keys.a!, { query: '{ __typename }', extensions: byHash(CHECKOUT), variables: {} });
+    expect(both.data).toEqual({ __typename: 'Query' });
+    const bothUnpublished = await post(t, t.keys.a!, {
       query: '{ __typename }',
-      extensions: byHash(CHECKOUT),
-      variables: { id: 'x' },
+      extensions: byHash('query Unpublished { __typename }'),
     });
-    expect(both.data).toEqual({ checkout: null });
+    expect(bothUnpublished.data).toEqual({ __typename: 'Query' });
   });
 });
 

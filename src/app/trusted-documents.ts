@@ -43,12 +43,12 @@ export class DocumentGate {
 
   /** The text to run, or the typed error refusing the operation (thrown). */
   async documentFor(sent: SentDocument, principal: Principal): Promise<string> {
+    // Text runs wherever the caller may send text, with a hash beside it or not (an Apollo
+    // persisted-query client retries with both after PERSISTED_QUERY_NOT_FOUND); elsewhere only
+    // the published text of the hash does.
+    if (sent.query && this.allowsText(principal)) return sent.query;
     const id = persistedDocumentId(sent.extensions);
-    if (id === undefined) {
-      if (!sent.query) throw missingDocument();
-      if (!this.allowsText(principal)) throw persistedOnly();
-      return sent.query;
-    }
+    if (id === undefined) throw sent.query ? persistedOnly() : missingDocument();
     const body = await this.published(principal.tenant, id);
     if (body === null) throw notFound();
     return body;
@@ -108,11 +108,16 @@ export function useTrustedDocuments(gate: DocumentGate, authenticator: ApiKeyAut
     {
       // Runs before the persisted-operations plugin's: it needs the caller for both of its questions.
       async onParams({ request, params, setParams, context }) {
-        // A client that sends both (an APQ retry) runs the published text, as over graphql-ws.
-        const sent = params.query && persistedDocumentId(params.extensions) ? { ...params, query: undefined } : params;
-        if (sent !== params) setParams(sent);
-        if (sent.query && gate.mode === 'optional') return;
-        await principalOf(request, context);
+        const both = Boolean(params.query) && persistedDocumentId(params.extensions) !== undefined;
+        const textAllowed = gate.mode === 'optional' || gate.allowsText(await principalOf(request, context));
+        // Text and a hash together (an Apollo persisted-query client's retry): the same rule as
+        // graphql-ws's (DocumentGate.documentFor): the text where text is allowed, else the published text.
+        if (both)
+          setParams(
+            textAllowed
+              ? { ...params, extensions: withoutDocumentId(params.extensions) }
+              : { ...params, query: undefined },
+          );
       },
     },
     usePersistedOperations({
@@ -124,6 +129,12 @@ export function useTrustedDocuments(gate: DocumentGate, authenticator: ApiKeyAut
       customErrors: { notFound, persistedQueryOnly: persistedOnly, keyNotFound: missingDocument },
     }) as Plugin,
   ];
+}
+
+/** `extensions` without the document id it carried (`persistedQuery`, `documentId`). */
+function withoutDocumentId(extensions: SentDocument['extensions']): Record<string, unknown> {
+  const { persistedQuery: _persistedQuery, documentId: _documentId, ...rest } = extensions ?? {};
+  return rest;
 }
 
 /** Checks a document against `schema` as the API would before running it (parse, then every validation rule). */
