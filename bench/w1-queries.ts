@@ -67,6 +67,8 @@ export interface W1Cell {
   medianP99: number;
   /** The evenly paced run at half the cell's median maximum rate (latency at a fixed load; HTTP only). */
   halfRate?: { rate: number; run: PacedRun };
+  /** The evenly paced run at BENCH_W1_FIXED_RATE (400) req/s, browser-shaped cells only (issue 23: no stalls). */
+  fixedRate?: { rate: number; run: PacedRun };
 }
 
 /** How a query is sent. */
@@ -134,6 +136,8 @@ const only = process.env.BENCH_W1_SERVERS?.split(',');
 const onlyCells = process.env.BENCH_W1_CELLS?.split(',');
 /** BENCH_W1_PACED=0 skips the paced half-rate runs. */
 const pacedRuns = process.env.BENCH_W1_PACED !== '0';
+/** BENCH_W1_FIXED_RATE: the rate of one more paced run of every browser-shaped cell (0 skips it). */
+const fixedRate = envNumber('BENCH_W1_FIXED_RATE', 400);
 
 /** The production-like configuration every GraphQL server gets (W1 never polls). */
 function serverEnv(database: { dataDir?: string; databaseUrl?: string }): Record<string, string | undefined> {
@@ -435,6 +439,13 @@ async function main(): Promise<void> {
         cell.halfRate = { rate, run };
         progress(
           `W1 half rate ${r.server.name.padEnd(18)} ${cellName.padEnd(28)} at ${rate} req/s (paced): p50 ${run.p50} ms  p99 ${run.p99} ms  (generator late p99 ${run.lateSendsP99} ms)`,
+        );
+        if (fixedRate <= 0 || !cellName.endsWith(' browser')) continue;
+        // The same load for every server (a fifth of what ours serves): stalls show as a p99 far above bare's.
+        const fixed = await paced(target.http, { rate: fixedRate, durationS, connections });
+        cell.fixedRate = { rate: fixedRate, run: fixed };
+        progress(
+          `W1 fixed rate ${r.server.name.padEnd(18)} ${cellName.padEnd(28)} at ${fixedRate} req/s (paced): p50 ${fixed.p50} ms  p99 ${fixed.p99} ms  (generator late p99 ${fixed.lateSendsP99} ms)`,
         );
       }
     }
