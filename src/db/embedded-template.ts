@@ -49,8 +49,12 @@ export function isNewDataFolder(dataDir: string): boolean {
   return !existsSync(join(dataDir, PG_VERSION));
 }
 
-/** The template's folder for this PGlite and these migrations, made (once, whoever asks first) if missing. */
-async function ensureTemplate(migrationsFolder: string): Promise<string> {
+/**
+ * The template's folder for this PGlite and these migrations, made (once, whoever asks first) if
+ * missing. `npm install` calls it too (scripts/prepare-embedded-template.ts), so that even the
+ * first start of a fresh install copies a template instead of making one.
+ */
+export async function ensureTemplate(migrationsFolder: string): Promise<string> {
   const { cacheDir, pgliteVersion } = installedPglite();
   const template = join(cacheDir, `pglite-${pgliteVersion}-${await migrationsKey(migrationsFolder)}`);
   if (existsSync(join(template, PG_VERSION))) return template;
