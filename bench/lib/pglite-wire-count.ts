@@ -17,20 +17,17 @@ import { WireLog } from './pg-wire.js';
 
 const log = new WireLog();
 const parser = log.connection({ startup: false });
-type ExecProtocolStream = PGlite['execProtocolStream'];
-const original = PGlite.prototype.execProtocolStream as ExecProtocolStream;
-PGlite.prototype.execProtocolStream = function (this: PGlite, message, options) {
-  parser.feed(message);
-  return original.call(this, message, options);
-} as ExecProtocolStream;
-// Named prepared statements (src/db/prepared.ts) go through execProtocol, which does not use
-// execProtocolStream: counted the same way.
-type ExecProtocol = PGlite['execProtocol'];
-const originalExecProtocol = PGlite.prototype.execProtocol as ExecProtocol;
-PGlite.prototype.execProtocol = function (this: PGlite, message, options) {
-  parser.feed(message);
-  return originalExecProtocol.call(this, message, options);
-} as ExecProtocol;
+// Statements run by drizzle go through execProtocolStream; named prepared statements
+// (src/db/prepared.ts) through execProtocol, which does not call it: both are read the same way.
+for (const method of ['execProtocolStream', 'execProtocol'] as const) {
+  const original = PGlite.prototype[method] as (this: PGlite, message: Uint8Array, options?: unknown) => unknown;
+  Object.assign(PGlite.prototype, {
+    [method](this: PGlite, message: Uint8Array, options?: unknown) {
+      parser.feed(message);
+      return original.call(this, message, options);
+    },
+  });
+}
 
 const control = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/reset') {
