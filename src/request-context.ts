@@ -12,14 +12,19 @@ export function requestIdFrom(header: string | string[] | undefined): string {
 // The id travels with the request object rather than through async context: AsyncLocalStorage
 // costs every promise of every request a hook (7–10% of a read's CPU in the profiles), while the
 // places that log (the operation context, provider calls, the poller) are handed the id anyway.
-const requestIds = new WeakMap<IncomingMessage, string>();
+// It is a property of the request, not a WeakMap entry: V8's scavenger keeps every young WeakMap
+// key alive, so an entry per request promoted each request to the old generation (bench/README.md,
+// "Garbage per request").
+const REQUEST_ID = Symbol('checkout-graph.requestId');
+
+type WithRequestId = IncomingMessage & { [REQUEST_ID]?: string };
 
 /** Fixes the id of an HTTP request, for the GraphQL context built later from the same request. */
 export function assignRequestId(req: IncomingMessage, requestId: string): void {
-  requestIds.set(req, requestId);
+  (req as WithRequestId)[REQUEST_ID] = requestId;
 }
 
 /** The id `assignRequestId` gave this request, if any (graphql-ws upgrade requests have none). */
 export function requestIdOf(req: IncomingMessage | undefined): string | undefined {
-  return req ? requestIds.get(req) : undefined;
+  return (req as WithRequestId | undefined)?.[REQUEST_ID];
 }

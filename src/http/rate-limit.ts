@@ -120,6 +120,9 @@ async function consume(
   }
 }
 
+const DECISION = Symbol('checkout-graph.rateLimitDecision');
+type DecidedRequest = Request & { [DECISION]?: RateLimitDecision };
+
 /**
  * Puts the caller's RateLimit headers on every HTTP answer. The context records each request's
  * decision with `remember`; answers refused before a context existed carry none.
@@ -128,12 +131,15 @@ export function useRateLimitHeaders(limiter: OperationRateLimiter): {
   plugin: Plugin;
   remember(request: Request, decision: RateLimitDecision): void;
 } {
-  const decisions = new WeakMap<Request, RateLimitDecision>();
+  // On the request itself, not in a WeakMap keyed by it: V8's scavenger keeps young WeakMap keys
+  // alive, which promoted every request to the old generation (bench/README.md, "Garbage per request").
   return {
-    remember: (request, decision) => void decisions.set(request, decision),
+    remember: (request, decision) => {
+      (request as DecidedRequest)[DECISION] = decision;
+    },
     plugin: {
       onResponse({ request, response }) {
-        const decision = decisions.get(request);
+        const decision = (request as DecidedRequest)[DECISION];
         if (!decision) return;
         for (const [name, value] of Object.entries(limiter.headers(decision))) response.headers.set(name, value);
       },
