@@ -12,6 +12,8 @@
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm ci's postinstall applies these with patch-package (patches/README.md says why each exists).
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- tools: every dependency, for one-shot jobs that need devDependencies. `npm run supergraph`

@@ -1,3 +1,4 @@
+import type { contextCacheSymbol } from '@pothos/core';
 import type { CheckoutQueries } from './domain/checkout-queries.js';
 import type { CheckoutService } from './domain/checkout-service.js';
 import type { CheckoutLifecycle } from './domain/lifecycle.js';
@@ -11,6 +12,11 @@ import type { WebhookEndpoints } from './webhooks/endpoints.js';
 
 /** What every resolver of one operation sees. Built per request by the server. */
 export interface Context {
+  /**
+   * Where Pothos keeps this operation's DataLoaders and other per-operation caches (its
+   * `initContextCache()`; patched to hold them here rather than in WeakMaps, patches/README.md).
+   */
+  [contextCacheSymbol]: object;
   /** The tenant the caller's API key belongs to; every read and write is scoped to it. */
   tenant: string;
   /** What the caller's key may do: `read` (queries, subscriptions), `write` (also mutations) or `operator`. */

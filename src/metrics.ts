@@ -10,7 +10,7 @@ export interface MetricSources {
 
 /**
  * The API's own Prometheus metrics, in a registry per app (tests run many apps in one process).
- * GraphQL operation metrics come from @graphql-yoga/plugin-prometheus on the same registry.
+ * GraphQL operation metrics come from src/app/operation-metrics.ts on the same registry.
  */
 export class AppMetrics {
   readonly registry = new Registry();

@@ -204,11 +204,16 @@ describe('Dockerfile', () => {
     expect(names).toEqual(expect.arrayContaining(['deps', 'tools']));
   });
 
-  it('installs production dependencies from the lockfile in a layer that only the package files invalidate', () => {
+  it('installs production dependencies from the lockfile in a layer that only the package files and patches invalidate', () => {
     const deps = stageNamed('deps')!;
     const firstRun = deps.instructions.findIndex((i) => i.keyword === 'RUN');
     const copies = deps.instructions.slice(0, firstRun).filter((i) => i.keyword === 'COPY');
-    expect(copies.flatMap((copy) => copyArgs(copy.args).sources).sort()).toEqual(['package-lock.json', 'package.json']);
+    // patches/ is part of the install: npm ci's postinstall applies it (patch-package).
+    expect(copies.flatMap((copy) => copyArgs(copy.args).sources).sort()).toEqual([
+      'package-lock.json',
+      'package.json',
+      'patches',
+    ]);
     expect(deps.instructions[firstRun]!.args).toMatch(/\bnpm ci\b.*--omit=dev\b/);
     // The runtime image takes its node_modules from there, not from a full install.
     const nodeModules = instructions(finalStage, 'COPY')

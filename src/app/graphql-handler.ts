@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { contextCacheSymbol } from '@pothos/core';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
@@ -17,7 +17,7 @@ import { GRAPHIQL_EXAMPLE, schema } from '../schema/index.js';
 import type { Tracing } from '../telemetry.js';
 import { useJitQueries } from './jit.js';
 import type { AppResources } from './resources.js';
-import { boundedOperationMetrics } from './operation-metrics.js';
+import { useOperationMetrics } from './operation-metrics.js';
 import { maskErrorTellingOutages } from './service-unavailable.js';
 import type { AppServices } from './services.js';
 import { useTrustedDocuments } from './trusted-documents.js';
@@ -135,6 +135,9 @@ export function operationContext(
   { tenant, scope, requestId }: Pick<Context, 'tenant' | 'scope' | 'requestId'>,
 ): Context {
   return {
+    // Pothos keeps each operation's DataLoaders on this object (patches/README.md), so they go with
+    // the context instead of becoming WeakMap entries that outlive it in the young generation.
+    [contextCacheSymbol]: {},
     tenant,
     scope,
     requestId,
@@ -165,28 +168,7 @@ function graphQLPlugins(
     // Queries compiled by graphql-jit where it answers as graphql-js does (src/app/jit.ts).
     useJitQueries(),
     // GraphQL operation metrics on /metrics, next to the poller's and the providers' own.
-    usePrometheus({
-      registry: metrics.registry,
-      endpoint: '/metrics',
-      metrics: {
-        // What operations cost and how many fail, with a bounded number of series (operation names
-        // and error paths come from clients; src/app/operation-metrics.ts). Every other metric is
-        // named here to be off: the plugin turns on whatever is not named (per-phase histograms, a
-        // request counter and a summary per operation name, unbounded, costing more per request
-        // than the three kept), and the deprecated-field counter walks each document.
-        ...boundedOperationMetrics(metrics.registry).metrics,
-        graphql_envelop_request: false,
-        graphql_envelop_request_time_summary: false,
-        graphql_envelop_phase_parse: false,
-        graphql_envelop_phase_validate: false,
-        graphql_envelop_phase_context: false,
-        graphql_envelop_phase_execute: false,
-        graphql_envelop_phase_subscribe: false,
-        graphql_envelop_execute_resolver: false,
-        graphql_envelop_deprecated_field: false,
-        graphql_envelop_schema_change: false,
-      },
-    }),
+    useOperationMetrics(metrics.registry),
     rateLimitHeaders,
     // Last, so its subscribe is the one used: one execution per status change and selection.
     useSharedEventExecution(),
