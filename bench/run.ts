@@ -190,7 +190,7 @@ function renderReadme(): string {
     for (const server of w1.servers) p(`- \`${server.name}\`: ${server.description}`);
     p(
       '',
-      "What differs: ours runs its production Yoga plugins (graphql-armor depth/alias/token/directive/cost limits, the query-length limit, introspection off, CSRF prevention, Prometheus metrics on every operation, masked errors), sets security headers, checks body size and assigns a request id; a query whose document Yoga has validated once then takes the fast path (src/app/fast-query-path.ts: graphql-jit or graphql-js `execute` on the cached document, the same answer bytes, headers and metrics). `ours-yoga-*` is ours with `FAST_QUERY_PATH=off`: every request through Yoga, as before the fast path. The peers run the bare framework with the same schema, context and auth, so **they share ours' data layer and read model** (src/readmodel): the ratios to them measure the request pipelines, and `ours-yoga-*` shows ours against its own previous pipeline. Apollo and Mercurius cache parsed/validated documents (Yoga does too); Mercurius compiles with graphql-jit (`jit: 1`). The cost limit is raised to 20,000 for every run (`LIMIT_MAX_COST`), as before, for pages with line items and merchant.",
+      "What differs: ours runs its production Yoga plugins (trusted documents, graphql-armor depth/alias/token/directive/cost limits, the query-length limit, introspection off, CSRF prevention, graphql-jit for queries (src/app/jit.ts), operation metrics on /metrics, rate-limit headers, masked errors), sets security headers, measures body size and variables before anything parses them, and assigns a request id; every request of every shape goes through that one Yoga plugin chain. The peers run the bare framework with the same Pothos schema, context and auth, so **they share ours' data layer, read model and the Pothos patch** (patches/: per-operation caches on the context, not in WeakMaps): the ratios to them measure the request pipelines. Apollo and Mercurius cache parsed/validated documents (Yoga does too); Mercurius compiles with graphql-jit (`jit: 1`). No server here uses a response cache. The cost limit is raised to 20,000 for every run (`LIMIT_MAX_COST`), as before, for pages with line items and merchant.",
       '',
       'Queries (the same bytes to every server; `checkout(id)` asks for a Stan checkout with two line items):',
       '',
@@ -227,8 +227,8 @@ function renderReadme(): string {
     }
     p('', '### Ratios (same run)', '');
     p(
-      '| query | database | ours / Apollo (target ≥ 2) | ours / Mercurius JIT (target ≥ 1) | ours / bare ceiling (target ≥ 0.08 for checkout(id), ≥ 0.03 for a page) | ours / ours through Yoga | ours p99 at half rate (target < 10 ms) |',
-      '|---|---|---:|---:|---:|---:|---:|',
+      '| query | database | ours / Apollo (target ≥ 2) | ours / Mercurius JIT (target ≥ 1) | ours / bare ceiling (target ≥ 0.15 browser-shaped, ≥ 0.08 other checkout(id), ≥ 0.03 for a page) | ours p99 at half rate (target < 10 ms) |',
+      '|---|---|---:|---:|---:|---:|',
     );
     for (const q of queries) {
       for (const db of ['pglite', 'postgres']) {
@@ -236,16 +236,13 @@ function renderReadme(): string {
         const apollo = w1.cells[`apollo-${db}`]?.[q];
         const merc = w1.cells[`mercurius-${db}`]?.[q];
         const bare = w1.cells.bare?.[q];
-        const yoga = w1.cells[`ours-yoga-${db}`]?.[q];
         if (!ours) continue;
         const ceiling = bare ? ours.medianRps / bare.medianRps : NaN;
-        const ceilingTarget = q.startsWith('checkout(') ? 0.08 : 0.03;
+        const ceilingTarget = q.endsWith(' browser') ? 0.15 : q.startsWith('checkout(') ? 0.08 : 0.03;
         const ra = apollo ? ours.medianRps / apollo.medianRps : NaN;
         const rm = merc ? ours.medianRps / merc.medianRps : NaN;
         const half = ours.halfRate?.run.p99 ?? NaN;
-        p(
-          `| ${q} | ${db} | ${fmt(ra, 2)} | ${fmt(rm, 2)} | ${bare ? fmt(ceiling, 4) : 'n/a'} | ${yoga ? fmt(ours.medianRps / yoga.medianRps, 2) : 'n/a'} | ${fmt(half)} ms |`,
-        );
+        p(`| ${q} | ${db} | ${fmt(ra, 2)} | ${fmt(rm, 2)} | ${bare ? fmt(ceiling, 4) : 'n/a'} | ${fmt(half)} ms |`);
         if (!bare && !apollo && !merc) {
           closing.push(
             `W1 ${q} on ${db}: ours ${fmt(ours.medianRps)} req/s (no bare server or peer is measured on this transport).`,
@@ -253,7 +250,7 @@ function renderReadme(): string {
           continue;
         }
         closing.push(
-          `W1 ${q} on ${db}: ours ${fmt(ours.medianRps)} req/s = ${fmt(ceiling, 4)} of the bare ceiling (≥ ${ceilingTarget}: ${met(ceiling >= ceilingTarget)}), ${fmt(ra, 2)}x Apollo (≥ 2x: ${met(ra >= 2)}), ${fmt(rm, 2)}x Mercurius JIT (≥ 1x: ${met(rm >= 1)})${yoga ? `, ${fmt(ours.medianRps / yoga.medianRps, 2)}x ours through Yoga` : ''}; p99 at half rate ${fmt(half)} ms at ${ours.halfRate?.rate ?? 'n/a'}/s (< 10 ms: ${met(half < 10)}).`,
+          `W1 ${q} on ${db}: ours ${fmt(ours.medianRps)} req/s = ${fmt(ceiling, 4)} of the bare ceiling (≥ ${ceilingTarget}: ${met(ceiling >= ceilingTarget)}), ${fmt(ra, 2)}x Apollo (≥ 2x: ${met(ra >= 2)}), ${fmt(rm, 2)}x Mercurius JIT (≥ 1x: ${met(rm >= 1)}); p99 at half rate ${fmt(half)} ms at ${ours.halfRate?.rate ?? 'n/a'}/s (< 10 ms: ${met(half < 10)}).`,
         );
       }
     }
