@@ -33,7 +33,8 @@ async function run(kind: Mode): Promise<void> {
   let scavengeMs = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      if ((entry.detail as { kind?: number } | undefined)?.kind !== constants.NODE_PERFORMANCE_GC_MINOR) continue;
+      const detail = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail;
+      if (detail?.kind !== constants.NODE_PERFORMANCE_GC_MINOR) continue;
       scavenges += 1;
       scavengeMs += entry.duration;
     }
