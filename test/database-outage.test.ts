@@ -78,8 +78,14 @@ describe.skipIf(DATABASE_KIND !== 'postgres')('PostgreSQL unreachable for 30 s',
     const streams = [0, 1, 2].map(() =>
       recordSubscription(scopedWsClient(t.url, t.keys.a!), CheckoutStatusChangedDocument, { id: checkout.id }),
     );
-    const sse = recordSse(t.url, t.keys.a!, CheckoutStatusChangedDocument, { id: checkout.id });
-    await expect.poll(() => streams.every((stream) => stream.events.length === 1)).toBe(true);
+    let sseEvents = 0;
+    const sse = recordSse(t.url, t.keys.a!, CheckoutStatusChangedDocument, { id: checkout.id }, {
+      onEvent: () => (sseEvents += 1),
+    });
+    // Every stream has sent its first event before the outage: the outage is to fall between events.
+    await expect
+      .poll(() => streams.every((stream) => stream.events.length === 1) && sseEvents === 1, { timeout: 10_000 })
+      .toBe(true);
 
     await proxy.drop();
     const outageEnds = Date.now() + OUTAGE_MS;

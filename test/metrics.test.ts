@@ -79,7 +79,7 @@ describe('/metrics', () => {
       t.keys.a!,
       CheckoutStatusChangedDocument,
       { id: checkout.id },
-      sseAbort.signal,
+      { signal: sseAbort.signal },
     ).catch(() => undefined);
     await expect
       .poll(async () => metricSample(await scrape(), 'checkout_open_subscriptions'), { timeout: 5_000, interval: 50 })

@@ -82,14 +82,24 @@ export function recordSubscription<TResult, TVariables extends Record<string, un
   return recording;
 }
 
-/** Subscribes over Yoga's SSE (POST with `Accept: text/event-stream`) and records `next` payloads until `complete`. */
+/** One `next` payload of an SSE stream. */
+export interface SseEvent<TResult> {
+  data?: TResult;
+  errors?: unknown[];
+}
+
+/**
+ * Subscribes over Yoga's SSE (POST with `Accept: text/event-stream`) and records `next` payloads
+ * until `complete`. `onEvent` sees each payload as it arrives, so a test can wait for the stream's
+ * first event before it changes anything the stream depends on.
+ */
 export async function recordSse<TResult, TVariables>(
   baseUrl: string,
   apiKey: string | null,
   document: TypedDocumentNode<TResult, TVariables>,
   variables: TVariables,
-  signal?: AbortSignal,
-): Promise<{ events: { data?: TResult; errors?: unknown[] }[]; completed: boolean }> {
+  options: { signal?: AbortSignal; onEvent?: (event: SseEvent<TResult>) => void } = {},
+): Promise<{ events: SseEvent<TResult>[]; completed: boolean }> {
   const response = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
     headers: {
@@ -98,16 +108,31 @@ export async function recordSse<TResult, TVariables>(
       ...(apiKey === null ? {} : { authorization: `Bearer ${apiKey}` }),
     },
     body: JSON.stringify({ query: print(document), variables }),
-    signal,
+    signal: options.signal,
   });
-  const text = await response.text();
-  const events: { data?: TResult; errors?: unknown[] }[] = [];
+  const events: SseEvent<TResult>[] = [];
   let completed = false;
-  for (const block of text.split('\n\n')) {
-    const event = /^event: (\w+)/m.exec(block)?.[1];
-    const data = /^data: (.*)$/m.exec(block)?.[1];
-    if (event === 'next' && data) events.push(JSON.parse(data));
-    if (event === 'complete') completed = true;
+  let buffered = '';
+  const decoder = new TextDecoder();
+  const readBlocks = (final: boolean) => {
+    const blocks = buffered.split('\n\n');
+    buffered = final ? '' : blocks.pop()!;
+    for (const block of blocks) {
+      const event = /^event: (\w+)/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event === 'next' && data) {
+        const payload = JSON.parse(data) as SseEvent<TResult>;
+        events.push(payload);
+        options.onEvent?.(payload);
+      }
+      if (event === 'complete') completed = true;
+    }
+  };
+  for await (const chunk of response.body ?? []) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    readBlocks(false);
   }
+  buffered += decoder.decode();
+  readBlocks(true);
   return { events, completed };
 }
