@@ -13,6 +13,7 @@ import { Pool } from 'undici';
 
 interface PacedOptions {
   url: string;
+  method?: 'GET' | 'POST';
   body: string;
   headers: Record<string, string>;
   rate: number;
@@ -37,10 +38,10 @@ async function send(dueAt: number, counted: boolean): Promise<void> {
   if (counted) sendDelays.push(performance.now() - dueAt);
   try {
     const response = await pool.request({
-      path: target.pathname,
-      method: 'POST',
+      path: target.pathname + target.search,
+      method: options.method ?? 'POST',
       headers: options.headers,
-      body: options.body,
+      body: options.method === 'GET' ? undefined : options.body,
     });
     await response.body.arrayBuffer();
     if (!counted) return;

@@ -4,13 +4,17 @@
  *   ours     this API (buildApp: Yoga + production plugins) on PGlite and on PostgreSQL
  *   apollo   the same schema and context on @apollo/server 5 (PGlite and PostgreSQL)
  *   mercurius the same on fastify + mercurius with jit: 1 (PGlite and PostgreSQL)
+ *   yoga     the same on graphql-yoga with its defaults and graphql-jit (what ours adds to Yoga)
  * `checkout(id)` is sent in every shape clients send it ({@link SHAPES}): plain JSON (curl, scripts),
  * with a GraphQL client's `Accept`, from a browser on an allowed origin (CORS, configured alike on
- * every server), and over graphql-ws (ours only: the peers serve no queries there).
+ * every server), from the same browser as a trusted document's hash by POST and by GET, and over
+ * graphql-ws (ours only, the last three: the peers serve no queries over graphql-ws and no trusted
+ * documents; ours is given a manifest with the query, published as the storefront publishes its own).
  * Every server runs alone on core 0 (taskset), the load generators on core 1. All servers stay up
  * and the runs go round-robin (run 1 of every cell, then run 2 ...) so the machine's noise spreads
  * evenly over the cells that are compared. Writes bench/results/w1.json.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +45,7 @@ import {
   CHECKOUTS_QUERY,
   GRAPHQL_ACCEPT,
   gql,
+  type GraphQLAnswer,
   seedCheckouts,
 } from './lib/graphql.js';
 import { dropDatabase, freshDatabase } from './lib/postgres.js';
@@ -72,7 +77,7 @@ export interface W1Cell {
 }
 
 /** How a query is sent. */
-export type W1Shape = 'json' | 'graphql-accept' | 'browser' | 'graphql-ws';
+export type W1Shape = 'json' | 'graphql-accept' | 'browser' | 'persisted-post' | 'persisted-get' | 'graphql-ws';
 
 /** Everything W1 measured. */
 export interface W1Results {
@@ -113,6 +118,20 @@ const SHAPES: { name: string; query: 'checkout' | 'checkouts'; shape: W1Shape; d
     description: `JSON POST from a page on ${BROWSER_ORIGIN} (an allowed CORS origin): Origin, Referer, the GraphQL Accept and Chromium's fetch headers; the preflight is cached by the browser and not part of the load`,
   },
   {
+    name: 'checkout(id) by hash POST',
+    query: 'checkout',
+    shape: 'persisted-post',
+    description:
+      "the browser POST with a trusted document's SHA-256 instead of the text (`extensions.persistedQuery`), as the storefront sends it",
+  },
+  {
+    name: 'checkout(id) by hash GET',
+    query: 'checkout',
+    shape: 'persisted-get',
+    description:
+      'the same hash by GET (`?variables=…&extensions=…`), from the same browser: a query a CDN or the browser could cache',
+  },
+  {
     name: 'checkout(id) graphql-ws',
     query: 'checkout',
     shape: 'graphql-ws',
@@ -126,7 +145,16 @@ const SHAPE_HEADERS: Record<Exclude<W1Shape, 'graphql-ws'>, Record<string, strin
   json: {},
   'graphql-accept': { accept: GRAPHQL_ACCEPT },
   browser: BROWSER_HEADERS,
+  'persisted-post': BROWSER_HEADERS,
+  // What the storefront adds to a GET: the API refuses a GET without it as a possible CSRF.
+  'persisted-get': { ...BROWSER_HEADERS, 'x-graphql-yoga-csrf': '1' },
 };
+
+/** The shapes only ours serves: graphql-ws and trusted documents. */
+const OURS_ONLY: readonly W1Shape[] = ['graphql-ws', 'persisted-post', 'persisted-get'];
+
+/** The id of W1's `checkout(id)` document in the manifest ours is given: the SHA-256 of its text. */
+const CHECKOUT_QUERY_HASH = createHash('sha256').update(CHECKOUT_QUERY).digest('hex');
 
 const durationS = envNumber('BENCH_W1_DURATION', 6);
 const warmupS = envNumber('BENCH_W1_WARMUP', 2);
@@ -163,10 +191,10 @@ interface Running {
   cleanup: () => Promise<void>;
 }
 
-/** The cells a server is measured on: every one with graphql-ws (ours), else the HTTP ones. */
-function cellsOf(graphqlWs: boolean) {
+/** The cells a server is measured on: every one (ours), else those in the shapes every server serves. */
+function cellsOf(ours: boolean) {
   return SHAPES.filter(
-    (cell) => (graphqlWs || cell.shape !== 'graphql-ws') && (!onlyCells || onlyCells.includes(cell.name)),
+    (cell) => (ours || !OURS_ONLY.includes(cell.shape)) && (!onlyCells || onlyCells.includes(cell.name)),
   );
 }
 
@@ -193,6 +221,7 @@ async function startGraphQLServer(
   let targets: Record<string, Target>;
   try {
     const ids = await seedCheckouts(url, API_KEY, 50);
+    if (graphqlWs) await publishCheckoutQuery(url);
     // The newest checkout is a Smartcheckout one; the one before it is a Stan checkout with two line items.
     targets = buildTargets(url, ids[ids.length - 2]!, cellsOf(graphqlWs));
     await verify(server.name, url, targets);
@@ -212,6 +241,21 @@ async function startGraphQLServer(
   };
 }
 
+/**
+ * Publishes W1's `checkout(id)` document as a trusted document of the bench tenant (app `bench`),
+ * with the mutation a `write`-scoped key may call, as the storefront's manifest is published.
+ */
+async function publishCheckoutQuery(url: string): Promise<void> {
+  const published = await gql<{ publishDocumentManifest: { __typename: string } }>(
+    url,
+    API_KEY,
+    `mutation Publish($input: PublishDocumentManifestInput!) { publishDocumentManifest(input: $input) { __typename } }`,
+    { input: { appName: 'bench', appVersion: '1', documents: { [`sha256:${CHECKOUT_QUERY_HASH}`]: CHECKOUT_QUERY } } },
+  );
+  if (published.answer.data?.publishDocumentManifest.__typename !== 'PublishDocumentManifestSuccess')
+    throw new Error(`publishing the W1 manifest failed: ${published.body.slice(0, 500)}`);
+}
+
 function buildTargets(url: string, checkoutId: string, cells: typeof SHAPES): Record<string, Target> {
   const targets: Record<string, Target> = {};
   for (const cell of cells) {
@@ -223,15 +267,23 @@ function buildTargets(url: string, checkoutId: string, cells: typeof SHAPES): Re
       };
       continue;
     }
+    const headers = { authorization: `Bearer ${API_KEY}`, ...SHAPE_HEADERS[cell.shape] };
+    const extensions = { persistedQuery: { version: 1, sha256Hash: CHECKOUT_QUERY_HASH } };
+    if (cell.shape === 'persisted-get') {
+      const search = new URLSearchParams({
+        variables: JSON.stringify(variables),
+        extensions: JSON.stringify(extensions),
+      });
+      targets[cell.name] = { http: { url: `${url}/graphql?${search}`, method: 'GET', headers, body: '' } };
+      continue;
+    }
+    const body =
+      cell.shape === 'persisted-post' ? { variables, extensions } : variables ? { query, variables } : { query };
     targets[cell.name] = {
       http: {
         url: `${url}/graphql`,
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${API_KEY}`,
-          ...SHAPE_HEADERS[cell.shape],
-        },
-        body: JSON.stringify(variables ? { query, variables } : { query }),
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
       },
     };
   }
@@ -253,13 +305,15 @@ async function verify(name: string, url: string, targets: Record<string, Target>
   const answers: Record<string, Answer> = {};
   for (const [cellName, target] of Object.entries(targets)) {
     if (!('http' in target)) continue;
-    const { query: document, variables } = JSON.parse(target.http.body) as {
-      query: string;
-      variables?: Record<string, unknown>;
-    };
-    const { authorization: _, 'content-type': __, ...headers } = target.http.headers;
-    const answer = await gql<Record<string, unknown>>(url, API_KEY, document, variables, headers);
-    const { status, body } = answer;
+    const { headers } = target.http;
+    const response = await fetch(target.http.url, {
+      method: target.http.method ?? 'POST',
+      headers,
+      body: target.http.method === 'GET' ? undefined : target.http.body,
+    });
+    const body = await response.text();
+    const { status } = response;
+    const answer = { headers: response.headers, answer: JSON.parse(body) as GraphQLAnswer };
     if (status !== 200 || answer.answer.errors)
       throw new Error(`${name} answered ${cellName} with ${status}: ${body.slice(0, 500)}`);
     const data = answer.answer.data as {
@@ -311,7 +365,10 @@ function bareTable(targets: Record<string, Target>, answers: Record<string, Answ
         headers[key] = value;
     });
     const { accept, origin } = target.http.headers;
-    table[bareKey(accept, origin, target.http.body)] = { status: answer.status, headers, body: answer.body };
+    const { pathname, search } = new URL(target.http.url);
+    const request = { method: target.http.method ?? 'POST', url: pathname + search };
+    const body = request.method === 'GET' ? '' : target.http.body;
+    table[bareKey(request, accept, origin, body)] = { status: answer.status, headers, body: answer.body };
   }
   return table;
 }
@@ -349,6 +406,16 @@ async function main(): Promise<void> {
         },
         entry: 'bench/servers/peer.ts',
         env: { BENCH_PEER: 'mercurius' },
+        graphqlWs: false,
+      },
+      {
+        server: {
+          name: `yoga-${database}`,
+          description: `graphql-yoga 5 with its defaults and graphql-jit (src/app/jit.ts), CORS configured, same schema and context, ${label}: the framework ours is built on, without ours' plugins and request front`,
+          database,
+        },
+        entry: 'bench/servers/peer.ts',
+        env: { BENCH_PEER: 'yoga' },
         graphqlWs: false,
       },
     );
@@ -400,7 +467,9 @@ async function main(): Promise<void> {
           const targets: Record<string, Target> = {};
           for (const [cellName, target] of Object.entries(ours.targets))
             if ('http' in target)
-              targets[cellName] = { http: { ...target.http, url: `${bareProcess.ready.url}/graphql` } };
+              targets[cellName] = {
+                http: { ...target.http, url: target.http.url.replace(ours.process.ready.url, bareProcess.ready.url) },
+              };
           running.unshift({ server: bare, process: bareProcess, targets, cleanup: () => bareProcess.stop() });
         }
       }
@@ -486,7 +555,7 @@ function summary(results: W1Results): string[] {
     );
     for (const cell of shapeCells.filter((name) => !name.endsWith('graphql-ws')))
       lines.push(
-        `${ours} ${cell}: / Apollo ${ratio(rps(ours, cell), rps(`apollo-${database}`, cell))} (>= 2), / Mercurius ${ratio(rps(ours, cell), rps(`mercurius-${database}`, cell))} (>= 1)`,
+        `${ours} ${cell}: / Apollo ${ratio(rps(ours, cell), rps(`apollo-${database}`, cell))} (>= 2), / Mercurius ${ratio(rps(ours, cell), rps(`mercurius-${database}`, cell))} (>= 1), / Yoga ${ratio(rps(ours, cell), rps(`yoga-${database}`, cell))}`,
       );
   }
   return lines;

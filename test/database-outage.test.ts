@@ -79,9 +79,15 @@ describe.skipIf(DATABASE_KIND !== 'postgres')('PostgreSQL unreachable for 30 s',
       recordSubscription(scopedWsClient(t.url, t.keys.a!), CheckoutStatusChangedDocument, { id: checkout.id }),
     );
     let sseEvents = 0;
-    const sse = recordSse(t.url, t.keys.a!, CheckoutStatusChangedDocument, { id: checkout.id }, {
-      onEvent: () => (sseEvents += 1),
-    });
+    const sse = recordSse(
+      t.url,
+      t.keys.a!,
+      CheckoutStatusChangedDocument,
+      { id: checkout.id },
+      {
+        onEvent: () => (sseEvents += 1),
+      },
+    );
     // Every stream has sent its first event before the outage: the outage is to fall between events.
     await expect
       .poll(() => streams.every((stream) => stream.events.length === 1) && sseEvents === 1, { timeout: 10_000 })

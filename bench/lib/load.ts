@@ -19,7 +19,10 @@ export interface LoadRun {
 
 /** What to send: one POST with a fixed body and headers. */
 export interface LoadTarget {
+  /** For a GET, with its query string. */
   url: string;
+  /** POST (the default) or GET, which sends no body. */
+  method?: 'GET' | 'POST';
   body: string;
   headers: Record<string, string>;
 }
@@ -43,9 +46,8 @@ export async function autocannon(
     '-d',
     String(options.durationS),
     '-m',
-    'POST',
-    '-b',
-    target.body,
+    target.method ?? 'POST',
+    ...(target.method === 'GET' ? [] : ['-b', target.body]),
   ];
   for (const [name, value] of Object.entries(target.headers)) args.push('-H', `${name}=${value}`);
   if (options.overallRate) args.push('-R', String(Math.max(1, Math.round(options.overallRate))));

@@ -2,7 +2,7 @@
  * The ceiling: bare node:http answering POST /graphql with response bytes computed beforehand
  * (the exact status, headers and body this API answered for the same request), looked up by the
  * request's shape and body. BENCH_BARE_RESPONSES names a JSON file of {@link BareAnswer}s keyed by
- * {@link bareKey} (the request's `Accept`, `Origin` and body).
+ * {@link bareKey} (the request's method, URL, `Accept`, `Origin` and body).
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,9 +15,14 @@ export interface BareAnswer {
   body: string;
 }
 
-/** What a recorded answer is found by: the headers that change ours' answer, and the body. */
-export function bareKey(accept: string | undefined, origin: string | undefined, body: string): string {
-  return JSON.stringify([accept ?? '', origin ?? '', body]);
+/** What a recorded answer is found by: method and URL (a GET's query string), the headers that change ours' answer, and the body. */
+export function bareKey(
+  request: { method: string; url: string },
+  accept: string | undefined,
+  origin: string | undefined,
+  body: string,
+): string {
+  return JSON.stringify([request.method, request.url, accept ?? '', origin ?? '', body]);
 }
 
 if (process.env.BENCH_BARE_RESPONSES) {
@@ -32,7 +37,12 @@ if (process.env.BENCH_BARE_RESPONSES) {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const key = bareKey(req.headers.accept, req.headers.origin, Buffer.concat(chunks).toString('utf8'));
+      const key = bareKey(
+        { method: req.method!, url: req.url! },
+        req.headers.accept,
+        req.headers.origin,
+        Buffer.concat(chunks).toString('utf8'),
+      );
       const answer = responses.get(key);
       if (!answer) {
         res.writeHead(404).end();

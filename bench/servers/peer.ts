@@ -1,7 +1,9 @@
 /**
  * The same Pothos schema and resolvers (src/schema/index.ts) served by a peer GraphQL server,
- * BENCH_PEER=apollo (@apollo/server 5, standalone) or BENCH_PEER=mercurius (fastify 5 +
- * mercurius 16 with `jit: 1`), for W1's side-by-side comparison.
+ * BENCH_PEER=apollo (@apollo/server 5, standalone), BENCH_PEER=mercurius (fastify 5 +
+ * mercurius 16 with `jit: 1`) or BENCH_PEER=yoga (graphql-yoga 5 with its defaults and the same
+ * graphql-jit plugin as ours, on node:http: what ours costs beside the framework it is built on),
+ * for W1's side-by-side comparison.
  *
  * The context is built as src/app/graphql-handler.ts builds ours, from the same pieces: the same database
  * (PGlite in DATA_DIR or PostgreSQL at DATABASE_URL, migrated by openDatabase), repository,
@@ -21,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import Fastify from 'fastify';
+import { createYoga } from 'graphql-yoga';
 import mercurius from 'mercurius';
 import { DisposalStack } from '../../src/app/disposal.js';
 import { openResources } from '../../src/app/resources.js';
@@ -28,12 +31,14 @@ import { createServices } from '../../src/app/services.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { Context } from '../../src/context.js';
 import { operationContext } from '../../src/app/graphql-handler.js';
+import { useJitQueries } from '../../src/app/jit.js';
 import { createLogger } from '../../src/logger.js';
 import { AppMetrics } from '../../src/metrics.js';
 import { schema } from '../../src/schema/index.js';
 
 const peer = process.env.BENCH_PEER;
-if (peer !== 'apollo' && peer !== 'mercurius') throw new Error('BENCH_PEER must be apollo or mercurius');
+if (peer !== 'apollo' && peer !== 'mercurius' && peer !== 'yoga')
+  throw new Error('BENCH_PEER must be apollo, mercurius or yoga');
 
 const config = loadConfig(process.env);
 const logger = createLogger(config.logLevel);
@@ -111,6 +116,25 @@ if (peer === 'apollo') {
     await server.stop();
     await new Promise((resolve) => httpServer.close(resolve));
   };
+} else if (peer === 'yoga') {
+  // Yoga as its README starts it, with GraphiQL and the landing page off as in production, CORS
+  // configured as on ours, and queries compiled by graphql-jit as on ours and Mercurius.
+  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
+    schema,
+    landingPage: false,
+    graphiql: false,
+    cors: {
+      origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+      methods: ['GET', 'POST'],
+      credentials: false,
+    },
+    plugins: [useJitQueries()],
+    context: ({ req }) => contextFor(req.headers.authorization, req.socket.remoteAddress),
+  });
+  const httpServer = createServer(yoga);
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+  close = async () => void (await new Promise((resolve) => httpServer.close(resolve)));
 } else {
   const app = Fastify({ logger: false });
   // A preflight is answered by the middleware itself (fastify no longer owns the reply then).

@@ -128,8 +128,9 @@ export async function recordSse<TResult, TVariables>(
       if (event === 'complete') completed = true;
     }
   };
-  for await (const chunk of response.body ?? []) {
-    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+  const reader = response.body?.getReader();
+  for (let read = await reader?.read(); read && !read.done; read = await reader!.read()) {
+    buffered += decoder.decode(read.value, { stream: true });
     readBlocks(false);
   }
   buffered += decoder.decode();
