@@ -89,19 +89,24 @@ export function persistedDocumentId(extensions: SentDocument['extensions']): str
   return typeof extensions?.documentId === 'string' ? extensions.documentId : undefined;
 }
 
+// The caller, found once per request, is a property of the request rather than a WeakMap entry:
+// V8's scavenger keeps every young WeakMap key alive, which promoted each request served by hash
+// (bench/README.md, "Garbage per request").
+const PRINCIPAL = Symbol('checkout-graph.trustedDocumentsPrincipal');
+type WithPrincipal = Request & { [PRINCIPAL]?: Principal };
+
 /**
  * The Yoga plugin for HTTP and SSE: authenticates the caller once more (the look-up is cached by
  * the authenticator) because `onParams` runs before the context exists, then lets the maintained
  * persisted-operations plugin swap the hash for the text or refuse the request.
  */
 export function useTrustedDocuments(gate: DocumentGate, authenticator: ApiKeyAuthenticator): Plugin[] {
-  const principals = new WeakMap<Request, Principal>();
   const principalOf = async (request: Request, context: unknown) => {
-    const known = principals.get(request);
+    const known = (request as WithPrincipal)[PRINCIPAL];
     if (known) return known;
     const req = (context as { req?: IncomingMessage }).req;
     const principal = await authenticator.authenticate(request.headers.get('authorization'), req?.socket.remoteAddress);
-    principals.set(request, principal);
+    (request as WithPrincipal)[PRINCIPAL] = principal;
     return principal;
   };
   return [
@@ -122,7 +127,7 @@ export function useTrustedDocuments(gate: DocumentGate, authenticator: ApiKeyAut
     },
     usePersistedOperations({
       // Asked only for a request with text: the same rule as graphql-ws's (DocumentGate.documentFor).
-      allowArbitraryOperations: (request) => gate.allowsText(principals.get(request)),
+      allowArbitraryOperations: (request) => gate.allowsText((request as WithPrincipal)[PRINCIPAL]),
       extractPersistedOperationId: (params) => persistedDocumentId(params.extensions) ?? null,
       getPersistedOperation: async (id, request, context) =>
         gate.published((await principalOf(request, context)).tenant, id),
