@@ -56,6 +56,7 @@ import {
   writeResults,
 } from './lib/common.js';
 import { CHECKOUT_QUERY, CHECKOUTS_QUERY, seedCheckouts } from './lib/graphql.js';
+import { CSRF_HEADER } from '../src/http/security.js';
 import { dropDatabase, freshDatabase } from './lib/postgres.js';
 
 const README = fileURLToPath(new URL('./README.md', import.meta.url));
@@ -339,7 +340,7 @@ class SoakLoad {
     const id = this.randomId();
     const search = new URLSearchParams({ query: CHECKOUT_QUERY, variables: JSON.stringify({ id }) });
     const response = await fetch(`${this.url}/graphql?${search}`, {
-      headers: { ...AUTH, accept: 'application/json', 'x-graphql-yoga-csrf': 'soak' },
+      headers: { ...AUTH, accept: 'application/json', [CSRF_HEADER]: 'soak' },
     });
     const body = (await response.json()) as { data?: { checkout: { id: string } | null } };
     if (response.status !== 200 || body.data?.checkout?.id !== id)
@@ -508,7 +509,7 @@ class SoakLoad {
       const response = useGet
         ? await fetch(
             `${this.url}/graphql?${new URLSearchParams({ query: SUBSCRIPTION, variables: JSON.stringify({ id }) })}`,
-            { headers: { ...headers, 'x-graphql-yoga-csrf': 'soak' }, signal: controller.signal },
+            { headers: { ...headers, [CSRF_HEADER]: 'soak' }, signal: controller.signal },
           )
         : await fetch(`${this.url}/graphql`, {
             method: 'POST',

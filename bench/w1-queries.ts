@@ -48,6 +48,7 @@ import {
   type GraphQLAnswer,
   seedCheckouts,
 } from './lib/graphql.js';
+import { CSRF_HEADER } from '../src/http/security.js';
 import { dropDatabase, freshDatabase } from './lib/postgres.js';
 import { type BareAnswer, bareKey } from './servers/bare.js';
 
@@ -147,7 +148,7 @@ const SHAPE_HEADERS: Record<Exclude<W1Shape, 'graphql-ws'>, Record<string, strin
   browser: BROWSER_HEADERS,
   'persisted-post': BROWSER_HEADERS,
   // What the storefront adds to a GET: the API refuses a GET without it as a possible CSRF.
-  'persisted-get': { ...BROWSER_HEADERS, 'x-graphql-yoga-csrf': '1' },
+  'persisted-get': { ...BROWSER_HEADERS, [CSRF_HEADER]: '1' },
 };
 
 /** The shapes only ours serves: graphql-ws and trusted documents. */
@@ -202,7 +203,8 @@ async function startGraphQLServer(
   server: W1Server,
   entry: string,
   extraEnv: Record<string, string>,
-  graphqlWs: boolean,
+  /** Ours: also serves the ours-only cells (graphql-ws, by hash), so it gets W1's manifest. */
+  ours: boolean,
 ): Promise<Running> {
   let dataDir: string | undefined;
   let dbName: string | undefined;
@@ -221,9 +223,9 @@ async function startGraphQLServer(
   let targets: Record<string, Target>;
   try {
     const ids = await seedCheckouts(url, API_KEY, 50);
-    if (graphqlWs) await publishCheckoutQuery(url);
+    if (ours) await publishCheckoutQuery(url);
     // The newest checkout is a Smartcheckout one; the one before it is a Stan checkout with two line items.
-    targets = buildTargets(url, ids[ids.length - 2]!, cellsOf(graphqlWs));
+    targets = buildTargets(url, ids[ids.length - 2]!, cellsOf(ours));
     await verify(server.name, url, targets);
   } catch (error) {
     await process_.stop();
@@ -374,7 +376,7 @@ function bareTable(targets: Record<string, Target>, answers: Record<string, Answ
 }
 
 async function main(): Promise<void> {
-  const plan: { server: W1Server; entry: string; env: Record<string, string>; graphqlWs: boolean }[] = [];
+  const plan: { server: W1Server; entry: string; env: Record<string, string>; ours: boolean }[] = [];
   for (const database of ['pglite', 'postgres'] as const) {
     const label = database === 'pglite' ? 'PGlite' : 'PostgreSQL';
     plan.push(
@@ -386,7 +388,7 @@ async function main(): Promise<void> {
         },
         entry: 'bench/servers/ours.ts',
         env: {},
-        graphqlWs: true,
+        ours: true,
       },
       {
         server: {
@@ -396,7 +398,7 @@ async function main(): Promise<void> {
         },
         entry: 'bench/servers/peer.ts',
         env: { BENCH_PEER: 'apollo' },
-        graphqlWs: false,
+        ours: false,
       },
       {
         server: {
@@ -406,7 +408,7 @@ async function main(): Promise<void> {
         },
         entry: 'bench/servers/peer.ts',
         env: { BENCH_PEER: 'mercurius' },
-        graphqlWs: false,
+        ours: false,
       },
       {
         server: {
@@ -416,7 +418,7 @@ async function main(): Promise<void> {
         },
         entry: 'bench/servers/peer.ts',
         env: { BENCH_PEER: 'yoga' },
-        graphqlWs: false,
+        ours: false,
       },
     );
   }
@@ -446,10 +448,10 @@ async function main(): Promise<void> {
     };
   }
   try {
-    for (const { server, entry, env, graphqlWs } of plan) {
+    for (const { server, entry, env, ours } of plan) {
       if (only && !only.includes(server.name) && !(server.name === 'ours-pglite' && only.includes('bare'))) continue;
       progress(`W1: starting ${server.name} and seeding 50 checkouts`);
-      running.push(await startGraphQLServer(server, entry, env, graphqlWs));
+      running.push(await startGraphQLServer(server, entry, env, ours));
       if (server.name === 'ours-pglite') {
         // The ceiling answers exactly what ours answered, for the same requests.
         const ours = running[running.length - 1]!;

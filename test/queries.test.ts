@@ -14,6 +14,7 @@ import {
 import { expectType, useTestApp } from './support/app.js';
 import { globalId, rowIdOf } from './support/ids.js';
 import { createPayerVault, createSmart, createStan } from './support/seed.js';
+import { fewestStatements } from './support/statements.js';
 
 const t = useTestApp();
 
@@ -377,23 +378,8 @@ describe('DataLoader batching and federation (tenant b: 61 checkouts)', () => {
     created.push(await createStanAs(key));
   }, 60_000);
 
-  /** Statements of a cold read: what the read model holds is dropped first, so every load is counted. */
-  /**
-   * The statements `run` costs on a cold read model: the fewest of three tries, because the
-   * database handle's counter also counts the app's background work (the webhook dispatcher's and
-   * the sweeps' idle claims), and one of those can land inside a request now and then.
-   */
-  async function statementsFor<T>(run: () => Promise<T>): Promise<{ statements: number; result: T }> {
-    let fewest: { statements: number; result: T } | undefined;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      t.app.readModel.clear();
-      const before = t.app.database.statementCount;
-      const result = await run();
-      const statements = t.app.database.statementCount - before;
-      if (!fewest || statements < fewest.statements) fewest = { statements, result };
-    }
-    return fewest!;
-  }
+  /** Statements of a cold read: what the read model holds is dropped before each try, so every load is counted. */
+  const statementsFor = <T>(run: () => Promise<T>) => fewestStatements(t, run, () => t.app.readModel.clear());
 
   it('loads lineItems, merchant and events of a page in a constant number of statements (at most 4)', async () => {
     expect(created).toHaveLength(61);

@@ -17,12 +17,13 @@ export interface LoadRun {
   requests: number;
 }
 
-/** What to send: one POST with a fixed body and headers. */
+/** What to send: one request (a POST by default, or a GET) with a fixed body and headers. */
 export interface LoadTarget {
   /** For a GET, with its query string. */
   url: string;
   /** POST (the default) or GET, which sends no body. */
   method?: 'GET' | 'POST';
+  /** Ignored for a GET. */
   body: string;
   headers: Record<string, string>;
 }
