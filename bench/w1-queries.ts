@@ -167,6 +167,8 @@ const onlyCells = process.env.BENCH_W1_CELLS?.split(',');
 const pacedRuns = process.env.BENCH_W1_PACED !== '0';
 /** BENCH_W1_FIXED_RATE: the rate of one more paced run of every browser-shaped cell (0 skips it). */
 const fixedRate = envNumber('BENCH_W1_FIXED_RATE', 400);
+/** BENCH_W1_NODE_ARGS: node flags for the GraphQL servers (e.g. `--trace-gc`; their output shows with BENCH_VERBOSE=1). */
+const serverNodeArgs = process.env.BENCH_W1_NODE_ARGS?.split(' ').filter(Boolean);
 
 /** The production-like configuration every GraphQL server gets (W1 never polls). */
 function serverEnv(database: { dataDir?: string; databaseUrl?: string }): Record<string, string | undefined> {
@@ -218,6 +220,7 @@ async function startGraphQLServer(
     entry,
     { ...serverEnv({ dataDir, databaseUrl }), ...extraEnv },
     SERVER_CORE,
+    { nodeArgs: serverNodeArgs },
   );
   const { url } = process_.ready;
   let targets: Record<string, Target>;

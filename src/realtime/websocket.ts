@@ -213,8 +213,12 @@ async function prepareOperation(
       );
       keyless.authenticated(ctx.extra.socket);
     }
+    // Not `{ ...ctx, req, … }` as Yoga's graphql-ws example has it: nothing reads the connection's
+    // fields from an operation's context, and with them copied in, every operation's context and its
+    // property table were garbage of the old generation (143 MB per 8 s of graphql-ws load against
+    // 2 MB without, V8's sampling heap profiler; its mark-compacts stalled HTTP requests for tens of
+    // ms, bench/README.md "What stalled the loop").
     const enveloped = yoga.getEnveloped({
-      ...ctx,
       req: ctx.extra.request,
       socket: ctx.extra.socket,
       params,
