@@ -149,7 +149,7 @@ function renderReadme(): string {
       `- CPU: ${m.cpu}, ${m.cores} cores; Node ${m.node}; PostgreSQL ${m.postgres}`,
       `- Date: ${m.date}; load average at start ${m.load}${m.loadAfter ? `, at end ${m.loadAfter}` : ''}${m.wallMinutes ? `; wall time ${m.wallMinutes} min` : ''}`,
       `- Pinning: ${m.taskset ? 'servers on core 0, load generator / clients / fake provider on core 1 (`taskset -c`)' : '**taskset not found: nothing pinned**'}. PostgreSQL's own processes are not pinned.`,
-      '- **The machine is shared and noisy**: other jobs (test suites of other work in the same checkout) run at the same time, so absolute numbers move between runs. Ratios come from the same run, with the cells measured round-robin so drift hits every server alike.',
+      "- **The machine is a noisy VM**: absolute numbers move between runs, and between the runs of one cell (bare's W1 cells have ranged from 18,000 to 37,000 req/s on this machine at rest). Ratios come from the same run, with the cells measured round-robin so drift hits every server alike.",
       '',
     );
   }
@@ -173,7 +173,7 @@ function renderReadme(): string {
     '',
   );
   p(
-    'Raw results: `bench/results/*.json` (git-ignored). Knobs: `BENCH_W1_DURATION`, `BENCH_W1_RUNS`, `BENCH_W1_CONNECTIONS`, `BENCH_W1_SERVERS`, `BENCH_W3_CLIENTS`, `BENCH_W3_RUNS`, `BENCH_W4_WINDOW`, `BENCH_W4_RUNS`, `BENCH_W4_CONCURRENCIES`, `BENCH_W3_CPU_PROF_DIR`, `BENCH_ONLY`; for the soak: `BENCH_SOAK_MINUTES` (30), `BENCH_SOAK_SAMPLE_SECONDS` (30), `BENCH_SOAK_TOLERANCE_PCT` (1), `BENCH_SOAK_READ_MODEL_MAX_ENTRIES` (500), `BENCH_SOAK_DB=postgres`, the rates `BENCH_SOAK_{READS,PAGES,GET_READS,CREATES,WS,SSE}_PER_S`, `BENCH_SOAK_SNAPSHOT_DIR` + `BENCH_SOAK_SNAPSHOTS` (heap snapshots after the given samples), `BENCH_SOAK_REPORT_ONLY`.',
+    'Raw results: `bench/results/*.json` (git-ignored). Knobs: `BENCH_W1_DURATION`, `BENCH_W1_RUNS`, `BENCH_W1_CONNECTIONS`, `BENCH_W1_SERVERS`, `BENCH_W1_CELLS`, `BENCH_W1_PACED` (0 skips the half-rate runs), `BENCH_W1_FIXED_RATE` (400), `BENCH_W1_NODE_ARGS` (node flags for the GraphQL servers, e.g. `--trace-gc`, shown with `BENCH_VERBOSE=1`), `BENCH_W3_CLIENTS`, `BENCH_W3_RUNS`, `BENCH_W4_WINDOW`, `BENCH_W4_RUNS`, `BENCH_W4_CONCURRENCIES`, `BENCH_W3_CPU_PROF_DIR`, `BENCH_ONLY`; for the soak: `BENCH_SOAK_MINUTES` (30), `BENCH_SOAK_SAMPLE_SECONDS` (30), `BENCH_SOAK_TOLERANCE_PCT` (1), `BENCH_SOAK_READ_MODEL_MAX_ENTRIES` (500), `BENCH_SOAK_DB=postgres`, the rates `BENCH_SOAK_{READS,PAGES,GET_READS,CREATES,WS,SSE}_PER_S`, `BENCH_SOAK_SNAPSHOT_DIR` + `BENCH_SOAK_SNAPSHOTS` (heap snapshots after the given samples), `BENCH_SOAK_REPORT_ONLY`.',
     '',
   );
 
